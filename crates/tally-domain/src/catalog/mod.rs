@@ -1,0 +1,14 @@
+//! The price catalog: meters (what is measured) and plans (how it is priced).
+//!
+//! A [`Catalog`] only exists validated: [`Catalog::from_toml_str`] and
+//! [`Catalog::load`] check every rule of the pricing contract up front and report all
+//! problems at once, each naming the file, the plan or charge key and the field, so
+//! the rating engine never meets an unknown meter, a tier without a price or a float.
+
+mod error;
+mod load;
+mod model;
+mod reader;
+
+pub use error::{CatalogError, Problem};
+pub use model::{Aggregation, Catalog, Charge, Fee, Interval, Meter, Plan, Price, Tier};

@@ -1,0 +1,65 @@
+//! Keys as newtypes, so a meter key can never be passed where a plan key is meant.
+//!
+//! Keys are written by people in the catalog and appear on invoices; they are
+//! compared and ordered as plain strings.
+
+use std::borrow::Borrow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! key_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a key that was already checked by the catalog loader or a caller.
+            pub fn new(key: impl Into<String>) -> Self {
+                Self(key.into())
+            }
+
+            /// The key as written in the catalog.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+key_type!(
+    /// A meter's key (`[a-z0-9_]+`), e.g. `llm_tokens`.
+    MeterKey
+);
+key_type!(
+    /// A plan's key, e.g. `pro`.
+    PlanKey
+);
+key_type!(
+    /// A usage charge's key, unique within its plan; names the invoice line.
+    ChargeKey
+);
+key_type!(
+    /// A recurring fee's key, unique within its plan; names the invoice line.
+    FeeKey
+);

@@ -1,0 +1,20 @@
+//! Tally's domain: the vocabulary every other crate speaks.
+//!
+//! Money and currencies, keys, the price catalog (meters and plans) and the usage a
+//! subscription accrued in a period. Everything here is plain data plus the parsing
+//! that turns user input (TOML catalogs, JSON usage) into validated types, so the
+//! crates above (rating, store, ingest, invoicer) never meet an invalid catalog or
+//! a float amount. No I/O beyond reading a file the caller names, no async.
+
+pub mod catalog;
+pub mod decimal;
+pub mod ids;
+pub mod money;
+pub mod period;
+pub mod usage;
+
+pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier};
+pub use ids::{ChargeKey, FeeKey, MeterKey, PlanKey};
+pub use money::{Currency, CurrencyError};
+pub use period::{Period, PeriodError};
+pub use usage::{Dimensions, RateRequest, UsageError, UsageRow};
