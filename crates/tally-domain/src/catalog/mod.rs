@@ -12,3 +12,6 @@ mod reader;
 
 pub use error::{CatalogError, Problem};
 pub use model::{Aggregation, Catalog, Charge, Fee, Interval, Meter, Plan, Price, Tier};
+
+#[cfg(test)]
+mod tests;
