@@ -1,1 +1,47 @@
-fn main() {}
+//! The `tally` command: a thin shell over the library crates.
+//!
+//! Each subcommand lives in `commands/`; this file only parses arguments and turns an
+//! error into one clear line on stderr and a non-zero exit status.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Tally: usage-based metering, rating and invoicing for AI/ML platforms.
+#[derive(Debug, Parser)]
+#[command(name = "tally", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Price one subscription's aggregated usage for one period (dry run, no servers).
+    Rate(commands::rate::RateArgs),
+    /// Work with price catalogs.
+    #[command(subcommand)]
+    Catalog(commands::catalog::CatalogCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Rate(args) => commands::rate::run(&args),
+        Command::Catalog(cmd) => commands::catalog::run(&cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", one_line(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line: `outer: inner: root`.
+fn one_line(err: &anyhow::Error) -> String {
+    err.chain().map(|e| e.to_string().replace('\n', " ")).collect::<Vec<_>>().join(": ")
+}
