@@ -13,7 +13,9 @@ pub mod money;
 pub mod period;
 pub mod usage;
 
-pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier};
+pub use catalog::{
+    Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier,
+};
 pub use ids::{ChargeKey, FeeKey, MeterKey, PlanKey};
 pub use money::{Currency, CurrencyError};
 pub use period::{Period, PeriodError};

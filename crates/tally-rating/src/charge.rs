@@ -41,5 +41,8 @@ pub fn price_usage(
         amount = amount.min(maximum);
     }
     let amount = currency.round(amount).ok_or(Overflow)?;
-    Ok(PricedUsage { billable_quantity: billable, amount })
+    Ok(PricedUsage {
+        billable_quantity: billable,
+        amount,
+    })
 }

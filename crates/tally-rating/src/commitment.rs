@@ -6,7 +6,11 @@ use tally_domain::Currency;
 use crate::price::Overflow;
 
 /// The true-up amount, rounded, if `subtotal` is below `minimum`; `None` otherwise.
-pub(crate) fn true_up(minimum: Option<Decimal>, currency: Currency, subtotal: Decimal) -> Result<Option<Decimal>, Overflow> {
+pub(crate) fn true_up(
+    minimum: Option<Decimal>,
+    currency: Currency,
+    subtotal: Decimal,
+) -> Result<Option<Decimal>, Overflow> {
     match minimum {
         Some(minimum) if subtotal < minimum => {
             let shortfall = minimum.checked_sub(subtotal).ok_or(Overflow)?;

@@ -6,7 +6,12 @@ use tally_domain::{Currency, Fee, Period};
 use crate::price::{self, Overflow};
 
 /// The fee's rounded amount for `period`, given the `active` part of it (`None`: not active at all).
-pub(crate) fn fee_amount(fee: &Fee, currency: Currency, period: &Period, active: Option<&Period>) -> Result<Decimal, Overflow> {
+pub(crate) fn fee_amount(
+    fee: &Fee,
+    currency: Currency,
+    period: &Period,
+    active: Option<&Period>,
+) -> Result<Decimal, Overflow> {
     let exact = match active {
         None => Decimal::ZERO,
         Some(_) if !fee.prorate => fee.amount,

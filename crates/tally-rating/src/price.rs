@@ -40,13 +40,18 @@ pub(crate) fn amount(
     tiers.clear();
     match price {
         Price::PerUnit { unit_price } => {
-            if per == Decimal::ONE {
+            // When `billable` is exact (`per` divides the quantity, e.g. a power of ten),
+            // one multiplication suffices; otherwise multiply first and divide last.
+            if per == Decimal::ONE || billable.checked_mul(per) == Some(undivided) {
                 mul(billable, *unit_price)
             } else {
                 div(mul(undivided, *unit_price)?, per)
             }
         }
-        Price::Package { size, package_price } => {
+        Price::Package {
+            size,
+            package_price,
+        } => {
             if billable.is_zero() {
                 return Ok(Decimal::ZERO);
             }
@@ -66,10 +71,27 @@ fn graduated(table: &[Tier], q: Decimal, out: &mut Vec<TierCharge>) -> Result<De
         if q <= lower {
             break;
         }
-        let upper = tier.up_to.map_or(q, |bound| bound.min(q));
+        let upper = match tier.up_to {
+            Some(bound) if bound < q => bound,
+            _ => q,
+        };
         let units = upper - lower;
-        let amount = add(mul(units, tier.unit_price)?, tier.flat_price)?;
-        out.push(TierCharge { tier: i + 1, up_to: tier.up_to, quantity: units, unit_price: tier.unit_price, flat_price: tier.flat_price, amount });
+        let mut amount = if tier.unit_price.is_zero() {
+            Decimal::ZERO
+        } else {
+            mul(units, tier.unit_price)?
+        };
+        if !tier.flat_price.is_zero() {
+            amount = add(amount, tier.flat_price)?;
+        }
+        out.push(TierCharge {
+            tier: i + 1,
+            up_to: tier.up_to,
+            quantity: units,
+            unit_price: tier.unit_price,
+            flat_price: tier.flat_price,
+            amount,
+        });
         total = add(total, amount)?;
         lower = upper;
     }
@@ -87,6 +109,13 @@ fn volume(table: &[Tier], q: Decimal, out: &mut Vec<TierCharge>) -> Result<Decim
         .find(|(_, t)| t.up_to.is_none_or(|bound| q <= bound))
         .unwrap_or((table.len() - 1, &table[table.len() - 1]));
     let amount = add(mul(q, tier.unit_price)?, tier.flat_price)?;
-    out.push(TierCharge { tier: i + 1, up_to: tier.up_to, quantity: q, unit_price: tier.unit_price, flat_price: tier.flat_price, amount });
+    out.push(TierCharge {
+        tier: i + 1,
+        up_to: tier.up_to,
+        quantity: q,
+        unit_price: tier.unit_price,
+        flat_price: tier.flat_price,
+        amount,
+    });
     Ok(amount)
 }

@@ -124,5 +124,9 @@ fn unrated_rows<S: Serializer>(rows: &[UsageRow], serializer: S) -> Result<S::Ok
         dimensions: &'a Dimensions,
         quantity: String,
     }
-    serializer.collect_seq(rows.iter().map(|r| Row { meter: r.meter.as_str(), dimensions: &r.dimensions, quantity: text(r.quantity) }))
+    serializer.collect_seq(rows.iter().map(|r| Row {
+        meter: r.meter.as_str(),
+        dimensions: &r.dimensions,
+        quantity: text(r.quantity),
+    }))
 }

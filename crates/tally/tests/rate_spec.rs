@@ -7,7 +7,10 @@ use common::*;
 
 #[test]
 fn the_contract_example_prints_the_published_json() {
-    let out = rate_ok(&fixture("spec_example.toml"), &fixture("spec_example_usage.json"));
+    let out = rate_ok(
+        &fixture("spec_example.toml"),
+        &fixture("spec_example_usage.json"),
+    );
     let expected: serde_json::Value = serde_json::from_str(
         r#"{
           "plan": "pro",
@@ -74,7 +77,10 @@ fn tiers_group_by_and_unrated_rows_appear_in_the_output() {
     );
     // 11 sessions: 2 started packages of 10 at 5.00.
     assert_eq!(line("training_sessions")["amount"], "10.00");
-    assert_eq!(out["unrated"], serde_json::json!([{ "meter": "gpu_seconds", "dimensions": { "gpu_type": "l4", "region": "us-1" }, "quantity": "7200.5" }]));
+    assert_eq!(
+        out["unrated"],
+        serde_json::json!([{ "meter": "gpu_seconds", "dimensions": { "gpu_type": "l4", "region": "us-1" }, "quantity": "7200.5" }])
+    );
     assert_eq!(out["subtotal"], "335.99");
     assert_eq!(out["total"], "335.99");
 }
@@ -95,14 +101,23 @@ fn group_by_lines_carry_their_group_and_the_commitment_line_its_kind() {
     .unwrap();
     let out = rate_ok(&sample_catalog(), &usage);
     let lines = out["lines"].as_array().unwrap();
-    let keys: Vec<(&str, &serde_json::Value)> = lines.iter().map(|l| (l["key"].as_str().unwrap(), &l["dimensions"])).collect();
+    let keys: Vec<(&str, &serde_json::Value)> = lines
+        .iter()
+        .map(|l| (l["key"].as_str().unwrap(), &l["dimensions"]))
+        .collect();
     assert_eq!(keys[0].0, "support");
     // 20,000 million tokens: volume tier 3 (above 10,000) at 1.00 plus 100.00 flat.
-    assert_eq!(lines[1]["dimensions"], serde_json::json!({ "model": "gpt-4o" }));
+    assert_eq!(
+        lines[1]["dimensions"],
+        serde_json::json!({ "model": "gpt-4o" })
+    );
     assert_eq!(lines[1]["amount"], "20100.00");
     assert_eq!(lines[1]["tiers"][0]["tier"], 3);
     // Pass-through cost x 1.15, a100 before h100.
-    assert_eq!(lines[2]["dimensions"], serde_json::json!({ "gpu_type": "a100" }));
+    assert_eq!(
+        lines[2]["dimensions"],
+        serde_json::json!({ "gpu_type": "a100" })
+    );
     assert_eq!(lines[2]["amount"], "230.00");
     assert_eq!(lines[3]["amount"], "1150.12"); // 1150.115
     assert_eq!(lines[4]["key"], "training_hours");

@@ -69,7 +69,10 @@ impl Aggregation {
 
     /// The name used in catalogs.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(a, _)| *a == self).map_or("sum", |(_, n)| n)
+        Self::ALL
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("sum", |(_, n)| n)
     }
 }
 
@@ -115,7 +118,10 @@ impl Interval {
 
     /// The name used in catalogs.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(i, _)| *i == self).map_or("month", |(_, n)| n)
+        Self::ALL
+            .iter()
+            .find(|(i, _)| *i == self)
+            .map_or("month", |(_, n)| n)
     }
 }
 

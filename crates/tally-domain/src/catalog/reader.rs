@@ -18,7 +18,10 @@ pub(crate) struct Problems(pub(crate) Vec<Problem>);
 
 impl Problems {
     pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem { path: path.into(), message: message.into() });
+        self.0.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 }
 
@@ -40,7 +43,11 @@ pub(crate) struct Fields<'t> {
 
 impl<'t> Fields<'t> {
     pub(crate) fn new(table: &'t Table, path: impl Into<String>) -> Self {
-        Self { table, path: path.into(), asked: BTreeSet::new() }
+        Self {
+            table,
+            path: path.into(),
+            asked: BTreeSet::new(),
+        }
     }
 
     /// The path of this table, e.g. `plans[pro]`.
@@ -68,7 +75,14 @@ impl<'t> Fields<'t> {
     }
 
     fn wrong_type(&self, field: &str, expected: &str, found: &Value, p: &mut Problems) {
-        p.push(self.at(field), format!("expected {expected}, found {} {}", article(found.type_str()), found.type_str()));
+        p.push(
+            self.at(field),
+            format!(
+                "expected {expected}, found {} {}",
+                article(found.type_str()),
+                found.type_str()
+            ),
+        );
     }
 
     /// An optional string.
@@ -144,7 +158,11 @@ impl<'t> Fields<'t> {
     }
 
     /// An optional array of strings.
-    pub(crate) fn string_list(&mut self, field: &'static str, p: &mut Problems) -> Option<Vec<String>> {
+    pub(crate) fn string_list(
+        &mut self,
+        field: &'static str,
+        p: &mut Problems,
+    ) -> Option<Vec<String>> {
         let value = self.take(field)?;
         let Value::Array(items) = value else {
             self.wrong_type(field, "an array of strings", value, p);
@@ -157,7 +175,14 @@ impl<'t> Fields<'t> {
                 Value::String(s) => out.push(s.clone()),
                 other => {
                     ok = false;
-                    p.push(format!("{}[{i}]", self.at(field)), format!("expected a string, found {} {}", article(other.type_str()), other.type_str()));
+                    p.push(
+                        format!("{}[{i}]", self.at(field)),
+                        format!(
+                            "expected a string, found {} {}",
+                            article(other.type_str()),
+                            other.type_str()
+                        ),
+                    );
                 }
             }
         }
@@ -165,7 +190,11 @@ impl<'t> Fields<'t> {
     }
 
     /// An optional table of string values, e.g. `filter = { model = "gpt-4o" }`.
-    pub(crate) fn string_map(&mut self, field: &'static str, p: &mut Problems) -> Option<BTreeMap<String, String>> {
+    pub(crate) fn string_map(
+        &mut self,
+        field: &'static str,
+        p: &mut Problems,
+    ) -> Option<BTreeMap<String, String>> {
         let value = self.take(field)?;
         let Value::Table(table) = value else {
             self.wrong_type(field, "a table of strings", value, p);
@@ -180,7 +209,14 @@ impl<'t> Fields<'t> {
                 }
                 other => {
                     ok = false;
-                    p.push(join(&self.at(field), key), format!("expected a string, found {} {}", article(other.type_str()), other.type_str()));
+                    p.push(
+                        join(&self.at(field), key),
+                        format!(
+                            "expected a string, found {} {}",
+                            article(other.type_str()),
+                            other.type_str()
+                        ),
+                    );
                 }
             }
         }
@@ -203,7 +239,11 @@ impl<'t> Fields<'t> {
     }
 
     /// An optional array of tables (`[[plans]]` or `tiers = [{...}, {...}]`).
-    pub(crate) fn tables(&mut self, field: &'static str, p: &mut Problems) -> Option<Vec<&'t Table>> {
+    pub(crate) fn tables(
+        &mut self,
+        field: &'static str,
+        p: &mut Problems,
+    ) -> Option<Vec<&'t Table>> {
         let value = self.take(field)?;
         let Value::Array(items) = value else {
             self.wrong_type(field, "an array of tables", value, p);
@@ -214,7 +254,14 @@ impl<'t> Fields<'t> {
             match item {
                 Value::Table(t) => out.push(t),
                 other => {
-                    p.push(format!("{}[{i}]", self.at(field)), format!("expected a table, found {} {}", article(other.type_str()), other.type_str()));
+                    p.push(
+                        format!("{}[{i}]", self.at(field)),
+                        format!(
+                            "expected a table, found {} {}",
+                            article(other.type_str()),
+                            other.type_str()
+                        ),
+                    );
                     return None;
                 }
             }
@@ -223,7 +270,11 @@ impl<'t> Fields<'t> {
     }
 
     /// A required array of tables.
-    pub(crate) fn req_tables(&mut self, field: &'static str, p: &mut Problems) -> Option<Vec<&'t Table>> {
+    pub(crate) fn req_tables(
+        &mut self,
+        field: &'static str,
+        p: &mut Problems,
+    ) -> Option<Vec<&'t Table>> {
         if !self.table.contains_key(field) {
             self.asked.insert(field);
             self.missing(field, p);
@@ -237,7 +288,10 @@ impl<'t> Fields<'t> {
         let expected: Vec<&str> = self.asked.iter().copied().collect();
         for key in self.table.keys() {
             if !self.asked.contains(key.as_str()) {
-                p.push(self.at(key), format!("unknown field; expected one of: {}", expected.join(", ")));
+                p.push(
+                    self.at(key),
+                    format!("unknown field; expected one of: {}", expected.join(", ")),
+                );
             }
         }
     }
