@@ -13,7 +13,8 @@ use clickhouse::Client;
 use crate::services::{clickhouse_url, ServiceError};
 use crate::unique::unique_name;
 
-/// The first major version taken to understand `RowBinaryWithNamesAndTypes` (validation on).
+/// The first major version with validation on. The format itself exists since 19.1, but
+/// the crate documents its validator only against releases still supported upstream.
 const VALIDATION_SINCE_MAJOR: u32 = 24;
 
 /// A client for `url` with row validation set for the server's version; fails if the
