@@ -18,10 +18,24 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::Message;
 
 #[derive(Parser)]
-#[command(name = "tally-kafka-probe", about = "Asks a Kafka-protocol broker for metadata, or consumes as a group member")]
+#[command(
+    name = "tally-kafka-probe",
+    about = "Asks a Kafka-protocol broker for metadata, or consumes as a group member"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where to find the broker and which topic to use.
+#[derive(clap::Args)]
+struct TopicArgs {
+    /// Bootstrap servers.
+    #[arg(long)]
+    brokers: String,
+    /// Topic.
+    #[arg(long)]
+    topic: String,
 }
 
 #[derive(Subcommand)]
@@ -37,24 +51,16 @@ enum Command {
     },
     /// Prints a group's committed offset for each partition of a topic.
     Committed {
-        /// Bootstrap servers.
-        #[arg(long)]
-        brokers: String,
-        /// Topic.
-        #[arg(long)]
-        topic: String,
+        #[command(flatten)]
+        at: TopicArgs,
         /// Consumer group.
         #[arg(long)]
         group: String,
     },
     /// Produces `count` messages `PREFIX-00000`..., keyed over 37 keys, and waits for every ack.
     Produce {
-        /// Bootstrap servers.
-        #[arg(long)]
-        brokers: String,
-        /// Topic to write.
-        #[arg(long)]
-        topic: String,
+        #[command(flatten)]
+        at: TopicArgs,
         /// How many messages.
         #[arg(long)]
         count: usize,
@@ -68,12 +74,8 @@ enum Command {
     /// Consumes as a member of a consumer group, prints each payload on a line, commits
     /// the offsets of what it printed, and exits.
     Consume {
-        /// Bootstrap servers.
-        #[arg(long)]
-        brokers: String,
-        /// Topic to read.
-        #[arg(long)]
-        topic: String,
+        #[command(flatten)]
+        at: TopicArgs,
         /// Consumer group.
         #[arg(long)]
         group: String,
@@ -101,16 +103,31 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Metadata { brokers, timeout_ms } => {
-            let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &brokers).create()?;
+        Command::Metadata {
+            brokers,
+            timeout_ms,
+        } => {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .create()?;
             let metadata = consumer
                 .fetch_metadata(None, Duration::from_millis(timeout_ms))
                 .with_context(|| format!("metadata from {brokers}"))?;
-            println!("{} broker(s), {} topic(s)", metadata.brokers().len(), metadata.topics().len());
+            println!(
+                "{} broker(s), {} topic(s)",
+                metadata.brokers().len(),
+                metadata.topics().len()
+            );
             Ok(())
         }
-        Command::Committed { brokers, topic, group } => {
-            let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &brokers).set("group.id", &group).create()?;
+        Command::Committed {
+            at: TopicArgs { brokers, topic },
+            group,
+        } => {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .set("group.id", &group)
+                .create()?;
             let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(5))?;
             let mut list = rdkafka::TopicPartitionList::new();
             for t in metadata.topics() {
@@ -124,14 +141,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Produce { brokers, topic, count, prefix, batch } => produce(&brokers, &topic, count, &prefix, batch),
-        Command::Consume { brokers, topic, group, max, idle_ms, verbose } => {
-            consume(&brokers, &topic, &group, max, idle_ms, verbose)
-        }
+        Command::Produce {
+            at: TopicArgs { brokers, topic },
+            count,
+            prefix,
+            batch,
+        } => produce(&brokers, &topic, count, &prefix, batch),
+        Command::Consume {
+            at: TopicArgs { brokers, topic },
+            group,
+            max,
+            idle_ms,
+            verbose,
+        } => consume(&brokers, &topic, &group, max, idle_ms, verbose),
     }
 }
 
-fn produce(brokers: &str, topic: &str, count: usize, prefix: &str, batch: usize) -> anyhow::Result<()> {
+fn produce(
+    brokers: &str,
+    topic: &str,
+    count: usize,
+    prefix: &str,
+    batch: usize,
+) -> anyhow::Result<()> {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
@@ -154,11 +186,20 @@ fn produce(brokers: &str, topic: &str, count: usize, prefix: &str, batch: usize)
         }
         producer.poll(Duration::ZERO);
     }
-    producer.flush(Duration::from_secs(30)).context("waiting for acks")?;
+    producer
+        .flush(Duration::from_secs(30))
+        .context("waiting for acks")?;
     Ok(())
 }
 
-fn consume(brokers: &str, topic: &str, group: &str, max: usize, idle_ms: u64, verbose: bool) -> anyhow::Result<()> {
+fn consume(
+    brokers: &str,
+    topic: &str,
+    group: &str,
+    max: usize,
+    idle_ms: u64,
+    verbose: bool,
+) -> anyhow::Result<()> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
@@ -173,13 +214,18 @@ fn consume(brokers: &str, topic: &str, group: &str, max: usize, idle_ms: u64, ve
     while seen < max && last.elapsed() < Duration::from_millis(idle_ms) {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(message)) => {
-                let payload = message.payload().map(String::from_utf8_lossy).unwrap_or_default();
+                let payload = message
+                    .payload()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
                 writeln!(out, "{payload}")?;
                 if verbose {
                     eprintln!("{} {} {payload}", message.partition(), message.offset());
                 }
                 // Commit exactly this message's offset: what was printed is what is committed.
-                consumer.commit_message(&message, CommitMode::Sync).context("committing")?;
+                consumer
+                    .commit_message(&message, CommitMode::Sync)
+                    .context("committing")?;
                 seen += 1;
                 last = Instant::now();
             }

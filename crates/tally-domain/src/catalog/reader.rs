@@ -70,6 +70,16 @@ impl<'t> Fields<'t> {
         self.table.get(field)
     }
 
+    /// Whether a required field is there; notes it as missing if not.
+    fn present(&mut self, field: &'static str, p: &mut Problems) -> bool {
+        self.asked.insert(field);
+        let found = self.table.contains_key(field);
+        if !found {
+            self.missing(field, p);
+        }
+        found
+    }
+
     fn missing(&self, field: &str, p: &mut Problems) {
         p.push(self.at(field), "missing required field");
     }
@@ -98,9 +108,7 @@ impl<'t> Fields<'t> {
 
     /// A required string.
     pub(crate) fn req_string(&mut self, field: &'static str, p: &mut Problems) -> Option<String> {
-        if !self.table.contains_key(field) {
-            self.asked.insert(field);
-            self.missing(field, p);
+        if !self.present(field, p) {
             return None;
         }
         self.string(field, p)
@@ -149,9 +157,7 @@ impl<'t> Fields<'t> {
 
     /// A required exact decimal.
     pub(crate) fn req_decimal(&mut self, field: &'static str, p: &mut Problems) -> Option<Decimal> {
-        if !self.table.contains_key(field) {
-            self.asked.insert(field);
-            self.missing(field, p);
+        if !self.present(field, p) {
             return None;
         }
         self.decimal(field, p)
@@ -275,9 +281,7 @@ impl<'t> Fields<'t> {
         field: &'static str,
         p: &mut Problems,
     ) -> Option<Vec<&'t Table>> {
-        if !self.table.contains_key(field) {
-            self.asked.insert(field);
-            self.missing(field, p);
+        if !self.present(field, p) {
             return None;
         }
         self.tables(field, p)
