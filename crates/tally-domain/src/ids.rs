@@ -63,3 +63,7 @@ key_type!(
     /// A recurring fee's key, unique within its plan; names the invoice line.
     FeeKey
 );
+key_type!(
+    /// A customer (billing account) id: the `subject` of its usage events.
+    CustomerId
+);

@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod decimal;
+pub mod event;
 pub mod ids;
 pub mod money;
 pub mod period;
@@ -16,7 +17,8 @@ pub mod usage;
 pub use catalog::{
     Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier,
 };
-pub use ids::{ChargeKey, FeeKey, MeterKey, PlanKey};
+pub use event::UsageEvent;
+pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey};
 pub use money::{Currency, CurrencyError};
 pub use period::{Period, PeriodError};
 pub use usage::{Dimensions, RateRequest, UsageError, UsageRow};

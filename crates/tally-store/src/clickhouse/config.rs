@@ -1,0 +1,28 @@
+//! Where the ClickHouse store connects, and how.
+
+use serde::Deserialize;
+
+/// ClickHouse connection settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClickHouseConfig {
+    /// HTTP endpoint, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    /// Database holding Tally's tables; created by the migrations if missing.
+    pub database: String,
+    /// User name, if not the server's default user.
+    pub user: Option<String>,
+    /// Password for `user`.
+    pub password: Option<String>,
+}
+
+impl Default for ClickHouseConfig {
+    fn default() -> Self {
+        ClickHouseConfig {
+            url: "http://127.0.0.1:8123".into(),
+            database: "tally".into(),
+            user: None,
+            password: None,
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Versioned, idempotent schema migrations, recorded in `schema_migrations`.
+//!
+//! Every statement is idempotent (`IF NOT EXISTS`), and the record table is a
+//! `ReplacingMergeTree` keyed by version, so two processes migrating at once both
+//! succeed and leave one schema and one record per version.
+
+use clickhouse::Client;
+
+use crate::StoreError;
+
+/// (version, name, statements). Append only: never edit an applied migration.
+const MIGRATIONS: &[(u32, &str, &[&str])] = &[(
+    1,
+    "usage events, rejected events, customers, subscriptions, invoices",
+    &[
+        "CREATE TABLE IF NOT EXISTS usage_events (
+            customer String,
+            event_type String,
+            source String,
+            id String,
+            time DateTime('UTC'),
+            time_ms Int64,
+            num_keys Array(String),
+            num_values Array(Decimal(38, 12)),
+            str_keys Array(String),
+            str_values Array(String),
+            data String,
+            ingested_at DateTime('UTC'),
+            kafka_topic String,
+            kafka_partition Int32,
+            kafka_offset Int64
+        ) ENGINE = ReplacingMergeTree
+        PARTITION BY toYYYYMM(time)
+        ORDER BY (customer, event_type, source, id)",
+        "CREATE TABLE IF NOT EXISTS rejected_events (
+            received_at DateTime('UTC'),
+            reason String,
+            detail String,
+            source String,
+            id String,
+            raw String,
+            kafka_topic String,
+            kafka_partition Int32,
+            kafka_offset Int64
+        ) ENGINE = MergeTree
+        PARTITION BY toYYYYMM(received_at)
+        ORDER BY (received_at, reason)",
+        "CREATE TABLE IF NOT EXISTS customers (
+            customer String,
+            name String,
+            currency String,
+            timezone String,
+            billing_details String,
+            updated_at_ms Int64
+        ) ENGINE = ReplacingMergeTree(updated_at_ms)
+        ORDER BY customer",
+        "CREATE TABLE IF NOT EXISTS subscriptions (
+            subscription String,
+            customer String,
+            plan String,
+            start_ms Int64,
+            end_ms Nullable(Int64),
+            anchor_day UInt8,
+            updated_at_ms Int64
+        ) ENGINE = ReplacingMergeTree(updated_at_ms)
+        ORDER BY subscription",
+        "CREATE TABLE IF NOT EXISTS invoices (
+            invoice String,
+            number String,
+            customer String,
+            subscription String,
+            period_start DateTime('UTC'),
+            period_end DateTime('UTC'),
+            currency String,
+            state String,
+            subtotal Decimal(38, 12),
+            total Decimal(38, 12),
+            issued_at_ms Int64,
+            body String,
+            updated_at_ms Int64
+        ) ENGINE = ReplacingMergeTree(updated_at_ms)
+        PARTITION BY toYYYYMM(period_start)
+        ORDER BY (customer, invoice)",
+        "CREATE TABLE IF NOT EXISTS invoice_lines (
+            invoice String,
+            position UInt32,
+            key String,
+            kind String,
+            dim_keys Array(String),
+            dim_values Array(String),
+            quantity Decimal(38, 12),
+            billable_quantity Decimal(38, 12),
+            amount Decimal(38, 12),
+            detail String
+        ) ENGINE = ReplacingMergeTree
+        ORDER BY (invoice, position)",
+    ],
+)];
+
+/// Creates the database if needed and applies the migrations not yet recorded.
+/// Returns the client with the database as its default.
+pub async fn migrate(client: &Client, database: &str) -> Result<Client, StoreError> {
+    let db = super::sql::identifier(database);
+    client
+        .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
+        .execute()
+        .await
+        .map_err(StoreError::clickhouse(format!(
+            "creating database {database}"
+        )))?;
+    let client = client.clone().with_database(database);
+    client
+        .query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime('UTC')) \
+             ENGINE = ReplacingMergeTree ORDER BY version",
+        )
+        .execute()
+        .await
+        .map_err(StoreError::clickhouse("creating schema_migrations"))?;
+    let applied: Vec<u32> = client
+        .query("SELECT DISTINCT version FROM schema_migrations")
+        .fetch_all()
+        .await
+        .map_err(StoreError::clickhouse("reading schema_migrations"))?;
+    for (version, name, statements) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        tracing::info!(version, name, "applying ClickHouse migration");
+        for statement in *statements {
+            client
+                .query(statement)
+                .execute()
+                .await
+                .map_err(StoreError::clickhouse(format!(
+                    "migration {version} ({name})"
+                )))?;
+        }
+        let now = chrono::Utc::now().timestamp();
+        client
+            .query(&format!(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ({version}, {}, toDateTime({now}))",
+                super::sql::string(name)
+            ))
+            .execute()
+            .await
+            .map_err(StoreError::clickhouse(format!("recording migration {version}")))?;
+    }
+    Ok(client)
+}

@@ -1,0 +1,14 @@
+//! The embedded store: SQLite in one file, for a single machine with no server.
+//!
+//! Dedupe is the primary key `(source, id)` with `INSERT OR IGNORE`: a second delivery
+//! never enters the table, so aggregates are exact without any read-time work.
+//! Decimals are stored as text and aggregated by functions registered from Rust
+//! (`decimals.rs`), because SQLite's own `SUM` goes through binary floats. WAL with
+//! `synchronous = FULL`: a write that returned survives a killed process.
+
+mod aggregate;
+mod decimals;
+mod schema;
+mod store;
+
+pub use store::EmbeddedStore;

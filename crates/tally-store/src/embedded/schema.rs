@@ -1,0 +1,103 @@
+//! The embedded store's schema, versioned with SQLite's `user_version` and applied in
+//! one immediate transaction, so two processes opening the file at once apply each
+//! migration once.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Migrations in order; `user_version` is the number applied.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "usage, rejected events, customers, subscriptions, invoices",
+    r#"
+    CREATE TABLE usage_events (
+        source TEXT NOT NULL,
+        id TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        time_ms INTEGER NOT NULL,
+        numbers TEXT NOT NULL,
+        strings TEXT NOT NULL,
+        data TEXT NOT NULL,
+        ingested_at_ms INTEGER NOT NULL,
+        kafka_topic TEXT,
+        kafka_partition INTEGER,
+        kafka_offset INTEGER,
+        PRIMARY KEY (source, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX usage_events_billing ON usage_events (event_type, customer, time_ms);
+
+    CREATE TABLE rejected_events (
+        received_at_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        source TEXT,
+        id TEXT,
+        raw BLOB NOT NULL,
+        kafka_topic TEXT,
+        kafka_partition INTEGER,
+        kafka_offset INTEGER
+    );
+    CREATE INDEX rejected_events_time ON rejected_events (received_at_ms);
+
+    CREATE TABLE customers (
+        customer TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        billing_details TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+
+    CREATE TABLE subscriptions (
+        subscription TEXT PRIMARY KEY,
+        customer TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        anchor_day INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX subscriptions_customer ON subscriptions (customer);
+
+    CREATE TABLE invoices (
+        invoice TEXT PRIMARY KEY,
+        number TEXT,
+        customer TEXT NOT NULL,
+        subscription TEXT NOT NULL,
+        period_start_ms INTEGER NOT NULL,
+        period_end_ms INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        state TEXT NOT NULL,
+        subtotal TEXT NOT NULL,
+        total TEXT NOT NULL,
+        issued_at_ms INTEGER,
+        body TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX invoices_customer ON invoices (customer, period_start_ms);
+
+    CREATE TABLE invoice_lines (
+        invoice TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        dimensions TEXT NOT NULL,
+        quantity TEXT,
+        billable_quantity TEXT,
+        amount TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (invoice, position)
+    );
+    "#,
+)];
+
+/// Applies the migrations not yet applied; returns how many there are in all.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (version, (_, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (version + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(MIGRATIONS.len())
+}

@@ -1,0 +1,113 @@
+//! [`EmbeddedStore`]: the connection, its settings, and the writes.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection};
+use serde_json::Map;
+
+use super::{aggregate, decimals, schema};
+use crate::{IncomingEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+
+/// Usage in one SQLite file. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the store at `path` and applies its migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let context = format!("opening {}", path.display());
+        let mut conn = Connection::open(path).map_err(StoreError::sqlite(&context))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(StoreError::sqlite(&context))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(StoreError::sqlite(&context))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(StoreError::sqlite(&context))?;
+        decimals::register(&conn).map_err(StoreError::sqlite(&context))?;
+        schema::migrate(&mut conn)
+            .map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
+        Ok(EmbeddedStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection in a blocking thread.
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Worker("a previous operation panicked".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Worker(e.to_string()))?
+    }
+}
+
+fn json_object<V: ToString>(pairs: &[(String, V)]) -> String {
+    let map: Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.to_string())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<(), StoreError> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let tx = conn
+        .transaction()
+        .map_err(StoreError::sqlite("starting a write"))?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO usage_events (source, id, customer, event_type, time_ms, numbers, strings, data, \
+                 ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .map_err(StoreError::sqlite("preparing the insert"))?;
+        for incoming in events {
+            crate::check_event(&incoming.event)?;
+            let e = &incoming.event;
+            let origin = incoming.origin.as_ref();
+            stmt.execute(params![
+                e.source,
+                e.id,
+                e.customer.as_str(),
+                e.event_type,
+                e.time_millis(),
+                json_object(&e.numbers),
+                json_object(&e.strings),
+                e.data,
+                now,
+                origin.map(|o| o.topic.as_str()),
+                origin.map(|o| o.partition),
+                origin.map(|o| o.offset),
+            ])
+            .map_err(StoreError::sqlite(format!(
+                "inserting event ({}, {})",
+                e.source, e.id
+            )))?;
+        }
+    }
+    tx.commit()
+        .map_err(StoreError::sqlite("committing a write"))
+}
+
+impl UsageStore for EmbeddedStore {
+    async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
+        let events = events.to_vec();
+        self.with_conn(move |conn| insert(conn, &events)).await
+    }
+
+    async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
+        let query = query.clone();
+        self.with_conn(move |conn| aggregate::run(conn, &query))
+            .await
+    }
+}

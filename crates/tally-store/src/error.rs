@@ -1,0 +1,49 @@
+//! Store errors, naming the backend operation that failed.
+
+use thiserror::Error;
+
+/// A store operation that failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// ClickHouse refused or did not answer.
+    #[error("ClickHouse: {context}: {source}")]
+    ClickHouse {
+        /// What the store was doing.
+        context: String,
+        /// The client's error.
+        source: ::clickhouse::error::Error,
+    },
+    /// SQLite failed.
+    #[error("embedded store: {context}: {source}")]
+    Sqlite {
+        /// What the store was doing.
+        context: String,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+    /// A value read back is not what the store wrote (corruption or a schema mismatch).
+    #[error("{context}: {message}")]
+    Corrupt {
+        /// What the store was reading.
+        context: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The embedded store's worker thread is gone.
+    #[error("embedded store: the database thread stopped: {0}")]
+    Worker(String),
+}
+
+impl StoreError {
+    pub(crate) fn clickhouse(
+        context: impl Into<String>,
+    ) -> impl FnOnce(::clickhouse::error::Error) -> StoreError {
+        let context = context.into();
+        move |source| StoreError::ClickHouse { context, source }
+    }
+
+    pub(crate) fn sqlite(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
+        let context = context.into();
+        move |source| StoreError::Sqlite { context, source }
+    }
+}

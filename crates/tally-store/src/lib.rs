@@ -1,0 +1,39 @@
+//! Tally's usage store: where usage events live, counted exactly once, and how a
+//! period's usage is aggregated for rating.
+//!
+//! One interface, [`UsageStore`], two implementations: [`clickhouse::ClickHouseStore`]
+//! (production, scales out) and [`embedded::EmbeddedStore`] (SQLite in one file, the
+//! default for a single machine). One contract test suite (`tests/contract.rs`) runs
+//! against both, so their results cannot drift apart.
+//!
+//! Exact dedupe: an event is identified by `(source, id)`; however often it is
+//! delivered, it counts once in every aggregate, at billing time, not "eventually".
+
+pub mod clickhouse;
+pub mod embedded;
+mod error;
+mod limits;
+mod query;
+
+use std::future::Future;
+
+pub use error::StoreError;
+pub use limits::{check_event, DECIMAL_SCALE, MAX_VALUE};
+pub use query::{IncomingEvent, KafkaOrigin, UsageAggregate, UsageItem, UsageQuery};
+
+/// What every store can do with usage events.
+pub trait UsageStore: Send + Sync {
+    /// Writes events durably; returns once they would survive a crash of this process.
+    /// Events already stored (same `source` and `id`) are not counted again.
+    fn insert_events(
+        &self,
+        events: &[IncomingEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Aggregates a period's usage, each event counted once. Rows are sorted by
+    /// customer, item and dimensions; items with no usage give no rows.
+    fn aggregate(
+        &self,
+        query: &UsageQuery,
+    ) -> impl Future<Output = Result<Vec<UsageAggregate>, StoreError>> + Send;
+}
