@@ -17,6 +17,8 @@ mod query;
 
 use std::future::Future;
 
+use tally_domain::Period;
+
 pub use error::StoreError;
 pub use limits::{check_event, DECIMAL_SCALE, MAX_VALUE};
 pub use query::{IncomingEvent, KafkaOrigin, UsageAggregate, UsageItem, UsageQuery};
@@ -36,4 +38,9 @@ pub trait UsageStore: Send + Sync {
         &self,
         query: &UsageQuery,
     ) -> impl Future<Output = Result<Vec<UsageAggregate>, StoreError>> + Send;
+
+    /// Prepares a period for fast aggregation (ClickHouse merges away every stored copy
+    /// of an event). Never needed for exact results, only for speed; the invoicer calls
+    /// it before closing a period.
+    fn compact(&self, period: &Period) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

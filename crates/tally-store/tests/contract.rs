@@ -13,26 +13,6 @@ use tally_store::embedded::EmbeddedStore;
 use tally_store::{IncomingEvent, UsageAggregate, UsageItem, UsageQuery, UsageStore};
 use tally_tests::{clickhouse_url, TestDb};
 
-/// A store under test, with what keeps its backing resources alive, and a way to
-/// force background merges (a no-op where there are none).
-trait Backend: UsageStore {
-    async fn force_merge(&self);
-}
-
-impl Backend for ClickHouseStore {
-    async fn force_merge(&self) {
-        self.client()
-            .query("OPTIMIZE TABLE usage_events FINAL")
-            .execute()
-            .await
-            .unwrap();
-    }
-}
-
-impl Backend for EmbeddedStore {
-    async fn force_merge(&self) {}
-}
-
 async fn clickhouse() -> (ClickHouseStore, TestDb) {
     let db = TestDb::new().await;
     let config = ClickHouseConfig {
@@ -181,7 +161,7 @@ fn row(customer: &str, item: usize, dims: &str, q: &str) -> (String, usize, Stri
     (customer.into(), item, dims.into(), q.into())
 }
 
-async fn every_aggregation_with_filters_and_group_by(store: &impl Backend) {
+async fn every_aggregation_with_filters_and_group_by(store: &impl UsageStore) {
     let gpu = |c: &str, id: &str, time: &str, gpu: &str, region: &str, secs: &str| {
         event(
             c,
@@ -325,7 +305,7 @@ async fn every_aggregation_with_filters_and_group_by(store: &impl Backend) {
     );
 }
 
-async fn one_customer_or_all_customers(store: &impl Backend) {
+async fn one_customer_or_all_customers(store: &impl UsageStore) {
     store
         .insert_events(&[
             tokens("acme", "1", "2026-11-02T10:00:00Z", "gpt-4o", "input", "10"),
@@ -358,7 +338,7 @@ async fn one_customer_or_all_customers(store: &impl Backend) {
     assert_eq!(table(one), vec![row("beta", 0, "", "20")]);
 }
 
-async fn period_bounds_are_half_open_to_the_millisecond(store: &impl Backend) {
+async fn period_bounds_are_half_open_to_the_millisecond(store: &impl UsageStore) {
     store
         .insert_events(&[
             tokens(
@@ -432,7 +412,7 @@ async fn period_bounds_are_half_open_to_the_millisecond(store: &impl Backend) {
     assert_eq!(table(rows), vec![row("acme", 0, "", "10100")]);
 }
 
-async fn duplicates_count_once_before_and_after_merges(store: &impl Backend) {
+async fn duplicates_count_once_before_and_after_merges(store: &impl UsageStore) {
     let batch = vec![
         tokens("acme", "1", "2026-11-02T10:00:00Z", "m", "input", "100"),
         tokens("acme", "2", "2026-11-02T11:00:00Z", "m", "input", "20"),
@@ -453,7 +433,7 @@ async fn duplicates_count_once_before_and_after_merges(store: &impl Backend) {
         expected,
         "before merges"
     );
-    store.force_merge().await;
+    store.compact(&november()).await.unwrap();
     assert_eq!(
         table(store.aggregate(&query(items.clone())).await.unwrap()),
         expected,
@@ -467,11 +447,8 @@ async fn duplicates_count_once_before_and_after_merges(store: &impl Backend) {
     );
 }
 
-async fn ten_thousand_copies_of_one_event_count_once(store: &impl Backend) {
+async fn ten_thousand_copies_of_one_event_count_once(store: &impl UsageStore) {
     let one = tokens("acme", "same", "2026-11-02T10:00:00Z", "m", "input", "7.25");
-    for _ in 0..10 {
-        store.insert_events(&vec![one.clone(); 1000]).await.unwrap();
-    }
     let items = vec![
         item(
             meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")),
@@ -480,13 +457,33 @@ async fn ten_thousand_copies_of_one_event_count_once(store: &impl Backend) {
         ),
         item(meter("n", "llm.tokens", Aggregation::Count, None), &[], &[]),
     ];
+    let once = vec![row("acme", 0, "", "7.25"), row("acme", 1, "", "1")];
+    // 1,000 copies in one batch: one part, read without FINAL.
+    store.insert_events(&vec![one.clone(); 1000]).await.unwrap();
+    assert_eq!(
+        table(store.aggregate(&query(items.clone())).await.unwrap()),
+        once,
+        "one batch"
+    );
+    // 9,000 more in nine batches: several parts, read with FINAL.
+    for _ in 0..9 {
+        store.insert_events(&vec![one.clone(); 1000]).await.unwrap();
+    }
+    assert_eq!(
+        table(store.aggregate(&query(items.clone())).await.unwrap()),
+        once,
+        "ten batches"
+    );
+    // Compacted: one part again, read without FINAL.
+    store.compact(&november()).await.unwrap();
     assert_eq!(
         table(store.aggregate(&query(items)).await.unwrap()),
-        vec![row("acme", 0, "", "7.25"), row("acme", 1, "", "1")]
+        once,
+        "compacted"
     );
 }
 
-async fn huge_and_tiny_decimals_stay_exact(store: &impl Backend) {
+async fn huge_and_tiny_decimals_stay_exact(store: &impl UsageStore) {
     store
         .insert_events(&[
             tokens(
@@ -536,7 +533,7 @@ async fn huge_and_tiny_decimals_stay_exact(store: &impl Backend) {
     assert_eq!(rows[5], row("beta", 2, "direction=input,model=m", "0.3"));
 }
 
-async fn values_beyond_the_limits_are_refused(store: &impl Backend) {
+async fn values_beyond_the_limits_are_refused(store: &impl UsageStore) {
     for bad in ["0.0000000000001", "79000000000000000", "-79000000000000000"] {
         let err = store
             .insert_events(&[tokens(
@@ -565,7 +562,7 @@ async fn values_beyond_the_limits_are_refused(store: &impl Backend) {
     );
 }
 
-async fn concurrent_writers_never_double_count(store: &(impl Backend + Clone + 'static)) {
+async fn concurrent_writers_never_double_count(store: &(impl UsageStore + Clone + 'static)) {
     // Four writers, each writing the same 2,000 events (ids 0..2000) in its own order.
     let events: Vec<IncomingEvent> = (0..2000)
         .map(|i| {
@@ -610,7 +607,7 @@ async fn concurrent_writers_never_double_count(store: &(impl Backend + Clone + '
     assert_eq!(per_customer["c0"], Decimal::from(286)); // ids 0, 7, ..., 1995
 }
 
-async fn events_without_a_meter_are_kept_and_ignored(store: &impl Backend) {
+async fn events_without_a_meter_are_kept_and_ignored(store: &impl UsageStore) {
     store
         .insert_events(&[
             event(

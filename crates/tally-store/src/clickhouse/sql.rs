@@ -32,7 +32,8 @@ fn string_prop(path: &str) -> String {
 /// The aggregation of one item: `customer`, `groups` (array of group values) and `q`
 /// (a `Decimal(38, 12)`), one row per customer and group. Events that lack the
 /// meter's value are ignored by value aggregations, as in the embedded store.
-pub(crate) fn aggregate(item: &UsageItem, query: &UsageQuery) -> String {
+/// `final_read` adds `FINAL` (needed unless every partition read is a single part).
+pub(crate) fn aggregate(item: &UsageItem, query: &UsageQuery, final_read: bool) -> String {
     let path = item.meter.value.as_deref().unwrap_or("");
     let has_num = format!("has(num_keys, {})", string(path));
     let num = format!("num_values[indexOf(num_keys, {})]", string(path));
@@ -82,7 +83,8 @@ pub(crate) fn aggregate(item: &UsageItem, query: &UsageQuery) -> String {
     }
     format!(
         "SELECT customer, groups, q FROM (SELECT customer, {groups} AS groups, {quantity} AS q, sum({has_value}) AS n \
-         FROM usage_events FINAL WHERE {} GROUP BY customer, groups) WHERE n > 0",
+         FROM usage_events{} WHERE {} GROUP BY customer, groups) WHERE n > 0",
+        if final_read { " FINAL" } else { "" },
         wheres.join(" AND ")
     )
 }

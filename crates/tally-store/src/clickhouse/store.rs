@@ -2,13 +2,13 @@
 
 use clickhouse::{Client, Row};
 use serde::Deserialize;
-use tally_domain::CustomerId;
+use tally_domain::{CustomerId, Period};
 
 use super::config::ClickHouseConfig;
 use super::connect::{connect, ServerVersion};
 use super::migrations::migrate;
 use super::rows::{from_raw, EventRow};
-use super::sql;
+use super::{parts, sql};
 use crate::{IncomingEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
 /// Usage in ClickHouse. Cheap to clone; clones share the HTTP connection pool.
@@ -50,6 +50,14 @@ impl UsageStore for ClickHouseStore {
         if events.is_empty() {
             return Ok(());
         }
+        // One part must never hold two copies of an event (see parts.rs): keep the first.
+        // ClickHouse applies the replacing merge to each inserted block too (18.16 always,
+        // later releases unless `optimize_on_insert = 0`); this keeps it true regardless.
+        let mut seen = std::collections::HashSet::with_capacity(events.len());
+        let events: Vec<&IncomingEvent> = events
+            .iter()
+            .filter(|e| seen.insert((e.event.source.as_str(), e.event.id.as_str())))
+            .collect();
         let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         let mut insert = self
             .client
@@ -58,7 +66,7 @@ impl UsageStore for ClickHouseStore {
             .map_err(StoreError::clickhouse(
                 "starting an insert into usage_events",
             ))?;
-        for incoming in events {
+        for incoming in &events {
             crate::check_event(&incoming.event)?;
             let row = EventRow::new(incoming, now)?;
             insert
@@ -73,12 +81,35 @@ impl UsageStore for ClickHouseStore {
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
+        let before = parts::active_parts(&self.client, &query.period).await?;
+        if parts::single_part_partitions(&before) {
+            let rows = self.read(query, false).await?;
+            if parts::active_parts(&self.client, &query.period).await? == before {
+                return Ok(rows);
+            }
+            tracing::debug!("parts changed during a plain read; reading again with FINAL");
+        }
+        self.read(query, true).await
+    }
+
+    async fn compact(&self, period: &Period) -> Result<(), StoreError> {
+        parts::compact(&self.client, period).await
+    }
+}
+
+impl ClickHouseStore {
+    /// Runs the query's items, with or without `FINAL`.
+    async fn read(
+        &self,
+        query: &UsageQuery,
+        final_read: bool,
+    ) -> Result<Vec<UsageAggregate>, StoreError> {
         let mut out = Vec::new();
         for (index, item) in query.items.iter().enumerate() {
             let context = || format!("aggregating meter {}", item.meter.key);
             let rows: Vec<AggregateRow> = self
                 .client
-                .query(&sql::aggregate(item, query))
+                .query(&sql::aggregate(item, query, final_read))
                 .fetch_all()
                 .await
                 .map_err(StoreError::clickhouse(context()))?;
