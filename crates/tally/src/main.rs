@@ -24,6 +24,8 @@ enum Command {
     /// Work with price catalogs.
     #[command(subcommand)]
     Catalog(commands::catalog::CatalogCommand),
+    /// Create or upgrade the store's schema (also done at every start-up).
+    Migrate(commands::migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Rate(args) => commands::rate::run(&args),
         Command::Catalog(cmd) => commands::catalog::run(&cmd),
+        Command::Migrate(args) => commands::migrate::run(&args),
     };
     match result {
         Ok(code) => code,

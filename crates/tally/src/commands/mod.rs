@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod catalog;
+pub mod migrate;
 pub mod rate;
 
 use std::path::Path;
