@@ -24,25 +24,12 @@ fn catalog_text() -> String {
     let tiers = "[{ up_to = \"1\", unit_price = \"3.00\", flat_price = \"1\" }, { up_to = \"10\", unit_price = \"2.50\" }, \
                  { up_to = \"100\", unit_price = \"2.00\" }, { up_to = \"1000\", unit_price = \"1.50\" }, { unit_price = \"1.00\" }]";
     for p in 0..PLANS {
-        let _ = write!(
-            t,
-            "\n[[plans]]\nkey = \"plan{p}\"\ncurrency = \"USD\"\ninterval = \"month\"\n"
-        );
-        let _ = write!(
-            t,
-            "[[plans.fees]]\nkey = \"platform\"\namount = \"{}.00\"\n",
-            10 + p
-        );
+        let _ = write!(t, "\n[[plans]]\nkey = \"plan{p}\"\ncurrency = \"USD\"\ninterval = \"month\"\n");
+        let _ = write!(t, "[[plans.fees]]\nkey = \"platform\"\namount = \"{}.00\"\n", 10 + p);
         for c in 0..CHARGES {
             let price = match MODELS[c % 4] {
-                "per_unit" => format!(
-                    "{{ model = \"per_unit\", unit_price = \"{}.{:02}\" }}",
-                    1 + c % 5,
-                    p
-                ),
-                "package" => {
-                    "{ model = \"package\", size = \"0.5\", package_price = \"1.10\" }".to_string()
-                }
+                "per_unit" => format!("{{ model = \"per_unit\", unit_price = \"{}.{:02}\" }}", 1 + c % 5, p),
+                "package" => "{ model = \"package\", size = \"0.5\", package_price = \"1.10\" }".to_string(),
                 model => format!("{{ model = \"{model}\", tiers = {tiers} }}"),
             };
             let _ = write!(
@@ -59,9 +46,7 @@ fn quantities() -> Vec<Decimal> {
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     (0..1024)
         .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let digits = 3 + (state >> 60) % 7;
             Decimal::from((state >> 20) % 10u64.pow(digits as u32))
         })
@@ -90,11 +75,7 @@ fn bench_lines(c: &mut Criterion) {
 }
 
 fn request(plan: usize, qs: &[Decimal]) -> RateRequest {
-    let period = Period::new(
-        "2026-11-01T00:00:00Z".parse().unwrap(),
-        "2026-12-01T00:00:00Z".parse().unwrap(),
-    )
-    .unwrap();
+    let period = Period::new("2026-11-01T00:00:00Z".parse().unwrap(), "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
     let usage = (0..CHARGES)
         .flat_map(|c| ["input", "output"].into_iter().map(move |dir| (c, dir)))
         .enumerate()
@@ -107,12 +88,7 @@ fn request(plan: usize, qs: &[Decimal]) -> RateRequest {
             quantity: qs[i % qs.len()],
         })
         .collect();
-    RateRequest {
-        plan: PlanKey::new(format!("plan{plan}")),
-        period,
-        active: None,
-        usage,
-    }
+    RateRequest { plan: PlanKey::new(format!("plan{plan}")), period, active: None, usage }
 }
 
 fn bench_subscriptions(c: &mut Criterion) {

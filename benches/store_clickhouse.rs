@@ -20,10 +20,7 @@ use tally_tests::{clickhouse_url, unique_name};
 const CHUNK: usize = 100_000;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// A small deterministic generator (PCG-style LCG), so every run writes the same events.
@@ -31,10 +28,7 @@ struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 11
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -93,21 +87,15 @@ fn make_event(i: u64, customers: u64, start: DateTime<Utc>, rng: &mut Rng) -> In
 }
 
 /// Generates events on another thread in chunks; the consumer only inserts.
-fn generate(
-    total: usize,
-    customers: u64,
-    start: DateTime<Utc>,
-    seed: u64,
-) -> mpsc::Receiver<Vec<IncomingEvent>> {
+fn generate(total: usize, customers: u64, start: DateTime<Utc>, seed: u64) -> mpsc::Receiver<Vec<IncomingEvent>> {
     let (tx, rx) = mpsc::sync_channel(2);
     std::thread::spawn(move || {
         let mut rng = Rng(seed);
         let mut i = 0u64;
         while (i as usize) < total {
             let n = CHUNK.min(total - i as usize);
-            let chunk: Vec<IncomingEvent> = (0..n)
-                .map(|k| make_event(i + k as u64, customers, start, &mut rng))
-                .collect();
+            let chunk: Vec<IncomingEvent> =
+                (0..n).map(|k| make_event(i + k as u64, customers, start, &mut rng)).collect();
             i += n as u64;
             if tx.send(chunk).is_err() {
                 return;
@@ -140,27 +128,16 @@ async fn load(
 
 /// Every distinct (meter, filter, group_by) of the sample catalog's charges.
 fn catalog_items() -> Vec<UsageItem> {
-    let catalog = Catalog::load(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../config/catalog.toml"
-    )))
-    .unwrap();
+    let catalog =
+        Catalog::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/catalog.toml"))).unwrap();
     let mut seen = BTreeSet::new();
     let mut items = Vec::new();
     for plan in catalog.plans() {
         for charge in &plan.charges {
-            let key = (
-                charge.meter.clone(),
-                charge.filter.clone(),
-                charge.group_by.clone(),
-            );
+            let key = (charge.meter.clone(), charge.filter.clone(), charge.group_by.clone());
             if seen.insert(key) {
                 let meter = catalog.meter(charge.meter.as_str()).unwrap().clone();
-                items.push(UsageItem {
-                    meter,
-                    filter: charge.filter.clone(),
-                    group_by: charge.group_by.clone(),
-                });
+                items.push(UsageItem { meter, filter: charge.filter.clone(), group_by: charge.group_by.clone() });
             }
         }
     }
@@ -179,14 +156,8 @@ async fn time_query(store: &ClickHouseStore, query: &UsageQuery, runs: usize) ->
 }
 
 async fn open(name: &str) -> ClickHouseStore {
-    let config = ClickHouseConfig {
-        url: clickhouse_url(),
-        database: name.to_owned(),
-        ..Default::default()
-    };
-    ClickHouseStore::open(&config)
-        .await
-        .expect("ClickHouse is not reachable: run deploy/local/services up")
+    let config = ClickHouseConfig { url: clickhouse_url(), database: name.to_owned(), ..Default::default() };
+    ClickHouseStore::open(&config).await.expect("ClickHouse is not reachable: run deploy/local/services up")
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -199,11 +170,7 @@ async fn main() {
     let start: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
     let period = Period::new(start, "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
     let items = catalog_items();
-    let query = UsageQuery {
-        period,
-        customer: None,
-        items: items.clone(),
-    };
+    let query = UsageQuery { period, customer: None, items: items.clone() };
 
     let clean_name = unique_name("tally_bench_clean");
     let clean = open(&clean_name).await;
@@ -226,15 +193,9 @@ async fn main() {
     );
     let started = Instant::now();
     clean.compact(&period).await.expect("compact");
-    println!(
-        "compact the month (OPTIMIZE ... FINAL): {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("compact the month (OPTIMIZE ... FINAL): {:.2} s", started.elapsed().as_secs_f64());
     let (t_clean, rows) = time_query(&clean, &query, 3).await;
-    println!(
-        "aggregate month, all customers, clean, compacted: {:.2} s ({rows} rows)",
-        t_clean.as_secs_f64()
-    );
+    println!("aggregate month, all customers, clean, compacted: {:.2} s ({rows} rows)", t_clean.as_secs_f64());
 
     // The same events plus 2% duplicates, delivered later as separate inserts (unmerged).
     let dup_name = unique_name("tally_bench_dups");
@@ -244,48 +205,34 @@ async fn main() {
     for chunk in kept.chunks(CHUNK) {
         dups.insert_events(chunk).await.expect("insert duplicates");
     }
-    println!(
-        "duplicates: {} re-delivered in {:.2} s",
-        kept.len(),
-        started.elapsed().as_secs_f64()
-    );
+    println!("duplicates: {} re-delivered in {:.2} s", kept.len(), started.elapsed().as_secs_f64());
     let (t_dup_parts, _) = time_query(&dups, &query, 1).await;
-    println!("aggregate month, all customers, 2% duplicates, not compacted (FINAL): {:.2} s, {:.2}x clean as inserted", t_dup_parts.as_secs_f64(), t_dup_parts.as_secs_f64() / t_parts.as_secs_f64());
+    println!(
+        "aggregate month, all customers, 2% duplicates, not compacted (FINAL): {:.2} s, {:.2}x clean as inserted",
+        t_dup_parts.as_secs_f64(),
+        t_dup_parts.as_secs_f64() / t_parts.as_secs_f64()
+    );
     let started = Instant::now();
     dups.compact(&period).await.expect("compact");
-    println!(
-        "compact the month with duplicates: {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("compact the month with duplicates: {:.2} s", started.elapsed().as_secs_f64());
     let (t_dups, rows_dups) = time_query(&dups, &query, 3).await;
-    println!("aggregate month, all customers, 2% duplicates, compacted: {:.2} s ({rows_dups} rows), {:.2}x clean compacted", t_dups.as_secs_f64(), t_dups.as_secs_f64() / t_clean.as_secs_f64());
+    println!(
+        "aggregate month, all customers, 2% duplicates, compacted: {:.2} s ({rows_dups} rows), {:.2}x clean compacted",
+        t_dups.as_secs_f64(),
+        t_dups.as_secs_f64() / t_clean.as_secs_f64()
+    );
     let same = clean.aggregate(&query).await.unwrap() == dups.aggregate(&query).await.unwrap();
     println!("results identical with and without duplicates: {same}");
 
-    let one = UsageQuery {
-        customer: Some(CustomerId::new("customer-000000")),
-        ..query.clone()
-    };
+    let one = UsageQuery { customer: Some(CustomerId::new("customer-000000")), ..query.clone() };
     let (t_one, _) = time_query(&clean, &one, 3).await;
-    println!(
-        "aggregate month, one (the largest) customer: {:.3} s",
-        t_one.as_secs_f64()
-    );
+    println!("aggregate month, one (the largest) customer: {:.3} s", t_one.as_secs_f64());
 
     if std::env::var_os("TALLY_BENCH_KEEP").is_some() {
         println!("kept databases {clean_name} and {dup_name}");
     } else {
-        dups.client()
-            .query(&format!("DROP DATABASE {dup_name}"))
-            .execute()
-            .await
-            .unwrap();
-        clean
-            .client()
-            .query(&format!("DROP DATABASE {clean_name}"))
-            .execute()
-            .await
-            .unwrap();
+        dups.client().query(&format!("DROP DATABASE {dup_name}")).execute().await.unwrap();
+        clean.client().query(&format!("DROP DATABASE {clean_name}")).execute().await.unwrap();
     }
     assert!(same, "duplicates changed the result");
 }

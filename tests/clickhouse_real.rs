@@ -28,18 +28,8 @@ fn raw(text: &str) -> i128 {
 
 fn rows() -> Vec<UsageProbe> {
     vec![
-        UsageProbe {
-            customer: "customer-1".into(),
-            time: 1_793_577_600,
-            quantity: raw("1500000"),
-            events: 3,
-        },
-        UsageProbe {
-            customer: "customer-2".into(),
-            time: 1_793_581_200,
-            quantity: raw("0.000000000001"),
-            events: 1,
-        },
+        UsageProbe { customer: "customer-1".into(), time: 1_793_577_600, quantity: raw("1500000"), events: 3 },
+        UsageProbe { customer: "customer-2".into(), time: 1_793_581_200, quantity: raw("0.000000000001"), events: 1 },
         // Close to the largest value rust_decimal holds at scale 12 (about 7.9e16).
         UsageProbe {
             customer: "customer-3".into(),
@@ -62,11 +52,7 @@ async fn create_table(db: &TestDb) {
 }
 
 async fn insert_rows(db: &TestDb) {
-    let mut insert = db
-        .client()
-        .insert::<UsageProbe>("usage_probe")
-        .await
-        .unwrap();
+    let mut insert = db.client().insert::<UsageProbe>("usage_probe").await.unwrap();
     for row in rows() {
         insert.write(&row).await.unwrap();
     }
@@ -81,33 +67,23 @@ async fn rows_inserted_by_the_crate_are_read_back_by_clickhouse_client() {
 
     let out = Command::new("clickhouse-client")
         .args(["--host", "127.0.0.1", "--port", &clickhouse_tcp_port().to_string(), "--database", db.name()])
-        .args(["--query", "SELECT customer, toString(time), toString(quantity), events FROM usage_probe ORDER BY customer FORMAT TSV"])
+        .args([
+            "--query",
+            "SELECT customer, toString(time), toString(quantity), events FROM usage_probe ORDER BY customer FORMAT TSV",
+        ])
         .output()
         .expect("running clickhouse-client");
-    assert!(
-        out.status.success(),
-        "clickhouse-client failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "clickhouse-client failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert_eq!(lines[0][0], "customer-1");
     assert_eq!(lines[0][1], "2026-11-02 00:00:00");
-    assert_eq!(
-        Decimal::from_str(lines[0][2]).unwrap(),
-        Decimal::from(1_500_000)
-    );
+    assert_eq!(Decimal::from_str(lines[0][2]).unwrap(), Decimal::from(1_500_000));
     assert_eq!(lines[0][3], "3");
-    assert_eq!(
-        Decimal::from_str(lines[1][2]).unwrap(),
-        Decimal::from_str("0.000000000001").unwrap()
-    );
+    assert_eq!(Decimal::from_str(lines[1][2]).unwrap(), Decimal::from_str("0.000000000001").unwrap());
     assert_eq!(lines[2][1], "2026-11-08 23:59:59");
-    assert_eq!(
-        Decimal::from_str(lines[2][2]).unwrap(),
-        Decimal::from_str("79000000000000000.123456789012").unwrap()
-    );
+    assert_eq!(Decimal::from_str(lines[2][2]).unwrap(), Decimal::from_str("79000000000000000.123456789012").unwrap());
 }
 
 #[tokio::test]
@@ -115,19 +91,10 @@ async fn the_crate_reads_its_rows_back_exactly_and_sums_decimals_exactly() {
     let db = TestDb::new().await;
     create_table(&db).await;
     insert_rows(&db).await;
-    let back: Vec<UsageProbe> = db
-        .client()
-        .query("SELECT ?fields FROM usage_probe ORDER BY customer")
-        .fetch_all()
-        .await
-        .unwrap();
+    let back: Vec<UsageProbe> =
+        db.client().query("SELECT ?fields FROM usage_probe ORDER BY customer").fetch_all().await.unwrap();
     assert_eq!(back, rows());
-    let total: i128 = db
-        .client()
-        .query("SELECT sum(quantity) FROM usage_probe")
-        .fetch_one()
-        .await
-        .unwrap();
+    let total: i128 = db.client().query("SELECT sum(quantity) FROM usage_probe").fetch_one().await.unwrap();
     let expected = Decimal::from_str("79000000001500000.123456789013").unwrap();
     assert_eq!(Decimal::from_i128_with_scale(total, SCALE), expected);
 }

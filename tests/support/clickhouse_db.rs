@@ -25,19 +25,9 @@ pub async fn connect_clickhouse(url: &str) -> Result<(Client, String), ServiceEr
         .query("SELECT version()")
         .fetch_one()
         .await
-        .map_err(|err| ServiceError::ClickHouse {
-            url: url.to_owned(),
-            reason: err.to_string(),
-        })?;
-    let major: u32 = version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    Ok((
-        probe.with_validation(major >= VALIDATION_SINCE_MAJOR),
-        version,
-    ))
+        .map_err(|err| ServiceError::ClickHouse { url: url.to_owned(), reason: err.to_string() })?;
+    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    Ok((probe.with_validation(major >= VALIDATION_SINCE_MAJOR), version))
 }
 
 /// A database that exists for one test.
@@ -62,12 +52,7 @@ impl TestDb {
             .execute()
             .await
             .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
-        TestDb {
-            client: client.with_database(&name),
-            url,
-            name,
-            version,
-        }
+        TestDb { client: client.with_database(&name), url, name, version }
     }
 
     /// A client whose default database is this one.
@@ -98,11 +83,7 @@ fn drop_database(url: &str, name: &str) -> std::io::Result<()> {
     let mut stream = TcpStream::connect(host)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let body = format!("DROP DATABASE IF EXISTS {name}");
-    write!(
-        stream,
-        "POST / HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
+    write!(stream, "POST / HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n{body}", body.len())?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
     Ok(())
@@ -116,10 +97,7 @@ mod tests {
     async fn an_absent_server_is_an_error_that_says_how_to_start_it() {
         let err = connect_clickhouse("http://127.0.0.1:9").await.unwrap_err();
         let text = err.to_string();
-        assert!(
-            text.starts_with("ClickHouse is not reachable at http://127.0.0.1:9"),
-            "{text}"
-        );
+        assert!(text.starts_with("ClickHouse is not reachable at http://127.0.0.1:9"), "{text}");
         assert!(text.contains("deploy/local/services up"), "{text}");
     }
 }

@@ -25,16 +25,11 @@ impl TestTopic {
             panic!("{err}");
         }
         let name = unique_name("tally_test");
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .create()
-            .expect("creating an admin client");
+        let admin: AdminClient<DefaultClientContext> =
+            ClientConfig::new().set("bootstrap.servers", &brokers).create().expect("creating an admin client");
         let topic = NewTopic::new(&name, partitions, TopicReplication::Fixed(1));
         let results = admin
-            .create_topics(
-                [&topic],
-                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-            )
+            .create_topics([&topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
             .await
             .unwrap_or_else(|e| panic!("creating topic {name} on {brokers}: {e}"));
         for result in results {
@@ -61,17 +56,11 @@ fn check_broker(brokers: &str) -> Result<(), ServiceError> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
-        .map_err(|e| ServiceError::Kafka {
-            brokers: brokers.to_owned(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| ServiceError::Kafka { brokers: brokers.to_owned(), reason: e.to_string() })?;
     consumer
         .fetch_metadata(None, Duration::from_secs(5))
         .map(|_| ())
-        .map_err(|e| ServiceError::Kafka {
-            brokers: brokers.to_owned(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| ServiceError::Kafka { brokers: brokers.to_owned(), reason: e.to_string() })
 }
 
 #[cfg(test)]
@@ -79,10 +68,7 @@ mod tests {
     #[test]
     fn an_absent_broker_is_an_error_that_says_how_to_start_it() {
         let err = super::check_broker("127.0.0.1:9").unwrap_err().to_string();
-        assert!(
-            err.starts_with("the Kafka broker is not reachable at 127.0.0.1:9"),
-            "{err}"
-        );
+        assert!(err.starts_with("the Kafka broker is not reachable at 127.0.0.1:9"), "{err}");
         assert!(err.contains("deploy/local/services up"), "{err}");
     }
 }

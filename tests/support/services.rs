@@ -25,10 +25,7 @@ pub enum ServiceError {
 }
 
 fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
 /// ClickHouse's HTTP URL (`TALLY_TEST_CLICKHOUSE_URL`, default `http://127.0.0.1:18123`).
@@ -38,9 +35,7 @@ pub fn clickhouse_url() -> String {
 
 /// ClickHouse's native port, for `clickhouse-client` (`TALLY_TEST_CLICKHOUSE_TCP_PORT`, default 19000).
 pub fn clickhouse_tcp_port() -> u16 {
-    env_or("TALLY_TEST_CLICKHOUSE_TCP_PORT", "19000")
-        .parse()
-        .unwrap_or(19000)
+    env_or("TALLY_TEST_CLICKHOUSE_TCP_PORT", "19000").parse().unwrap_or(19000)
 }
 
 /// Kafka bootstrap servers (`TALLY_TEST_KAFKA_BROKERS`, default `127.0.0.1:19092`).

@@ -14,9 +14,7 @@ pub enum DecimalTextError {
     #[error("{0:?} is not a decimal number")]
     NotANumber(String),
     /// The number has more significant digits than 28, or is beyond about 7.9e28.
-    #[error(
-        "{0:?} cannot be held exactly (at most 28 significant digits, magnitude below 7.9e28)"
-    )]
+    #[error("{0:?} cannot be held exactly (at most 28 significant digits, magnitude below 7.9e28)")]
     OutOfRange(String),
 }
 
@@ -26,18 +24,12 @@ pub enum DecimalTextError {
 /// quantities normalize them.
 pub fn parse_exact(text: &str) -> Result<Decimal, DecimalTextError> {
     let looks_numeric = !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+        && text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
         && text.bytes().any(|b| b.is_ascii_digit());
     if !looks_numeric {
         return Err(DecimalTextError::NotANumber(text.to_owned()));
     }
-    let parsed = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text)
-    } else {
-        Decimal::from_str_exact(text)
-    };
+    let parsed = if text.contains(['e', 'E']) { Decimal::from_scientific(text) } else { Decimal::from_str_exact(text) };
     parsed.map_err(|err| {
         use rust_decimal::Error as E;
         match err {
@@ -66,34 +58,16 @@ mod tests {
         assert_eq!(parse_exact("-3").unwrap(), d("-3"));
         assert_eq!(parse_exact("1.5e6").unwrap(), d("1500000"));
         assert_eq!(parse_exact("25E-7").unwrap(), d("0.0000025"));
-        assert_eq!(
-            parse_exact("0.0000000000000000000000000001").unwrap(),
-            d("0.0000000000000000000000000001")
-        );
+        assert_eq!(parse_exact("0.0000000000000000000000000001").unwrap(), d("0.0000000000000000000000000001"));
     }
 
     #[test]
     fn refuses_what_it_cannot_hold_exactly() {
-        assert!(matches!(
-            parse_exact(""),
-            Err(DecimalTextError::NotANumber(_))
-        ));
-        assert!(matches!(
-            parse_exact("1,5"),
-            Err(DecimalTextError::NotANumber(_))
-        ));
-        assert!(matches!(
-            parse_exact("NaN"),
-            Err(DecimalTextError::NotANumber(_))
-        ));
-        assert!(matches!(
-            parse_exact(" 1"),
-            Err(DecimalTextError::NotANumber(_))
-        ));
-        assert!(matches!(
-            parse_exact("1.2.3"),
-            Err(DecimalTextError::NotANumber(_))
-        ));
+        assert!(matches!(parse_exact(""), Err(DecimalTextError::NotANumber(_))));
+        assert!(matches!(parse_exact("1,5"), Err(DecimalTextError::NotANumber(_))));
+        assert!(matches!(parse_exact("NaN"), Err(DecimalTextError::NotANumber(_))));
+        assert!(matches!(parse_exact(" 1"), Err(DecimalTextError::NotANumber(_))));
+        assert!(matches!(parse_exact("1.2.3"), Err(DecimalTextError::NotANumber(_))));
         // 29 significant digits would have to be rounded: refused, not rounded.
         assert!(parse_exact("0.00000000000000000000000000001").is_err());
         assert!(parse_exact("99999999999999999999999999999999").is_err());

@@ -52,9 +52,7 @@ impl UsageEvent {
             source: source.into(),
             id: id.into(),
             event_type: event_type.into(),
-            time: time
-                .duration_trunc(TimeDelta::milliseconds(1))
-                .unwrap_or(time),
+            time: time.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(time),
             numbers,
             strings,
             data: data.to_string(),
@@ -63,18 +61,12 @@ impl UsageEvent {
 
     /// The exact decimal at a dotted path of `data`.
     pub fn number(&self, path: &str) -> Option<Decimal> {
-        self.numbers
-            .binary_search_by(|(k, _)| k.as_str().cmp(path))
-            .ok()
-            .map(|i| self.numbers[i].1)
+        self.numbers.binary_search_by(|(k, _)| k.as_str().cmp(path)).ok().map(|i| self.numbers[i].1)
     }
 
     /// The text of the scalar at a dotted path of `data`.
     pub fn string(&self, path: &str) -> Option<&str> {
-        self.strings
-            .binary_search_by(|(k, _)| k.as_str().cmp(path))
-            .ok()
-            .map(|i| self.strings[i].1.as_str())
+        self.strings.binary_search_by(|(k, _)| k.as_str().cmp(path)).ok().map(|i| self.strings[i].1.as_str())
     }
 
     /// Event time in milliseconds since the Unix epoch.
@@ -127,7 +119,10 @@ mod tests {
 
     #[test]
     fn data_is_flattened_exactly() {
-        let data = serde_json::from_str(r#"{"model":"gpt-4o","tokens":1200,"cost":"0.1","nested":{"x":0.30000000000000004},"ok":true}"#).unwrap();
+        let data = serde_json::from_str(
+            r#"{"model":"gpt-4o","tokens":1200,"cost":"0.1","nested":{"x":0.30000000000000004},"ok":true}"#,
+        )
+        .unwrap();
         let e = UsageEvent::from_data(
             CustomerId::new("c"),
             "src",
@@ -138,10 +133,7 @@ mod tests {
         );
         assert_eq!(e.number("tokens"), Some(Decimal::from(1200)));
         assert_eq!(e.number("cost").unwrap().to_string(), "0.1");
-        assert_eq!(
-            e.number("nested.x").unwrap().to_string(),
-            "0.30000000000000004"
-        );
+        assert_eq!(e.number("nested.x").unwrap().to_string(), "0.30000000000000004");
         assert_eq!(e.string("model"), Some("gpt-4o"));
         assert_eq!(e.string("ok"), Some("true"));
         assert_eq!(e.number("model"), None);

@@ -14,9 +14,7 @@ pub mod money;
 pub mod period;
 pub mod usage;
 
-pub use catalog::{
-    Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier,
-};
+pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier};
 pub use event::UsageEvent;
 pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey};
 pub use money::{Currency, CurrencyError};

@@ -90,10 +90,8 @@ mod tests {
 
     #[test]
     fn reads_any_offset_as_utc() {
-        let p: Period = serde_json::from_str(
-            r#"{"start":"2026-11-01T02:00:00+02:00","end":"2026-11-02T00:00:00Z"}"#,
-        )
-        .unwrap();
+        let p: Period =
+            serde_json::from_str(r#"{"start":"2026-11-01T02:00:00+02:00","end":"2026-11-02T00:00:00Z"}"#).unwrap();
         assert_eq!(p.start(), t("2026-11-01T00:00:00Z"));
     }
 }

@@ -64,16 +64,9 @@ impl<'de> Deserialize<'de> for ExactDecimal {
         use serde::de::Error;
         // With serde_json's arbitrary_precision, a number keeps its exact text.
         match serde_json::Value::deserialize(deserializer)? {
-            serde_json::Value::String(text) => parse_exact(&text)
-                .map(ExactDecimal)
-                .map_err(D::Error::custom),
-            serde_json::Value::Number(n) => parse_exact(&n.to_string())
-                .map(ExactDecimal)
-                .map_err(D::Error::custom),
-            other => Err(D::Error::custom(format!(
-                "expected a decimal, found {}",
-                json_kind(&other)
-            ))),
+            serde_json::Value::String(text) => parse_exact(&text).map(ExactDecimal).map_err(D::Error::custom),
+            serde_json::Value::Number(n) => parse_exact(&n.to_string()).map(ExactDecimal).map_err(D::Error::custom),
+            other => Err(D::Error::custom(format!("expected a decimal, found {}", json_kind(&other)))),
         }
     }
 }
@@ -120,21 +113,14 @@ impl RateRequest {
                 message: err.inner().to_string(),
             }
         })?;
-        de.end().map_err(|err| UsageError {
-            file: file.to_owned(),
-            path: String::new(),
-            message: err.to_string(),
-        })?;
+        de.end().map_err(|err| UsageError { file: file.to_owned(), path: String::new(), message: err.to_string() })?;
         let mut usage = Vec::with_capacity(raw.usage.len());
         for (i, row) in raw.usage.into_iter().enumerate() {
             if row.quantity.0 < Decimal::ZERO {
                 return Err(UsageError {
                     file: file.to_owned(),
                     path: format!("usage[{i}].quantity"),
-                    message: format!(
-                        "{} is negative; quantities must be zero or more",
-                        row.quantity.0
-                    ),
+                    message: format!("{} is negative; quantities must be zero or more", row.quantity.0),
                 });
             }
             usage.push(UsageRow {
@@ -143,22 +129,13 @@ impl RateRequest {
                 quantity: row.quantity.0,
             });
         }
-        Ok(RateRequest {
-            plan: PlanKey::new(raw.plan),
-            period: raw.period,
-            active: raw.active,
-            usage,
-        })
+        Ok(RateRequest { plan: PlanKey::new(raw.plan), period: raw.period, active: raw.active, usage })
     }
 }
 
 impl fmt::Display for UsageRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {:?} = {}",
-            self.meter, self.dimensions, self.quantity
-        )
+        write!(f, "{} {:?} = {}", self.meter, self.dimensions, self.quantity)
     }
 }
 
@@ -185,10 +162,7 @@ mod tests {
         let req = RateRequest::from_json_str(OK, "usage.json").unwrap();
         assert_eq!(req.usage[0].quantity.to_string(), "1500000");
         assert_eq!(req.usage[1].quantity.to_string(), "0.1");
-        assert_eq!(
-            req.usage[2].quantity.to_string(),
-            "12345678901234567890.123456789"
-        );
+        assert_eq!(req.usage[2].quantity.to_string(), "12345678901234567890.123456789");
         assert_eq!(req.active, None);
     }
 
@@ -200,37 +174,17 @@ mod tests {
             "usage.json: usage[0].quantity: -1 is negative; quantities must be zero or more"
         );
         let not_decimal = OK.replace("\"1500000\"", "\"lots\"");
-        assert!(err(&not_decimal)
-            .to_string()
-            .starts_with("usage.json: usage[0].quantity: \"lots\" is not a decimal"));
-        let unknown = OK.replace(
-            "\"meter\": \"gpu\", \"quantity\": 0.1",
-            "\"meter\": \"gpu\", \"qty\": 0.1",
-        );
+        assert!(err(&not_decimal).to_string().starts_with("usage.json: usage[0].quantity: \"lots\" is not a decimal"));
+        let unknown = OK.replace("\"meter\": \"gpu\", \"quantity\": 0.1", "\"meter\": \"gpu\", \"qty\": 0.1");
         assert!(
-            err(&unknown)
-                .to_string()
-                .starts_with("usage.json: usage[1].qty: unknown field `qty`"),
+            err(&unknown).to_string().starts_with("usage.json: usage[1].qty: unknown field `qty`"),
             "{}",
             err(&unknown)
         );
         let inverted = OK.replace("2026-12-01", "2026-10-01");
-        assert!(
-            err(&inverted)
-                .to_string()
-                .starts_with("usage.json: period: end 2026-10-01"),
-            "{}",
-            err(&inverted)
-        );
-        assert!(
-            err("{").to_string().contains("EOF while parsing"),
-            "{}",
-            err("{")
-        );
+        assert!(err(&inverted).to_string().starts_with("usage.json: period: end 2026-10-01"), "{}", err(&inverted));
+        assert!(err("{").to_string().contains("EOF while parsing"), "{}", err("{"));
         let no_plan = OK.replace("\"plan\": \"pro\",", "");
-        assert_eq!(
-            err(&no_plan).to_string(),
-            "usage.json: missing field `plan` at line 9 column 5"
-        );
+        assert_eq!(err(&no_plan).to_string(), "usage.json: missing field `plan` at line 9 column 5");
     }
 }

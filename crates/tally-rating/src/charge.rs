@@ -41,8 +41,5 @@ pub fn price_usage(
         amount = amount.min(maximum);
     }
     let amount = currency.round(amount).ok_or(Overflow)?;
-    Ok(PricedUsage {
-        billable_quantity: billable,
-        amount,
-    })
+    Ok(PricedUsage { billable_quantity: billable, amount })
 }

@@ -31,42 +31,25 @@ struct Row<'a> {
 /// on row order. Charges with no usage give a zero line, except `group_by` charges,
 /// which have no group to show.
 pub fn rate(catalog: &Catalog, request: &RateRequest) -> Result<RatedPeriod, RatingError> {
-    let plan = catalog
-        .plan(request.plan.as_str())
-        .ok_or_else(|| RatingError::UnknownPlan {
-            plan: request.plan.to_string(),
-            known: catalog.plans().iter().map(|p| p.key.to_string()).collect(),
-        })?;
+    let plan = catalog.plan(request.plan.as_str()).ok_or_else(|| RatingError::UnknownPlan {
+        plan: request.plan.to_string(),
+        known: catalog.plans().iter().map(|p| p.key.to_string()).collect(),
+    })?;
     let mut rows = add_up(catalog, &request.usage)?;
     let currency = plan.currency;
     let mut lines = Vec::with_capacity(plan.fees.len() + plan.charges.len() + 1);
 
-    let active = request
-        .active
-        .unwrap_or(request.period)
-        .intersect(&request.period);
+    let active = request.active.unwrap_or(request.period).intersect(&request.period);
     for fee in &plan.fees {
-        let amount =
-            fee_amount(fee, currency, &request.period, active.as_ref()).map_err(|Overflow| {
-                RatingError::Overflow {
-                    line: fee.key.to_string(),
-                }
-            })?;
-        lines.push(Line {
-            key: fee.key.to_string(),
-            kind: LineKind::Fee,
-            usage: None,
-            amount,
-        });
+        let amount = fee_amount(fee, currency, &request.period, active.as_ref())
+            .map_err(|Overflow| RatingError::Overflow { line: fee.key.to_string() })?;
+        lines.push(Line { key: fee.key.to_string(), kind: LineKind::Fee, usage: None, amount });
     }
     for charge in &plan.charges {
         let start = rows.partition_point(|r| r.meter < &charge.meter);
         let end = start + rows[start..].partition_point(|r| r.meter == &charge.meter);
-        rate_charge(charge, currency, &mut rows[start..end], &mut lines).map_err(|Overflow| {
-            RatingError::Overflow {
-                line: charge.key.to_string(),
-            }
-        })?;
+        rate_charge(charge, currency, &mut rows[start..end], &mut lines)
+            .map_err(|Overflow| RatingError::Overflow { line: charge.key.to_string() })?;
     }
     finish(plan, lines, unrated(rows))
 }
@@ -77,34 +60,20 @@ fn add_up<'a>(catalog: &Catalog, rows: &'a [UsageRow]) -> Result<Vec<Row<'a>>, R
     let mut sorted = Vec::with_capacity(rows.len());
     for (index, row) in rows.iter().enumerate() {
         if catalog.meter(row.meter.as_str()).is_none() {
-            return Err(RatingError::UnknownMeter {
-                index,
-                meter: row.meter.to_string(),
-            });
+            return Err(RatingError::UnknownMeter { index, meter: row.meter.to_string() });
         }
         if row.quantity < Decimal::ZERO {
-            return Err(RatingError::NegativeQuantity {
-                index,
-                quantity: row.quantity,
-            });
+            return Err(RatingError::NegativeQuantity { index, quantity: row.quantity });
         }
-        sorted.push(Row {
-            meter: &row.meter,
-            dimensions: &row.dimensions,
-            quantity: row.quantity,
-            picked: false,
-        });
+        sorted.push(Row { meter: &row.meter, dimensions: &row.dimensions, quantity: row.quantity, picked: false });
     }
     sorted.sort_unstable_by(|a, b| (a.meter, a.dimensions).cmp(&(b.meter, b.dimensions)));
     let mut merged: Vec<Row<'a>> = Vec::with_capacity(sorted.len());
     for row in sorted {
         match merged.last_mut() {
             Some(last) if last.meter == row.meter && last.dimensions == row.dimensions => {
-                last.quantity = price::add(last.quantity, row.quantity).map_err(|Overflow| {
-                    RatingError::Overflow {
-                        line: "usage".into(),
-                    }
-                })?;
+                last.quantity = price::add(last.quantity, row.quantity)
+                    .map_err(|Overflow| RatingError::Overflow { line: "usage".into() })?;
             }
             _ => merged.push(row),
         }
@@ -121,28 +90,22 @@ fn rate_charge(
     lines: &mut Vec<Line>,
 ) -> Result<(), Overflow> {
     let mut tiers = Vec::new();
-    let mut push =
-        |dimensions: Dimensions, quantity: Decimal, tiers: &mut Vec<_>| -> Result<(), Overflow> {
-            let priced = price_usage(charge, currency, quantity, tiers)?;
-            lines.push(Line {
-                key: charge.key.to_string(),
-                kind: LineKind::Usage,
-                usage: Some(UsageDetail {
-                    dimensions,
-                    quantity,
-                    billable_quantity: priced.billable_quantity,
-                    tiers: tiers.clone(),
-                }),
-                amount: priced.amount,
-            });
-            Ok(())
-        };
-    let matching = rows.iter_mut().filter(|r| {
-        charge
-            .filter
-            .iter()
-            .all(|(k, v)| r.dimensions.get(k) == Some(v))
-    });
+    let mut push = |dimensions: Dimensions, quantity: Decimal, tiers: &mut Vec<_>| -> Result<(), Overflow> {
+        let priced = price_usage(charge, currency, quantity, tiers)?;
+        lines.push(Line {
+            key: charge.key.to_string(),
+            kind: LineKind::Usage,
+            usage: Some(UsageDetail {
+                dimensions,
+                quantity,
+                billable_quantity: priced.billable_quantity,
+                tiers: tiers.clone(),
+            }),
+            amount: priced.amount,
+        });
+        Ok(())
+    };
+    let matching = rows.iter_mut().filter(|r| charge.filter.iter().all(|(k, v)| r.dimensions.get(k) == Some(v)));
     if charge.group_by.is_empty() {
         let mut sum = Decimal::ZERO;
         for row in matching {
@@ -154,21 +117,13 @@ fn rate_charge(
     let mut groups: BTreeMap<Vec<Option<&str>>, Decimal> = BTreeMap::new();
     for row in matching {
         row.picked = true;
-        let group = charge
-            .group_by
-            .iter()
-            .map(|k| row.dimensions.get(k).map(String::as_str))
-            .collect();
+        let group = charge.group_by.iter().map(|k| row.dimensions.get(k).map(String::as_str)).collect();
         let sum = groups.entry(group).or_default();
         *sum = price::add(*sum, row.quantity)?;
     }
     for (values, quantity) in groups {
-        let dimensions = charge
-            .group_by
-            .iter()
-            .zip(values)
-            .filter_map(|(k, v)| v.map(|v| (k.clone(), v.to_owned())))
-            .collect();
+        let dimensions =
+            charge.group_by.iter().zip(values).filter_map(|(k, v)| v.map(|v| (k.clone(), v.to_owned()))).collect();
         push(dimensions, quantity, &mut tiers)?;
     }
     Ok(())
@@ -177,47 +132,20 @@ fn rate_charge(
 fn unrated(rows: Vec<Row<'_>>) -> Vec<UsageRow> {
     rows.into_iter()
         .filter(|r| !r.picked)
-        .map(|r| UsageRow {
-            meter: r.meter.clone(),
-            dimensions: r.dimensions.clone(),
-            quantity: r.quantity,
-        })
+        .map(|r| UsageRow { meter: r.meter.clone(), dimensions: r.dimensions.clone(), quantity: r.quantity })
         .collect()
 }
 
 /// Totals the lines and adds the minimum-commitment true-up.
-fn finish(
-    plan: &Plan,
-    mut lines: Vec<Line>,
-    unrated: Vec<UsageRow>,
-) -> Result<RatedPeriod, RatingError> {
-    let overflow = |Overflow| RatingError::Overflow {
-        line: "subtotal".into(),
-    };
+fn finish(plan: &Plan, mut lines: Vec<Line>, unrated: Vec<UsageRow>) -> Result<RatedPeriod, RatingError> {
+    let overflow = |Overflow| RatingError::Overflow { line: "subtotal".into() };
     // Zero written with the currency's decimals, so an empty invoice still reads "0.00".
     let zero = plan.currency.round(Decimal::ZERO).unwrap_or(Decimal::ZERO);
-    let subtotal = lines
-        .iter()
-        .try_fold(zero, |sum, line| price::add(sum, line.amount))
-        .map_err(overflow)?;
+    let subtotal = lines.iter().try_fold(zero, |sum, line| price::add(sum, line.amount)).map_err(overflow)?;
     let mut total = subtotal;
-    if let Some(amount) =
-        true_up(plan.minimum_commitment, plan.currency, subtotal).map_err(overflow)?
-    {
+    if let Some(amount) = true_up(plan.minimum_commitment, plan.currency, subtotal).map_err(overflow)? {
         total = price::add(subtotal, amount).map_err(overflow)?;
-        lines.push(Line {
-            key: MINIMUM_COMMITMENT.into(),
-            kind: LineKind::MinimumCommitment,
-            usage: None,
-            amount,
-        });
+        lines.push(Line { key: MINIMUM_COMMITMENT.into(), kind: LineKind::MinimumCommitment, usage: None, amount });
     }
-    Ok(RatedPeriod {
-        plan: plan.key.clone(),
-        currency: plan.currency,
-        lines,
-        unrated,
-        subtotal,
-        total,
-    })
+    Ok(RatedPeriod { plan: plan.key.clone(), currency: plan.currency, lines, unrated, subtotal, total })
 }

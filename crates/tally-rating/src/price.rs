@@ -48,10 +48,7 @@ pub(crate) fn amount(
                 div(mul(undivided, *unit_price)?, per)
             }
         }
-        Price::Package {
-            size,
-            package_price,
-        } => {
+        Price::Package { size, package_price } => {
             if billable.is_zero() {
                 return Ok(Decimal::ZERO);
             }
@@ -76,11 +73,7 @@ fn graduated(table: &[Tier], q: Decimal, out: &mut Vec<TierCharge>) -> Result<De
             _ => q,
         };
         let units = upper - lower;
-        let mut amount = if tier.unit_price.is_zero() {
-            Decimal::ZERO
-        } else {
-            mul(units, tier.unit_price)?
-        };
+        let mut amount = if tier.unit_price.is_zero() { Decimal::ZERO } else { mul(units, tier.unit_price)? };
         if !tier.flat_price.is_zero() {
             amount = add(amount, tier.flat_price)?;
         }

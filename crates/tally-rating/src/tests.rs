@@ -36,29 +36,14 @@ pub(crate) fn charge(price: Price) -> Charge {
 }
 
 pub(crate) fn tier(up_to: Option<&str>, unit_price: &str, flat_price: &str) -> Tier {
-    Tier {
-        up_to: up_to.map(d),
-        unit_price: d(unit_price),
-        flat_price: d(flat_price),
-    }
+    Tier { up_to: up_to.map(d), unit_price: d(unit_price), flat_price: d(flat_price) }
 }
 
 /// Prices `q` and returns (billable, amount as text, tiers).
-pub(crate) fn priced(
-    charge: &Charge,
-    currency: Currency,
-    q: &str,
-) -> (String, String, Vec<TierCharge>) {
+pub(crate) fn priced(charge: &Charge, currency: Currency, q: &str) -> (String, String, Vec<TierCharge>) {
     let mut tiers = Vec::new();
-    let PricedUsage {
-        billable_quantity,
-        amount,
-    } = price_usage(charge, currency, d(q), &mut tiers).unwrap();
-    (
-        billable_quantity.normalize().to_string(),
-        amount.to_string(),
-        tiers,
-    )
+    let PricedUsage { billable_quantity, amount } = price_usage(charge, currency, d(q), &mut tiers).unwrap();
+    (billable_quantity.normalize().to_string(), amount.to_string(), tiers)
 }
 
 pub(crate) fn amount(charge: &Charge, q: &str) -> String {

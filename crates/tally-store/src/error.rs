@@ -35,9 +35,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn clickhouse(
-        context: impl Into<String>,
-    ) -> impl FnOnce(::clickhouse::error::Error) -> StoreError {
+    pub(crate) fn clickhouse(context: impl Into<String>) -> impl FnOnce(::clickhouse::error::Error) -> StoreError {
         let context = context.into();
         move |source| StoreError::ClickHouse { context, source }
     }

@@ -27,17 +27,11 @@ pub use query::{IncomingEvent, KafkaOrigin, UsageAggregate, UsageItem, UsageQuer
 pub trait UsageStore: Send + Sync {
     /// Writes events durably; returns once they would survive a crash of this process.
     /// Events already stored (same `source` and `id`) are not counted again.
-    fn insert_events(
-        &self,
-        events: &[IncomingEvent],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_events(&self, events: &[IncomingEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Aggregates a period's usage, each event counted once. Rows are sorted by
     /// customer, item and dimensions; items with no usage give no rows.
-    fn aggregate(
-        &self,
-        query: &UsageQuery,
-    ) -> impl Future<Output = Result<Vec<UsageAggregate>, StoreError>> + Send;
+    fn aggregate(&self, query: &UsageQuery) -> impl Future<Output = Result<Vec<UsageAggregate>, StoreError>> + Send;
 
     /// Prepares a period for fast aggregation (ClickHouse merges away every stored copy
     /// of an event). Never needed for exact results, only for speed; the invoicer calls

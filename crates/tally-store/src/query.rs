@@ -28,10 +28,7 @@ pub struct IncomingEvent {
 
 impl From<UsageEvent> for IncomingEvent {
     fn from(event: UsageEvent) -> Self {
-        IncomingEvent {
-            event,
-            origin: None,
-        }
+        IncomingEvent { event, origin: None }
     }
 }
 

@@ -15,20 +15,13 @@ use tally_tests::{clickhouse_url, TestDb};
 
 async fn clickhouse() -> (ClickHouseStore, TestDb) {
     let db = TestDb::new().await;
-    let config = ClickHouseConfig {
-        url: clickhouse_url(),
-        database: db.name().to_owned(),
-        ..Default::default()
-    };
+    let config = ClickHouseConfig { url: clickhouse_url(), database: db.name().to_owned(), ..Default::default() };
     (ClickHouseStore::open(&config).await.unwrap(), db)
 }
 
 fn embedded() -> (EmbeddedStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    (
-        EmbeddedStore::open(&dir.path().join("tally.db")).unwrap(),
-        dir,
-    )
+    (EmbeddedStore::open(&dir.path().join("tally.db")).unwrap(), dir)
 }
 
 macro_rules! contract {
@@ -74,39 +67,12 @@ fn november() -> Period {
     Period::new(t("2026-11-01T00:00:00Z"), t("2026-12-01T00:00:00Z")).unwrap()
 }
 
-fn event(
-    customer: &str,
-    id: &str,
-    event_type: &str,
-    time: &str,
-    data: serde_json::Value,
-) -> IncomingEvent {
-    UsageEvent::from_data(
-        CustomerId::new(customer),
-        "gateway/eu-1",
-        id,
-        event_type,
-        t(time),
-        &data,
-    )
-    .into()
+fn event(customer: &str, id: &str, event_type: &str, time: &str, data: serde_json::Value) -> IncomingEvent {
+    UsageEvent::from_data(CustomerId::new(customer), "gateway/eu-1", id, event_type, t(time), &data).into()
 }
 
-fn tokens(
-    customer: &str,
-    id: &str,
-    time: &str,
-    model: &str,
-    direction: &str,
-    n: &str,
-) -> IncomingEvent {
-    event(
-        customer,
-        id,
-        "llm.tokens",
-        time,
-        serde_json::json!({ "model": model, "direction": direction, "tokens": n }),
-    )
+fn tokens(customer: &str, id: &str, time: &str, model: &str, direction: &str, n: &str) -> IncomingEvent {
+    event(customer, id, "llm.tokens", time, serde_json::json!({ "model": model, "direction": direction, "tokens": n }))
 }
 
 fn meter(key: &str, event_type: &str, aggregation: Aggregation, value: Option<&str>) -> Meter {
@@ -122,37 +88,26 @@ fn meter(key: &str, event_type: &str, aggregation: Aggregation, value: Option<&s
 fn item(meter: Meter, filter: &[(&str, &str)], group_by: &[&str]) -> UsageItem {
     UsageItem {
         meter,
-        filter: filter
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        filter: filter.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         group_by: group_by.iter().map(|g| g.to_string()).collect(),
     }
 }
 
+/// The one item most tests need: the sum of `tokens` over `llm.tokens`.
+fn sum_of_tokens() -> Vec<UsageItem> {
+    vec![item(meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")), &[], &[])]
+}
+
 fn query(items: Vec<UsageItem>) -> UsageQuery {
-    UsageQuery {
-        period: november(),
-        customer: None,
-        items,
-    }
+    UsageQuery { period: november(), customer: None, items }
 }
 
 /// Rows as (customer, item, "k=v,k=v", quantity) for compact assertions.
 fn table(rows: Vec<UsageAggregate>) -> Vec<(String, usize, String, String)> {
     rows.into_iter()
         .map(|r| {
-            let dims: Vec<String> = r
-                .dimensions
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            (
-                r.customer.to_string(),
-                r.item,
-                dims.join(","),
-                r.quantity.to_string(),
-            )
+            let dims: Vec<String> = r.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            (r.customer.to_string(), r.item, dims.join(","), r.quantity.to_string())
         })
         .collect()
 }
@@ -163,13 +118,7 @@ fn row(customer: &str, item: usize, dims: &str, q: &str) -> (String, usize, Stri
 
 async fn every_aggregation_with_filters_and_group_by(store: &impl UsageStore) {
     let gpu = |c: &str, id: &str, time: &str, gpu: &str, region: &str, secs: &str| {
-        event(
-            c,
-            id,
-            "gpu.usage",
-            time,
-            serde_json::json!({ "gpu_type": gpu, "region": region, "gpu_seconds": secs }),
-        )
+        event(c, id, "gpu.usage", time, serde_json::json!({ "gpu_type": gpu, "region": region, "gpu_seconds": secs }))
     };
     let session = |c: &str, id: &str, time: &str, session: &str, status: &str, hours: &str| {
         event(
@@ -182,66 +131,17 @@ async fn every_aggregation_with_filters_and_group_by(store: &impl UsageStore) {
     };
     store
         .insert_events(&[
-            tokens(
-                "acme",
-                "1",
-                "2026-11-02T10:00:00Z",
-                "gpt-4o",
-                "input",
-                "1000",
-            ),
-            tokens(
-                "acme",
-                "2",
-                "2026-11-03T10:00:00Z",
-                "gpt-4o",
-                "output",
-                "250",
-            ),
-            tokens(
-                "acme",
-                "3",
-                "2026-11-04T10:00:00Z",
-                "gpt-4o",
-                "input",
-                "0.5",
-            ),
-            tokens(
-                "acme",
-                "4",
-                "2026-11-05T10:00:00Z",
-                "llama",
-                "input",
-                "7000",
-            ),
+            tokens("acme", "1", "2026-11-02T10:00:00Z", "gpt-4o", "input", "1000"),
+            tokens("acme", "2", "2026-11-03T10:00:00Z", "gpt-4o", "output", "250"),
+            tokens("acme", "3", "2026-11-04T10:00:00Z", "gpt-4o", "input", "0.5"),
+            tokens("acme", "4", "2026-11-05T10:00:00Z", "llama", "input", "7000"),
             tokens("beta", "5", "2026-11-05T11:00:00Z", "gpt-4o", "input", "40"),
             gpu("acme", "g1", "2026-11-06T00:00:00Z", "h100", "eu", "3600"),
-            gpu(
-                "acme",
-                "g2",
-                "2026-11-07T00:00:00Z",
-                "h100",
-                "us",
-                "1800.25",
-            ),
+            gpu("acme", "g2", "2026-11-07T00:00:00Z", "h100", "us", "1800.25"),
             gpu("acme", "g3", "2026-11-08T00:00:00Z", "a100", "us", "60"),
             gpu("acme", "g4", "2026-11-09T00:00:00Z", "h100", "eu", "10"),
-            session(
-                "acme",
-                "s1",
-                "2026-11-10T00:00:00Z",
-                "run-1",
-                "completed",
-                "2",
-            ),
-            session(
-                "acme",
-                "s2",
-                "2026-11-11T00:00:00Z",
-                "run-1",
-                "completed",
-                "3",
-            ),
+            session("acme", "s1", "2026-11-10T00:00:00Z", "run-1", "completed", "2"),
+            session("acme", "s2", "2026-11-11T00:00:00Z", "run-1", "completed", "3"),
             session("acme", "s3", "2026-11-12T00:00:00Z", "run-2", "failed", "1"),
         ])
         .await
@@ -251,31 +151,13 @@ async fn every_aggregation_with_filters_and_group_by(store: &impl UsageStore) {
     let rows = store
         .aggregate(&query(vec![
             item(tokens_sum.clone(), &[("model", "gpt-4o")], &["direction"]),
-            item(
-                meter("requests", "llm.tokens", Aggregation::Count, None),
-                &[],
-                &["model"],
-            ),
+            item(meter("requests", "llm.tokens", Aggregation::Count, None), &[], &["model"]),
             item(gpu_of(Aggregation::Max), &[], &["gpu_type"]),
             item(gpu_of(Aggregation::Min), &[("region", "us")], &[]),
             item(gpu_of(Aggregation::Latest), &[], &["region"]),
+            item(meter("sessions", "training.session", Aggregation::UniqueCount, Some("session_id")), &[], &[]),
             item(
-                meter(
-                    "sessions",
-                    "training.session",
-                    Aggregation::UniqueCount,
-                    Some("session_id"),
-                ),
-                &[],
-                &[],
-            ),
-            item(
-                meter(
-                    "sessions",
-                    "training.session",
-                    Aggregation::UniqueCount,
-                    Some("session_id"),
-                ),
+                meter("sessions", "training.session", Aggregation::UniqueCount, Some("session_id")),
                 &[("status", "completed")],
                 &[],
             ),
@@ -310,105 +192,37 @@ async fn one_customer_or_all_customers(store: &impl UsageStore) {
         .insert_events(&[
             tokens("acme", "1", "2026-11-02T10:00:00Z", "gpt-4o", "input", "10"),
             tokens("beta", "2", "2026-11-02T10:00:00Z", "gpt-4o", "input", "20"),
-            tokens(
-                "gamma",
-                "3",
-                "2026-11-02T10:00:00Z",
-                "gpt-4o",
-                "input",
-                "30",
-            ),
+            tokens("gamma", "3", "2026-11-02T10:00:00Z", "gpt-4o", "input", "30"),
         ])
         .await
         .unwrap();
-    let items = vec![item(
-        meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")),
-        &[],
-        &[],
-    )];
+    let items = sum_of_tokens();
     let all = store.aggregate(&query(items.clone())).await.unwrap();
     assert_eq!(all.len(), 3);
-    let one = store
-        .aggregate(&UsageQuery {
-            customer: Some(CustomerId::new("beta")),
-            ..query(items)
-        })
-        .await
-        .unwrap();
+    let one = store.aggregate(&UsageQuery { customer: Some(CustomerId::new("beta")), ..query(items) }).await.unwrap();
     assert_eq!(table(one), vec![row("beta", 0, "", "20")]);
 }
 
 async fn period_bounds_are_half_open_to_the_millisecond(store: &impl UsageStore) {
     store
         .insert_events(&[
-            tokens(
-                "acme",
-                "before",
-                "2026-10-31T23:59:59.999Z",
-                "m",
-                "input",
-                "1",
-            ),
-            tokens(
-                "acme",
-                "start",
-                "2026-11-01T00:00:00.000Z",
-                "m",
-                "input",
-                "10",
-            ),
-            tokens(
-                "acme",
-                "last",
-                "2026-11-30T23:59:59.999Z",
-                "m",
-                "input",
-                "100",
-            ),
-            tokens(
-                "acme",
-                "end",
-                "2026-12-01T00:00:00.000Z",
-                "m",
-                "input",
-                "1000",
-            ),
-            tokens(
-                "acme",
-                "offset",
-                "2026-12-01T00:59:59.999+01:00",
-                "m",
-                "input",
-                "10000",
-            ),
+            tokens("acme", "before", "2026-10-31T23:59:59.999Z", "m", "input", "1"),
+            tokens("acme", "start", "2026-11-01T00:00:00.000Z", "m", "input", "10"),
+            tokens("acme", "last", "2026-11-30T23:59:59.999Z", "m", "input", "100"),
+            tokens("acme", "end", "2026-12-01T00:00:00.000Z", "m", "input", "1000"),
+            tokens("acme", "offset", "2026-12-01T00:59:59.999+01:00", "m", "input", "10000"),
         ])
         .await
         .unwrap();
-    let items = vec![item(
-        meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")),
-        &[],
-        &[],
-    )];
+    let items = sum_of_tokens();
     let rows = store.aggregate(&query(items.clone())).await.unwrap();
     // "offset" is 23:59:59.999 UTC on 30 November: inside.
     assert_eq!(table(rows), vec![row("acme", 0, "", "10110")]);
     let december = Period::new(t("2026-12-01T00:00:00Z"), t("2027-01-01T00:00:00Z")).unwrap();
-    let rows = store
-        .aggregate(&UsageQuery {
-            period: december,
-            ..query(items.clone())
-        })
-        .await
-        .unwrap();
+    let rows = store.aggregate(&UsageQuery { period: december, ..query(items.clone()) }).await.unwrap();
     assert_eq!(table(rows), vec![row("acme", 0, "", "1000")]);
     let one_ms = Period::new(t("2026-11-30T23:59:59.999Z"), t("2026-12-01T00:00:00Z")).unwrap();
-    let rows = store
-        .aggregate(&UsageQuery {
-            period: one_ms,
-            ..query(items)
-        })
-        .await
-        .unwrap();
+    let rows = store.aggregate(&UsageQuery { period: one_ms, ..query(items) }).await.unwrap();
     assert_eq!(table(rows), vec![row("acme", 0, "", "10100")]);
 }
 
@@ -418,163 +232,74 @@ async fn duplicates_count_once_before_and_after_merges(store: &impl UsageStore) 
         tokens("acme", "2", "2026-11-02T11:00:00Z", "m", "input", "20"),
     ];
     let items = vec![
-        item(
-            meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")),
-            &[],
-            &[],
-        ),
+        item(meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")), &[], &[]),
         item(meter("n", "llm.tokens", Aggregation::Count, None), &[], &[]),
     ];
     store.insert_events(&batch).await.unwrap();
     store.insert_events(&batch).await.unwrap(); // a producer retry: a second part
     let expected = vec![row("acme", 0, "", "120"), row("acme", 1, "", "2")];
-    assert_eq!(
-        table(store.aggregate(&query(items.clone())).await.unwrap()),
-        expected,
-        "before merges"
-    );
+    assert_eq!(table(store.aggregate(&query(items.clone())).await.unwrap()), expected, "before merges");
     store.compact(&november()).await.unwrap();
-    assert_eq!(
-        table(store.aggregate(&query(items.clone())).await.unwrap()),
-        expected,
-        "after merges"
-    );
+    assert_eq!(table(store.aggregate(&query(items.clone())).await.unwrap()), expected, "after merges");
     store.insert_events(&batch[..1]).await.unwrap(); // a late replay, after the merge
-    assert_eq!(
-        table(store.aggregate(&query(items)).await.unwrap()),
-        expected,
-        "a copy after the merge"
-    );
+    assert_eq!(table(store.aggregate(&query(items)).await.unwrap()), expected, "a copy after the merge");
 }
 
 async fn ten_thousand_copies_of_one_event_count_once(store: &impl UsageStore) {
     let one = tokens("acme", "same", "2026-11-02T10:00:00Z", "m", "input", "7.25");
     let items = vec![
-        item(
-            meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")),
-            &[],
-            &[],
-        ),
+        item(meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")), &[], &[]),
         item(meter("n", "llm.tokens", Aggregation::Count, None), &[], &[]),
     ];
     let once = vec![row("acme", 0, "", "7.25"), row("acme", 1, "", "1")];
     // 1,000 copies in one batch: one part, read without FINAL.
     store.insert_events(&vec![one.clone(); 1000]).await.unwrap();
-    assert_eq!(
-        table(store.aggregate(&query(items.clone())).await.unwrap()),
-        once,
-        "one batch"
-    );
+    assert_eq!(table(store.aggregate(&query(items.clone())).await.unwrap()), once, "one batch");
     // 9,000 more in nine batches: several parts, read with FINAL.
     for _ in 0..9 {
         store.insert_events(&vec![one.clone(); 1000]).await.unwrap();
     }
-    assert_eq!(
-        table(store.aggregate(&query(items.clone())).await.unwrap()),
-        once,
-        "ten batches"
-    );
+    assert_eq!(table(store.aggregate(&query(items.clone())).await.unwrap()), once, "ten batches");
     // Compacted: one part again, read without FINAL.
     store.compact(&november()).await.unwrap();
-    assert_eq!(
-        table(store.aggregate(&query(items)).await.unwrap()),
-        once,
-        "compacted"
-    );
+    assert_eq!(table(store.aggregate(&query(items)).await.unwrap()), once, "compacted");
 }
 
 async fn huge_and_tiny_decimals_stay_exact(store: &impl UsageStore) {
     store
         .insert_events(&[
-            tokens(
-                "acme",
-                "huge",
-                "2026-11-02T10:00:00Z",
-                "m",
-                "input",
-                "78999999999999999.999999999999",
-            ),
-            tokens(
-                "acme",
-                "tiny",
-                "2026-11-02T10:00:00Z",
-                "m",
-                "input",
-                "0.000000000001",
-            ),
+            tokens("acme", "huge", "2026-11-02T10:00:00Z", "m", "input", "78999999999999999.999999999999"),
+            tokens("acme", "tiny", "2026-11-02T10:00:00Z", "m", "input", "0.000000000001"),
             tokens("beta", "t1", "2026-11-02T10:00:00Z", "m", "input", "0.1"),
             tokens("beta", "t2", "2026-11-02T10:00:00Z", "m", "input", "0.2"),
         ])
         .await
         .unwrap();
     let items = vec![
-        item(
-            meter("t", "llm.tokens", Aggregation::Max, Some("tokens")),
-            &[],
-            &[],
-        ),
-        item(
-            meter("t", "llm.tokens", Aggregation::Min, Some("tokens")),
-            &[],
-            &[],
-        ),
-        item(
-            meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")),
-            &[("model", "m")],
-            &["direction"],
-        ),
+        item(meter("t", "llm.tokens", Aggregation::Max, Some("tokens")), &[], &[]),
+        item(meter("t", "llm.tokens", Aggregation::Min, Some("tokens")), &[], &[]),
+        item(meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")), &[("model", "m")], &["direction"]),
     ];
     let rows = table(store.aggregate(&query(items)).await.unwrap());
-    assert_eq!(
-        rows[0],
-        row("acme", 0, "", "78999999999999999.999999999999")
-    );
+    assert_eq!(rows[0], row("acme", 0, "", "78999999999999999.999999999999"));
     assert_eq!(rows[1], row("acme", 1, "", "0.000000000001"));
     assert_eq!(rows[5], row("beta", 2, "direction=input,model=m", "0.3"));
 }
 
 async fn values_beyond_the_limits_are_refused(store: &impl UsageStore) {
     for bad in ["0.0000000000001", "79000000000000000", "-79000000000000000"] {
-        let err = store
-            .insert_events(&[tokens(
-                "acme",
-                "x",
-                "2026-11-02T10:00:00Z",
-                "m",
-                "input",
-                bad,
-            )])
-            .await
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("cannot be stored exactly"),
-            "{bad}: {err}"
-        );
+        let err =
+            store.insert_events(&[tokens("acme", "x", "2026-11-02T10:00:00Z", "m", "input", bad)]).await.unwrap_err();
+        assert!(err.to_string().contains("cannot be stored exactly"), "{bad}: {err}");
     }
-    let items = vec![item(
-        meter("n", "llm.tokens", Aggregation::Count, None),
-        &[],
-        &[],
-    )];
-    assert!(
-        store.aggregate(&query(items)).await.unwrap().is_empty(),
-        "nothing of a refused batch is stored"
-    );
+    let items = vec![item(meter("n", "llm.tokens", Aggregation::Count, None), &[], &[])];
+    assert!(store.aggregate(&query(items)).await.unwrap().is_empty(), "nothing of a refused batch is stored");
 }
 
 async fn concurrent_writers_never_double_count(store: &(impl UsageStore + Clone + 'static)) {
     // Four writers, each writing the same 2,000 events (ids 0..2000) in its own order.
     let events: Vec<IncomingEvent> = (0..2000)
-        .map(|i| {
-            tokens(
-                &format!("c{}", i % 7),
-                &format!("e{i}"),
-                "2026-11-15T12:00:00Z",
-                "m",
-                "input",
-                "1",
-            )
-        })
+        .map(|i| tokens(&format!("c{}", i % 7), &format!("e{i}"), "2026-11-15T12:00:00Z", "m", "input", "1"))
         .collect();
     let mut tasks = Vec::new();
     for w in 0..4 {
@@ -590,55 +315,26 @@ async fn concurrent_writers_never_double_count(store: &(impl UsageStore + Clone 
     for task in tasks {
         task.await.unwrap();
     }
-    let items = vec![item(
-        meter("n", "llm.tokens", Aggregation::Count, None),
-        &[],
-        &[],
-    )];
+    let items = vec![item(meter("n", "llm.tokens", Aggregation::Count, None), &[], &[])];
     let rows = store.aggregate(&query(items)).await.unwrap();
-    let per_customer: BTreeMap<String, Decimal> = rows
-        .into_iter()
-        .map(|r| (r.customer.to_string(), r.quantity))
-        .collect();
-    assert_eq!(
-        per_customer.values().copied().sum::<Decimal>(),
-        Decimal::from(2000)
-    );
+    let per_customer: BTreeMap<String, Decimal> =
+        rows.into_iter().map(|r| (r.customer.to_string(), r.quantity)).collect();
+    assert_eq!(per_customer.values().copied().sum::<Decimal>(), Decimal::from(2000));
     assert_eq!(per_customer["c0"], Decimal::from(286)); // ids 0, 7, ..., 1995
 }
 
 async fn events_without_a_meter_are_kept_and_ignored(store: &impl UsageStore) {
     store
         .insert_events(&[
-            event(
-                "acme",
-                "u1",
-                "image.generated",
-                "2026-11-02T10:00:00Z",
-                serde_json::json!({ "images": 4 }),
-            ),
+            event("acme", "u1", "image.generated", "2026-11-02T10:00:00Z", serde_json::json!({ "images": 4 })),
             tokens("acme", "1", "2026-11-02T10:00:00Z", "m", "input", "5"),
         ])
         .await
         .unwrap();
-    let tokens_only = vec![item(
-        meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")),
-        &[],
-        &[],
-    )];
-    assert_eq!(
-        table(store.aggregate(&query(tokens_only)).await.unwrap()),
-        vec![row("acme", 0, "", "5")]
-    );
+    let tokens_only = sum_of_tokens();
+    assert_eq!(table(store.aggregate(&query(tokens_only)).await.unwrap()), vec![row("acme", 0, "", "5")]);
     // A meter added later bills the kept event.
-    let images = vec![item(
-        meter("img", "image.generated", Aggregation::Sum, Some("images")),
-        &[],
-        &[],
-    )];
-    assert_eq!(
-        table(store.aggregate(&query(images)).await.unwrap()),
-        vec![row("acme", 0, "", "4")]
-    );
+    let images = vec![item(meter("img", "image.generated", Aggregation::Sum, Some("images")), &[], &[])];
+    assert_eq!(table(store.aggregate(&query(images)).await.unwrap()), vec![row("acme", 0, "", "4")]);
     let _ = d("0");
 }

@@ -48,12 +48,7 @@ async fn a_killed_writer_loses_nothing_it_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tally.db");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "crash_child_writer",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "crash_child_writer", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -81,17 +76,9 @@ async fn a_killed_writer_loses_nothing_it_acknowledged() {
         dimensions: vec![],
     };
     let query = UsageQuery {
-        period: Period::new(
-            "2026-11-01T00:00:00Z".parse().unwrap(),
-            "2026-12-01T00:00:00Z".parse().unwrap(),
-        )
-        .unwrap(),
+        period: Period::new("2026-11-01T00:00:00Z".parse().unwrap(), "2026-12-01T00:00:00Z".parse().unwrap()).unwrap(),
         customer: None,
-        items: vec![UsageItem {
-            meter,
-            filter: Default::default(),
-            group_by: vec![],
-        }],
+        items: vec![UsageItem { meter, filter: Default::default(), group_by: vec![] }],
     };
     let rows = store.aggregate(&query).await.unwrap();
     let stored: usize = rows[0].quantity.try_into().unwrap();
@@ -101,9 +88,6 @@ async fn a_killed_writer_loses_nothing_it_acknowledged() {
     for n in 0..acked / BATCH {
         store.insert_events(&batch(n)).await.unwrap();
     }
-    let again: usize = store.aggregate(&query).await.unwrap()[0]
-        .quantity
-        .try_into()
-        .unwrap();
+    let again: usize = store.aggregate(&query).await.unwrap()[0].quantity.try_into().unwrap();
     assert_eq!(again, stored);
 }

@@ -9,23 +9,12 @@ async fn clickhouse_migrations_run_once_even_when_two_processes_start_together()
     let db = TestDb::new().await;
     // The database does not exist yet for the store: the migrations create it.
     let database = format!("{}_store", db.name());
-    let config = ClickHouseConfig {
-        url: clickhouse_url(),
-        database: database.clone(),
-        ..Default::default()
-    };
-    let (a, b) = tokio::join!(
-        ClickHouseStore::open(&config),
-        ClickHouseStore::open(&config)
-    );
+    let config = ClickHouseConfig { url: clickhouse_url(), database: database.clone(), ..Default::default() };
+    let (a, b) = tokio::join!(ClickHouseStore::open(&config), ClickHouseStore::open(&config));
     let (a, _b) = (a.unwrap(), b.unwrap());
     let again = ClickHouseStore::open(&config).await.unwrap();
-    let versions: Vec<u32> = again
-        .client()
-        .query("SELECT version FROM schema_migrations FINAL ORDER BY version")
-        .fetch_all()
-        .await
-        .unwrap();
+    let versions: Vec<u32> =
+        again.client().query("SELECT version FROM schema_migrations FINAL ORDER BY version").fetch_all().await.unwrap();
     assert_eq!(versions, vec![1]);
     let mut tables: Vec<String> = a
         .client()
@@ -46,11 +35,7 @@ async fn clickhouse_migrations_run_once_even_when_two_processes_start_together()
             "usage_events"
         ]
     );
-    a.client()
-        .query(&format!("DROP DATABASE {database}"))
-        .execute()
-        .await
-        .unwrap();
+    a.client().query(&format!("DROP DATABASE {database}")).execute().await.unwrap();
 }
 
 #[test]
@@ -72,6 +57,5 @@ fn embedded_migrations_run_once_even_when_two_processes_open_together() {
 
 fn rusqlite_version(path: &std::path::Path) -> i64 {
     let conn = rusqlite::Connection::open(path).unwrap();
-    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap()
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
 }

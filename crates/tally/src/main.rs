@@ -46,8 +46,5 @@ fn main() -> ExitCode {
 
 /// The error and its causes on one line: `outer: inner: root`.
 fn one_line(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|e| e.to_string().replace('\n', " "))
-        .collect::<Vec<_>>()
-        .join(": ")
+    err.chain().map(|e| e.to_string().replace('\n', " ")).collect::<Vec<_>>().join(": ")
 }

@@ -10,26 +10,11 @@ use tally_tests::{clickhouse_url, TestDb};
 async fn migrates_clickhouse_twice_without_harm() {
     let db = TestDb::new().await;
     for _ in 0..2 {
-        let out = tally()
-            .args([
-                "migrate",
-                "--clickhouse",
-                &clickhouse_url(),
-                "--database",
-                db.name(),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out =
+            tally().args(["migrate", "--clickhouse", &clickhouse_url(), "--database", db.name()]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(
-            text.contains(&format!("database {}: schema up to date", db.name())),
-            "{text}"
-        );
+        assert!(text.contains(&format!("database {}: schema up to date", db.name())), "{text}");
     }
     let tables: Vec<String> = db
         .client()
@@ -44,32 +29,14 @@ async fn migrates_clickhouse_twice_without_harm() {
 fn migrates_an_embedded_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tally.db");
-    let out = tally()
-        .arg("migrate")
-        .arg("--embedded")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = tally().arg("migrate").arg("--embedded").arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(path.exists());
 }
 
 #[test]
 fn an_unreachable_server_is_one_clear_error() {
-    let out = tally()
-        .args([
-            "migrate",
-            "--clickhouse",
-            "http://127.0.0.1:9",
-            "--database",
-            "x",
-        ])
-        .output()
-        .unwrap();
+    let out = tally().args(["migrate", "--clickhouse", "http://127.0.0.1:9", "--database", "x"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");

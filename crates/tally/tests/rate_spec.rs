@@ -7,10 +7,7 @@ use common::*;
 
 #[test]
 fn the_contract_example_prints_the_published_json() {
-    let out = rate_ok(
-        &fixture("spec_example.toml"),
-        &fixture("spec_example_usage.json"),
-    );
+    let out = rate_ok(&fixture("spec_example.toml"), &fixture("spec_example_usage.json"));
     let expected: serde_json::Value = serde_json::from_str(
         r#"{
           "plan": "pro",
@@ -101,23 +98,15 @@ fn group_by_lines_carry_their_group_and_the_commitment_line_its_kind() {
     .unwrap();
     let out = rate_ok(&sample_catalog(), &usage);
     let lines = out["lines"].as_array().unwrap();
-    let keys: Vec<(&str, &serde_json::Value)> = lines
-        .iter()
-        .map(|l| (l["key"].as_str().unwrap(), &l["dimensions"]))
-        .collect();
+    let keys: Vec<(&str, &serde_json::Value)> =
+        lines.iter().map(|l| (l["key"].as_str().unwrap(), &l["dimensions"])).collect();
     assert_eq!(keys[0].0, "support");
     // 20,000 million tokens: volume tier 3 (above 10,000) at 1.00 plus 100.00 flat.
-    assert_eq!(
-        lines[1]["dimensions"],
-        serde_json::json!({ "model": "gpt-4o" })
-    );
+    assert_eq!(lines[1]["dimensions"], serde_json::json!({ "model": "gpt-4o" }));
     assert_eq!(lines[1]["amount"], "20100.00");
     assert_eq!(lines[1]["tiers"][0]["tier"], 3);
     // Pass-through cost x 1.15, a100 before h100.
-    assert_eq!(
-        lines[2]["dimensions"],
-        serde_json::json!({ "gpu_type": "a100" })
-    );
+    assert_eq!(lines[2]["dimensions"], serde_json::json!({ "gpu_type": "a100" }));
     assert_eq!(lines[2]["amount"], "230.00");
     assert_eq!(lines[3]["amount"], "1150.12"); // 1150.115
     assert_eq!(lines[4]["key"], "training_hours");

@@ -28,10 +28,7 @@ fn catalog_error(edit: (&str, &str)) -> String {
     let c = catalog(&dir, &CATALOG.replacen(edit.0, edit.1, 1));
     let err = rate_err(&c, &usage(&dir, USAGE));
     let file = c.display().to_string();
-    assert!(
-        err.starts_with(&format!("error: {file}: ")),
-        "names the catalog file: {err}"
-    );
+    assert!(err.starts_with(&format!("error: {file}: ")), "names the catalog file: {err}");
     err.replace(&file, "catalog.toml")
 }
 
@@ -41,10 +38,7 @@ fn usage_error(edit: (&str, &str)) -> String {
     let u = usage(&dir, &USAGE.replacen(edit.0, edit.1, 1));
     let err = rate_err(&catalog(&dir, CATALOG), &u);
     let file = u.display().to_string();
-    assert!(
-        err.starts_with(&format!("error: {file}: ")),
-        "names the usage file: {err}"
-    );
+    assert!(err.starts_with(&format!("error: {file}: ")), "names the usage file: {err}");
     err.replacen(&file, "usage.json", 1)
 }
 
@@ -93,10 +87,7 @@ fn a_charge_on_an_unknown_meter() {
 #[test]
 fn non_increasing_tiers_and_a_tier_without_price() {
     let tiers = "price = { model = \"graduated\", tiers = [{ up_to = \"10\", unit_price = \"1\" }, { up_to = \"5\", unit_price = \"1\" }, { up_to = \"20\" }, { unit_price = \"1\" }] }";
-    let err = catalog_error((
-        "price = { model = \"per_unit\", unit_price = \"2.50\" }",
-        tiers,
-    ));
+    let err = catalog_error(("price = { model = \"per_unit\", unit_price = \"2.50\" }", tiers));
     assert_eq!(
         err,
         "error: catalog.toml: plans[pro].charges[gpt4o_input].price.tiers[1].up_to: 5 is not above the previous tier's \
@@ -135,17 +126,9 @@ fn a_negative_quantity() {
 #[test]
 fn a_quantity_that_is_not_a_decimal() {
     let err = usage_error(("\"quantity\": \"1500000\"", "\"quantity\": \"1.5M\""));
-    assert!(
-        err.starts_with("error: usage.json: usage[0].quantity: \"1.5M\" is not a decimal number"),
-        "{err}"
-    );
+    assert!(err.starts_with("error: usage.json: usage[0].quantity: \"1.5M\" is not a decimal number"), "{err}");
     let err = usage_error(("\"quantity\": \"1500000\"", "\"quantity\": true"));
-    assert!(
-        err.starts_with(
-            "error: usage.json: usage[0].quantity: expected a decimal, found a boolean"
-        ),
-        "{err}"
-    );
+    assert!(err.starts_with("error: usage.json: usage[0].quantity: expected a decimal, found a boolean"), "{err}");
 }
 
 #[test]
@@ -155,14 +138,8 @@ fn an_unknown_plan_and_a_malformed_usage_file() {
         "error: usage.json: plan: unknown plan \"gold\" (the catalog has: pro)"
     );
     let err = usage_error(("\"usage\": [", "\"usage\": [["));
-    assert!(
-        err.starts_with("error: usage.json: usage[0][0]: invalid type: map, expected a string"),
-        "{err}"
-    );
-    let err = usage_error((
-        "\"end\": \"2026-12-01T00:00:00Z\"",
-        "\"end\": \"1 December\"",
-    ));
+    assert!(err.starts_with("error: usage.json: usage[0][0]: invalid type: map, expected a string"), "{err}");
+    let err = usage_error(("\"end\": \"2026-12-01T00:00:00Z\"", "\"end\": \"1 December\""));
     assert!(err.starts_with("error: usage.json: period.end: "), "{err}");
 }
 
@@ -172,8 +149,5 @@ fn missing_files_are_named() {
     let err = rate_err(&dir.path().join("nope.toml"), &usage(&dir, USAGE));
     assert!(err.contains("nope.toml: cannot read the catalog"), "{err}");
     let err = rate_err(&catalog(&dir, CATALOG), &dir.path().join("nope.json"));
-    assert!(
-        err.contains("nope.json: cannot read the usage file"),
-        "{err}"
-    );
+    assert!(err.contains("nope.json: cannot read the usage file"), "{err}");
 }

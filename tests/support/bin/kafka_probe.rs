@@ -103,31 +103,17 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Metadata {
-            brokers,
-            timeout_ms,
-        } => {
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &brokers)
-                .create()?;
+        Command::Metadata { brokers, timeout_ms } => {
+            let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &brokers).create()?;
             let metadata = consumer
                 .fetch_metadata(None, Duration::from_millis(timeout_ms))
                 .with_context(|| format!("metadata from {brokers}"))?;
-            println!(
-                "{} broker(s), {} topic(s)",
-                metadata.brokers().len(),
-                metadata.topics().len()
-            );
+            println!("{} broker(s), {} topic(s)", metadata.brokers().len(), metadata.topics().len());
             Ok(())
         }
-        Command::Committed {
-            at: TopicArgs { brokers, topic },
-            group,
-        } => {
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &brokers)
-                .set("group.id", &group)
-                .create()?;
+        Command::Committed { at: TopicArgs { brokers, topic }, group } => {
+            let consumer: BaseConsumer =
+                ClientConfig::new().set("bootstrap.servers", &brokers).set("group.id", &group).create()?;
             let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(5))?;
             let mut list = rdkafka::TopicPartitionList::new();
             for t in metadata.topics() {
@@ -141,29 +127,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Produce {
-            at: TopicArgs { brokers, topic },
-            count,
-            prefix,
-            batch,
-        } => produce(&brokers, &topic, count, &prefix, batch),
-        Command::Consume {
-            at: TopicArgs { brokers, topic },
-            group,
-            max,
-            idle_ms,
-            verbose,
-        } => consume(&brokers, &topic, &group, max, idle_ms, verbose),
+        Command::Produce { at: TopicArgs { brokers, topic }, count, prefix, batch } => {
+            produce(&brokers, &topic, count, &prefix, batch)
+        }
+        Command::Consume { at: TopicArgs { brokers, topic }, group, max, idle_ms, verbose } => {
+            consume(&brokers, &topic, &group, max, idle_ms, verbose)
+        }
     }
 }
 
-fn produce(
-    brokers: &str,
-    topic: &str,
-    count: usize,
-    prefix: &str,
-    batch: usize,
-) -> anyhow::Result<()> {
+fn produce(brokers: &str, topic: &str, count: usize, prefix: &str, batch: usize) -> anyhow::Result<()> {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
@@ -186,20 +159,11 @@ fn produce(
         }
         producer.poll(Duration::ZERO);
     }
-    producer
-        .flush(Duration::from_secs(30))
-        .context("waiting for acks")?;
+    producer.flush(Duration::from_secs(30)).context("waiting for acks")?;
     Ok(())
 }
 
-fn consume(
-    brokers: &str,
-    topic: &str,
-    group: &str,
-    max: usize,
-    idle_ms: u64,
-    verbose: bool,
-) -> anyhow::Result<()> {
+fn consume(brokers: &str, topic: &str, group: &str, max: usize, idle_ms: u64, verbose: bool) -> anyhow::Result<()> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
@@ -214,18 +178,13 @@ fn consume(
     while seen < max && last.elapsed() < Duration::from_millis(idle_ms) {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(message)) => {
-                let payload = message
-                    .payload()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
+                let payload = message.payload().map(String::from_utf8_lossy).unwrap_or_default();
                 writeln!(out, "{payload}")?;
                 if verbose {
                     eprintln!("{} {} {payload}", message.partition(), message.offset());
                 }
                 // Commit exactly this message's offset: what was printed is what is committed.
-                consumer
-                    .commit_message(&message, CommitMode::Sync)
-                    .context("committing")?;
+                consumer.commit_message(&message, CommitMode::Sync).context("committing")?;
                 seen += 1;
                 last = Instant::now();
             }

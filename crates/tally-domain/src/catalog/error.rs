@@ -63,9 +63,7 @@ impl CatalogError {
     /// read and syntax errors).
     pub fn lines(&self) -> Vec<String> {
         match self {
-            CatalogError::Invalid { file, problems } => {
-                problems.iter().map(|p| format!("{file}: {p}")).collect()
-            }
+            CatalogError::Invalid { file, problems } => problems.iter().map(|p| format!("{file}: {p}")).collect(),
             other => vec![other.to_string().replace('\n', " ")],
         }
     }

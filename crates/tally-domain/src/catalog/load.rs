@@ -23,10 +23,7 @@ impl Catalog {
     /// Reads and validates a catalog file; errors name `path` as given.
     pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
-            file: file.clone(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read { file: file.clone(), source })?;
         Self::from_toml_str(&text, &file)
     }
 
@@ -40,10 +37,7 @@ impl Catalog {
         let catalog = read_catalog(&root, &mut p);
         match catalog {
             Some(catalog) if p.0.is_empty() => Ok(catalog),
-            _ => Err(CatalogError::Invalid {
-                file: file.to_owned(),
-                problems: p.0,
-            }),
+            _ => Err(CatalogError::Invalid { file: file.to_owned(), problems: p.0 }),
         }
     }
 }
@@ -60,10 +54,7 @@ fn read_catalog(root: &Table, p: &mut Problems) -> Option<Catalog> {
         let (key, meter) = read_meter(table, i, p);
         let Some(key) = key else { continue };
         if meter_keys.contains_key(&key) {
-            p.push(
-                format!("meters[{key}].key"),
-                format!("duplicate meter key {key:?}"),
-            );
+            p.push(format!("meters[{key}].key"), format!("duplicate meter key {key:?}"));
             continue;
         }
         let index = meter.map(|m| {
@@ -75,10 +66,7 @@ fn read_catalog(root: &Table, p: &mut Problems) -> Option<Catalog> {
 
     let Some(plan_tables) = plan_tables else {
         if !root.contains_key("plans") {
-            p.push(
-                "plans",
-                "the catalog defines no plans; add at least one [[plans]] table",
-            );
+            p.push("plans", "the catalog defines no plans; add at least one [[plans]] table");
         }
         return None;
     };
@@ -88,47 +76,23 @@ fn read_catalog(root: &Table, p: &mut Problems) -> Option<Catalog> {
         let (key, plan) = read_plan(table, i, &meters, &meter_keys, p);
         if let Some(key) = key {
             if !plan_keys.insert(key.clone()) {
-                p.push(
-                    format!("plans[{key}].key"),
-                    format!("duplicate plan key {key:?}"),
-                );
+                p.push(format!("plans[{key}].key"), format!("duplicate plan key {key:?}"));
                 continue;
             }
         }
         plans.extend(plan);
     }
     if plan_keys.is_empty() && p.0.is_empty() {
-        p.push(
-            "plans",
-            "the catalog defines no plans; add at least one [[plans]] table",
-        );
+        p.push("plans", "the catalog defines no plans; add at least one [[plans]] table");
     }
 
-    let meter_index = meters
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.key.clone(), i))
-        .collect();
-    let plan_index = plans
-        .iter()
-        .enumerate()
-        .map(|(i, pl): (usize, &Plan)| (pl.key.clone(), i))
-        .collect();
-    Some(Catalog {
-        meters,
-        plans,
-        meter_index,
-        plan_index,
-    })
+    let meter_index = meters.iter().enumerate().map(|(i, m)| (m.key.clone(), i)).collect();
+    let plan_index = plans.iter().enumerate().map(|(i, pl): (usize, &Plan)| (pl.key.clone(), i)).collect();
+    Some(Catalog { meters, plans, meter_index, plan_index })
 }
 
 /// Reads an entry's `key`, checks its form, and renames the entry's path after it.
-fn read_key(
-    fields: &mut Fields<'_>,
-    collection: &str,
-    meter_style: bool,
-    p: &mut Problems,
-) -> Option<String> {
+fn read_key(fields: &mut Fields<'_>, collection: &str, meter_style: bool, p: &mut Problems) -> Option<String> {
     let key = fields.req_string("key", p)?;
     let valid = !key.is_empty()
         && key.bytes().all(|b| {
@@ -139,15 +103,8 @@ fn read_key(
             }
         });
     if !valid {
-        let rule = if meter_style {
-            "[a-z0-9_]+"
-        } else {
-            "[A-Za-z0-9_.-]+"
-        };
-        p.push(
-            fields.at("key"),
-            format!("{key:?} is not a valid key: use {rule}"),
-        );
+        let rule = if meter_style { "[a-z0-9_]+" } else { "[A-Za-z0-9_.-]+" };
+        p.push(fields.at("key"), format!("{key:?} is not a valid key: use {rule}"));
         return None;
     }
     fields.set_path(format!("{collection}[{key}]"));
@@ -157,21 +114,13 @@ fn read_key(
 fn read_meter(table: &Table, index: usize, p: &mut Problems) -> (Option<String>, Option<Meter>) {
     let mut f = Fields::new(table, format!("meters[{index}]"));
     let key = read_key(&mut f, "meters", true, p);
-    let event_type = f
-        .req_string("event_type", p)
-        .filter(|t| non_empty(&f, "event_type", t, p));
+    let event_type = f.req_string("event_type", p).filter(|t| non_empty(&f, "event_type", t, p));
     let aggregation = f.req_string("aggregation", p).and_then(|name| {
-        let found = Aggregation::ALL
-            .iter()
-            .find(|(_, n)| *n == name)
-            .map(|(a, _)| *a);
+        let found = Aggregation::ALL.iter().find(|(_, n)| *n == name).map(|(a, _)| *a);
         if found.is_none() {
             p.push(
                 f.at("aggregation"),
-                format!(
-                    "unknown aggregation {name:?}; expected one of: {}",
-                    names(&Aggregation::ALL)
-                ),
+                format!("unknown aggregation {name:?}; expected one of: {}", names(&Aggregation::ALL)),
             );
         }
         found
@@ -181,24 +130,18 @@ fn read_meter(table: &Table, index: usize, p: &mut Problems) -> (Option<String>,
     let mut value_ok = true;
     match (aggregation, &value) {
         (Some(Aggregation::Count), Some(_)) => {
-            p.push(
-                f.at("value"),
-                "a count meter reads no value; remove the field",
-            );
+            p.push(f.at("value"), "a count meter reads no value; remove the field");
             value_ok = false;
         }
         (Some(agg), None) if agg != Aggregation::Count => {
-            p.push(
-                f.at("value"),
-                format!(
-                    "missing required field (the {} aggregation reads a value)",
-                    agg.name()
-                ),
-            );
+            p.push(f.at("value"), format!("missing required field (the {} aggregation reads a value)", agg.name()));
             value_ok = false;
         }
         (_, Some(path)) if path.split('.').any(str::is_empty) => {
-            p.push(f.at("value"), format!("{path:?} is not a dotted path into the event's data, e.g. \"tokens\" or \"usage.tokens\""));
+            p.push(
+                f.at("value"),
+                format!("{path:?} is not a dotted path into the event's data, e.g. \"tokens\" or \"usage.tokens\""),
+            );
             value_ok = false;
         }
         _ => {}
@@ -206,13 +149,9 @@ fn read_meter(table: &Table, index: usize, p: &mut Problems) -> (Option<String>,
     let dims_ok = unique_names(&f, "dimensions", &dimensions, p);
     f.finish(p);
     let meter = match (key.clone(), event_type, aggregation) {
-        (Some(key), Some(event_type), Some(aggregation)) if value_ok && dims_ok => Some(Meter {
-            key: MeterKey::new(key),
-            event_type,
-            aggregation,
-            value,
-            dimensions,
-        }),
+        (Some(key), Some(event_type), Some(aggregation)) if value_ok && dims_ok => {
+            Some(Meter { key: MeterKey::new(key), event_type, aggregation, value, dimensions })
+        }
         _ => None,
     };
     (key, meter)
@@ -229,39 +168,22 @@ fn read_plan(
     let mut f = Fields::new(table, format!("plans[{index}]"));
     let key = read_key(&mut f, "plans", false, p);
     let name = f.string("name", p);
-    let currency = f
-        .req_string("currency", p)
-        .and_then(|code| match Currency::from_code(&code) {
-            Ok(c) => Some(c),
-            Err(err) => {
-                p.push(f.at("currency"), err.to_string());
-                None
-            }
-        });
+    let currency = f.req_string("currency", p).and_then(|code| match Currency::from_code(&code) {
+        Ok(c) => Some(c),
+        Err(err) => {
+            p.push(f.at("currency"), err.to_string());
+            None
+        }
+    });
     let interval = f.req_string("interval", p).and_then(|name| {
-        let found = Interval::ALL
-            .iter()
-            .find(|(_, n)| *n == name)
-            .map(|(i, _)| *i);
+        let found = Interval::ALL.iter().find(|(_, n)| *n == name).map(|(i, _)| *i);
         if found.is_none() {
-            p.push(
-                f.at("interval"),
-                format!(
-                    "unknown interval {name:?}; expected one of: {}",
-                    names(&Interval::ALL)
-                ),
-            );
+            p.push(f.at("interval"), format!("unknown interval {name:?}; expected one of: {}", names(&Interval::ALL)));
         }
         found
     });
     let minimum_commitment = f.decimal("minimum_commitment", p);
-    at_least(
-        &f,
-        "minimum_commitment",
-        minimum_commitment,
-        Decimal::ZERO,
-        p,
-    );
+    at_least(&f, "minimum_commitment", minimum_commitment, Decimal::ZERO, p);
     let fee_tables = f.tables("fees", p).unwrap_or_default();
     let charge_tables = f.tables("charges", p).unwrap_or_default();
     let plan_path = f.path().to_owned();
@@ -277,11 +199,7 @@ fn read_plan(
         let prorate = ff.bool("prorate", p).unwrap_or(true);
         ff.finish(p);
         if let (Some(k), Some(amount)) = (fee_key, amount) {
-            fees.push(Fee {
-                key: FeeKey::new(k),
-                amount,
-                prorate,
-            });
+            fees.push(Fee { key: FeeKey::new(k), amount, prorate });
         }
     }
     let mut charges = Vec::new();
@@ -293,15 +211,9 @@ fn read_plan(
         }
     }
     let plan = match (key.clone(), currency, interval) {
-        (Some(key), Some(currency), Some(interval)) if p.0.len() == before => Some(Plan {
-            key: PlanKey::new(key),
-            name,
-            currency,
-            interval,
-            minimum_commitment,
-            fees,
-            charges,
-        }),
+        (Some(key), Some(currency), Some(interval)) if p.0.len() == before => {
+            Some(Plan { key: PlanKey::new(key), name, currency, interval, minimum_commitment, fees, charges })
+        }
         _ => None,
     };
     (key, plan)
@@ -317,17 +229,11 @@ fn read_line_key(
 ) -> Option<String> {
     let key = read_key(f, &format!("{plan_path}.{kind}"), false, p)?;
     if key == MINIMUM_COMMITMENT_KEY {
-        p.push(
-            f.at("key"),
-            format!("{key:?} is reserved for the minimum-commitment line"),
-        );
+        p.push(f.at("key"), format!("{key:?} is reserved for the minimum-commitment line"));
         return None;
     }
     if !seen.insert(key.clone()) {
-        p.push(
-            f.at("key"),
-            format!("duplicate line key {key:?}: fee and charge keys must be unique within a plan"),
-        );
+        p.push(f.at("key"), format!("duplicate line key {key:?}: fee and charge keys must be unique within a plan"));
         return None;
     }
     Some(key)
@@ -344,10 +250,7 @@ fn read_charge(
     let meter_key = f.req_string("meter", p);
     let meter = match meter_key.as_deref().map(|k| (k, meter_keys.get(k))) {
         Some((k, None)) => {
-            p.push(
-                f.at("meter"),
-                format!("unknown meter {k:?}; define it in a [[meters]] table"),
-            );
+            p.push(f.at("meter"), format!("unknown meter {k:?}; define it in a [[meters]] table"));
             None
         }
         Some((_, Some(index))) => index.map(|i| &meters[i]),
@@ -359,10 +262,7 @@ fn read_charge(
     if let Some(meter) = meter {
         for dim in filter.keys() {
             if !meter.dimensions.contains(dim) {
-                p.push(
-                    format!("{}.{dim}", f.at("filter")),
-                    not_a_dimension(dim, meter),
-                );
+                p.push(format!("{}.{dim}", f.at("filter")), not_a_dimension(dim, meter));
             }
         }
         for dim in &group_by {
@@ -386,14 +286,9 @@ fn read_charge(
             p.push(f.at("maximum"), format!("{max} is below minimum {min}"));
         }
     }
-    let price = f
-        .req_table("price", p)
-        .and_then(|t| read_price(t, f.at("price"), p));
+    let price = f.req_table("price", p).and_then(|t| read_price(t, f.at("price"), p));
     if matches!(price, Some(Price::Dynamic { .. })) && per.is_some() {
-        p.push(
-            f.at("per"),
-            "does not apply to a dynamic price (it multiplies the carried cost); remove it",
-        );
+        p.push(f.at("per"), "does not apply to a dynamic price (it multiplies the carried cost); remove it");
     }
     f.finish(p);
     if p.0.len() != before {
@@ -431,18 +326,11 @@ fn read_price(table: &Table, path: String, p: &mut Problems) -> Option<Price> {
             }
             let package_price = f.req_decimal("package_price", p);
             at_least(&f, "package_price", package_price, Decimal::ZERO, p);
-            Some(Price::Package {
-                size: size?,
-                package_price: package_price?,
-            })
+            Some(Price::Package { size: size?, package_price: package_price? })
         }
         Some(model @ ("graduated" | "volume")) => {
             let tiers = read_tiers(&mut f, p)?;
-            Some(if model == "graduated" {
-                Price::Graduated { tiers }
-            } else {
-                Price::Volume { tiers }
-            })
+            Some(if model == "graduated" { Price::Graduated { tiers } } else { Price::Volume { tiers } })
         }
         Some("dynamic") => {
             let multiplier = f.req_decimal("multiplier", p);
@@ -452,10 +340,7 @@ fn read_price(table: &Table, path: String, p: &mut Problems) -> Option<Price> {
         Some(other) => {
             p.push(
                 f.at("model"),
-                format!(
-                    "unknown price model {other:?}; expected one of: {}",
-                    PRICE_MODELS.join(", ")
-                ),
+                format!("unknown price model {other:?}; expected one of: {}", PRICE_MODELS.join(", ")),
             );
             return None;
         }
@@ -486,25 +371,24 @@ fn read_tiers(f: &mut Fields<'_>, p: &mut Problems) -> Option<Vec<Tier>> {
         at_least(&tf, "unit_price", unit_price, Decimal::ZERO, p);
         at_least(&tf, "flat_price", flat_price, Decimal::ZERO, p);
         if !t.contains_key("unit_price") && !t.contains_key("flat_price") {
-            p.push(
-                tf.path().to_owned(),
-                "a tier needs a unit_price, a flat_price or both",
-            );
+            p.push(tf.path().to_owned(), "a tier needs a unit_price, a flat_price or both");
         }
         match (i == last, up_to) {
             (true, Some(_)) => p.push(
                 tf.at("up_to"),
                 "the last tier must have no up_to: it prices every unit above the tier before it",
             ),
-            (false, None) if !t.contains_key("up_to") => p.push(
-                tf.at("up_to"),
-                "missing: only the last tier may leave up_to out",
-            ),
+            (false, None) if !t.contains_key("up_to") => {
+                p.push(tf.at("up_to"), "missing: only the last tier may leave up_to out")
+            }
             (false, Some(bound)) => {
                 if bound <= Decimal::ZERO {
                     p.push(tf.at("up_to"), "must be greater than zero");
                 } else if let Some(prev) = previous.filter(|prev| bound <= *prev) {
-                    p.push(tf.at("up_to"), format!("{bound} is not above the previous tier's up_to {prev}; bounds must strictly increase"));
+                    p.push(
+                        tf.at("up_to"),
+                        format!("{bound} is not above the previous tier's up_to {prev}; bounds must strictly increase"),
+                    );
                 }
                 previous = Some(bound);
             }
@@ -522,10 +406,7 @@ fn read_tiers(f: &mut Fields<'_>, p: &mut Problems) -> Option<Vec<Tier>> {
 
 fn at_least(f: &Fields<'_>, field: &str, value: Option<Decimal>, floor: Decimal, p: &mut Problems) {
     if let Some(v) = value.filter(|v| *v < floor) {
-        p.push(
-            f.at(field),
-            format!("{v} is negative; must be zero or more"),
-        );
+        p.push(f.at(field), format!("{v} is negative; must be zero or more"));
     }
 }
 
@@ -553,7 +434,10 @@ fn unique_names(f: &Fields<'_>, field: &str, names: &[String], p: &mut Problems)
 
 fn not_a_dimension(dim: &str, meter: &Meter) -> String {
     if meter.dimensions.is_empty() {
-        format!("{dim:?} is not a dimension of meter {:?}, which keeps none; add it to the meter's dimensions", meter.key.as_str())
+        format!(
+            "{dim:?} is not a dimension of meter {:?}, which keeps none; add it to the meter's dimensions",
+            meter.key.as_str()
+        )
     } else {
         format!(
             "{dim:?} is not a dimension of meter {:?} (its dimensions: {})",

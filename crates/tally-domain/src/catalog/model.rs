@@ -69,10 +69,7 @@ impl Aggregation {
 
     /// The name used in catalogs.
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(a, _)| *a == self)
-            .map_or("sum", |(_, n)| n)
+        Self::ALL.iter().find(|(a, _)| *a == self).map_or("sum", |(_, n)| n)
     }
 }
 
@@ -118,10 +115,7 @@ impl Interval {
 
     /// The name used in catalogs.
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(i, _)| *i == self)
-            .map_or("month", |(_, n)| n)
+        Self::ALL.iter().find(|(i, _)| *i == self).map_or("month", |(_, n)| n)
     }
 }
 

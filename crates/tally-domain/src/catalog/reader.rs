@@ -18,10 +18,7 @@ pub(crate) struct Problems(pub(crate) Vec<Problem>);
 
 impl Problems {
     pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem {
-            path: path.into(),
-            message: message.into(),
-        });
+        self.0.push(Problem { path: path.into(), message: message.into() });
     }
 }
 
@@ -43,11 +40,7 @@ pub(crate) struct Fields<'t> {
 
 impl<'t> Fields<'t> {
     pub(crate) fn new(table: &'t Table, path: impl Into<String>) -> Self {
-        Self {
-            table,
-            path: path.into(),
-            asked: BTreeSet::new(),
-        }
+        Self { table, path: path.into(), asked: BTreeSet::new() }
     }
 
     /// The path of this table, e.g. `plans[pro]`.
@@ -87,11 +80,7 @@ impl<'t> Fields<'t> {
     fn wrong_type(&self, field: &str, expected: &str, found: &Value, p: &mut Problems) {
         p.push(
             self.at(field),
-            format!(
-                "expected {expected}, found {} {}",
-                article(found.type_str()),
-                found.type_str()
-            ),
+            format!("expected {expected}, found {} {}", article(found.type_str()), found.type_str()),
         );
     }
 
@@ -164,11 +153,7 @@ impl<'t> Fields<'t> {
     }
 
     /// An optional array of strings.
-    pub(crate) fn string_list(
-        &mut self,
-        field: &'static str,
-        p: &mut Problems,
-    ) -> Option<Vec<String>> {
+    pub(crate) fn string_list(&mut self, field: &'static str, p: &mut Problems) -> Option<Vec<String>> {
         let value = self.take(field)?;
         let Value::Array(items) = value else {
             self.wrong_type(field, "an array of strings", value, p);
@@ -183,11 +168,7 @@ impl<'t> Fields<'t> {
                     ok = false;
                     p.push(
                         format!("{}[{i}]", self.at(field)),
-                        format!(
-                            "expected a string, found {} {}",
-                            article(other.type_str()),
-                            other.type_str()
-                        ),
+                        format!("expected a string, found {} {}", article(other.type_str()), other.type_str()),
                     );
                 }
             }
@@ -196,11 +177,7 @@ impl<'t> Fields<'t> {
     }
 
     /// An optional table of string values, e.g. `filter = { model = "gpt-4o" }`.
-    pub(crate) fn string_map(
-        &mut self,
-        field: &'static str,
-        p: &mut Problems,
-    ) -> Option<BTreeMap<String, String>> {
+    pub(crate) fn string_map(&mut self, field: &'static str, p: &mut Problems) -> Option<BTreeMap<String, String>> {
         let value = self.take(field)?;
         let Value::Table(table) = value else {
             self.wrong_type(field, "a table of strings", value, p);
@@ -217,11 +194,7 @@ impl<'t> Fields<'t> {
                     ok = false;
                     p.push(
                         join(&self.at(field), key),
-                        format!(
-                            "expected a string, found {} {}",
-                            article(other.type_str()),
-                            other.type_str()
-                        ),
+                        format!("expected a string, found {} {}", article(other.type_str()), other.type_str()),
                     );
                 }
             }
@@ -245,11 +218,7 @@ impl<'t> Fields<'t> {
     }
 
     /// An optional array of tables (`[[plans]]` or `tiers = [{...}, {...}]`).
-    pub(crate) fn tables(
-        &mut self,
-        field: &'static str,
-        p: &mut Problems,
-    ) -> Option<Vec<&'t Table>> {
+    pub(crate) fn tables(&mut self, field: &'static str, p: &mut Problems) -> Option<Vec<&'t Table>> {
         let value = self.take(field)?;
         let Value::Array(items) = value else {
             self.wrong_type(field, "an array of tables", value, p);
@@ -262,11 +231,7 @@ impl<'t> Fields<'t> {
                 other => {
                     p.push(
                         format!("{}[{i}]", self.at(field)),
-                        format!(
-                            "expected a table, found {} {}",
-                            article(other.type_str()),
-                            other.type_str()
-                        ),
+                        format!("expected a table, found {} {}", article(other.type_str()), other.type_str()),
                     );
                     return None;
                 }
@@ -276,11 +241,7 @@ impl<'t> Fields<'t> {
     }
 
     /// A required array of tables.
-    pub(crate) fn req_tables(
-        &mut self,
-        field: &'static str,
-        p: &mut Problems,
-    ) -> Option<Vec<&'t Table>> {
+    pub(crate) fn req_tables(&mut self, field: &'static str, p: &mut Problems) -> Option<Vec<&'t Table>> {
         if !self.present(field, p) {
             return None;
         }
@@ -292,10 +253,7 @@ impl<'t> Fields<'t> {
         let expected: Vec<&str> = self.asked.iter().copied().collect();
         for key in self.table.keys() {
             if !self.asked.contains(key.as_str()) {
-                p.push(
-                    self.at(key),
-                    format!("unknown field; expected one of: {}", expected.join(", ")),
-                );
+                p.push(self.at(key), format!("unknown field; expected one of: {}", expected.join(", ")));
             }
         }
     }

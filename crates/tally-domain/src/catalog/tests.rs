@@ -16,7 +16,9 @@ dimensions = ["model", "direction"]
 "#;
 
 fn plan_with(charge: &str) -> String {
-    format!("{METER}\n[[plans]]\nkey = \"pro\"\ncurrency = \"USD\"\ninterval = \"month\"\n\n[[plans.charges]]\n{charge}\n")
+    format!(
+        "{METER}\n[[plans]]\nkey = \"pro\"\ncurrency = \"USD\"\ninterval = \"month\"\n\n[[plans.charges]]\n{charge}\n"
+    )
 }
 
 fn problems(text: &str) -> Vec<String> {
@@ -28,10 +30,7 @@ fn problems(text: &str) -> Vec<String> {
 
 fn assert_problem(text: &str, expected: &str) {
     let found = problems(text);
-    assert!(
-        found.iter().any(|l| l == expected),
-        "expected {expected:?} among {found:#?}"
-    );
+    assert!(found.iter().any(|l| l == expected), "expected {expected:?} among {found:#?}");
 }
 
 #[test]
@@ -43,49 +42,28 @@ fn the_sample_catalog_loads() {
     assert_eq!(pro.currency.code(), "USD");
     assert_eq!(pro.fees[0].amount, Decimal::from_str("49.00").unwrap());
     assert!(pro.fees[0].prorate);
-    let h100 = pro
-        .charges
-        .iter()
-        .find(|c| c.key.as_str() == "h100_hours")
-        .unwrap();
+    let h100 = pro.charges.iter().find(|c| c.key.as_str() == "h100_hours").unwrap();
     assert_eq!(h100.per, Decimal::from(3600));
-    let Price::Graduated { tiers } = &h100.price else {
-        panic!("graduated")
-    };
+    let Price::Graduated { tiers } = &h100.price else { panic!("graduated") };
     assert_eq!(tiers.len(), 3);
     assert_eq!(tiers[2].up_to, None);
-    assert_eq!(
-        catalog.plan("enterprise").unwrap().minimum_commitment,
-        Some(Decimal::from(5000))
-    );
+    assert_eq!(catalog.plan("enterprise").unwrap().minimum_commitment, Some(Decimal::from(5000)));
     assert!(!catalog.plan("enterprise").unwrap().fees[0].prorate);
-    assert_eq!(
-        catalog.meter("training_sessions").unwrap().aggregation,
-        Aggregation::UniqueCount
-    );
+    assert_eq!(catalog.meter("training_sessions").unwrap().aggregation, Aggregation::UniqueCount);
 }
 
 #[test]
 fn defaults_apply_when_optional_fields_are_left_out() {
-    let text = plan_with(
-        "key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = 2 }",
-    );
+    let text = plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = 2 }");
     let catalog = Catalog::from_toml_str(&text, "c.toml").unwrap();
     let charge = &catalog.plan("pro").unwrap().charges[0];
     assert_eq!((charge.included, charge.per), (Decimal::ZERO, Decimal::ONE));
-    assert_eq!(
-        charge.price,
-        Price::PerUnit {
-            unit_price: Decimal::from(2)
-        }
-    );
+    assert_eq!(charge.price, Price::PerUnit { unit_price: Decimal::from(2) });
 }
 
 #[test]
 fn a_toml_float_is_refused_with_advice_to_quote_it() {
-    let text = plan_with(
-        "key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = 2.5 }",
-    );
+    let text = plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = 2.5 }");
     assert_problem(
         &text,
         "c.toml: plans[pro].charges[c].price.unit_price: is a TOML float (2.5); write decimals as strings, \
@@ -102,13 +80,18 @@ fn unknown_keys_are_refused_at_every_level() {
     let text = plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nincluded_units = \"5\"\nprice = { model = \"per_unit\", unit_price = \"1\" }");
     let found = problems(&text);
     assert!(
-        found.iter().any(|l| l.starts_with(
-            "c.toml: plans[pro].charges[c].included_units: unknown field; expected one of:"
-        )),
+        found
+            .iter()
+            .any(|l| l.starts_with("c.toml: plans[pro].charges[c].included_units: unknown field; expected one of:")),
         "{found:#?}"
     );
-    let text = plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = \"1\", tiers = [] }");
-    assert_problem(&text, "c.toml: plans[pro].charges[c].price.tiers: unknown field; expected one of: model, unit_price");
+    let text = plan_with(
+        "key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = \"1\", tiers = [] }",
+    );
+    assert_problem(
+        &text,
+        "c.toml: plans[pro].charges[c].price.tiers: unknown field; expected one of: model, unit_price",
+    );
 }
 
 #[test]
@@ -129,12 +112,18 @@ fn missing_and_mistyped_fields_are_named() {
         &plan_with("meter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = \"1\" }"),
         "c.toml: plans[pro].charges[0].key: missing required field",
     );
-    assert_problem(&plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = \"two\" }"), "c.toml: plans[pro].charges[c].price.unit_price: \"two\" is not a decimal number");
+    assert_problem(
+        &plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = \"two\" }"),
+        "c.toml: plans[pro].charges[c].price.unit_price: \"two\" is not a decimal number",
+    );
 }
 
 #[test]
 fn charge_rules_are_checked_against_the_meter() {
-    assert_problem(&plan_with("key = \"c\"\nmeter = \"tokens\"\nprice = { model = \"per_unit\", unit_price = \"1\" }"), "c.toml: plans[pro].charges[c].meter: unknown meter \"tokens\"; define it in a [[meters]] table");
+    assert_problem(
+        &plan_with("key = \"c\"\nmeter = \"tokens\"\nprice = { model = \"per_unit\", unit_price = \"1\" }"),
+        "c.toml: plans[pro].charges[c].meter: unknown meter \"tokens\"; define it in a [[meters]] table",
+    );
     assert_problem(
         &plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nfilter = { region = \"eu\" }\nprice = { model = \"per_unit\", unit_price = \"1\" }"),
         "c.toml: plans[pro].charges[c].filter.region: \"region\" is not a dimension of meter \"llm_tokens\" (its dimensions: model, direction)",
@@ -143,7 +132,12 @@ fn charge_rules_are_checked_against_the_meter() {
         &plan_with("key = \"c\"\nmeter = \"llm_tokens\"\ngroup_by = [\"gpu\"]\nprice = { model = \"per_unit\", unit_price = \"1\" }"),
         "c.toml: plans[pro].charges[c].group_by: \"gpu\" is not a dimension of meter \"llm_tokens\" (its dimensions: model, direction)",
     );
-    assert_problem(&plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nper = \"0\"\nprice = { model = \"per_unit\", unit_price = \"1\" }"), "c.toml: plans[pro].charges[c].per: must be greater than zero");
+    assert_problem(
+        &plan_with(
+            "key = \"c\"\nmeter = \"llm_tokens\"\nper = \"0\"\nprice = { model = \"per_unit\", unit_price = \"1\" }",
+        ),
+        "c.toml: plans[pro].charges[c].per: must be greater than zero",
+    );
     assert_problem(&plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nincluded = \"-1\"\nprice = { model = \"per_unit\", unit_price = \"1\" }"), "c.toml: plans[pro].charges[c].included: -1 is negative; must be zero or more");
     assert_problem(
         &plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nminimum = \"10\"\nmaximum = \"5\"\nprice = { model = \"per_unit\", unit_price = \"1\" }"),
@@ -164,16 +158,19 @@ fn tiers_must_increase_and_carry_a_price() {
         &tiers("{ up_to = \"100\", unit_price = \"1\" }, { up_to = \"100\", unit_price = \"1\" }, { unit_price = \"1\" }"),
         "c.toml: plans[pro].charges[c].price.tiers[1].up_to: 100 is not above the previous tier's up_to 100; bounds must strictly increase",
     );
-    assert_problem(&tiers("{ up_to = \"100\" }, { unit_price = \"1\" }"), "c.toml: plans[pro].charges[c].price.tiers[0]: a tier needs a unit_price, a flat_price or both");
+    assert_problem(
+        &tiers("{ up_to = \"100\" }, { unit_price = \"1\" }"),
+        "c.toml: plans[pro].charges[c].price.tiers[0]: a tier needs a unit_price, a flat_price or both",
+    );
     assert_problem(
         &tiers("{ up_to = \"100\", unit_price = \"1\" }, { up_to = \"200\", unit_price = \"1\" }"),
         "c.toml: plans[pro].charges[c].price.tiers[1].up_to: the last tier must have no up_to: it prices every unit above the tier before it",
     );
-    assert_problem(&tiers("{ unit_price = \"1\" }, { unit_price = \"1\" }"), "c.toml: plans[pro].charges[c].price.tiers[0].up_to: missing: only the last tier may leave up_to out");
     assert_problem(
-        &tiers(""),
-        "c.toml: plans[pro].charges[c].price.tiers: needs at least one tier",
+        &tiers("{ unit_price = \"1\" }, { unit_price = \"1\" }"),
+        "c.toml: plans[pro].charges[c].price.tiers[0].up_to: missing: only the last tier may leave up_to out",
     );
+    assert_problem(&tiers(""), "c.toml: plans[pro].charges[c].price.tiers: needs at least one tier");
     assert_problem(
         &tiers("{ up_to = \"0\", unit_price = \"1\" }, { unit_price = \"1\" }"),
         "c.toml: plans[pro].charges[c].price.tiers[0].up_to: must be greater than zero",
@@ -183,7 +180,9 @@ fn tiers_must_increase_and_carry_a_price() {
         "c.toml: plans[pro].charges[c].price.tiers: missing required field",
     );
     assert_problem(
-        &plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"package\", size = \"0\", package_price = \"1\" }"),
+        &plan_with(
+            "key = \"c\"\nmeter = \"llm_tokens\"\nprice = { model = \"package\", size = \"0\", package_price = \"1\" }",
+        ),
         "c.toml: plans[pro].charges[c].price.size: must be greater than zero",
     );
     assert_problem(
@@ -213,9 +212,8 @@ fn duplicate_keys_and_unknown_currency_are_refused() {
 
 #[test]
 fn meter_rules_are_checked() {
-    let meter = |body: &str| {
-        format!("[[meters]]\n{body}\n[[plans]]\nkey = \"p\"\ncurrency = \"USD\"\ninterval = \"month\"\n")
-    };
+    let meter =
+        |body: &str| format!("[[meters]]\n{body}\n[[plans]]\nkey = \"p\"\ncurrency = \"USD\"\ninterval = \"month\"\n");
     assert_problem(
         &meter("key = \"LLM\"\nevent_type = \"x\"\naggregation = \"count\""),
         "c.toml: meters[0].key: \"LLM\" is not a valid key: use [a-z0-9_]+",
@@ -258,8 +256,5 @@ fn syntax_errors_name_the_file_and_line() {
 
 #[test]
 fn a_catalog_without_plans_is_refused() {
-    assert_problem(
-        METER,
-        "c.toml: plans: the catalog defines no plans; add at least one [[plans]] table",
-    );
+    assert_problem(METER, "c.toml: plans: the catalog defines no plans; add at least one [[plans]] table");
 }

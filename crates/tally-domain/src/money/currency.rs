@@ -22,9 +22,7 @@ pub enum CurrencyError {
         by: String,
     },
     /// Precious metals, testing and "no currency" codes have no minor unit to round to.
-    #[error(
-        "currency {0} has no minor unit (a metal, testing or special code) and cannot be billed in"
-    )]
+    #[error("currency {0} has no minor unit (a metal, testing or special code) and cannot be billed in")]
     NoMinorUnit(String),
 }
 
@@ -38,21 +36,12 @@ pub struct Currency {
 impl Currency {
     /// Looks up an ISO 4217 alphabetic code (upper case, as ISO writes it).
     pub fn from_code(code: &str) -> Result<Self, CurrencyError> {
-        let iso = iso_currency::Currency::from_code(code)
-            .ok_or_else(|| CurrencyError::Unknown(code.to_owned()))?;
+        let iso = iso_currency::Currency::from_code(code).ok_or_else(|| CurrencyError::Unknown(code.to_owned()))?;
         if let Some(by) = iso.is_superseded() {
-            return Err(CurrencyError::Superseded {
-                code: code.to_owned(),
-                by: by.code().to_owned(),
-            });
+            return Err(CurrencyError::Superseded { code: code.to_owned(), by: by.code().to_owned() });
         }
-        let minor_units = iso
-            .exponent()
-            .ok_or_else(|| CurrencyError::NoMinorUnit(code.to_owned()))?;
-        Ok(Self {
-            iso,
-            minor_units: u32::from(minor_units),
-        })
+        let minor_units = iso.exponent().ok_or_else(|| CurrencyError::NoMinorUnit(code.to_owned()))?;
+        Ok(Self { iso, minor_units: u32::from(minor_units) })
     }
 
     /// The ISO 4217 alphabetic code, e.g. `USD`.
@@ -69,8 +58,7 @@ impl Currency {
     /// exactly that many decimals (`49` becomes `49.00` in USD). `None` if the
     /// rounded amount cannot be written with that many decimals (beyond ~7.9e25).
     pub fn round(&self, amount: Decimal) -> Option<Decimal> {
-        let mut rounded =
-            amount.round_dp_with_strategy(self.minor_units, RoundingStrategy::MidpointAwayFromZero);
+        let mut rounded = amount.round_dp_with_strategy(self.minor_units, RoundingStrategy::MidpointAwayFromZero);
         if rounded.scale() != self.minor_units {
             // rescale saturates instead of failing: a changed value means it did not fit.
             let before = rounded;
@@ -119,11 +107,7 @@ mod tests {
     }
 
     fn round(code: &str, amount: &str) -> String {
-        Currency::from_code(code)
-            .unwrap()
-            .round(d(amount))
-            .unwrap()
-            .to_string()
+        Currency::from_code(code).unwrap().round(d(amount)).unwrap().to_string()
     }
 
     #[test]
@@ -151,11 +135,7 @@ mod tests {
             ("SLE", 2),
             ("VED", 2),
         ] {
-            assert_eq!(
-                Currency::from_code(code).unwrap().minor_units(),
-                units,
-                "{code}"
-            );
+            assert_eq!(Currency::from_code(code).unwrap().minor_units(), units, "{code}");
         }
     }
 
@@ -175,38 +155,18 @@ mod tests {
 
     #[test]
     fn refuses_codes_that_cannot_be_billed_in() {
-        assert!(matches!(
-            Currency::from_code("usd"),
-            Err(CurrencyError::Unknown(_))
-        ));
-        assert!(matches!(
-            Currency::from_code("ABC"),
-            Err(CurrencyError::Unknown(_))
-        ));
-        assert!(matches!(
-            Currency::from_code("XAU"),
-            Err(CurrencyError::NoMinorUnit(_))
-        ));
-        assert!(matches!(
-            Currency::from_code("XXX"),
-            Err(CurrencyError::NoMinorUnit(_))
-        ));
+        assert!(matches!(Currency::from_code("usd"), Err(CurrencyError::Unknown(_))));
+        assert!(matches!(Currency::from_code("ABC"), Err(CurrencyError::Unknown(_))));
+        assert!(matches!(Currency::from_code("XAU"), Err(CurrencyError::NoMinorUnit(_))));
+        assert!(matches!(Currency::from_code("XXX"), Err(CurrencyError::NoMinorUnit(_))));
         let err = Currency::from_code("HRK").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "currency HRK is superseded by EUR; bill in EUR"
-        );
+        assert_eq!(err.to_string(), "currency HRK is superseded by EUR; bill in EUR");
     }
 
     #[test]
     fn huge_amounts_round_or_are_refused_never_wrapped() {
         let usd = Currency::from_code("USD").unwrap();
-        assert_eq!(
-            usd.round(d("1000000000000000000000.005"))
-                .unwrap()
-                .to_string(),
-            "1000000000000000000000.01"
-        );
+        assert_eq!(usd.round(d("1000000000000000000000.005")).unwrap().to_string(), "1000000000000000000000.01");
         assert_eq!(usd.round(Decimal::MAX), None);
     }
 }

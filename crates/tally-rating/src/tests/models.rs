@@ -4,18 +4,12 @@
 use super::*;
 
 fn tiers() -> Vec<Tier> {
-    vec![
-        tier(Some("100"), "2", "10"),
-        tier(Some("1000"), "1.5", "0"),
-        tier(None, "1", "5"),
-    ]
+    vec![tier(Some("100"), "2", "10"), tier(Some("1000"), "1.5", "0"), tier(None, "1", "5")]
 }
 
 #[test]
 fn per_unit_prices_every_unit() {
-    let c = charge(Price::PerUnit {
-        unit_price: d("0.25"),
-    });
+    let c = charge(Price::PerUnit { unit_price: d("0.25") });
     assert_eq!(amount(&c, "0"), "0.00");
     assert_eq!(amount(&c, "1"), "0.25");
     assert_eq!(amount(&c, "3.5"), "0.88"); // 0.875 rounds half away from zero
@@ -25,9 +19,7 @@ fn per_unit_prices_every_unit() {
 
 #[test]
 fn included_and_per_apply_before_the_price() {
-    let mut c = charge(Price::PerUnit {
-        unit_price: d("2.50"),
-    });
+    let mut c = charge(Price::PerUnit { unit_price: d("2.50") });
     c.included = d("1000000");
     c.per = d("1000000");
     assert_eq!(priced(&c, usd(), "1500000").0, "0.5");
@@ -49,28 +41,19 @@ fn per_that_does_not_divide_evenly_stays_exact() {
 
 #[test]
 fn huge_quantities_at_sub_micro_prices_neither_overflow_nor_drift() {
-    let c = charge(Price::PerUnit {
-        unit_price: d("0.0000001"),
-    });
+    let c = charge(Price::PerUnit { unit_price: d("0.0000001") });
     assert_eq!(amount(&c, "1000000000000000"), "100000000.00");
     assert_eq!(amount(&c, "1000000000000001"), "100000000.00");
     assert_eq!(amount(&c, "999999999999999.5"), "100000000.00");
-    let c = charge(Price::PerUnit {
-        unit_price: d("0.000000123456789"),
-    });
+    let c = charge(Price::PerUnit { unit_price: d("0.000000123456789") });
     assert_eq!(amount(&c, "1000000000000000"), "123456789.00");
-    let mut c = charge(Price::PerUnit {
-        unit_price: d("0.15"),
-    });
+    let mut c = charge(Price::PerUnit { unit_price: d("0.15") });
     c.per = d("1000000");
     // 10^15 tokens at $0.15 per million: exactly $150,000,000.00.
     assert_eq!(amount(&c, "1000000000000000"), "150000000.00");
     // The same tokens as a graduated price with a flat fee and sub-micro unit prices.
     let g = charge(Price::Graduated {
-        tiers: vec![
-            tier(Some("1000000000000"), "0.0000002", "1"),
-            tier(None, "0.0000001", "0"),
-        ],
+        tiers: vec![tier(Some("1000000000000"), "0.0000002", "1"), tier(None, "0.0000001", "0")],
     });
     // 10^12 * 2e-7 + 1 = 200001; (10^15 - 10^12) * 1e-7 = 99900000.
     assert_eq!(amount(&g, "1000000000000000"), "100100001.00");
@@ -89,14 +72,8 @@ fn graduated_prices_each_tier_and_flat_prices_once() {
     assert_eq!(amount(&c, "1000"), "1560.00"); // 210 + 900 * 1.5
     assert_eq!(amount(&c, "1001"), "1566.00"); // + 1 * 1 + 5
     let (_, _, t) = priced(&c, usd(), "1001");
-    assert_eq!(
-        t.iter().map(|t| t.quantity).collect::<Vec<_>>(),
-        vec![d("100"), d("900"), d("1")]
-    );
-    assert_eq!(
-        t.iter().map(|t| t.amount).collect::<Vec<_>>(),
-        vec![d("210"), d("1350"), d("6")]
-    );
+    assert_eq!(t.iter().map(|t| t.quantity).collect::<Vec<_>>(), vec![d("100"), d("900"), d("1")]);
+    assert_eq!(t.iter().map(|t| t.amount).collect::<Vec<_>>(), vec![d("210"), d("1350"), d("6")]);
     assert_eq!(t.iter().map(|t| t.tier).collect::<Vec<_>>(), vec![1, 2, 3]);
 }
 
@@ -113,37 +90,26 @@ fn volume_prices_all_units_in_the_tier_that_holds_the_quantity() {
     assert_eq!(amount(&c, "1001"), "1006.00");
     let (_, _, t) = priced(&c, usd(), "1001");
     assert_eq!(t.len(), 1);
-    assert_eq!(
-        (t[0].tier, t[0].quantity, t[0].amount),
-        (3, d("1001"), d("1006"))
-    );
+    assert_eq!((t[0].tier, t[0].quantity, t[0].amount), (3, d("1001"), d("1006")));
 }
 
 #[test]
 fn package_charges_every_started_package() {
-    let c = charge(Price::Package {
-        size: d("10"),
-        package_price: d("5.00"),
-    });
+    let c = charge(Price::Package { size: d("10"), package_price: d("5.00") });
     assert_eq!(amount(&c, "0"), "0.00");
     assert_eq!(amount(&c, "0.001"), "5.00");
     assert_eq!(amount(&c, "10"), "5.00");
     assert_eq!(amount(&c, "10.0001"), "10.00");
     assert_eq!(amount(&c, "11"), "10.00");
     assert_eq!(amount(&c, "20"), "10.00");
-    let c = charge(Price::Package {
-        size: d("0.3"),
-        package_price: d("1"),
-    });
+    let c = charge(Price::Package { size: d("0.3"), package_price: d("1") });
     assert_eq!(amount(&c, "0.9"), "3.00");
     assert_eq!(amount(&c, "0.91"), "4.00");
 }
 
 #[test]
 fn dynamic_multiplies_the_carried_cost() {
-    let mut c = charge(Price::Dynamic {
-        multiplier: d("1.15"),
-    });
+    let mut c = charge(Price::Dynamic { multiplier: d("1.15") });
     assert_eq!(amount(&c, "0"), "0.00");
     assert_eq!(amount(&c, "100.004"), "115.00"); // 115.0046
     assert_eq!(amount(&c, "100.01"), "115.01"); // 115.0115
@@ -154,9 +120,7 @@ fn dynamic_multiplies_the_carried_cost() {
 
 #[test]
 fn line_minimum_applies_only_to_used_lines_and_maximum_caps() {
-    let mut c = charge(Price::PerUnit {
-        unit_price: d("0.01"),
-    });
+    let mut c = charge(Price::PerUnit { unit_price: d("0.01") });
     c.minimum = Some(d("5.00"));
     c.maximum = Some(d("100.00"));
     assert_eq!(amount(&c, "0"), "0.00");
@@ -172,9 +136,7 @@ fn line_minimum_applies_only_to_used_lines_and_maximum_caps() {
 
 #[test]
 fn lines_round_to_each_currencys_minor_unit() {
-    let c = charge(Price::PerUnit {
-        unit_price: d("0.0125"),
-    });
+    let c = charge(Price::PerUnit { unit_price: d("0.0125") });
     let jpy = Currency::from_code("JPY").unwrap();
     let kwd = Currency::from_code("KWD").unwrap();
     assert_eq!(priced(&c, jpy, "100").1, "1"); // 1.25
@@ -185,13 +147,9 @@ fn lines_round_to_each_currencys_minor_unit() {
 
 #[test]
 fn an_amount_beyond_the_decimal_range_is_an_overflow_not_a_panic() {
-    let c = charge(Price::PerUnit {
-        unit_price: d("1000000000"),
-    });
+    let c = charge(Price::PerUnit { unit_price: d("1000000000") });
     let mut tiers = Vec::new();
     assert!(price_usage(&c, usd(), d("79000000000000000000000000000"), &mut tiers).is_err());
-    let g = charge(Price::Graduated {
-        tiers: vec![tier(None, "1000000000", "0")],
-    });
+    let g = charge(Price::Graduated { tiers: vec![tier(None, "1000000000", "0")] });
     assert!(price_usage(&g, usd(), d("79000000000000000000000000000"), &mut tiers).is_err());
 }

@@ -7,11 +7,7 @@ use super::*;
 use crate::{rate, LineKind, RatingError};
 
 fn catalog() -> Catalog {
-    Catalog::from_toml_str(
-        include_str!("../../../../config/catalog.toml"),
-        "catalog.toml",
-    )
-    .unwrap()
+    Catalog::from_toml_str(include_str!("../../../../config/catalog.toml"), "catalog.toml").unwrap()
 }
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -25,43 +21,24 @@ fn november() -> Period {
 fn row(meter: &str, dims: &[(&str, &str)], q: &str) -> UsageRow {
     UsageRow {
         meter: MeterKey::new(meter),
-        dimensions: dims
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        dimensions: dims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         quantity: d(q),
     }
 }
 
 fn request(plan: &str, usage: Vec<UsageRow>) -> RateRequest {
-    RateRequest {
-        plan: PlanKey::new(plan),
-        period: november(),
-        active: None,
-        usage,
-    }
+    RateRequest { plan: PlanKey::new(plan), period: november(), active: None, usage }
 }
 
 fn line<'a>(rated: &'a crate::RatedPeriod, key: &str) -> &'a crate::Line {
-    rated
-        .lines
-        .iter()
-        .find(|l| l.key == key)
-        .unwrap_or_else(|| panic!("no line {key}"))
+    rated.lines.iter().find(|l| l.key == key).unwrap_or_else(|| panic!("no line {key}"))
 }
 
 #[test]
 fn the_spec_example_prices_as_published() {
     let rated = rate(
         &catalog(),
-        &request(
-            "pro",
-            vec![row(
-                "llm_tokens",
-                &[("model", "gpt-4o"), ("direction", "input")],
-                "1500000",
-            )],
-        ),
+        &request("pro", vec![row("llm_tokens", &[("model", "gpt-4o"), ("direction", "input")], "1500000")]),
     )
     .unwrap();
     assert_eq!(line(&rated, "platform").amount, d("49.00"));
@@ -80,26 +57,14 @@ fn charges_without_usage_show_zero_lines_and_unmatched_usage_is_unrated() {
         &request(
             "pro",
             vec![
-                row(
-                    "llm_tokens",
-                    &[("model", "mistral-large"), ("direction", "input")],
-                    "5000",
-                ),
-                row(
-                    "gpu_seconds",
-                    &[("gpu_type", "l4"), ("region", "eu-1")],
-                    "3600",
-                ),
+                row("llm_tokens", &[("model", "mistral-large"), ("direction", "input")], "5000"),
+                row("gpu_seconds", &[("gpu_type", "l4"), ("region", "eu-1")], "3600"),
             ],
         ),
     )
     .unwrap();
     assert_eq!(rated.lines.len(), 1 + 7);
-    assert!(rated
-        .lines
-        .iter()
-        .skip(1)
-        .all(|l| l.amount.is_zero() && l.kind == LineKind::Usage));
+    assert!(rated.lines.iter().skip(1).all(|l| l.amount.is_zero() && l.kind == LineKind::Usage));
     assert_eq!(rated.unrated.len(), 2);
     assert_eq!(rated.unrated[0].meter.as_str(), "gpu_seconds");
     assert_eq!(rated.total.to_string(), "49.00");
@@ -115,16 +80,8 @@ fn rows_with_the_same_meter_and_dimensions_add_up_and_filters_pick_their_rows() 
             vec![
                 row("llm_tokens", &input, "1000000"),
                 row("llm_tokens", &input, "1000000"),
-                row(
-                    "llm_tokens",
-                    &[("model", "llama-3.1-70b"), ("direction", "input")],
-                    "1000000",
-                ),
-                row(
-                    "llm_tokens",
-                    &[("model", "llama-3.1-70b"), ("direction", "output")],
-                    "2000000",
-                ),
+                row("llm_tokens", &[("model", "llama-3.1-70b"), ("direction", "input")], "1000000"),
+                row("llm_tokens", &[("model", "llama-3.1-70b"), ("direction", "output")], "2000000"),
             ],
         ),
     )
@@ -142,36 +99,17 @@ fn group_by_prices_each_group_on_its_own() {
         &request(
             "starter",
             vec![
-                row(
-                    "gpu_seconds",
-                    &[("gpu_type", "h100"), ("region", "eu-1")],
-                    "7200",
-                ),
-                row(
-                    "gpu_seconds",
-                    &[("gpu_type", "h100"), ("region", "us-1")],
-                    "1800",
-                ),
-                row(
-                    "gpu_seconds",
-                    &[("gpu_type", "a100"), ("region", "us-1")],
-                    "900",
-                ),
+                row("gpu_seconds", &[("gpu_type", "h100"), ("region", "eu-1")], "7200"),
+                row("gpu_seconds", &[("gpu_type", "h100"), ("region", "us-1")], "1800"),
+                row("gpu_seconds", &[("gpu_type", "a100"), ("region", "us-1")], "900"),
             ],
         ),
     )
     .unwrap();
-    let gpu: Vec<_> = rated
-        .lines
-        .iter()
-        .filter(|l| l.key == "gpu_hours")
-        .collect();
+    let gpu: Vec<_> = rated.lines.iter().filter(|l| l.key == "gpu_hours").collect();
     assert_eq!(gpu.len(), 2);
     let a100 = gpu[0].usage.as_ref().unwrap();
-    assert_eq!(
-        a100.dimensions.get("gpu_type").map(String::as_str),
-        Some("a100")
-    );
+    assert_eq!(a100.dimensions.get("gpu_type").map(String::as_str), Some("a100"));
     assert_eq!(a100.billable_quantity, d("0.25"));
     assert_eq!(gpu[0].amount.to_string(), "0.62"); // 0.6225
     assert_eq!(gpu[1].usage.as_ref().unwrap().billable_quantity, d("2.5"));
@@ -183,118 +121,49 @@ fn group_by_prices_each_group_on_its_own() {
 fn fees_prorate_over_the_active_part_of_the_period() {
     let mut req = request("pro", vec![]);
     req.active = Some(Period::new(t("2026-11-16T00:00:00Z"), t("2026-12-01T00:00:00Z")).unwrap());
-    assert_eq!(
-        line(&rate(&catalog(), &req).unwrap(), "platform")
-            .amount
-            .to_string(),
-        "24.50"
-    );
+    assert_eq!(line(&rate(&catalog(), &req).unwrap(), "platform").amount.to_string(), "24.50");
     req.active = Some(Period::new(t("2026-11-21T00:00:00Z"), t("2027-03-01T00:00:00Z")).unwrap());
-    assert_eq!(
-        line(&rate(&catalog(), &req).unwrap(), "platform")
-            .amount
-            .to_string(),
-        "16.33"
-    ); // 49 * 10/30
+    assert_eq!(line(&rate(&catalog(), &req).unwrap(), "platform").amount.to_string(), "16.33"); // 49 * 10/30
     req.active = Some(Period::new(t("2026-12-01T00:00:00Z"), t("2027-01-01T00:00:00Z")).unwrap());
-    assert_eq!(
-        line(&rate(&catalog(), &req).unwrap(), "platform")
-            .amount
-            .to_string(),
-        "0.00"
-    );
+    assert_eq!(line(&rate(&catalog(), &req).unwrap(), "platform").amount.to_string(), "0.00");
     // A fee with prorate = false bills in full for a partial period.
     let mut req = request("enterprise", vec![]);
     req.active = Some(Period::new(t("2026-11-16T00:00:00Z"), t("2026-12-01T00:00:00Z")).unwrap());
-    assert_eq!(
-        line(&rate(&catalog(), &req).unwrap(), "support")
-            .amount
-            .to_string(),
-        "500.00"
-    );
+    assert_eq!(line(&rate(&catalog(), &req).unwrap(), "support").amount.to_string(), "500.00");
 }
 
 #[test]
 fn a_subtotal_below_the_minimum_commitment_gets_a_true_up_line() {
-    let rated = rate(
-        &catalog(),
-        &request(
-            "enterprise",
-            vec![row("training_gpu_hours", &[("gpu_type", "h100")], "100")],
-        ),
-    )
-    .unwrap();
+    let rated =
+        rate(&catalog(), &request("enterprise", vec![row("training_gpu_hours", &[("gpu_type", "h100")], "100")]))
+            .unwrap();
     assert_eq!(rated.subtotal.to_string(), "720.00"); // 500 + 100 * 2.20
     let true_up = rated.lines.last().unwrap();
-    assert_eq!(
-        (true_up.kind, true_up.key.as_str()),
-        (LineKind::MinimumCommitment, "minimum_commitment")
-    );
+    assert_eq!((true_up.kind, true_up.key.as_str()), (LineKind::MinimumCommitment, "minimum_commitment"));
     assert_eq!(true_up.amount.to_string(), "4280.00");
     assert_eq!(rated.total.to_string(), "5000.00");
     // Above the commitment: no true-up.
-    let rated = rate(
-        &catalog(),
-        &request(
-            "enterprise",
-            vec![row("training_gpu_hours", &[("gpu_type", "h100")], "3000")],
-        ),
-    )
-    .unwrap();
+    let rated =
+        rate(&catalog(), &request("enterprise", vec![row("training_gpu_hours", &[("gpu_type", "h100")], "3000")]))
+            .unwrap();
     assert_eq!(rated.total.to_string(), "7100.00");
-    assert!(rated
-        .lines
-        .iter()
-        .all(|l| l.kind != LineKind::MinimumCommitment));
+    assert!(rated.lines.iter().all(|l| l.kind != LineKind::MinimumCommitment));
 }
 
 #[test]
 fn bad_requests_are_refused_naming_the_field() {
     let err = rate(&catalog(), &request("gold", vec![])).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "plan: unknown plan \"gold\" (the catalog has: starter, pro, enterprise, pro_eu)"
-    );
-    let err = rate(
-        &catalog(),
-        &request(
-            "pro",
-            vec![row("llm_tokens", &[], "1"), row("tokens", &[], "1")],
-        ),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        RatingError::UnknownMeter {
-            index: 1,
-            meter: "tokens".into()
-        }
-    );
+    assert_eq!(err.to_string(), "plan: unknown plan \"gold\" (the catalog has: starter, pro, enterprise, pro_eu)");
+    let err =
+        rate(&catalog(), &request("pro", vec![row("llm_tokens", &[], "1"), row("tokens", &[], "1")])).unwrap_err();
+    assert_eq!(err, RatingError::UnknownMeter { index: 1, meter: "tokens".into() });
     assert_eq!(err.to_string(), "usage[1].meter: unknown meter \"tokens\"");
-    let err = rate(
-        &catalog(),
-        &request("pro", vec![row("llm_tokens", &[], "-1")]),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "usage[0].quantity: -1 is negative; quantities must be zero or more"
-    );
+    let err = rate(&catalog(), &request("pro", vec![row("llm_tokens", &[], "-1")])).unwrap_err();
+    assert_eq!(err.to_string(), "usage[0].quantity: -1 is negative; quantities must be zero or more");
     let huge = "70000000000000000000000000000";
-    let err = rate(
-        &catalog(),
-        &request(
-            "pro",
-            vec![row("llm_tokens", &[], huge), row("llm_tokens", &[], huge)],
-        ),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        RatingError::Overflow {
-            line: "usage".into()
-        }
-    );
+    let err = rate(&catalog(), &request("pro", vec![row("llm_tokens", &[], huge), row("llm_tokens", &[], huge)]))
+        .unwrap_err();
+    assert_eq!(err, RatingError::Overflow { line: "usage".into() });
 }
 
 #[test]
@@ -304,27 +173,14 @@ fn euro_plan_applies_line_minimums_per_group() {
         &request(
             "pro_eu",
             vec![
-                row(
-                    "llm_tokens",
-                    &[("model", "gpt-4o"), ("direction", "input")],
-                    "10",
-                ),
-                row(
-                    "llm_tokens",
-                    &[("model", "gpt-4o"), ("direction", "output")],
-                    "2000000",
-                ),
+                row("llm_tokens", &[("model", "gpt-4o"), ("direction", "input")], "10"),
+                row("llm_tokens", &[("model", "gpt-4o"), ("direction", "output")], "2000000"),
             ],
         ),
     )
     .unwrap();
     assert_eq!(rated.currency.code(), "EUR");
-    let tokens: Vec<_> = rated
-        .lines
-        .iter()
-        .filter(|l| l.key == "tokens")
-        .map(|l| l.amount.to_string())
-        .collect();
+    let tokens: Vec<_> = rated.lines.iter().filter(|l| l.key == "tokens").map(|l| l.amount.to_string()).collect();
     assert_eq!(tokens, vec!["1.00", "4.60"]);
     assert_eq!(rated.total.to_string(), "50.60");
 }

@@ -18,24 +18,18 @@ fn small_decimal() -> impl Strategy<Value = Decimal> {
 
 /// Valid tier tables: 1 to 6 tiers, strictly increasing bounds, last unbounded.
 fn tier_table() -> impl Strategy<Value = Vec<Tier>> {
-    prop::collection::vec((1i64..1_000_000, small_decimal(), small_decimal()), 1..6).prop_map(
-        |steps| {
-            let mut bound = Decimal::ZERO;
-            let last = steps.len() - 1;
-            steps
-                .into_iter()
-                .enumerate()
-                .map(|(i, (step, unit_price, flat_price))| {
-                    bound += Decimal::new(step, 2);
-                    Tier {
-                        up_to: (i != last).then_some(bound),
-                        unit_price,
-                        flat_price,
-                    }
-                })
-                .collect()
-        },
-    )
+    prop::collection::vec((1i64..1_000_000, small_decimal(), small_decimal()), 1..6).prop_map(|steps| {
+        let mut bound = Decimal::ZERO;
+        let last = steps.len() - 1;
+        steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, (step, unit_price, flat_price))| {
+                bound += Decimal::new(step, 2);
+                Tier { up_to: (i != last).then_some(bound), unit_price, flat_price }
+            })
+            .collect()
+    })
 }
 
 fn exact(p: &Price, q: Decimal) -> Decimal {

@@ -18,11 +18,6 @@ pub struct ClickHouseConfig {
 
 impl Default for ClickHouseConfig {
     fn default() -> Self {
-        ClickHouseConfig {
-            url: "http://127.0.0.1:8123".into(),
-            database: "tally".into(),
-            user: None,
-            password: None,
-        }
+        ClickHouseConfig { url: "http://127.0.0.1:8123".into(), database: "tally".into(), user: None, password: None }
     }
 }

@@ -21,11 +21,7 @@ pub struct ServerVersion(pub String);
 impl ServerVersion {
     /// The major version number (0 if unreadable).
     pub fn major(&self) -> u32 {
-        self.0
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0)
+        self.0.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0)
     }
 }
 
@@ -38,24 +34,18 @@ pub async fn connect(config: &ClickHouseConfig) -> Result<(Client, ServerVersion
     let http = HyperClient::builder(TokioExecutor::new())
         .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build(connector);
-    let mut client = Client::with_http_client(http)
-        .with_url(&config.url)
-        .with_validation(false);
+    let mut client = Client::with_http_client(http).with_url(&config.url).with_validation(false);
     if let Some(user) = &config.user {
         client = client.with_user(user);
     }
     if let Some(password) = &config.password {
         client = client.with_password(password);
     }
-    let version: String =
-        client
-            .query("SELECT version()")
-            .fetch_one()
-            .await
-            .map_err(StoreError::clickhouse(format!(
-                "connecting to {}",
-                config.url
-            )))?;
+    let version: String = client
+        .query("SELECT version()")
+        .fetch_one()
+        .await
+        .map_err(StoreError::clickhouse(format!("connecting to {}", config.url)))?;
     let version = ServerVersion(version);
     let client = client.with_validation(version.major() >= VALIDATION_SINCE_MAJOR);
     Ok((client, version))

@@ -105,9 +105,7 @@ pub async fn migrate(client: &Client, database: &str) -> Result<Client, StoreErr
         .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
         .execute()
         .await
-        .map_err(StoreError::clickhouse(format!(
-            "creating database {database}"
-        )))?;
+        .map_err(StoreError::clickhouse(format!("creating database {database}")))?;
     let client = client.clone().with_database(database);
     client
         .query(
@@ -132,9 +130,7 @@ pub async fn migrate(client: &Client, database: &str) -> Result<Client, StoreErr
                 .query(statement)
                 .execute()
                 .await
-                .map_err(StoreError::clickhouse(format!(
-                    "migration {version} ({name})"
-                )))?;
+                .map_err(StoreError::clickhouse(format!("migration {version} ({name})")))?;
         }
         let now = chrono::Utc::now().timestamp();
         client

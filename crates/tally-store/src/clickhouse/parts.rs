@@ -24,11 +24,7 @@ pub(crate) struct Part {
 /// The `toYYYYMM` partition ids a period touches.
 pub(crate) fn partitions(period: &Period) -> Vec<String> {
     let mut out = Vec::new();
-    let first = period
-        .start()
-        .date_naive()
-        .with_day(1)
-        .unwrap_or(NaiveDate::MIN);
+    let first = period.start().date_naive().with_day(1).unwrap_or(NaiveDate::MIN);
     let last_instant = period.end() - chrono::TimeDelta::milliseconds(1);
     let mut month = first;
     while month <= last_instant.date_naive() {
@@ -42,10 +38,7 @@ pub(crate) fn partitions(period: &Period) -> Vec<String> {
 }
 
 /// The active parts of `usage_events` in the period's partitions, sorted.
-pub(crate) async fn active_parts(
-    client: &Client,
-    period: &Period,
-) -> Result<Vec<Part>, StoreError> {
+pub(crate) async fn active_parts(client: &Client, period: &Period) -> Result<Vec<Part>, StoreError> {
     let ids: Vec<String> = partitions(period).iter().map(|p| sql::string(p)).collect();
     let mut parts: Vec<Part> = client
         .query(&format!(
@@ -70,14 +63,10 @@ pub(crate) async fn compact(client: &Client, period: &Period) -> Result<(), Stor
     for partition in partitions(period) {
         client
             // A toYYYYMM partition is a number; quoting it as a string is refused.
-            .query(&format!(
-                "OPTIMIZE TABLE usage_events PARTITION {partition} FINAL"
-            ))
+            .query(&format!("OPTIMIZE TABLE usage_events PARTITION {partition} FINAL"))
             .execute()
             .await
-            .map_err(StoreError::clickhouse(format!(
-                "merging partition {partition} of usage_events"
-            )))?;
+            .map_err(StoreError::clickhouse(format!("merging partition {partition} of usage_events")))?;
     }
     Ok(())
 }
@@ -92,17 +81,11 @@ mod tests {
 
     #[test]
     fn a_period_touches_the_months_it_overlaps() {
-        assert_eq!(
-            partitions(&period("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")),
-            vec!["202611"]
-        );
+        assert_eq!(partitions(&period("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")), vec!["202611"]);
         assert_eq!(
             partitions(&period("2026-11-15T00:00:00Z", "2027-01-01T00:00:01Z")),
             vec!["202611", "202612", "202701"]
         );
-        assert_eq!(
-            partitions(&period("2026-12-31T23:00:00Z", "2027-01-01T00:00:00Z")),
-            vec!["202612"]
-        );
+        assert_eq!(partitions(&period("2026-12-31T23:00:00Z", "2027-01-01T00:00:00Z")), vec!["202612"]);
     }
 }

@@ -46,10 +46,7 @@ pub(crate) fn to_raw(value: Decimal, context: impl FnOnce() -> String) -> Result
 pub(crate) fn from_raw(raw: i128, context: impl FnOnce() -> String) -> Result<Decimal, StoreError> {
     Decimal::try_from_i128_with_scale(raw, SCALE)
         .map(|d| d.normalize())
-        .map_err(|e| StoreError::Corrupt {
-            context: context(),
-            message: format!("{raw}e-{SCALE}: {e}"),
-        })
+        .map_err(|e| StoreError::Corrupt { context: context(), message: format!("{raw}e-{SCALE}: {e}") })
 }
 
 impl<'a> EventRow<'a> {

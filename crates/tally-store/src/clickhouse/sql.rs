@@ -43,11 +43,9 @@ pub(crate) fn aggregate(item: &UsageItem, query: &UsageQuery, final_read: bool) 
         Aggregation::Max => format!("maxIf({num}, {has_num})"),
         Aggregation::Min => format!("minIf({num}, {has_num})"),
         Aggregation::Latest => format!("argMaxIf({num}, (time_ms, source, id), {has_num})"),
-        Aggregation::UniqueCount => format!(
-            "toDecimal128(uniqExactIf({}, has(str_keys, {})), 12)",
-            string_prop(path),
-            string(path)
-        ),
+        Aggregation::UniqueCount => {
+            format!("toDecimal128(uniqExactIf({}, has(str_keys, {})), 12)", string_prop(path), string(path))
+        }
     };
     let has_value = match item.meter.aggregation {
         Aggregation::Count => "1".to_string(),
@@ -57,14 +55,7 @@ pub(crate) fn aggregate(item: &UsageItem, query: &UsageQuery, final_read: bool) 
     let groups = if item.group_by.is_empty() {
         "emptyArrayString()".to_string()
     } else {
-        format!(
-            "[{}]",
-            item.group_by
-                .iter()
-                .map(|g| string_prop(g))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("[{}]", item.group_by.iter().map(|g| string_prop(g)).collect::<Vec<_>>().join(", "))
     };
     let (start, end) = (query.period.start(), query.period.end());
     let mut wheres = vec![
@@ -97,10 +88,7 @@ mod tests {
     fn strings_are_quoted_safely() {
         assert_eq!(string("gpt-4o"), "'gpt-4o'");
         assert_eq!(string("it's"), "'it\\'s'");
-        assert_eq!(
-            string("a\\'; DROP TABLE x; --"),
-            "'a\\\\\\'; DROP TABLE x; --'"
-        );
+        assert_eq!(string("a\\'; DROP TABLE x; --"), "'a\\\\\\'; DROP TABLE x; --'");
         assert_eq!(identifier("tally"), "`tally`");
         assert_eq!(identifier("a`b"), "`a\\`b`");
     }

@@ -54,30 +54,21 @@ impl UsageStore for ClickHouseStore {
         // ClickHouse applies the replacing merge to each inserted block too (18.16 always,
         // later releases unless `optimize_on_insert = 0`); this keeps it true regardless.
         let mut seen = std::collections::HashSet::with_capacity(events.len());
-        let events: Vec<&IncomingEvent> = events
-            .iter()
-            .filter(|e| seen.insert((e.event.source.as_str(), e.event.id.as_str())))
-            .collect();
+        let events: Vec<&IncomingEvent> =
+            events.iter().filter(|e| seen.insert((e.event.source.as_str(), e.event.id.as_str()))).collect();
         let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         let mut insert = self
             .client
             .insert::<EventRow<'static>>("usage_events")
             .await
-            .map_err(StoreError::clickhouse(
-                "starting an insert into usage_events",
-            ))?;
+            .map_err(StoreError::clickhouse("starting an insert into usage_events"))?;
         for incoming in &events {
             crate::check_event(&incoming.event)?;
             let row = EventRow::new(incoming, now)?;
-            insert
-                .write(&row)
-                .await
-                .map_err(StoreError::clickhouse("writing usage_events"))?;
+            insert.write(&row).await.map_err(StoreError::clickhouse("writing usage_events"))?;
         }
         // `end` returns once the server acknowledged the whole INSERT: the rows are written.
-        insert.end().await.map_err(StoreError::clickhouse(
-            "finishing the insert into usage_events",
-        ))
+        insert.end().await.map_err(StoreError::clickhouse("finishing the insert into usage_events"))
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
@@ -99,11 +90,7 @@ impl UsageStore for ClickHouseStore {
 
 impl ClickHouseStore {
     /// Runs the query's items, with or without `FINAL`.
-    async fn read(
-        &self,
-        query: &UsageQuery,
-        final_read: bool,
-    ) -> Result<Vec<UsageAggregate>, StoreError> {
+    async fn read(&self, query: &UsageQuery, final_read: bool) -> Result<Vec<UsageAggregate>, StoreError> {
         let mut out = Vec::new();
         for (index, item) in query.items.iter().enumerate() {
             let context = || format!("aggregating meter {}", item.meter.key);

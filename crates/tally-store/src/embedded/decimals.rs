@@ -10,11 +10,8 @@ use rust_decimal::Decimal;
 
 fn decimal_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<Decimal>> {
     let text: Option<String> = ctx.get(i)?;
-    text.map(|t| {
-        Decimal::from_str(&t)
-            .map_err(|e| rusqlite::Error::UserFunctionError(format!("{t:?}: {e}").into()))
-    })
-    .transpose()
+    text.map(|t| Decimal::from_str(&t).map_err(|e| rusqlite::Error::UserFunctionError(format!("{t:?}: {e}").into())))
+        .transpose()
 }
 
 /// Folds decimal text with `op`, ignoring NULLs; NULL when every input was NULL.
@@ -36,11 +33,7 @@ impl Aggregate<Option<Decimal>, Option<String>> for Fold {
         Ok(())
     }
 
-    fn finalize(
-        &self,
-        _: &mut Context<'_>,
-        acc: Option<Option<Decimal>>,
-    ) -> rusqlite::Result<Option<String>> {
+    fn finalize(&self, _: &mut Context<'_>, acc: Option<Option<Decimal>>) -> rusqlite::Result<Option<String>> {
         Ok(acc.flatten().map(|d| d.to_string()))
     }
 }
@@ -59,20 +52,14 @@ impl Aggregate<Latest, Option<String>> for LatestValue {
             return Ok(());
         };
         let key: (i64, String, String) = (ctx.get(0)?, ctx.get(1)?, ctx.get(2)?);
-        let newer = acc
-            .as_ref()
-            .is_none_or(|(t, s, i, _)| (key.0, &key.1, &key.2) > (*t, s, i));
+        let newer = acc.as_ref().is_none_or(|(t, s, i, _)| (key.0, &key.1, &key.2) > (*t, s, i));
         if newer {
             *acc = Some((key.0, key.1, key.2, value));
         }
         Ok(())
     }
 
-    fn finalize(
-        &self,
-        _: &mut Context<'_>,
-        acc: Option<Latest>,
-    ) -> rusqlite::Result<Option<String>> {
+    fn finalize(&self, _: &mut Context<'_>, acc: Option<Latest>) -> rusqlite::Result<Option<String>> {
         Ok(acc.flatten().map(|(_, _, _, d)| d.to_string()))
     }
 }

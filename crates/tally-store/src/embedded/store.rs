@@ -21,18 +21,12 @@ impl EmbeddedStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let context = format!("opening {}", path.display());
         let mut conn = Connection::open(path).map_err(StoreError::sqlite(&context))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(StoreError::sqlite(&context))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(StoreError::sqlite(&context))?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(StoreError::sqlite(&context))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(StoreError::sqlite(&context))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(StoreError::sqlite(&context))?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(StoreError::sqlite(&context))?;
         decimals::register(&conn).map_err(StoreError::sqlite(&context))?;
-        schema::migrate(&mut conn)
-            .map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
-        Ok(EmbeddedStore {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        schema::migrate(&mut conn).map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
+        Ok(EmbeddedStore { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `f` on the connection in a blocking thread.
@@ -42,9 +36,7 @@ impl EmbeddedStore {
     ) -> Result<T, StoreError> {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| StoreError::Worker("a previous operation panicked".into()))?;
+            let mut guard = conn.lock().map_err(|_| StoreError::Worker("a previous operation panicked".into()))?;
             f(&mut guard)
         })
         .await
@@ -53,18 +45,14 @@ impl EmbeddedStore {
 }
 
 fn json_object<V: ToString>(pairs: &[(String, V)]) -> String {
-    let map: Map<String, serde_json::Value> = pairs
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.to_string())))
-        .collect();
+    let map: Map<String, serde_json::Value> =
+        pairs.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.to_string()))).collect();
     serde_json::Value::Object(map).to_string()
 }
 
 fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<(), StoreError> {
     let now = chrono::Utc::now().timestamp_millis();
-    let tx = conn
-        .transaction()
-        .map_err(StoreError::sqlite("starting a write"))?;
+    let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
     {
         let mut stmt = tx
             .prepare_cached(
@@ -90,14 +78,10 @@ fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<(), StoreEr
                 origin.map(|o| o.partition),
                 origin.map(|o| o.offset),
             ])
-            .map_err(StoreError::sqlite(format!(
-                "inserting event ({}, {})",
-                e.source, e.id
-            )))?;
+            .map_err(StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id)))?;
         }
     }
-    tx.commit()
-        .map_err(StoreError::sqlite("committing a write"))
+    tx.commit().map_err(StoreError::sqlite("committing a write"))
 }
 
 impl UsageStore for EmbeddedStore {
@@ -108,8 +92,7 @@ impl UsageStore for EmbeddedStore {
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
         let query = query.clone();
-        self.with_conn(move |conn| aggregate::run(conn, &query))
-            .await
+        self.with_conn(move |conn| aggregate::run(conn, &query)).await
     }
 
     /// Nothing to do: the primary key keeps every copy out at insert time.

@@ -31,12 +31,7 @@ pub fn run(cmd: &CatalogCommand) -> anyhow::Result<ExitCode> {
             for line in &lines {
                 eprintln!("error: {line}");
             }
-            eprintln!(
-                "{}: {} problem{} found",
-                file.display(),
-                lines.len(),
-                if lines.len() == 1 { "" } else { "s" }
-            );
+            eprintln!("{}: {} problem{} found", file.display(), lines.len(), if lines.len() == 1 { "" } else { "s" });
             Ok(ExitCode::FAILURE)
         }
     }
@@ -44,12 +39,7 @@ pub fn run(cmd: &CatalogCommand) -> anyhow::Result<ExitCode> {
 
 fn summary(file: &str, catalog: &Catalog) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{file}: valid, {} meters, {} plans\n",
-        catalog.meters().len(),
-        catalog.plans().len()
-    );
+    let _ = writeln!(out, "{file}: valid, {} meters, {} plans\n", catalog.meters().len(), catalog.plans().len());
     let _ = writeln!(out, "Meters");
     for meter in catalog.meters() {
         let _ = writeln!(out, "  {}", describe_meter(meter));
@@ -62,62 +52,23 @@ fn summary(file: &str, catalog: &Catalog) -> String {
 }
 
 fn describe_meter(m: &Meter) -> String {
-    let value = m
-        .value
-        .as_deref()
-        .map(|v| format!("({v})"))
-        .unwrap_or_default();
-    let dims = if m.dimensions.is_empty() {
-        String::new()
-    } else {
-        format!(", by {}", m.dimensions.join(", "))
-    };
-    format!(
-        "{:<20} {}{} of {}{}",
-        m.key,
-        m.aggregation.name(),
-        value,
-        m.event_type,
-        dims
-    )
+    let value = m.value.as_deref().map(|v| format!("({v})")).unwrap_or_default();
+    let dims = if m.dimensions.is_empty() { String::new() } else { format!(", by {}", m.dimensions.join(", ")) };
+    format!("{:<20} {}{} of {}{}", m.key, m.aggregation.name(), value, m.event_type, dims)
 }
 
 fn describe_plan(out: &mut String, plan: &Plan) {
-    let name = plan
-        .name
-        .as_deref()
-        .map(|n| format!(" \"{n}\""))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "Plan {}{}: {}, billed every {}",
-        plan.key,
-        name,
-        plan.currency,
-        plan.interval.name()
-    );
+    let name = plan.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+    let _ = writeln!(out, "Plan {}{}: {}, billed every {}", plan.key, name, plan.currency, plan.interval.name());
     if let Some(min) = plan.minimum_commitment {
         let _ = writeln!(out, "  minimum commitment {min} {}", plan.currency);
     }
     for fee in &plan.fees {
-        let proration = if fee.prorate {
-            "prorated"
-        } else {
-            "not prorated"
-        };
-        let _ = writeln!(
-            out,
-            "  fee    {:<20} {} {} in advance, {proration}",
-            fee.key, fee.amount, plan.currency
-        );
+        let proration = if fee.prorate { "prorated" } else { "not prorated" };
+        let _ = writeln!(out, "  fee    {:<20} {} {} in advance, {proration}", fee.key, fee.amount, plan.currency);
     }
     for charge in &plan.charges {
-        let _ = writeln!(
-            out,
-            "  charge {:<20} {}",
-            charge.key,
-            describe_charge(charge, plan)
-        );
+        let _ = writeln!(out, "  charge {:<20} {}", charge.key, describe_charge(charge, plan));
     }
 }
 
@@ -133,18 +84,11 @@ fn describe_charge(c: &Charge, plan: &Plan) -> String {
     if !c.included.is_zero() {
         let _ = write!(s, ", {} included", c.included);
     }
-    let per = if c.per == Decimal::ONE {
-        String::new()
-    } else {
-        format!(" per {}", c.per)
-    };
+    let per = if c.per == Decimal::ONE { String::new() } else { format!(" per {}", c.per) };
     let cur = plan.currency;
     let price = match &c.price {
         Price::PerUnit { unit_price } => format!("{unit_price} {cur}{per}"),
-        Price::Package {
-            size,
-            package_price,
-        } => format!("{package_price} {cur} per started package of {size}{per}"),
+        Price::Package { size, package_price } => format!("{package_price} {cur} per started package of {size}{per}"),
         Price::Graduated { tiers } => format!("graduated{per}: {}", describe_tiers(tiers)),
         Price::Volume { tiers } => format!("volume{per}: {}", describe_tiers(tiers)),
         Price::Dynamic { multiplier } => format!("carried cost x {multiplier}"),
@@ -163,14 +107,8 @@ fn describe_tiers(tiers: &[Tier]) -> String {
     let parts: Vec<String> = tiers
         .iter()
         .map(|t| {
-            let bound = t
-                .up_to
-                .map_or("above".to_string(), |b| format!("up to {b}"));
-            let flat = if t.flat_price.is_zero() {
-                String::new()
-            } else {
-                format!(" + {} flat", t.flat_price)
-            };
+            let bound = t.up_to.map_or("above".to_string(), |b| format!("up to {b}"));
+            let flat = if t.flat_price.is_zero() { String::new() } else { format!(" + {} flat", t.flat_price) };
             format!("{bound} at {}{flat}", t.unit_price)
         })
         .collect();

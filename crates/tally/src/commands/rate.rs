@@ -34,13 +34,10 @@ pub fn run(args: &RateArgs) -> anyhow::Result<ExitCode> {
 fn read_usage(path: &PathBuf) -> anyhow::Result<(String, String)> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("<stdin>: cannot read the usage")?;
+        std::io::stdin().read_to_string(&mut text).context("<stdin>: cannot read the usage")?;
         return Ok(("<stdin>".into(), text));
     }
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{name}: cannot read the usage file"))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read the usage file"))?;
     Ok((name, text))
 }

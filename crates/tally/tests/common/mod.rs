@@ -9,9 +9,7 @@ use assert_cmd::Command;
 
 /// The fixtures folder of this crate.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 /// The repository's sample catalog.
@@ -26,10 +24,8 @@ pub fn tally() -> Command {
 
 /// A usage file for one November period, written into `dir`.
 pub fn usage_file(dir: &Path, plan: &str, rows: &[(&str, &str)]) -> PathBuf {
-    let rows: Vec<String> = rows
-        .iter()
-        .map(|(meter, q)| format!(r#"{{ "meter": "{meter}", "quantity": "{q}" }}"#))
-        .collect();
+    let rows: Vec<String> =
+        rows.iter().map(|(meter, q)| format!(r#"{{ "meter": "{meter}", "quantity": "{q}" }}"#)).collect();
     let text = format!(
         r#"{{ "plan": "{plan}", "period": {{ "start": "2026-11-01T00:00:00Z", "end": "2026-12-01T00:00:00Z" }}, "usage": [{}] }}"#,
         rows.join(", ")
@@ -41,41 +37,22 @@ pub fn usage_file(dir: &Path, plan: &str, rows: &[(&str, &str)]) -> PathBuf {
 
 /// Runs `tally rate` and returns the process output.
 pub fn rate(catalog: &Path, usage: &Path) -> Output {
-    tally()
-        .arg("rate")
-        .arg("--catalog")
-        .arg(catalog)
-        .arg("--usage")
-        .arg(usage)
-        .output()
-        .unwrap()
+    tally().arg("rate").arg("--catalog").arg(catalog).arg("--usage").arg(usage).output().unwrap()
 }
 
 /// Runs `tally rate`, requires success, and returns the JSON it printed.
 pub fn rate_ok(catalog: &Path, usage: &Path) -> serde_json::Value {
     let out = rate(catalog, usage);
-    assert!(
-        out.status.success(),
-        "tally rate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "tally rate failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Runs `tally rate`, requires failure with exactly one line on stderr, and returns it.
 pub fn rate_err(catalog: &Path, usage: &Path) -> String {
     let out = rate(catalog, usage);
-    assert!(
-        !out.status.success(),
-        "tally rate should have failed, printed {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(!out.status.success(), "tally rate should have failed, printed {}", String::from_utf8_lossy(&out.stdout));
     assert!(out.stdout.is_empty(), "nothing on stdout when failing");
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(
-        stderr.lines().count(),
-        1,
-        "one line on stderr, got {stderr:?}"
-    );
+    assert_eq!(stderr.lines().count(), 1, "one line on stderr, got {stderr:?}");
     stderr.trim_end().to_owned()
 }
