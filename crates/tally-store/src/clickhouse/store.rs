@@ -1,14 +1,14 @@
 //! [`ClickHouseStore`]: batched RowBinary inserts and the exact billing query.
 
-use clickhouse::{Client, Row};
-use serde::Deserialize;
-use tally_domain::{CustomerId, Period};
+use clickhouse::Client;
+use tally_domain::Period;
 
+use super::billing_query::{self, ScanRow};
 use super::config::ClickHouseConfig;
 use super::connect::{connect, ServerVersion};
 use super::migrations::migrate;
-use super::rows::{from_raw, EventRow};
-use super::{parts, sql};
+use super::parts;
+use super::rows::EventRow;
 use crate::{IncomingEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
 /// Usage in ClickHouse. Cheap to clone; clones share the HTTP connection pool.
@@ -16,13 +16,6 @@ use crate::{IncomingEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 pub struct ClickHouseStore {
     client: Client,
     version: ServerVersion,
-}
-
-#[derive(Row, Deserialize)]
-struct AggregateRow {
-    customer: String,
-    groups: Vec<String>,
-    q: i128,
 }
 
 impl ClickHouseStore {
@@ -89,25 +82,20 @@ impl UsageStore for ClickHouseStore {
 }
 
 impl ClickHouseStore {
-    /// Runs the query's items, with or without `FINAL`.
+    /// Runs the query in one scan, with or without `FINAL`.
     async fn read(&self, query: &UsageQuery, final_read: bool) -> Result<Vec<UsageAggregate>, StoreError> {
-        let mut out = Vec::new();
-        for (index, item) in query.items.iter().enumerate() {
-            let context = || format!("aggregating meter {}", item.meter.key);
-            let rows: Vec<AggregateRow> = self
-                .client
-                .query(&sql::aggregate(item, query, final_read))
-                .fetch_all()
-                .await
-                .map_err(StoreError::clickhouse(context()))?;
-            for row in rows {
-                out.push(UsageAggregate {
-                    customer: CustomerId::new(row.customer),
-                    item: index,
-                    dimensions: item.dimensions(row.groups),
-                    quantity: from_raw(row.q, context)?,
-                });
-            }
+        if query.items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<ScanRow> = self
+            .client
+            .query(&billing_query::sql(query, final_read))
+            .fetch_all()
+            .await
+            .map_err(StoreError::clickhouse("running the billing query"))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.extend(billing_query::to_aggregate(row, query)?);
         }
         out.sort();
         Ok(out)
