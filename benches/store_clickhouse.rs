@@ -13,11 +13,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tally_domain::{Catalog, CustomerId, Period, UsageEvent};
-use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
+use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore, Compression};
 use tally_store::{IncomingEvent, UsageItem, UsageQuery, UsageStore};
 use tally_tests::{clickhouse_url, unique_name};
 
-const CHUNK: usize = 100_000;
+/// Events per insert (`TALLY_BENCH_CHUNK`, default 100,000).
+fn chunk_size() -> usize {
+    env_usize("TALLY_BENCH_CHUNK", 100_000)
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -93,7 +96,7 @@ fn generate(total: usize, customers: u64, start: DateTime<Utc>, seed: u64) -> mp
         let mut rng = Rng(seed);
         let mut i = 0u64;
         while (i as usize) < total {
-            let n = CHUNK.min(total - i as usize);
+            let n = chunk_size().min(total - i as usize);
             let chunk: Vec<IncomingEvent> =
                 (0..n).map(|k| make_event(i + k as u64, customers, start, &mut rng)).collect();
             i += n as u64;
@@ -156,7 +159,12 @@ async fn time_query(store: &ClickHouseStore, query: &UsageQuery, runs: usize) ->
 }
 
 async fn open(name: &str) -> ClickHouseStore {
-    let config = ClickHouseConfig { url: clickhouse_url(), database: name.to_owned(), ..Default::default() };
+    let compression = match std::env::var("TALLY_BENCH_COMPRESSION").as_deref() {
+        Ok("none") => Compression::None,
+        _ => Compression::Lz4,
+    };
+    let config =
+        ClickHouseConfig { url: clickhouse_url(), database: name.to_owned(), compression, ..Default::default() };
     ClickHouseStore::open(&config).await.expect("ClickHouse is not reachable: run deploy/local/services up")
 }
 
@@ -172,6 +180,35 @@ async fn main() {
     let items = catalog_items();
     let query = UsageQuery { period, customer: None, items: items.clone() };
 
+    if std::env::var_os("TALLY_BENCH_INSERT_ONLY").is_some() {
+        let chunks: Vec<Vec<IncomingEvent>> = generate(total, customers, start, 7).into_iter().collect();
+        let name = unique_name("tally_bench_insert");
+        let store = open(&name).await;
+        let writers = env_usize("TALLY_BENCH_WRITERS", 1);
+        let chunks = std::sync::Arc::new(chunks);
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let (store, chunks) = (store.clone(), chunks.clone());
+                tokio::spawn(async move {
+                    for chunk in chunks.iter().skip(w).step_by(writers) {
+                        store.insert_events(chunk).await.expect("insert");
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let took = started.elapsed();
+        println!(
+            "insert only (pre-generated), {writers} writer(s): {total} events in {:.2} s: {:.0} events/s",
+            took.as_secs_f64(),
+            total as f64 / took.as_secs_f64()
+        );
+        store.client().query(&format!("DROP DATABASE {name}")).execute().await.unwrap();
+        return;
+    }
     let clean_name = unique_name("tally_bench_clean");
     let clean = open(&clean_name).await;
     println!(
@@ -202,7 +239,7 @@ async fn main() {
     let dups = open(&dup_name).await;
     let (_, _, _) = load(&dups, generate(total, customers, start, 42), None).await;
     let started = Instant::now();
-    for chunk in kept.chunks(CHUNK) {
+    for chunk in kept.chunks(chunk_size()) {
         dups.insert_events(chunk).await.expect("insert duplicates");
     }
     println!("duplicates: {} re-delivered in {:.2} s", kept.len(), started.elapsed().as_secs_f64());

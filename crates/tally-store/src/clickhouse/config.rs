@@ -14,10 +14,30 @@ pub struct ClickHouseConfig {
     pub user: Option<String>,
     /// Password for `user`.
     pub password: Option<String>,
+    /// Compress what travels between Tally and ClickHouse: `lz4` (default) or `none`.
+    /// On loopback, `none` saves the CPU both ends spend compressing.
+    pub compression: Compression,
+}
+
+/// Wire compression between Tally and ClickHouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// LZ4, the `clickhouse` crate's default.
+    #[default]
+    Lz4,
+    /// None.
+    None,
 }
 
 impl Default for ClickHouseConfig {
     fn default() -> Self {
-        ClickHouseConfig { url: "http://127.0.0.1:8123".into(), database: "tally".into(), user: None, password: None }
+        ClickHouseConfig {
+            url: "http://127.0.0.1:8123".into(),
+            database: "tally".into(),
+            user: None,
+            password: None,
+            compression: Compression::Lz4,
+        }
     }
 }

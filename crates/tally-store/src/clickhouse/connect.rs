@@ -6,7 +6,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
-use super::config::ClickHouseConfig;
+use super::config::{ClickHouseConfig, Compression};
 use crate::StoreError;
 
 /// The first major version with row validation on. `RowBinaryWithNamesAndTypes`
@@ -34,7 +34,12 @@ pub async fn connect(config: &ClickHouseConfig) -> Result<(Client, ServerVersion
     let http = HyperClient::builder(TokioExecutor::new())
         .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build(connector);
-    let mut client = Client::with_http_client(http).with_url(&config.url).with_validation(false);
+    let compression = match config.compression {
+        Compression::Lz4 => clickhouse::Compression::Lz4,
+        Compression::None => clickhouse::Compression::None,
+    };
+    let mut client =
+        Client::with_http_client(http).with_url(&config.url).with_validation(false).with_compression(compression);
     if let Some(user) = &config.user {
         client = client.with_user(user);
     }

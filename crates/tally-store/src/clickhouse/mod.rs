@@ -22,7 +22,7 @@ mod rows;
 mod sql;
 mod store;
 
-pub use config::ClickHouseConfig;
+pub use config::{ClickHouseConfig, Compression};
 pub use connect::{connect, ServerVersion};
 pub use migrations::migrate;
 pub use store::ClickHouseStore;
