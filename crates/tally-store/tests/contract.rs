@@ -53,6 +53,7 @@ contract!(
     values_beyond_the_limits_are_refused,
     concurrent_writers_never_double_count,
     events_without_a_meter_are_kept_and_ignored,
+    events_lacking_the_value_are_ignored_by_value_aggregations,
 );
 
 fn d(s: &str) -> Decimal {
@@ -337,4 +338,41 @@ async fn events_without_a_meter_are_kept_and_ignored(store: &impl UsageStore) {
     let images = vec![item(meter("img", "image.generated", Aggregation::Sum, Some("images")), &[], &[])];
     assert_eq!(table(store.aggregate(&query(images)).await.unwrap()), vec![row("acme", 0, "", "4")]);
     let _ = d("0");
+}
+
+async fn events_lacking_the_value_are_ignored_by_value_aggregations(store: &impl UsageStore) {
+    store
+        .insert_events(&[
+            event("acme", "a", "training.session", "2026-11-02T10:00:00Z", serde_json::json!({ "status": "failed" })),
+            event(
+                "beta",
+                "b",
+                "training.session",
+                "2026-11-02T10:00:00Z",
+                serde_json::json!({ "session_id": "r1", "gpu_hours": "2" }),
+            ),
+        ])
+        .await
+        .unwrap();
+    let items: Vec<UsageItem> = [
+        (Aggregation::UniqueCount, Some("session_id")),
+        (Aggregation::Sum, Some("gpu_hours")),
+        (Aggregation::Max, Some("gpu_hours")),
+        (Aggregation::Latest, Some("gpu_hours")),
+        (Aggregation::Count, None),
+    ]
+    .into_iter()
+    .map(|(aggregation, value)| item(meter("m", "training.session", aggregation, value), &[], &[]))
+    .collect();
+    assert_eq!(
+        table(store.aggregate(&query(items)).await.unwrap()),
+        vec![
+            row("acme", 4, "", "1"),
+            row("beta", 0, "", "1"),
+            row("beta", 1, "", "2"),
+            row("beta", 2, "", "2"),
+            row("beta", 3, "", "2"),
+            row("beta", 4, "", "1"),
+        ]
+    );
 }

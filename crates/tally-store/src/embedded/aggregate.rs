@@ -29,7 +29,9 @@ fn sql_for(item: &UsageItem, query: &UsageQuery, params: &mut Vec<Value>) -> Str
             format!("dec_latest(time_ms, source, id, json_extract(numbers, {}))", bind(Value::Text(value_path)))
         }
         Aggregation::UniqueCount => {
-            format!("COUNT(DISTINCT json_extract(strings, {}))", bind(Value::Text(value_path)))
+            // NULL, not 0, when no event has the value: such a group gives no row, as in ClickHouse.
+            let path = bind(Value::Text(value_path));
+            format!("NULLIF(COUNT(DISTINCT json_extract(strings, {path})), 0)")
         }
     };
     let groups: Vec<String> = item
