@@ -40,8 +40,13 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
         Some(var) => Some(std::env::var(var).with_context(|| format!("reading the password from ${var}"))?),
         None => None,
     };
-    let config =
-        ClickHouseConfig { url: url.clone(), database: args.database.clone(), user: args.user.clone(), password };
+    let config = ClickHouseConfig {
+        url: url.clone(),
+        database: args.database.clone(),
+        user: args.user.clone(),
+        password,
+        ..Default::default()
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     let store = runtime
         .block_on(ClickHouseStore::open(&config))
