@@ -21,13 +21,19 @@ use tally_domain::Period;
 
 pub use error::StoreError;
 pub use limits::{check_event, DECIMAL_SCALE, MAX_VALUE};
-pub use query::{IncomingEvent, KafkaOrigin, UsageAggregate, UsageItem, UsageQuery};
+pub use query::{IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};
 
 /// What every store can do with usage events.
 pub trait UsageStore: Send + Sync {
     /// Writes events durably; returns once they would survive a crash of this process.
     /// Events already stored (same `source` and `id`) are not counted again.
     fn insert_events(&self, events: &[IncomingEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records events that cannot be billed (dead letters), with their original bytes.
+    fn insert_rejected(&self, rejected: &[RejectedEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Rejected events received in `period`, oldest first.
+    fn rejected(&self, period: &Period) -> impl Future<Output = Result<Vec<RejectedEvent>, StoreError>> + Send;
 
     /// Aggregates a period's usage, each event counted once. Rows are sorted by
     /// customer, item and dimensions; items with no usage give no rows.

@@ -17,6 +17,26 @@ pub struct KafkaOrigin {
     pub offset: i64,
 }
 
+/// An event that cannot be billed, kept with its original bytes and why, so it can be
+/// fixed and replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedEvent {
+    /// When it was rejected.
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    /// A stable reason code from the events contract, e.g. `missing_field`, `bad_time`.
+    pub reason: String,
+    /// The human-readable detail, naming the field.
+    pub detail: String,
+    /// The event's `source`, if it could be read.
+    pub source: Option<String>,
+    /// The event's `id`, if it could be read.
+    pub id: Option<String>,
+    /// The message exactly as received.
+    pub raw: Vec<u8>,
+    /// Where it was read, if from Kafka.
+    pub origin: Option<KafkaOrigin>,
+}
+
 /// An event on its way into the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncomingEvent {

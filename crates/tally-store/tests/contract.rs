@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use tally_domain::{Aggregation, CustomerId, Meter, MeterKey, Period, UsageEvent};
 use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tally_store::embedded::EmbeddedStore;
-use tally_store::{IncomingEvent, UsageAggregate, UsageItem, UsageQuery, UsageStore};
+use tally_store::{IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery, UsageStore};
 use tally_tests::{clickhouse_url, TestDb};
 
 async fn clickhouse() -> (ClickHouseStore, TestDb) {
@@ -54,6 +54,7 @@ contract!(
     concurrent_writers_never_double_count,
     events_without_a_meter_are_kept_and_ignored,
     events_lacking_the_value_are_ignored_by_value_aggregations,
+    rejected_events_keep_their_bytes_reason_and_origin,
 );
 
 fn d(s: &str) -> Decimal {
@@ -375,4 +376,28 @@ async fn events_lacking_the_value_are_ignored_by_value_aggregations(store: &impl
             row("beta", 4, "", "1"),
         ]
     );
+}
+
+async fn rejected_events_keep_their_bytes_reason_and_origin(store: &impl UsageStore) {
+    let not_json = RejectedEvent {
+        received_at: t("2026-11-03T08:00:00Z"),
+        reason: "not_json".into(),
+        detail: "expected value at line 1 column 1".into(),
+        source: None,
+        id: None,
+        raw: vec![0xff, 0xfe, b'{', 0x00, b'x'],
+        origin: Some(KafkaOrigin { topic: "tally.usage".into(), partition: 3, offset: 1_234_567 }),
+    };
+    let missing = RejectedEvent {
+        received_at: t("2026-11-03T09:00:00Z"),
+        reason: "missing_field".into(),
+        detail: "subject: missing".into(),
+        source: Some("gateway/eu-1".into()),
+        id: Some("01J".into()),
+        raw: br#"{"specversion":"1.0","id":"01J"}"#.to_vec(),
+        origin: None,
+    };
+    let later = RejectedEvent { received_at: t("2026-12-01T00:00:00Z"), ..missing.clone() };
+    store.insert_rejected(&[missing.clone(), not_json.clone(), later]).await.unwrap();
+    assert_eq!(store.rejected(&november()).await.unwrap(), vec![not_json, missing]);
 }

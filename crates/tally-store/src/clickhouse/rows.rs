@@ -3,9 +3,9 @@
 
 use clickhouse::Row;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::{IncomingEvent, StoreError};
+use crate::{IncomingEvent, KafkaOrigin, RejectedEvent, StoreError};
 
 use crate::DECIMAL_SCALE as SCALE;
 
@@ -75,5 +75,55 @@ impl<'a> EventRow<'a> {
             kafka_partition: origin.map_or(-1, |o| o.partition),
             kafka_offset: origin.map_or(-1, |o| o.offset),
         })
+    }
+}
+
+/// One row of `rejected_events`; field order is the table's column order.
+#[derive(Row, Serialize, Deserialize)]
+pub(crate) struct RejectedRow {
+    received_at: u32,
+    reason: String,
+    detail: String,
+    source: String,
+    id: String,
+    #[serde(with = "serde_bytes")]
+    raw: Vec<u8>,
+    kafka_topic: String,
+    kafka_partition: i32,
+    kafka_offset: i64,
+}
+
+impl From<&RejectedEvent> for RejectedRow {
+    fn from(r: &RejectedEvent) -> Self {
+        RejectedRow {
+            received_at: u32::try_from(r.received_at.timestamp()).unwrap_or(0),
+            reason: r.reason.clone(),
+            detail: r.detail.clone(),
+            source: r.source.clone().unwrap_or_default(),
+            id: r.id.clone().unwrap_or_default(),
+            raw: r.raw.clone(),
+            kafka_topic: r.origin.as_ref().map(|o| o.topic.clone()).unwrap_or_default(),
+            kafka_partition: r.origin.as_ref().map_or(-1, |o| o.partition),
+            kafka_offset: r.origin.as_ref().map_or(-1, |o| o.offset),
+        }
+    }
+}
+
+impl From<RejectedRow> for RejectedEvent {
+    fn from(r: RejectedRow) -> Self {
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        RejectedEvent {
+            received_at: chrono::DateTime::from_timestamp(i64::from(r.received_at), 0).unwrap_or_default(),
+            reason: r.reason,
+            detail: r.detail,
+            source: non_empty(r.source),
+            id: non_empty(r.id),
+            raw: r.raw,
+            origin: (r.kafka_partition >= 0).then_some(KafkaOrigin {
+                topic: r.kafka_topic,
+                partition: r.kafka_partition,
+                offset: r.kafka_offset,
+            }),
+        }
     }
 }

@@ -8,8 +8,8 @@ use super::config::ClickHouseConfig;
 use super::connect::{connect, ServerVersion};
 use super::migrations::migrate;
 use super::parts;
-use super::rows::EventRow;
-use crate::{IncomingEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+use super::rows::{EventRow, RejectedRow};
+use crate::{IncomingEvent, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
 /// Usage in ClickHouse. Cheap to clone; clones share the HTTP connection pool.
 #[derive(Clone)]
@@ -62,6 +62,36 @@ impl UsageStore for ClickHouseStore {
         }
         // `end` returns once the server acknowledged the whole INSERT: the rows are written.
         insert.end().await.map_err(StoreError::clickhouse("finishing the insert into usage_events"))
+    }
+
+    async fn insert_rejected(&self, rejected: &[RejectedEvent]) -> Result<(), StoreError> {
+        if rejected.is_empty() {
+            return Ok(());
+        }
+        let mut insert = self
+            .client
+            .insert::<RejectedRow>("rejected_events")
+            .await
+            .map_err(StoreError::clickhouse("starting an insert into rejected_events"))?;
+        for r in rejected {
+            insert.write(&RejectedRow::from(r)).await.map_err(StoreError::clickhouse("writing rejected_events"))?;
+        }
+        insert.end().await.map_err(StoreError::clickhouse("finishing the insert into rejected_events"))
+    }
+
+    async fn rejected(&self, period: &Period) -> Result<Vec<RejectedEvent>, StoreError> {
+        let rows: Vec<RejectedRow> = self
+            .client
+            .query(&format!(
+                "SELECT ?fields FROM rejected_events WHERE received_at >= toDateTime({}) AND received_at < toDateTime({}) \
+                 ORDER BY received_at",
+                period.start().timestamp(),
+                period.end().timestamp()
+            ))
+            .fetch_all()
+            .await
+            .map_err(StoreError::clickhouse("reading rejected_events"))?;
+        Ok(rows.into_iter().map(RejectedEvent::from).collect())
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {

@@ -8,7 +8,7 @@ use serde_json::Map;
 use tally_domain::Period;
 
 use super::{aggregate, decimals, schema};
-use crate::{IncomingEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+use crate::{IncomingEvent, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
 /// Usage in one SQLite file. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -84,7 +84,75 @@ fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<(), StoreEr
     tx.commit().map_err(StoreError::sqlite("committing a write"))
 }
 
+fn insert_rejected(conn: &mut Connection, rejected: &[RejectedEvent]) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT INTO rejected_events (received_at_ms, reason, detail, source, id, raw, kafka_topic, \
+                 kafka_partition, kafka_offset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .map_err(StoreError::sqlite("preparing the insert of rejected events"))?;
+        for r in rejected {
+            let origin = r.origin.as_ref();
+            stmt.execute(params![
+                r.received_at.timestamp_millis(),
+                r.reason,
+                r.detail,
+                r.source,
+                r.id,
+                r.raw,
+                origin.map(|o| o.topic.as_str()),
+                origin.map(|o| o.partition),
+                origin.map(|o| o.offset),
+            ])
+            .map_err(StoreError::sqlite("inserting a rejected event"))?;
+        }
+    }
+    tx.commit().map_err(StoreError::sqlite("committing rejected events"))
+}
+
+fn read_rejected(conn: &mut Connection, period: &Period) -> Result<Vec<RejectedEvent>, StoreError> {
+    let context = "reading rejected events";
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT received_at_ms, reason, detail, source, id, raw, kafka_topic, kafka_partition, kafka_offset \
+             FROM rejected_events WHERE received_at_ms >= ?1 AND received_at_ms < ?2 ORDER BY received_at_ms, rowid",
+        )
+        .map_err(StoreError::sqlite(context))?;
+    let rows = stmt
+        .query_map(params![period.start().timestamp_millis(), period.end().timestamp_millis()], |row| {
+            let topic: Option<String> = row.get(6)?;
+            let partition: Option<i32> = row.get(7)?;
+            let offset: Option<i64> = row.get(8)?;
+            Ok(RejectedEvent {
+                received_at: chrono::DateTime::from_timestamp_millis(row.get(0)?).unwrap_or_default(),
+                reason: row.get(1)?,
+                detail: row.get(2)?,
+                source: row.get(3)?,
+                id: row.get(4)?,
+                raw: row.get(5)?,
+                origin: match (topic, partition, offset) {
+                    (Some(topic), Some(partition), Some(offset)) => Some(KafkaOrigin { topic, partition, offset }),
+                    _ => None,
+                },
+            })
+        })
+        .map_err(StoreError::sqlite(context))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(StoreError::sqlite(context))
+}
+
 impl UsageStore for EmbeddedStore {
+    async fn insert_rejected(&self, rejected: &[RejectedEvent]) -> Result<(), StoreError> {
+        let rejected = rejected.to_vec();
+        self.with_conn(move |conn| insert_rejected(conn, &rejected)).await
+    }
+
+    async fn rejected(&self, period: &Period) -> Result<Vec<RejectedEvent>, StoreError> {
+        let period = *period;
+        self.with_conn(move |conn| read_rejected(conn, &period)).await
+    }
+
     async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
         self.with_conn(move |conn| insert(conn, &events)).await
