@@ -186,7 +186,10 @@ async fn main() {
         let store = open(&name).await;
         if std::env::var_os("TALLY_BENCH_NULL_ENGINE").is_some() {
             // Same columns, stores nothing: what is left is encoding, transfer and parsing.
-            for sql in ["RENAME TABLE usage_events TO usage_events_real", "CREATE TABLE usage_events AS usage_events_real ENGINE = Null"] {
+            for sql in [
+                "RENAME TABLE usage_events TO usage_events_real",
+                "CREATE TABLE usage_events AS usage_events_real ENGINE = Null",
+            ] {
                 store.client().query(sql).execute().await.unwrap();
             }
         }
