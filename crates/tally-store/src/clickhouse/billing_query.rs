@@ -30,23 +30,67 @@ pub(crate) struct ScanRow {
     unique: u64,
 }
 
-fn prop(keys: &str, values: &str, path: &str) -> String {
-    format!("{values}[indexOf({keys}, {})]", string(path))
+/// The properties the query reads, each read once per event: `dims` (filters and
+/// group_by, as text), `values` (decimal paths of sum, max, min, latest) and `uniques`
+/// (text paths of unique counts). Positions are 1-based for ClickHouse arrays; 0 reads
+/// the element type's default, which no item uses.
+struct Properties<'q> {
+    dims: Vec<&'q str>,
+    values: Vec<&'q str>,
+    uniques: Vec<&'q str>,
 }
 
-fn condition(item: &UsageItem) -> String {
+impl<'q> Properties<'q> {
+    fn of(items: &'q [UsageItem]) -> Self {
+        fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+        let dims = items.iter().flat_map(|i| i.filter.keys().chain(i.group_by.iter())).map(String::as_str).collect();
+        let value_of = |kinds: &[Aggregation]| {
+            items
+                .iter()
+                .filter(|i| kinds.contains(&i.meter.aggregation))
+                .filter_map(|i| i.meter.value.as_deref())
+                .collect()
+        };
+        Properties {
+            dims: sorted(dims),
+            values: sorted(value_of(&[Aggregation::Sum, Aggregation::Max, Aggregation::Min, Aggregation::Latest])),
+            uniques: sorted(value_of(&[Aggregation::UniqueCount])),
+        }
+    }
+
+    fn position(list: &[&str], key: Option<&str>) -> usize {
+        key.and_then(|k| list.iter().position(|x| *x == k)).map_or(0, |p| p + 1)
+    }
+
+    fn dim(&self, name: &str) -> String {
+        format!("dv[{}]", Self::position(&self.dims, Some(name)))
+    }
+
+    /// `[e(p1), e(p2), ..., e(placeholder)]`: never empty, as 18.16 cannot type `[]`.
+    fn array(list: &[&str], e: impl Fn(&str) -> String) -> String {
+        let mut exprs: Vec<String> = list.iter().map(|p| e(p)).collect();
+        exprs.push(e("\u{1}none"));
+        format!("[{}]", exprs.join(", "))
+    }
+}
+
+fn condition(item: &UsageItem, props: &Properties<'_>) -> String {
     let mut parts = vec![format!("event_type = {}", string(&item.meter.event_type))];
     for (k, v) in &item.filter {
-        parts.push(format!("{} = {}", prop("str_keys", "str_values", k), string(v)));
+        parts.push(format!("{} = {}", props.dim(k), string(v)));
     }
     parts.join(" AND ")
 }
 
-fn groups(item: &UsageItem) -> String {
+fn groups(item: &UsageItem, props: &Properties<'_>) -> String {
     if item.group_by.is_empty() {
         return "emptyArrayString()".into();
     }
-    let exprs: Vec<String> = item.group_by.iter().map(|g| prop("str_keys", "str_values", g)).collect();
+    let exprs: Vec<String> = item.group_by.iter().map(|g| props.dim(g)).collect();
     format!("[{}]", exprs.join(", "))
 }
 
@@ -60,9 +104,25 @@ fn per_item(items: &[UsageItem], f: impl Fn(&UsageItem) -> String, default: &str
 /// The SQL for the whole query; `final_read` adds `FINAL`.
 pub(crate) fn sql(query: &UsageQuery, final_read: bool) -> String {
     let items = &query.items;
+    let props = Properties::of(items);
     let uses = |a: Aggregation| items.iter().any(|i| i.meter.aggregation == a);
-    let paths: Vec<String> = items.iter().map(|i| string(i.meter.value.as_deref().unwrap_or(""))).collect();
-    let paths = format!("[{}]", paths.join(", "));
+    let positions = |list: &[&str], kinds: &[Aggregation]| {
+        let p: Vec<String> = items
+            .iter()
+            .map(|i| {
+                if kinds.contains(&i.meter.aggregation) {
+                    Properties::position(list, i.meter.value.as_deref())
+                } else {
+                    0
+                }
+            })
+            .map(|n| n.to_string())
+            .collect();
+        format!("[{}]", p.join(", "))
+    };
+    let value_at =
+        positions(&props.values, &[Aggregation::Sum, Aggregation::Max, Aggregation::Min, Aggregation::Latest]);
+    let unique_at = positions(&props.uniques, &[Aggregation::UniqueCount]);
     let kinds: Vec<String> = items.iter().map(|i| (i.meter.aggregation as u8).to_string()).collect();
     let kinds = format!("[{}]", kinds.join(", "));
     let value_if = |a: Aggregation, func: &str, args: &str| {
@@ -91,11 +151,13 @@ pub(crate) fn sql(query: &UsageQuery, final_read: bool) -> String {
     if let Some(customer) = &query.customer {
         wheres.push(format!("customer = {}", string(customer.as_str())));
     }
-    // 18.16 resolves a column captured by a lambda only if the query also names it
-    // outside the lambda; `ignore` names them at no cost (it is always 0).
-    wheres.push("ignore(event_type, num_keys, num_values, str_keys, str_values) = 0".into());
-    let matching = per_item(items, condition, "0");
-    let group_values = per_item(items, groups, "emptyArrayString()");
+    let dv = Properties::array(&props.dims, |d| format!("str_values[indexOf(str_keys, {})]", string(d)));
+    let pv = Properties::array(&props.values, |p| format!("num_values[indexOf(num_keys, {})]", string(p)));
+    let ph = Properties::array(&props.values, |p| format!("toUInt8(has(num_keys, {}))", string(p)));
+    let uv = Properties::array(&props.uniques, |p| format!("str_values[indexOf(str_keys, {})]", string(p)));
+    let uh = Properties::array(&props.uniques, |p| format!("toUInt8(has(str_keys, {}))", string(p)));
+    let matching = per_item(items, |i| condition(i, &props), "0");
+    let group_values = per_item(items, |i| groups(i, &props), "emptyArrayString()");
     format!(
         "SELECT customer, toUInt32(item) AS item, groups, count() AS events, sum(has_value) AS with_value, \
          sum(has_string) AS with_string, {sum} AS sum, {max} AS max, {min} AS min, {latest} AS latest, {unique} AS unique \
@@ -103,12 +165,14 @@ pub(crate) fn sql(query: &UsageQuery, final_read: bool) -> String {
            SELECT customer, time_ms, source, id, \
              arrayFilter(i -> {matching}, range({n})) AS items, \
              arrayMap(i -> {kinds}[i + 1], items) AS kinds, \
-             arrayMap(i -> num_values[indexOf(num_keys, {paths}[i + 1])], items) AS vs, \
-             arrayMap(i -> toUInt8(has(num_keys, {paths}[i + 1])), items) AS has_values, \
-             arrayMap(i -> str_values[indexOf(str_keys, {paths}[i + 1])], items) AS ss, \
-             arrayMap(i -> toUInt8(has(str_keys, {paths}[i + 1])), items) AS has_strings, \
+             arrayMap(i -> pv[{value_at}[i + 1]], items) AS vs, \
+             arrayMap(i -> ph[{value_at}[i + 1]], items) AS has_values, \
+             arrayMap(i -> uv[{unique_at}[i + 1]], items) AS ss, \
+             arrayMap(i -> uh[{unique_at}[i + 1]], items) AS has_strings, \
              arrayMap(i -> {group_values}, items) AS gs \
-           FROM usage_events{final_kw} WHERE {wheres}) \
+           FROM (SELECT customer, time_ms, source, id, event_type, {dv} AS dv, {pv} AS pv, {ph} AS ph, {uv} AS uv, {uh} AS uh \
+             FROM usage_events{final_kw} WHERE {wheres}) \
+           WHERE ignore(event_type, dv, pv, ph, uv, uh) = 0) \
            ARRAY JOIN items AS item, kinds AS kind, vs AS v, has_values AS has_value, ss AS s, \
              has_strings AS has_string, gs AS groups) \
          GROUP BY customer, item, groups",
