@@ -43,6 +43,8 @@ impl UsageStore for ClickHouseStore {
         if events.is_empty() {
             return Ok(());
         }
+        // The whole batch is checked before anything is sent: a batch is stored whole or not at all.
+        events.iter().try_for_each(|e| crate::check_event(&e.event))?;
         // One part must never hold two copies of an event (see parts.rs): keep the first.
         // ClickHouse applies the replacing merge to each inserted block too (18.16 always,
         // later releases unless `optimize_on_insert = 0`); this keeps it true regardless.
@@ -56,7 +58,6 @@ impl UsageStore for ClickHouseStore {
             .await
             .map_err(StoreError::clickhouse("starting an insert into usage_events"))?;
         for incoming in &events {
-            crate::check_event(&incoming.event)?;
             let row = EventRow::new(incoming, now)?;
             insert.write(&row).await.map_err(StoreError::clickhouse("writing usage_events"))?;
         }

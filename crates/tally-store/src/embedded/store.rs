@@ -51,6 +51,8 @@ fn json_object<V: ToString>(pairs: &[(String, V)]) -> String {
 }
 
 fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<(), StoreError> {
+    // The whole batch is checked before anything is written: stored whole or not at all.
+    events.iter().try_for_each(|e| crate::check_event(&e.event))?;
     let now = chrono::Utc::now().timestamp_millis();
     let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
     {
@@ -61,7 +63,6 @@ fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<(), StoreEr
             )
             .map_err(StoreError::sqlite("preparing the insert"))?;
         for incoming in events {
-            crate::check_event(&incoming.event)?;
             let e = &incoming.event;
             let origin = incoming.origin.as_ref();
             stmt.execute(params![
