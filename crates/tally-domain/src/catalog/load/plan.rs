@@ -1,0 +1,96 @@
+//! One `[[plans]]` entry with its fees; charges are read by `charge.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+use toml::Table;
+
+use super::checks::{at_least, names};
+use super::{charge, read_key, MINIMUM_COMMITMENT_KEY};
+use crate::catalog::model::{Fee, Interval, Meter, Plan};
+use crate::catalog::reader::{Fields, Problems};
+use crate::ids::{FeeKey, PlanKey};
+use crate::money::Currency;
+
+/// Returns the plan's key (when readable, even if the plan is not) and the plan.
+pub(super) fn read_plan(
+    table: &Table,
+    index: usize,
+    meters: &[Meter],
+    meter_keys: &BTreeMap<String, Option<usize>>,
+    p: &mut Problems,
+) -> (Option<String>, Option<Plan>) {
+    let before = p.0.len();
+    let mut f = Fields::new(table, format!("plans[{index}]"));
+    let key = read_key(&mut f, "plans", false, p);
+    let name = f.string("name", p);
+    let currency = f.req_string("currency", p).and_then(|code| match Currency::from_code(&code) {
+        Ok(c) => Some(c),
+        Err(err) => {
+            p.push(f.at("currency"), err.to_string());
+            None
+        }
+    });
+    let interval = f.req_string("interval", p).and_then(|name| {
+        let found = Interval::ALL.iter().find(|(_, n)| *n == name).map(|(i, _)| *i);
+        if found.is_none() {
+            p.push(f.at("interval"), format!("unknown interval {name:?}; expected one of: {}", names(&Interval::ALL)));
+        }
+        found
+    });
+    let minimum_commitment = f.decimal("minimum_commitment", p);
+    at_least(&f, "minimum_commitment", minimum_commitment, Decimal::ZERO, p);
+    let fee_tables = f.tables("fees", p).unwrap_or_default();
+    let charge_tables = f.tables("charges", p).unwrap_or_default();
+    let plan_path = f.path().to_owned();
+    f.finish(p);
+
+    let mut line_keys = BTreeSet::new();
+    let mut fees = Vec::new();
+    for (i, t) in fee_tables.into_iter().enumerate() {
+        let mut ff = Fields::new(t, format!("{plan_path}.fees[{i}]"));
+        let fee_key = read_line_key(&mut ff, &plan_path, "fees", &mut line_keys, p);
+        let amount = ff.req_decimal("amount", p);
+        at_least(&ff, "amount", amount, Decimal::ZERO, p);
+        let prorate = ff.bool("prorate", p).unwrap_or(true);
+        ff.finish(p);
+        if let (Some(k), Some(amount)) = (fee_key, amount) {
+            fees.push(Fee { key: FeeKey::new(k), amount, prorate });
+        }
+    }
+    let mut charges = Vec::new();
+    for (i, t) in charge_tables.into_iter().enumerate() {
+        let mut cf = Fields::new(t, format!("{plan_path}.charges[{i}]"));
+        let charge_key = read_line_key(&mut cf, &plan_path, "charges", &mut line_keys, p);
+        if let Some(charge) = charge::read_charge(cf, charge_key, meters, meter_keys, p) {
+            charges.push(charge);
+        }
+    }
+    let plan = match (key.clone(), currency, interval) {
+        (Some(key), Some(currency), Some(interval)) if p.0.len() == before => {
+            Some(Plan { key: PlanKey::new(key), name, currency, interval, minimum_commitment, fees, charges })
+        }
+        _ => None,
+    };
+    (key, plan)
+}
+
+/// A fee's or charge's key: unique among all lines of the plan, since it names the line.
+fn read_line_key(
+    f: &mut Fields<'_>,
+    plan_path: &str,
+    kind: &str,
+    seen: &mut BTreeSet<String>,
+    p: &mut Problems,
+) -> Option<String> {
+    let key = read_key(f, &format!("{plan_path}.{kind}"), false, p)?;
+    if key == MINIMUM_COMMITMENT_KEY {
+        p.push(f.at("key"), format!("{key:?} is reserved for the minimum-commitment line"));
+        return None;
+    }
+    if !seen.insert(key.clone()) {
+        p.push(f.at("key"), format!("duplicate line key {key:?}: fee and charge keys must be unique within a plan"));
+        return None;
+    }
+    Some(key)
+}
