@@ -9,7 +9,8 @@ use crate::{IncomingEvent, KafkaOrigin, RejectedEvent, StoreError};
 
 use crate::DECIMAL_SCALE as SCALE;
 
-/// One row of `usage_events`; field order is the table's column order.
+/// One row of `usage_events`; field order is the table's column order. The array
+/// columns serialize straight from the event's properties: no copy, no allocation.
 #[derive(Row, Serialize)]
 pub(crate) struct EventRow<'a> {
     customer: &'a str,
@@ -18,15 +19,49 @@ pub(crate) struct EventRow<'a> {
     id: &'a str,
     time: u32,
     time_ms: i64,
-    num_keys: Vec<&'a str>,
-    num_values: Vec<i128>,
-    str_keys: Vec<&'a str>,
-    str_values: Vec<&'a str>,
+    num_keys: Keys<'a, Decimal>,
+    num_values: Raws<'a>,
+    str_keys: Keys<'a, String>,
+    str_values: Texts<'a>,
     data: &'a str,
     ingested_at: u32,
     kafka_topic: &'a str,
     kafka_partition: i32,
     kafka_offset: i64,
+}
+
+/// The keys of a property list, as `Array(String)`.
+pub(crate) struct Keys<'a, T>(&'a [(String, T)]);
+
+/// The text values of a property list, as `Array(String)`.
+pub(crate) struct Texts<'a>(&'a [(String, String)]);
+
+/// The decimal values of a property list, as `Array(Decimal(38, 12))` (raw i128).
+pub(crate) struct Raws<'a>(&'a [(String, Decimal)]);
+
+impl<T> Serialize for Keys<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(k, _)| k.as_str()))
+    }
+}
+
+impl Serialize for Texts<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(_, v)| v.as_str()))
+    }
+}
+
+impl Serialize for Raws<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for (path, value) in self.0 {
+            // `check_event` ran first, so this cannot fail; a failure is reported, never truncated.
+            let raw = to_raw(*value, || format!("data.{path}")).map_err(S::Error::custom)?;
+            seq.serialize_element(&raw)?;
+        }
+        seq.end()
+    }
 }
 
 /// A decimal as the raw i128 of a `Decimal(38, 12)`; an error if it has more than 12 decimals.
@@ -50,31 +85,26 @@ pub(crate) fn from_raw(raw: i128, context: impl FnOnce() -> String) -> Result<De
 }
 
 impl<'a> EventRow<'a> {
-    pub(crate) fn new(incoming: &'a IncomingEvent, ingested_at: u32) -> Result<Self, StoreError> {
+    pub(crate) fn new(incoming: &'a IncomingEvent, ingested_at: u32) -> Self {
         let e = &incoming.event;
         let origin = incoming.origin.as_ref();
-        let num_values = e
-            .numbers
-            .iter()
-            .map(|(k, v)| to_raw(*v, || format!("event ({}, {}) data.{k}", e.source, e.id)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(EventRow {
+        EventRow {
             customer: e.customer.as_str(),
             event_type: &e.event_type,
             source: &e.source,
             id: &e.id,
             time: u32::try_from(e.time.timestamp()).unwrap_or(0),
             time_ms: e.time_millis(),
-            num_keys: e.numbers.iter().map(|(k, _)| k.as_str()).collect(),
-            num_values,
-            str_keys: e.strings.iter().map(|(k, _)| k.as_str()).collect(),
-            str_values: e.strings.iter().map(|(_, v)| v.as_str()).collect(),
+            num_keys: Keys(&e.numbers),
+            num_values: Raws(&e.numbers),
+            str_keys: Keys(&e.strings),
+            str_values: Texts(&e.strings),
             data: &e.data,
             ingested_at,
             kafka_topic: origin.map_or("", |o| o.topic.as_str()),
             kafka_partition: origin.map_or(-1, |o| o.partition),
             kafka_offset: origin.map_or(-1, |o| o.offset),
-        })
+        }
     }
 }
 

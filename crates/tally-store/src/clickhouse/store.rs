@@ -48,7 +48,8 @@ impl UsageStore for ClickHouseStore {
         // One part must never hold two copies of an event (see parts.rs): keep the first.
         // ClickHouse applies the replacing merge to each inserted block too (18.16 always,
         // later releases unless `optimize_on_insert = 0`); this keeps it true regardless.
-        let mut seen = std::collections::HashSet::with_capacity(events.len());
+        let mut seen = rustc_hash::FxHashSet::default();
+        seen.reserve(events.len());
         let events: Vec<&IncomingEvent> =
             events.iter().filter(|e| seen.insert((e.event.source.as_str(), e.event.id.as_str()))).collect();
         let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
@@ -58,7 +59,7 @@ impl UsageStore for ClickHouseStore {
             .await
             .map_err(StoreError::clickhouse("starting an insert into usage_events"))?;
         for incoming in &events {
-            let row = EventRow::new(incoming, now)?;
+            let row = EventRow::new(incoming, now);
             insert.write(&row).await.map_err(StoreError::clickhouse("writing usage_events"))?;
         }
         // `end` returns once the server acknowledged the whole INSERT: the rows are written.
