@@ -1,33 +1,26 @@
 //! A fresh ClickHouse database per test, dropped when the test ends.
 //!
-//! The `clickhouse` crate validates rows with the `RowBinaryWithNamesAndTypes` format,
-//! which old servers (Debian's 18.16, the one these tests run on) do not have: the
-//! server version is read first and validation stays on only for servers that have it.
+//! Connecting goes through the store's own `connect`, so the tests use the same client
+//! settings (TCP_NODELAY, row validation chosen by the server's version) as Tally.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 use clickhouse::Client;
+use tally_store::clickhouse::{connect, ClickHouseConfig};
 
 use crate::services::{clickhouse_url, ServiceError};
 use crate::unique::unique_name;
 
-/// The first major version with validation on. The format itself exists since 19.1, but
-/// the crate documents its validator only against releases still supported upstream.
-const VALIDATION_SINCE_MAJOR: u32 = 24;
-
-/// A client for `url` with row validation set for the server's version; fails if the
+/// A client for `url` (no default database) and the server's version; fails if the
 /// server does not answer.
 pub async fn connect_clickhouse(url: &str) -> Result<(Client, String), ServiceError> {
-    let probe = Client::default().with_url(url).with_validation(false);
-    let version: String = probe
-        .query("SELECT version()")
-        .fetch_one()
+    let config = ClickHouseConfig { url: url.to_owned(), ..Default::default() };
+    let (client, version) = connect(&config)
         .await
         .map_err(|err| ServiceError::ClickHouse { url: url.to_owned(), reason: err.to_string() })?;
-    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
-    Ok((probe.with_validation(major >= VALIDATION_SINCE_MAJOR), version))
+    Ok((client, version.0))
 }
 
 /// A database that exists for one test.
