@@ -29,6 +29,15 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
+    /// An event holds a value no store can keep exactly (more than 12 decimals, or a
+    /// magnitude of 7.9e16 or more); nothing of its batch was written.
+    #[error("{context}: {message}")]
+    Unstorable {
+        /// The event and field, e.g. `event (src, 1) data.tokens`.
+        context: String,
+        /// What is wrong with the value.
+        message: String,
+    },
     /// The embedded store's worker thread is gone.
     #[error("embedded store: the database thread stopped: {0}")]
     Worker(String),

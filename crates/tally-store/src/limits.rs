@@ -19,7 +19,7 @@ pub fn check_event(event: &UsageEvent) -> Result<(), StoreError> {
     for (path, value) in &event.numbers {
         let too_fine = value.normalize().scale() > DECIMAL_SCALE;
         if too_fine || value.abs() >= MAX_VALUE {
-            return Err(StoreError::Corrupt {
+            return Err(StoreError::Unstorable {
                 context: format!("event ({}, {}) data.{path}", event.source, event.id),
                 message: format!(
                     "{value} cannot be stored exactly: at most {DECIMAL_SCALE} decimals and a magnitude below {MAX_VALUE}"

@@ -302,6 +302,7 @@ async fn values_beyond_the_limits_are_refused(store: &impl UsageStore) {
             tokens("acme", "x", "2026-11-02T10:00:00Z", "m", "input", bad),
         ];
         let err = store.insert_events(&batch).await.unwrap_err();
+        assert!(matches!(err, tally_store::StoreError::Unstorable { .. }), "{bad}: {err:?}");
         assert!(err.to_string().contains("cannot be stored exactly"), "{bad}: {err}");
     }
     let items = vec![item(meter("n", "llm.tokens", Aggregation::Count, None), &[], &[])];

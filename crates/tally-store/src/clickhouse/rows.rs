@@ -69,7 +69,7 @@ pub(crate) fn to_raw(value: Decimal, context: impl FnOnce() -> String) -> Result
     let mut scaled = value;
     scaled.rescale(SCALE);
     if scaled != value {
-        return Err(StoreError::Corrupt {
+        return Err(StoreError::Unstorable {
             context: context(),
             message: format!("{value} has more than {SCALE} decimals and cannot be stored exactly"),
         });
