@@ -218,6 +218,16 @@ async fn main() {
         store.client().query(&format!("DROP DATABASE {name}")).execute().await.unwrap();
         return;
     }
+    if let Ok(name) = std::env::var("TALLY_BENCH_QUERY_ONLY") {
+        // Times the billing query on a database kept by an earlier run (`TALLY_BENCH_KEEP=1`).
+        let store = open(&name).await;
+        let (took, rows) = time_query(&store, &query, 3).await;
+        println!("aggregate month, all customers, {name}: {:.2} s ({rows} rows)", took.as_secs_f64());
+        let one = UsageQuery { customer: Some(CustomerId::new("customer-000000")), ..query.clone() };
+        let (t_one, _) = time_query(&store, &one, 3).await;
+        println!("aggregate month, one (the largest) customer: {:.3} s", t_one.as_secs_f64());
+        return;
+    }
     let clean_name = unique_name("tally_bench_clean");
     let clean = open(&clean_name).await;
     println!(

@@ -101,3 +101,60 @@ impl UsageItem {
         dims
     }
 }
+
+/// Sorts aggregates by customer, item and dimensions, fast at millions of rows.
+///
+/// A plain `sort()` compares heap-allocated customer ids and dimension maps, one cache
+/// miss each: 5-7 s for 2.9 million rows. Here each distinct customer gets its rank once,
+/// the rows are sorted by the inline key (rank, item), and only the few rows of one
+/// customer and item are compared in full.
+pub(crate) fn sort_aggregates(rows: Vec<UsageAggregate>) -> Vec<UsageAggregate> {
+    let distinct: rustc_hash::FxHashSet<&str> = rows.iter().map(|r| r.customer.as_str()).collect();
+    let mut customers: Vec<&str> = distinct.into_iter().collect();
+    customers.sort_unstable();
+    let rank: rustc_hash::FxHashMap<&str, u32> = customers.iter().enumerate().map(|(i, c)| (*c, i as u32)).collect();
+    let mut keys: Vec<(u32, usize, usize)> =
+        rows.iter().enumerate().map(|(i, r)| (rank[r.customer.as_str()], r.item, i)).collect();
+    drop(rank);
+    keys.sort_unstable();
+    let mut slots: Vec<Option<UsageAggregate>> = rows.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(slots.len());
+    for run in keys.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
+        let start = out.len();
+        out.extend(run.iter().filter_map(|k| slots[k.2].take()));
+        out[start..].sort_unstable();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn aggregate() -> impl Strategy<Value = UsageAggregate> {
+        // Few distinct values, so that ties on customer, item and dimensions are common.
+        let customer = prop::sample::select(vec!["c", "c\u{0}", "b", "customer-0000000001", "customer-0000000002", ""]);
+        let dims = prop::collection::btree_map(
+            prop::sample::select(vec!["model", "direction"]),
+            prop::sample::select(vec!["a", "b"]),
+            0..3,
+        );
+        (customer, 0usize..3, dims, -3i64..3).prop_map(|(c, item, dims, q)| UsageAggregate {
+            customer: CustomerId::new(c),
+            item,
+            dimensions: dims.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            quantity: Decimal::from(q),
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn sort_aggregates_orders_like_a_plain_sort(rows in prop::collection::vec(aggregate(), 0..200)) {
+            let mut expected = rows.clone();
+            expected.sort();
+            prop_assert_eq!(sort_aggregates(rows), expected);
+        }
+    }
+}

@@ -119,9 +119,11 @@ impl ClickHouseStore {
         if query.items.is_empty() {
             return Ok(Vec::new());
         }
+        let sql = billing_query::sql(query, final_read);
+        tracing::trace!(%sql, "billing query");
         let rows: Vec<ScanRow> = self
             .client
-            .query(&billing_query::sql(query, final_read))
+            .query(&sql)
             .fetch_all()
             .await
             .map_err(StoreError::clickhouse("running the billing query"))?;
@@ -129,7 +131,6 @@ impl ClickHouseStore {
         for row in rows {
             out.extend(billing_query::to_aggregate(row, query)?);
         }
-        out.sort();
-        Ok(out)
+        Ok(crate::query::sort_aggregates(out))
     }
 }
