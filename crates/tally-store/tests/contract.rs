@@ -83,6 +83,7 @@ fn meter(key: &str, event_type: &str, aggregation: Aggregation, value: Option<&s
         event_type: event_type.into(),
         aggregation,
         value: value.map(str::to_owned),
+        value_required: true,
         dimensions: vec![],
     }
 }

@@ -73,6 +73,7 @@ async fn a_killed_writer_loses_nothing_it_acknowledged() {
         event_type: "llm.tokens".into(),
         aggregation: Aggregation::Count,
         value: None,
+        value_required: true,
         dimensions: vec![],
     };
     let query = UsageQuery {

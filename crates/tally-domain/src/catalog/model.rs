@@ -84,6 +84,10 @@ pub struct Meter {
     pub aggregation: Aggregation,
     /// Dotted path into the event's `data`; `None` exactly when `aggregation` is count.
     pub value: Option<String>,
+    /// Whether an event of `event_type` without the value is rejected (`true`, the
+    /// default) or kept, adding nothing to this meter (`required = false`, for optional
+    /// properties such as a pass-through cost).
+    pub value_required: bool,
     /// Data properties kept for filters and group_by; unique.
     pub dimensions: Vec<String>,
 }

@@ -211,6 +211,17 @@ fn duplicate_keys_and_unknown_currency_are_refused() {
 }
 
 #[test]
+fn a_meter_value_is_required_unless_said_otherwise() {
+    let text = |extra: &str| {
+        format!("[[meters]]\nkey = \"m\"\nevent_type = \"x\"\naggregation = \"sum\"\nvalue = \"n\"\n{extra}\n[[plans]]\nkey = \"p\"\ncurrency = \"USD\"\ninterval = \"month\"\n")
+    };
+    let catalog = Catalog::from_toml_str(&text(""), "c.toml").unwrap();
+    assert!(catalog.meter("m").unwrap().value_required);
+    let catalog = Catalog::from_toml_str(&text("required = false"), "c.toml").unwrap();
+    assert!(!catalog.meter("m").unwrap().value_required);
+}
+
+#[test]
 fn meter_rules_are_checked() {
     let meter =
         |body: &str| format!("[[meters]]\n{body}\n[[plans]]\nkey = \"p\"\ncurrency = \"USD\"\ninterval = \"month\"\n");
@@ -230,6 +241,14 @@ fn meter_rules_are_checked() {
     assert_problem(
         &meter("key = \"m\"\naggregation = \"count\""),
         "c.toml: meters[m].event_type: missing required field",
+    );
+    assert_problem(
+        &meter("key = \"m\"\nevent_type = \"x\"\naggregation = \"count\"\nrequired = false"),
+        "c.toml: meters[m].required: only a meter that reads a value can make it optional; remove the field",
+    );
+    assert_problem(
+        &meter("key = \"m\"\nevent_type = \"x\"\naggregation = \"sum\"\nvalue = \"n\"\nrequired = \"no\""),
+        "c.toml: meters[m].required: expected true or false, found a string",
     );
     assert_problem(&meter("key = \"m\"\nevent_type = \"x\"\naggregation = \"max\"\nvalue = \"a..b\""), "c.toml: meters[m].value: \"a..b\" is not a dotted path into the event's data, e.g. \"tokens\" or \"usage.tokens\"");
 }

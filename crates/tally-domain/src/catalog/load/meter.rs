@@ -25,7 +25,12 @@ pub(super) fn read_meter(table: &Table, index: usize, p: &mut Problems) -> (Opti
     });
     let value = f.string("value", p);
     let dimensions = f.string_list("dimensions", p).unwrap_or_default();
+    let required = f.bool("required", p);
     let mut value_ok = true;
+    if required.is_some() && value.is_none() {
+        p.push(f.at("required"), "only a meter that reads a value can make it optional; remove the field");
+        value_ok = false;
+    }
     match (aggregation, &value) {
         (Some(Aggregation::Count), Some(_)) => {
             p.push(f.at("value"), "a count meter reads no value; remove the field");
@@ -48,7 +53,14 @@ pub(super) fn read_meter(table: &Table, index: usize, p: &mut Problems) -> (Opti
     f.finish(p);
     let meter = match (key.clone(), event_type, aggregation) {
         (Some(key), Some(event_type), Some(aggregation)) if value_ok && dims_ok => {
-            Some(Meter { key: MeterKey::new(key), event_type, aggregation, value, dimensions })
+            Some(Meter {
+                key: MeterKey::new(key),
+                event_type,
+                aggregation,
+                value,
+                value_required: required.unwrap_or(true),
+                dimensions,
+            })
         }
         _ => None,
     };

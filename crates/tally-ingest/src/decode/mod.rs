@@ -1,0 +1,230 @@
+//! CloudEvents JSON to a billable [`UsageEvent`], or a [`Rejection`] that says why not.
+//!
+//! This is the one gate every event passes, whether it came from Kafka, a file, stdin
+//! or HTTP: numbers are read exactly (the JSON text itself, never an `f64`), every
+//! required attribute is checked by name, and each meter that reads the event's type
+//! gets the value it needs or the event is rejected with the meter and path named.
+//! A valid event that no meter reads is kept (a meter added later can bill it).
+
+mod reason;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+use tally_domain::{Aggregation, Catalog, CustomerId, Meter, UsageEvent};
+
+pub use reason::Reason;
+
+/// Limits every event is held to.
+#[derive(Debug, Clone)]
+pub struct DecodeRules {
+    /// Largest accepted message, in bytes.
+    pub max_bytes: usize,
+    /// How far in the future `time` may be (producers' clocks drift).
+    pub future_skew: TimeDelta,
+    /// How old `time` may be; `None` accepts any age (late usage becomes an adjustment).
+    pub late_window: Option<TimeDelta>,
+}
+
+impl Default for DecodeRules {
+    fn default() -> Self {
+        DecodeRules { max_bytes: 64 * 1024, future_skew: TimeDelta::minutes(5), late_window: Some(TimeDelta::days(35)) }
+    }
+}
+
+/// Why an event was refused, with the field named and whatever identity could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The contract's reason code.
+    pub reason: Reason,
+    /// Human-readable detail naming the field, e.g. `data.tokens: "abc" is not a number (meter llm_tokens)`.
+    pub detail: String,
+    /// The event's `source`, if it could be read.
+    pub source: Option<String>,
+    /// The event's `id`, if it could be read.
+    pub id: Option<String>,
+}
+
+/// A valid event and whether any meter reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The event, ready for the store.
+    pub event: UsageEvent,
+    /// False when no meter of the catalog reads the event's type (kept, counted as unmetered).
+    pub metered: bool,
+}
+
+/// Decodes and validates events against a catalog's meters.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    meters: HashMap<String, Vec<Meter>>,
+    rules: DecodeRules,
+    max_scale: u32,
+    max_value: Decimal,
+}
+
+const ATTRIBUTES: [&str; 5] = ["id", "source", "type", "subject", "time"];
+
+impl Decoder {
+    /// A decoder for the catalog's meters. `max_scale` and `max_value` are what the store
+    /// can hold exactly; a metered value beyond them is rejected, an unmetered number
+    /// beyond them is kept as text only.
+    pub fn new(catalog: &Catalog, rules: DecodeRules, max_scale: u32, max_value: Decimal) -> Decoder {
+        let mut meters: HashMap<String, Vec<Meter>> = HashMap::new();
+        for meter in catalog.meters() {
+            meters.entry(meter.event_type.clone()).or_default().push(meter.clone());
+        }
+        Decoder { meters, rules, max_scale, max_value }
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &DecodeRules {
+        &self.rules
+    }
+
+    /// Decodes one message received at `now`.
+    pub fn decode(&self, bytes: &[u8], now: DateTime<Utc>) -> Result<Decoded, Rejection> {
+        let reject = |reason, detail: String| Rejection { reason, detail, source: None, id: None };
+        if bytes.len() > self.rules.max_bytes {
+            return Err(reject(
+                Reason::TooLarge,
+                format!("{} bytes, over the limit of {} bytes", bytes.len(), self.rules.max_bytes),
+            ));
+        }
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| reject(Reason::NotUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| reject(Reason::NotJson, e.to_string()))?;
+        let Value::Object(object) = value else {
+            return Err(reject(Reason::NotCloudEvent, format!("a JSON {} instead of an object", kind(&value))));
+        };
+        let source = object.get("source").and_then(Value::as_str).map(str::to_owned);
+        let id = object.get("id").and_then(Value::as_str).map(str::to_owned);
+        self.decode_object(&object, now).map_err(|(reason, detail)| Rejection { reason, detail, source, id })
+    }
+
+    fn decode_object(&self, object: &Map<String, Value>, now: DateTime<Utc>) -> Result<Decoded, (Reason, String)> {
+        match object.get("specversion") {
+            Some(Value::String(v)) if v == "1.0" => {}
+            Some(other) => return Err((Reason::NotCloudEvent, format!("specversion: {other} is not \"1.0\""))),
+            None => return Err((Reason::NotCloudEvent, "specversion: missing".into())),
+        }
+        for name in object.keys() {
+            // CloudEvents attribute names are lower-case letters and digits; anything
+            // else is not an extension attribute but a malformed event.
+            let well_formed = name == "data_base64"
+                || !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            if !well_formed {
+                return Err((
+                    Reason::NotCloudEvent,
+                    format!("{name:?}: not a CloudEvents attribute name (lower-case letters and digits only)"),
+                ));
+            }
+        }
+        let mut fields = [""; 5];
+        for (slot, name) in fields.iter_mut().zip(ATTRIBUTES) {
+            *slot = match object.get(name) {
+                None | Some(Value::Null) => return Err((Reason::MissingField, format!("{name}: missing"))),
+                Some(Value::String(s)) if s.is_empty() => return Err((Reason::MissingField, format!("{name}: empty"))),
+                Some(Value::String(s)) => s.as_str(),
+                Some(other) => return Err((Reason::InvalidField, format!("{name}: a {} instead of a string", kind(other)))),
+            };
+        }
+        let [id, source, event_type, subject, time] = fields;
+        let time = DateTime::parse_from_rfc3339(time)
+            .map_err(|e| (Reason::BadTime, format!("time: {time:?} is not an RFC 3339 timestamp ({e})")))?
+            .with_timezone(&Utc);
+        if time > now + self.rules.future_skew {
+            return Err((
+                Reason::TimeInFuture,
+                format!("time: {} is more than {} s ahead of {}", time.to_rfc3339(), self.rules.future_skew.num_seconds(), now.to_rfc3339()),
+            ));
+        }
+        if let Some(window) = self.rules.late_window {
+            if time < now - window {
+                return Err((
+                    Reason::TimeTooOld,
+                    format!("time: {} is older than the late window of {} days", time.to_rfc3339(), window.num_days()),
+                ));
+            }
+        }
+        if let Some(content_type) = object.get("datacontenttype") {
+            let json = content_type.as_str().is_some_and(|t| t.starts_with("application/json") || t.ends_with("+json"));
+            if !json {
+                return Err((Reason::InvalidField, format!("datacontenttype: {content_type} is not JSON")));
+            }
+        }
+        if object.contains_key("data_base64") {
+            return Err((Reason::InvalidField, "data_base64: binary data cannot be metered; send JSON `data`".into()));
+        }
+        let empty = Value::Object(Map::new());
+        let data = match object.get("data") {
+            None | Some(Value::Null) => &empty,
+            Some(v @ Value::Object(_)) => v,
+            Some(other) => return Err((Reason::InvalidField, format!("data: a {} instead of an object", kind(other)))),
+        };
+        let mut event = UsageEvent::from_data(CustomerId::new(subject), source, id, event_type, time, data);
+        let meters = self.meters.get(event_type).map(Vec::as_slice).unwrap_or_default();
+        for meter in meters {
+            self.check_value(meter, &event)?;
+        }
+        // Unmetered numbers the store cannot hold stay readable as text in `data`.
+        event.numbers.retain(|(_, v)| self.storable(v));
+        Ok(Decoded { event, metered: !meters.is_empty() })
+    }
+
+    fn check_value(&self, meter: &Meter, event: &UsageEvent) -> Result<(), (Reason, String)> {
+        let Some(path) = meter.value.as_deref() else {
+            return Ok(()); // count
+        };
+        let named = |what: String| format!("data.{path}: {what} (meter {})", meter.key);
+        let Some(text) = event.string(path) else {
+            if !meter.value_required {
+                return Ok(());
+            }
+            return Err((Reason::MissingValue, named("missing".into())));
+        };
+        if meter.aggregation == Aggregation::UniqueCount {
+            return Ok(());
+        }
+        let Some(value) = event.number(path) else {
+            return Err(match tally_domain::decimal::parse_exact(text) {
+                Err(tally_domain::decimal::DecimalTextError::OutOfRange(_)) => {
+                    (Reason::ValueOutOfRange, named(format!("{text} cannot be held exactly")))
+                }
+                _ => (Reason::NonNumericValue, named(format!("{text:?} is not a number"))),
+            });
+        };
+        if value.is_sign_negative() && !value.is_zero() {
+            return Err((Reason::NegativeValue, named(format!("{value} is negative"))));
+        }
+        if !self.storable(&value) {
+            return Err((
+                Reason::ValueOutOfRange,
+                named(format!(
+                    "{value} cannot be held exactly (at most {} decimals, below {})",
+                    self.max_scale, self.max_value
+                )),
+            ));
+        }
+        Ok(())
+    }
+
+    fn storable(&self, value: &Decimal) -> bool {
+        value.normalize().scale() <= self.max_scale && value.abs() < self.max_value
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
