@@ -6,3 +6,19 @@
 //! with their original bytes and the reason.
 
 pub mod decode;
+
+mod batch;
+mod config;
+mod dead_letter;
+mod error;
+mod metrics;
+mod replay;
+mod worker;
+
+pub use config::IngestConfig;
+pub use dead_letter::headers as dead_letter_headers;
+pub use error::IngestError;
+pub use metrics::IngestMetrics;
+pub use replay::{replay, ReplaySummary};
+pub use worker::Worker;
+pub mod generate;

@@ -9,6 +9,7 @@
 //! Exact dedupe: an event is identified by `(source, id)`; however often it is
 //! delivered, it counts once in every aggregate, at billing time, not "eventually".
 
+mod any;
 pub mod clickhouse;
 pub mod embedded;
 mod error;
@@ -19,6 +20,7 @@ use std::future::Future;
 
 use tally_domain::Period;
 
+pub use any::AnyStore;
 pub use error::StoreError;
 pub use limits::{check_event, DECIMAL_SCALE, MAX_VALUE};
 pub use query::{IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};

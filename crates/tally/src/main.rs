@@ -26,14 +26,30 @@ enum Command {
     Catalog(commands::catalog::CatalogCommand),
     /// Create or upgrade the store's schema (also done at every start-up).
     Migrate(commands::migrate::MigrateArgs),
+    /// Consume usage events from Kafka into the store, each billed exactly once.
+    Ingest(commands::ingest::IngestArgs),
+    /// Write generated AI usage to Kafka and print the totals the invoices must show.
+    Produce(commands::produce::ProduceArgs),
+    /// Feed the dead letters through validation again (after a fix) and store the valid ones.
+    ReplayDlq(commands::replay_dlq::ReplayArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     let result = match cli.command {
         Command::Rate(args) => commands::rate::run(&args),
         Command::Catalog(cmd) => commands::catalog::run(&cmd),
         Command::Migrate(args) => commands::migrate::run(&args),
+        Command::Ingest(args) => commands::ingest::run(&args),
+        Command::Produce(args) => commands::produce::run(&args),
+        Command::ReplayDlq(args) => commands::replay_dlq::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,8 +1,12 @@
 //! One module per subcommand.
 
 pub mod catalog;
+pub mod ingest;
 pub mod migrate;
+pub mod produce;
 pub mod rate;
+pub mod replay_dlq;
+pub mod store_args;
 
 use std::path::Path;
 

@@ -1,0 +1,47 @@
+//! What an ingest worker reads, where dead letters go, and how big a batch gets.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Settings of one ingest worker.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// Kafka bootstrap servers.
+    pub brokers: String,
+    /// Consumer group; workers of one group share the partitions.
+    pub group: String,
+    /// Topics of usage events.
+    pub topics: Vec<String>,
+    /// Topic for events that cannot be billed.
+    pub dead_letter_topic: String,
+    /// A batch is written when it holds this many messages...
+    pub batch_max_messages: usize,
+    /// ...or this many bytes of payload...
+    pub batch_max_bytes: usize,
+    /// ...or its first message has waited this long.
+    pub batch_max_wait: Duration,
+    /// First wait after a failed store write; doubled each time up to `retry_max`.
+    pub retry_min: Duration,
+    /// Longest wait between store retries.
+    pub retry_max: Duration,
+    /// Extra librdkafka properties for the consumer, applied last (they win).
+    pub consumer_properties: BTreeMap<String, String>,
+}
+
+impl IngestConfig {
+    /// Defaults for a group reading `topics`.
+    pub fn new(brokers: impl Into<String>, group: impl Into<String>, topics: Vec<String>, dead_letter_topic: impl Into<String>) -> Self {
+        IngestConfig {
+            brokers: brokers.into(),
+            group: group.into(),
+            topics,
+            dead_letter_topic: dead_letter_topic.into(),
+            batch_max_messages: 20_000,
+            batch_max_bytes: 8 << 20,
+            batch_max_wait: Duration::from_millis(500),
+            retry_min: Duration::from_millis(100),
+            retry_max: Duration::from_secs(10),
+            consumer_properties: BTreeMap::new(),
+        }
+    }
+}

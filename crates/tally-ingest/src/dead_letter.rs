@@ -1,0 +1,92 @@
+//! Dead letters: rejected events written to a Kafka topic with their original bytes,
+//! key, and headers that say why and where they came from, so they can be fixed and
+//! replayed (`tally replay-dlq`).
+
+use std::time::Duration;
+
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use tally_store::RejectedEvent;
+
+use crate::error::IngestError;
+
+/// Header names on every dead letter.
+pub mod headers {
+    /// The reason code (`missing_field`, ...).
+    pub const REASON: &str = "tally-reason";
+    /// The human-readable detail naming the field.
+    pub const DETAIL: &str = "tally-detail";
+    /// Topic the event was read from.
+    pub const TOPIC: &str = "tally-source-topic";
+    /// Partition it was read from (decimal text).
+    pub const PARTITION: &str = "tally-source-partition";
+    /// Offset it was read from (decimal text).
+    pub const OFFSET: &str = "tally-source-offset";
+}
+
+/// Writes dead letters and waits until the broker has them.
+pub(crate) struct DeadLetters {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl DeadLetters {
+    pub fn new(brokers: &str, topic: &str) -> Result<Self, IngestError> {
+        let producer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "30000")
+            .create()
+            .map_err(IngestError::kafka("creating the dead-letter producer"))?;
+        Ok(DeadLetters { producer, topic: topic.to_owned() })
+    }
+
+    /// Sends every dead letter, then waits for all acknowledgements.
+    pub async fn send(&self, letters: &[(RejectedEvent, Option<Vec<u8>>)]) -> Result<(), IngestError> {
+        let mut pending = Vec::with_capacity(letters.len());
+        for (rejected, key) in letters {
+            let mut h = OwnedHeaders::new()
+                .insert(Header { key: headers::REASON, value: Some(rejected.reason.as_bytes()) })
+                .insert(Header { key: headers::DETAIL, value: Some(rejected.detail.as_bytes()) });
+            if let Some(o) = &rejected.origin {
+                h = h
+                    .insert(Header { key: headers::TOPIC, value: Some(o.topic.as_bytes()) })
+                    .insert(Header { key: headers::PARTITION, value: Some(o.partition.to_string().as_bytes()) })
+                    .insert(Header { key: headers::OFFSET, value: Some(o.offset.to_string().as_bytes()) });
+            }
+            let mut record: FutureRecord<'_, [u8], [u8]> =
+                FutureRecord::to(&self.topic).payload(rejected.raw.as_slice()).headers(h);
+            if let Some(k) = key {
+                record = record.key(k.as_slice());
+            }
+            // Enqueue now, await all acknowledgements after; a full queue waits and retries.
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => {
+                        pending.push(delivery);
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        record = back;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err((source, _)) => return Err(self.error(source)),
+                }
+            }
+        }
+        for delivery in pending {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((source, _))) => return Err(self.error(source)),
+                Err(_) => return Err(self.error(KafkaError::Canceled)),
+            }
+        }
+        Ok(())
+    }
+
+    fn error(&self, source: KafkaError) -> IngestError {
+        IngestError::DeadLetter { topic: self.topic.clone(), source }
+    }
+}

@@ -1,0 +1,38 @@
+//! What can stop an ingest worker.
+
+use thiserror::Error;
+
+/// An error that ends a worker (bad events never do: they become dead letters).
+#[derive(Debug, Error)]
+pub enum IngestError {
+    /// The Kafka client could not be created or subscribed.
+    #[error("Kafka ({context}): {source}")]
+    Kafka {
+        /// What was being done.
+        context: String,
+        /// The client's error.
+        source: rdkafka::error::KafkaError,
+    },
+    /// Asked to stop while the store was unreachable: the batch in hand was not
+    /// committed, so it will be read again; nothing is lost.
+    #[error("stopped while the store was unavailable; the uncommitted batch will be re-read: {0}")]
+    StoppedWhileStoreDown(tally_store::StoreError),
+    /// The store refused a write outside the retrying worker (e.g. during a replay).
+    #[error("writing to the store: {0}")]
+    Store(tally_store::StoreError),
+    /// A dead letter could not be written; its offset was not committed.
+    #[error("writing a dead letter to {topic}: {source}")]
+    DeadLetter {
+        /// The dead-letter topic.
+        topic: String,
+        /// The producer's error.
+        source: rdkafka::error::KafkaError,
+    },
+}
+
+impl IngestError {
+    pub(crate) fn kafka(context: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> IngestError {
+        let context = context.into();
+        move |source| IngestError::Kafka { context, source }
+    }
+}

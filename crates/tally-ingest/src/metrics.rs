@@ -1,0 +1,61 @@
+//! The ingest worker's Prometheus metrics.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+
+use crate::decode::Reason;
+
+/// Counters and timings of one worker, registered in a registry the process serves.
+#[derive(Debug, Clone)]
+pub struct IngestMetrics {
+    /// Messages read from Kafka.
+    pub messages: IntCounter,
+    /// Valid events written to the store (duplicates included; the store counts them once).
+    pub events: IntCounter,
+    /// Valid events whose type no meter reads yet (kept).
+    pub unmetered: IntCounter,
+    /// Dead-lettered events, by reason code.
+    pub rejected: IntCounterVec,
+    /// Batches made durable and committed.
+    pub batches: IntCounter,
+    /// Store writes that failed and were retried.
+    pub store_retries: IntCounter,
+    /// Offset commits the broker refused (the data was durable; it will be re-read and deduped).
+    pub commit_failures: IntCounter,
+    /// Seconds from a batch's first message to its commit.
+    pub batch_seconds: Histogram,
+}
+
+impl IngestMetrics {
+    /// Creates the metrics and registers them.
+    pub fn register(registry: &Registry) -> prometheus::Result<IngestMetrics> {
+        let counter = |name: &str, help: &str| IntCounter::with_opts(Opts::new(name, help));
+        let m = IngestMetrics {
+            messages: counter("tally_ingest_messages_total", "Messages read from Kafka.")?,
+            events: counter("tally_ingest_events_total", "Valid events written to the store.")?,
+            unmetered: counter("tally_ingest_unmetered_events_total", "Valid events no meter reads yet (kept).")?,
+            rejected: IntCounterVec::new(
+                Opts::new("tally_ingest_rejected_events_total", "Events sent to the dead letters, by reason."),
+                &["reason"],
+            )?,
+            batches: counter("tally_ingest_batches_total", "Batches made durable and committed.")?,
+            store_retries: counter("tally_ingest_store_retries_total", "Failed store writes, retried.")?,
+            commit_failures: counter("tally_ingest_commit_failures_total", "Offset commits refused by the broker.")?,
+            batch_seconds: Histogram::with_opts(
+                HistogramOpts::new("tally_ingest_batch_seconds", "From a batch's first message to its commit.")
+                    .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            )?,
+        };
+        for reason in Reason::ALL {
+            m.rejected.with_label_values(&[reason.code()]).reset();
+        }
+        registry.register(Box::new(m.messages.clone()))?;
+        registry.register(Box::new(m.events.clone()))?;
+        registry.register(Box::new(m.unmetered.clone()))?;
+        registry.register(Box::new(m.rejected.clone()))?;
+        registry.register(Box::new(m.batches.clone()))?;
+        registry.register(Box::new(m.store_retries.clone()))?;
+        registry.register(Box::new(m.commit_failures.clone()))?;
+        registry.register(Box::new(m.batch_seconds.clone()))?;
+        Ok(m)
+    }
+}

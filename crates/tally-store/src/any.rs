@@ -1,0 +1,47 @@
+//! [`AnyStore`]: either store behind one concrete type, for programs that pick the
+//! store from their configuration at run time.
+
+use tally_domain::Period;
+
+use crate::clickhouse::ClickHouseStore;
+use crate::embedded::EmbeddedStore;
+use crate::{IncomingEvent, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+
+/// The ClickHouse store or the embedded one.
+pub enum AnyStore {
+    /// Production, scales out.
+    ClickHouse(ClickHouseStore),
+    /// One file on one machine.
+    Embedded(EmbeddedStore),
+}
+
+macro_rules! delegate {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            AnyStore::ClickHouse($store) => $call.await,
+            AnyStore::Embedded($store) => $call.await,
+        }
+    };
+}
+
+impl UsageStore for AnyStore {
+    async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
+        delegate!(self, s => s.insert_events(events))
+    }
+
+    async fn insert_rejected(&self, rejected: &[RejectedEvent]) -> Result<(), StoreError> {
+        delegate!(self, s => s.insert_rejected(rejected))
+    }
+
+    async fn rejected(&self, period: &Period) -> Result<Vec<RejectedEvent>, StoreError> {
+        delegate!(self, s => s.rejected(period))
+    }
+
+    async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
+        delegate!(self, s => s.aggregate(query))
+    }
+
+    async fn compact(&self, period: &Period) -> Result<(), StoreError> {
+        delegate!(self, s => s.compact(period))
+    }
+}

@@ -1,0 +1,52 @@
+//! `tally replay-dlq`: feeds the dead letters through the decoder again (after a catalog
+//! or producer fix) and stores those that are now valid.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use tally_ingest::decode::{DecodeRules, Decoder};
+use tally_store::{DECIMAL_SCALE, MAX_VALUE};
+
+use super::store_args::StoreArgs;
+
+/// Arguments of `tally replay-dlq`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    brokers: String,
+    /// The dead-letter topic.
+    #[arg(long, default_value = "tally-dead-letters")]
+    dead_letter_topic: String,
+    /// The (fixed) price catalog.
+    #[arg(long, default_value = "config/catalog.toml")]
+    catalog: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// How old an event's time may be, in days (0: no limit). Replays usually concern old events.
+    #[arg(long, default_value_t = 0)]
+    late_window_days: i64,
+}
+
+/// Runs `tally replay-dlq` and prints what happened.
+pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let catalog = super::load_catalog(&args.catalog)?;
+    let rules = DecodeRules {
+        late_window: (args.late_window_days > 0).then(|| chrono::TimeDelta::days(args.late_window_days)),
+        ..DecodeRules::default()
+    };
+    let decoder = Decoder::new(&catalog, rules, DECIMAL_SCALE, MAX_VALUE);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let store = Arc::new(args.store.open(&runtime)?);
+    let summary = tally_ingest::replay(&args.brokers, &args.dead_letter_topic, &decoder, store, runtime.handle())
+        .with_context(|| format!("replaying {}", args.dead_letter_topic))?;
+    let invalid: u64 = summary.still_invalid.values().sum();
+    println!("read {} dead letters: {} now valid and stored, {invalid} still invalid", summary.read, summary.stored);
+    for (reason, n) in &summary.still_invalid {
+        println!("  still invalid, {reason}: {n}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
