@@ -63,7 +63,7 @@ impl<S: UsageStore + 'static> Worker<S> {
             .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", "10")
             .set("queued.max.messages.kbytes", "16384")
-            .set("session.timeout.ms", "10000")
+            .set("session.timeout.ms", "45000")
             .set("max.poll.interval.ms", "600000");
         for (k, v) in &self.config.consumer_properties {
             client.set(k, v);

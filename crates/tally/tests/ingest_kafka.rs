@@ -68,12 +68,12 @@ async fn count(db: &TestDb, sql: &str) -> u64 {
     db.client().query(sql).fetch_one::<u64>().await.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-/// Events to produce: 100,000 by default, `TALLY_TEST_EXACTLY_ONCE_EVENTS` to change it.
+/// Events to produce: 50,000 by default, `TALLY_TEST_EXACTLY_ONCE_EVENTS` to change it.
 /// The local broker (tansu 0.6 on SQLite) reads a topic of a million messages at a few
 /// hundred messages per second, so the million-event run is for a real Kafka
 /// (`deploy/compose`); the logic under test is the same.
 fn events() -> u64 {
-    std::env::var("TALLY_TEST_EXACTLY_ONCE_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
+    std::env::var("TALLY_TEST_EXACTLY_ONCE_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000)
 }
 
 /// Waits until the worker log holds more than `before` assignments.
