@@ -22,7 +22,7 @@ use tally_domain::Period;
 
 pub use any::AnyStore;
 pub use error::StoreError;
-pub use limits::{check_event, DECIMAL_SCALE, MAX_VALUE};
+pub use limits::{check_event, storable, DECIMAL_SCALE, MAX_VALUE};
 pub use query::{IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};
 
 /// What every store can do with usage events.

@@ -14,11 +14,15 @@ pub const DECIMAL_SCALE: u32 = 12;
 /// The largest magnitude a stored value may have (exclusive): 7.9e16.
 pub const MAX_VALUE: Decimal = Decimal::from_parts(0xd941_8000, 0x0118_aa14, 0, false, 0);
 
+/// Whether the stores hold `value` exactly.
+pub fn storable(value: &Decimal) -> bool {
+    value.normalize().scale() <= DECIMAL_SCALE && value.abs() < MAX_VALUE
+}
+
 /// Refuses an event with a value the stores cannot hold exactly.
 pub fn check_event(event: &UsageEvent) -> Result<(), StoreError> {
     for (path, value) in &event.numbers {
-        let too_fine = value.normalize().scale() > DECIMAL_SCALE;
-        if too_fine || value.abs() >= MAX_VALUE {
+        if !storable(value) {
             return Err(StoreError::Unstorable {
                 context: format!("event ({}, {}) data.{path}", event.source, event.id),
                 message: format!(

@@ -13,9 +13,9 @@ mod tests;
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use tally_domain::{Aggregation, Catalog, CustomerId, Meter, UsageEvent};
+use tally_store::{storable, DECIMAL_SCALE, MAX_VALUE};
 
 pub use reason::Reason;
 
@@ -63,22 +63,19 @@ pub struct Decoded {
 pub struct Decoder {
     meters: HashMap<String, Vec<Meter>>,
     rules: DecodeRules,
-    max_scale: u32,
-    max_value: Decimal,
 }
 
 const ATTRIBUTES: [&str; 5] = ["id", "source", "type", "subject", "time"];
 
 impl Decoder {
-    /// A decoder for the catalog's meters. `max_scale` and `max_value` are what the store
-    /// can hold exactly; a metered value beyond them is rejected, an unmetered number
-    /// beyond them is kept as text only.
-    pub fn new(catalog: &Catalog, rules: DecodeRules, max_scale: u32, max_value: Decimal) -> Decoder {
+    /// A decoder for the catalog's meters. A metered value the stores cannot hold exactly
+    /// ([`tally_store::storable`]) is rejected; an unmetered one is kept as text only.
+    pub fn new(catalog: &Catalog, rules: DecodeRules) -> Decoder {
         let mut meters: HashMap<String, Vec<Meter>> = HashMap::new();
         for meter in catalog.meters() {
             meters.entry(meter.event_type.clone()).or_default().push(meter.clone());
         }
-        Decoder { meters, rules, max_scale, max_value }
+        Decoder { meters, rules }
     }
 
     /// The rules in force.
@@ -172,7 +169,7 @@ impl Decoder {
             self.check_value(meter, &event)?;
         }
         // Unmetered numbers the store cannot hold stay readable as text in `data`.
-        event.numbers.retain(|(_, v)| self.storable(v));
+        event.numbers.retain(|(_, v)| storable(v));
         Ok(Decoded { event, metered: !meters.is_empty() })
     }
 
@@ -201,20 +198,13 @@ impl Decoder {
         if value.is_sign_negative() && !value.is_zero() {
             return Err((Reason::NegativeValue, named(format!("{value} is negative"))));
         }
-        if !self.storable(&value) {
+        if !storable(&value) {
             return Err((
                 Reason::ValueOutOfRange,
-                named(format!(
-                    "{value} cannot be held exactly (at most {} decimals, below {})",
-                    self.max_scale, self.max_value
-                )),
+                named(format!("{value} cannot be held exactly (at most {DECIMAL_SCALE} decimals, below {MAX_VALUE})")),
             ));
         }
         Ok(())
-    }
-
-    fn storable(&self, value: &Decimal) -> bool {
-        value.normalize().scale() <= self.max_scale && value.abs() < self.max_value
     }
 }
 

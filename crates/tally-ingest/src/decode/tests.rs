@@ -12,8 +12,7 @@ const NOW: &str = "2026-11-23T12:00:00Z";
 fn decoder() -> Decoder {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/catalog.toml");
     let catalog = Catalog::load(std::path::Path::new(path)).expect("config/catalog.toml loads");
-    let max = Decimal::from(79_000_000_000_000_000u64);
-    Decoder::new(&catalog, DecodeRules::default(), 12, max)
+    Decoder::new(&catalog, DecodeRules::default())
 }
 
 fn now() -> DateTime<Utc> {

@@ -11,7 +11,6 @@ use chrono::TimeDelta;
 use clap::Args;
 use tally_ingest::decode::{DecodeRules, Decoder};
 use tally_ingest::{IngestConfig, IngestMetrics, Worker};
-use tally_store::{DECIMAL_SCALE, MAX_VALUE};
 
 use super::store_args::StoreArgs;
 
@@ -68,7 +67,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
         future_skew: TimeDelta::seconds(args.future_skew_secs),
         late_window: (args.late_window_days > 0).then(|| TimeDelta::days(args.late_window_days)),
     };
-    let decoder = Decoder::new(&catalog, rules, DECIMAL_SCALE, MAX_VALUE);
+    let decoder = Decoder::new(&catalog, rules);
     let mut config = IngestConfig::new(&args.brokers, &args.group, args.topics.clone(), &args.dead_letter_topic);
     config.batch_max_messages = args.batch_messages;
     config.batch_max_wait = Duration::from_millis(args.batch_wait_ms);

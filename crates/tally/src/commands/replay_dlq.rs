@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use tally_ingest::decode::{DecodeRules, Decoder};
-use tally_store::{DECIMAL_SCALE, MAX_VALUE};
 
 use super::store_args::StoreArgs;
 
@@ -38,7 +37,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         late_window: (args.late_window_days > 0).then(|| chrono::TimeDelta::days(args.late_window_days)),
         ..DecodeRules::default()
     };
-    let decoder = Decoder::new(&catalog, rules, DECIMAL_SCALE, MAX_VALUE);
+    let decoder = Decoder::new(&catalog, rules);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     let store = Arc::new(args.store.open(&runtime)?);
     let summary = tally_ingest::replay(&args.brokers, &args.dead_letter_topic, &decoder, store, runtime.handle())
