@@ -10,8 +10,10 @@ use tally_store::{IncomingEvent, RejectedEvent};
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     pub events: Vec<IncomingEvent>,
-    /// Dead letters with the original message key.
-    pub rejected: Vec<(RejectedEvent, Option<Vec<u8>>)>,
+    /// Dead letters, as stored in `rejected_events`.
+    pub rejected: Vec<RejectedEvent>,
+    /// The original message key of each dead letter, in the order of `rejected`.
+    pub rejected_keys: Vec<Option<Vec<u8>>>,
     /// Per (topic, partition): the offset to commit, one past the last message read.
     pub next_offsets: BTreeMap<(String, i32), i64>,
     pub messages: usize,

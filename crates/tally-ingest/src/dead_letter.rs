@@ -43,10 +43,10 @@ impl DeadLetters {
         Ok(DeadLetters { producer, topic: topic.to_owned() })
     }
 
-    /// Sends every dead letter, then waits for all acknowledgements.
-    pub async fn send(&self, letters: &[(RejectedEvent, Option<Vec<u8>>)]) -> Result<(), IngestError> {
+    /// Sends every dead letter with its original key, then waits for all acknowledgements.
+    pub async fn send(&self, letters: &[RejectedEvent], keys: &[Option<Vec<u8>>]) -> Result<(), IngestError> {
         let mut pending = Vec::with_capacity(letters.len());
-        for (rejected, key) in letters {
+        for (rejected, key) in letters.iter().zip(keys) {
             let mut h = OwnedHeaders::new()
                 .insert(Header { key: headers::REASON, value: Some(rejected.reason.as_bytes()) })
                 .insert(Header { key: headers::DETAIL, value: Some(rejected.detail.as_bytes()) });

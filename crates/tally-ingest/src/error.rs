@@ -17,7 +17,7 @@ pub enum IngestError {
     /// committed, so it will be read again; nothing is lost.
     #[error("stopped while the store was unavailable; the uncommitted batch will be re-read: {0}")]
     StoppedWhileStoreDown(tally_store::StoreError),
-    /// The store refused a write outside the retrying worker (e.g. during a replay).
+    /// The store refused a write (the worker retries it; a replay stops).
     #[error("writing to the store: {0}")]
     Store(tally_store::StoreError),
     /// A dead letter could not be written; its offset was not committed.

@@ -51,13 +51,14 @@ pub fn replay<S: UsageStore>(
     let metadata =
         consumer.fetch_metadata(Some(topic), timeout).map_err(IngestError::kafka(format!("reading {topic}'s metadata")))?;
     let mut assignment = TopicPartitionList::new();
-    let mut ends = BTreeMap::new();
+    // Per partition: the end this replay reads up to (exclusive), until it gets there.
+    let mut remaining = BTreeMap::new();
     for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
         let (low, high) = consumer
             .fetch_watermarks(topic, partition.id(), timeout)
             .map_err(IngestError::kafka(format!("reading {topic}/{}'s offsets", partition.id())))?;
         if high > low {
-            ends.insert(partition.id(), high);
+            remaining.insert(partition.id(), high);
             assignment
                 .add_partition_offset(topic, partition.id(), Offset::Offset(low))
                 .map_err(IngestError::kafka("assigning"))?;
@@ -66,7 +67,6 @@ pub fn replay<S: UsageStore>(
     consumer.assign(&assignment).map_err(IngestError::kafka(format!("assigning {topic}")))?;
     let mut summary = ReplaySummary::default();
     let mut batch = Vec::new();
-    let mut remaining = ends.clone();
     while !remaining.is_empty() {
         let Some(message) = consumer.poll(timeout) else {
             tracing::warn!(left = ?remaining, "no dead letter within 10 s; still waiting");

@@ -137,7 +137,8 @@ impl<S: UsageStore + 'static> Shared<S> {
                     raw: payload.to_vec(),
                     origin: Some(origin),
                 };
-                batch.rejected.push((rejected, key));
+                batch.rejected.push(rejected);
+                batch.rejected_keys.push(key);
             }
         }
     }
@@ -163,22 +164,24 @@ impl<S: UsageStore + 'static> Shared<S> {
         loop {
             let attempt = self.runtime.block_on(async {
                 if !letters_sent {
-                    self.dead_letters.send(&batch.rejected).await?;
+                    self.dead_letters.send(&batch.rejected, &batch.rejected_keys).await?;
                     letters_sent = true;
                 }
                 if !rejected_stored {
-                    let rows: Vec<RejectedEvent> = batch.rejected.iter().map(|(r, _)| r.clone()).collect();
-                    self.store.insert_rejected(&rows).await.map_err(IngestError::StoppedWhileStoreDown)?;
+                    self.store.insert_rejected(&batch.rejected).await.map_err(IngestError::Store)?;
                     rejected_stored = true;
                 }
-                self.store.insert_events(&batch.events).await.map_err(IngestError::StoppedWhileStoreDown)
+                self.store.insert_events(&batch.events).await.map_err(IngestError::Store)
             });
             match attempt {
                 Ok(()) => break,
                 Err(err) => {
                     self.metrics.store_retries.inc();
                     if self.stop.load(Ordering::Relaxed) {
-                        return Err(err);
+                        return Err(match err {
+                            IngestError::Store(e) => IngestError::StoppedWhileStoreDown(e),
+                            other => other,
+                        });
                     }
                     tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, "batch not durable yet; retrying");
                     std::thread::sleep(wait);
