@@ -98,7 +98,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("stop requested: draining");
         signalled.store(true, Ordering::Relaxed);
     });
-    let store = args.store.open(&runtime)?;
+    let store = args.store.open(&runtime, "opening")?;
     let worker = Worker::new(config, decoder, Arc::new(store), metrics, runtime.handle().clone());
     worker.run(stop).context("ingesting")?;
     Ok(ExitCode::SUCCESS)

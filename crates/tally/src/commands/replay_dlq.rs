@@ -39,7 +39,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let decoder = Decoder::new(&catalog, rules);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    let store = Arc::new(args.store.open(&runtime)?);
+    let store = Arc::new(args.store.open(&runtime, "opening")?);
     let summary = tally_ingest::replay(&args.brokers, &args.dead_letter_topic, &decoder, store, runtime.handle())
         .with_context(|| format!("replaying {}", args.dead_letter_topic))?;
     let invalid: u64 = summary.still_invalid.values().sum();

@@ -13,27 +13,45 @@ use tally_store::AnyStore;
 pub struct StoreArgs {
     /// ClickHouse HTTP URL, e.g. http://127.0.0.1:8123.
     #[arg(long, value_name = "URL", required_unless_present = "embedded", conflicts_with = "embedded")]
-    clickhouse: Option<String>,
+    pub(super) clickhouse: Option<String>,
     /// The embedded store's file.
     #[arg(long, value_name = "FILE")]
-    embedded: Option<PathBuf>,
-    /// ClickHouse database.
+    pub(super) embedded: Option<PathBuf>,
+    /// ClickHouse database (created if missing).
     #[arg(long, default_value = "tally", requires = "clickhouse")]
-    database: String,
+    pub(super) database: String,
+    /// ClickHouse user.
+    #[arg(long, requires = "clickhouse")]
+    user: Option<String>,
+    /// Environment variable holding the ClickHouse password (never given on the command line).
+    #[arg(long, value_name = "VAR", requires = "clickhouse")]
+    password_env: Option<String>,
 }
 
 impl StoreArgs {
-    /// Opens (and migrates) the store.
-    pub fn open(&self, runtime: &tokio::runtime::Runtime) -> anyhow::Result<AnyStore> {
+    /// Opens (and migrates) the store; an error reads `{doing} ClickHouse at URL, database D: ...`
+    /// or `{doing} the embedded store FILE: ...`.
+    pub fn open(&self, runtime: &tokio::runtime::Runtime, doing: &str) -> anyhow::Result<AnyStore> {
         if let Some(path) = &self.embedded {
-            let store = EmbeddedStore::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let store = EmbeddedStore::open(path)
+                .with_context(|| format!("{doing} the embedded store {}", path.display()))?;
             return Ok(AnyStore::Embedded(store));
         }
         let url = self.clickhouse.clone().unwrap_or_default();
-        let config = ClickHouseConfig { url: url.clone(), database: self.database.clone(), ..Default::default() };
+        let password = match &self.password_env {
+            Some(var) => Some(std::env::var(var).with_context(|| format!("reading the password from ${var}"))?),
+            None => None,
+        };
+        let config = ClickHouseConfig {
+            url: url.clone(),
+            database: self.database.clone(),
+            user: self.user.clone(),
+            password,
+            ..Default::default()
+        };
         let store = runtime
             .block_on(ClickHouseStore::open(&config))
-            .with_context(|| format!("opening ClickHouse at {url}, database {}", self.database))?;
+            .with_context(|| format!("{doing} ClickHouse at {url}, database {}", self.database))?;
         Ok(AnyStore::ClickHouse(store))
     }
 }
