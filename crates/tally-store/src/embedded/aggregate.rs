@@ -97,6 +97,5 @@ pub(crate) fn run(conn: &Connection, query: &UsageQuery) -> Result<Vec<UsageAggr
             });
         }
     }
-    out.sort();
-    Ok(out)
+    Ok(crate::query::sort_aggregates(out))
 }
