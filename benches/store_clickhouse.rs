@@ -84,8 +84,9 @@ fn make_event(i: u64, customers: u64, start: DateTime<Utc>, rng: &mut Rng) -> In
         format!("{i:016x}"),
         event_type,
         time,
-        &data,
-    );
+        &data.to_string(),
+    )
+    .expect("generated data is a JSON object");
     event.into()
 }
 

@@ -20,7 +20,12 @@ impl TestTopic {
     /// Creates a topic with `partitions` partitions; panics with a clear message if the
     /// broker is not up or refuses.
     pub async fn new(partitions: i32) -> TestTopic {
-        let brokers = kafka_brokers();
+        Self::on(&kafka_brokers(), partitions).await
+    }
+
+    /// The same on another broker (e.g. a [`crate::PrivateService`]).
+    pub async fn on(brokers: &str, partitions: i32) -> TestTopic {
+        let brokers = brokers.to_owned();
         if let Err(err) = check_broker(&brokers) {
             panic!("{err}");
         }

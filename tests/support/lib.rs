@@ -8,10 +8,12 @@
 
 mod clickhouse_db;
 mod kafka_topics;
+mod private_services;
 mod services;
 mod unique;
 
 pub use clickhouse_db::{connect_clickhouse, TestDb};
 pub use kafka_topics::TestTopic;
+pub use private_services::{PrivateService, Service};
 pub use services::{clickhouse_tcp_port, clickhouse_url, kafka_brokers, ServiceError};
 pub use unique::unique_name;

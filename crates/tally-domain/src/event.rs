@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::decimal::parse_exact;
 use crate::ids::CustomerId;
+use crate::json::{Leaf, Members};
 
 /// One usage event, identified by `(source, id)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,21 +34,23 @@ pub struct UsageEvent {
 }
 
 impl UsageEvent {
-    /// Builds an event from its `data` object, flattening it into numbers and strings.
+    /// Builds an event from the JSON text of its `data` object, flattening it into
+    /// numbers and strings; `data` is kept as the text received. Errors if `data` is
+    /// not one JSON object.
     pub fn from_data(
         customer: CustomerId,
         source: impl Into<String>,
         id: impl Into<String>,
         event_type: impl Into<String>,
         time: DateTime<Utc>,
-        data: &serde_json::Value,
-    ) -> Self {
+        data: &str,
+    ) -> Result<Self, serde_json::Error> {
         let mut numbers = Vec::new();
         let mut strings = Vec::new();
-        flatten("", data, &mut numbers, &mut strings);
-        numbers.sort();
-        strings.sort();
-        UsageEvent {
+        flatten("", &Members::parse(data)?, &mut numbers, &mut strings)?;
+        sort_last_wins(&mut numbers);
+        sort_last_wins(&mut strings);
+        Ok(UsageEvent {
             customer,
             source: source.into(),
             id: id.into(),
@@ -55,8 +58,8 @@ impl UsageEvent {
             time: time.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(time),
             numbers,
             strings,
-            data: data.to_string(),
-        }
+            data: data.to_owned(),
+        })
     }
 
     /// The exact decimal at a dotted path of `data`.
@@ -77,39 +80,41 @@ impl UsageEvent {
 
 fn flatten(
     prefix: &str,
-    value: &serde_json::Value,
+    members: &Members<'_>,
     numbers: &mut Vec<(String, Decimal)>,
     strings: &mut Vec<(String, String)>,
-) {
-    use serde_json::Value;
-    let path = |key: &str| {
-        if prefix.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{prefix}.{key}")
-        }
-    };
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                flatten(&path(key), inner, numbers, strings);
+) -> Result<(), serde_json::Error> {
+    for (key, raw) in members.iter() {
+        let path = if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") };
+        match Leaf::of(raw)? {
+            Leaf::Object(text) => flatten(&path, &Members::parse(text)?, numbers, strings)?,
+            Leaf::Number(text) => {
+                if let Ok(d) = parse_exact(text) {
+                    numbers.push((path.clone(), d));
+                }
+                strings.push((path, text.to_owned()));
             }
-        }
-        Value::Number(n) => {
-            let text = n.to_string();
-            if let Ok(d) = parse_exact(&text) {
-                numbers.push((prefix.to_owned(), d));
+            Leaf::Str(text) => {
+                if let Ok(d) = parse_exact(&text) {
+                    numbers.push((path.clone(), d));
+                }
+                strings.push((path, text.into_owned()));
             }
-            strings.push((prefix.to_owned(), text));
+            Leaf::Bool(b) => strings.push((path, b.to_string())),
+            Leaf::Null | Leaf::Array => {}
         }
-        Value::String(s) => {
-            if let Ok(d) = parse_exact(s) {
-                numbers.push((prefix.to_owned(), d));
-            }
-            strings.push((prefix.to_owned(), s.clone()));
-        }
-        Value::Bool(b) => strings.push((prefix.to_owned(), b.to_string())),
-        Value::Null | Value::Array(_) => {}
+    }
+    Ok(())
+}
+
+/// Sorts by path; where a path occurs twice (a repeated key, or `"a.b"` beside
+/// `{"a":{"b":..}}`), the later one wins, as a JSON parser's map would have it.
+fn sort_last_wins<T>(pairs: &mut Vec<(String, T)>) {
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
+        pairs.reverse();
+        pairs.dedup_by(|later, earlier| later.0 == earlier.0);
+        pairs.reverse();
     }
 }
 
@@ -119,18 +124,16 @@ mod tests {
 
     #[test]
     fn data_is_flattened_exactly() {
-        let data = serde_json::from_str(
-            r#"{"model":"gpt-4o","tokens":1200,"cost":"0.1","nested":{"x":0.30000000000000004},"ok":true}"#,
-        )
-        .unwrap();
+        let data = r#"{"model":"gpt-4o","tokens":1200,"cost":"0.1","nested":{"x":0.30000000000000004},"ok":true}"#;
         let e = UsageEvent::from_data(
             CustomerId::new("c"),
             "src",
             "1",
             "llm.tokens",
             "2026-11-05T12:00:00.123456Z".parse().unwrap(),
-            &data,
-        );
+            data,
+        )
+        .unwrap();
         assert_eq!(e.number("tokens"), Some(Decimal::from(1200)));
         assert_eq!(e.number("cost").unwrap().to_string(), "0.1");
         assert_eq!(e.number("nested.x").unwrap().to_string(), "0.30000000000000004");
@@ -139,5 +142,15 @@ mod tests {
         assert_eq!(e.number("model"), None);
         assert_eq!(e.time_millis() % 1000, 123);
         assert_eq!(e.time.timestamp_subsec_micros(), 123_000);
+        assert_eq!(e.data, data, "data is kept as received");
+    }
+
+    #[test]
+    fn a_repeated_path_keeps_the_later_value() {
+        let data = r#"{"tokens": 1, "a.b": "x", "a": {"b": "y"}, "tokens": 2}"#;
+        let e = UsageEvent::from_data(CustomerId::new("c"), "s", "1", "t", Utc::now(), data).unwrap();
+        assert_eq!(e.number("tokens"), Some(Decimal::from(2)));
+        assert_eq!(e.string("a.b"), Some("y"));
+        assert_eq!(e.strings.len(), 2);
     }
 }

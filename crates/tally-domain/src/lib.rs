@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod decimal;
 pub mod event;
 pub mod ids;
+pub mod json;
 pub mod money;
 pub mod period;
 pub mod usage;

@@ -26,6 +26,9 @@ pub struct IngestConfig {
     pub retry_max: Duration,
     /// Extra librdkafka properties for the consumer, applied last (they win).
     pub consumer_properties: BTreeMap<String, String>,
+    /// Stop by itself once every partition of the topics is committed up to the end it
+    /// had when the worker started: a backfill, or a benchmark. Meant for a lone worker.
+    pub stop_at_end: bool,
 }
 
 impl IngestConfig {
@@ -42,6 +45,7 @@ impl IngestConfig {
             retry_min: Duration::from_millis(100),
             retry_max: Duration::from_secs(10),
             consumer_properties: BTreeMap::new(),
+            stop_at_end: false,
         }
     }
 }

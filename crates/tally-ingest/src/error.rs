@@ -20,6 +20,10 @@ pub enum IngestError {
     /// The store refused a write (the worker retries it; a replay stops).
     #[error("writing to the store: {0}")]
     Store(tally_store::StoreError),
+    /// A batch's write task ended without an answer (it panicked): nothing of it was
+    /// committed, so it will be read again.
+    #[error("a batch write task failed: {0}")]
+    Task(String),
     /// A dead letter could not be written; its offset was not committed.
     #[error("writing a dead letter to {topic}: {source}")]
     DeadLetter {

@@ -10,10 +10,12 @@ pub mod decode;
 mod batch;
 mod config;
 mod dead_letter;
+mod ends;
 mod error;
 mod metrics;
 mod replay;
 mod worker;
+mod writer;
 
 pub use config::IngestConfig;
 pub use dead_letter::headers as dead_letter_headers;

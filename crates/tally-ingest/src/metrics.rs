@@ -58,4 +58,9 @@ impl IngestMetrics {
         registry.register(Box::new(m.batch_seconds.clone()))?;
         Ok(m)
     }
+
+    /// Dead-lettered events of every reason.
+    pub fn rejected_total(&self) -> u64 {
+        Reason::ALL.iter().map(|r| self.rejected.with_label_values(&[r.code()]).get()).sum()
+    }
 }

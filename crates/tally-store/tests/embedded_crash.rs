@@ -23,8 +23,9 @@ fn batch(n: usize) -> Vec<IncomingEvent> {
                 format!("{n}-{i}"),
                 "llm.tokens",
                 "2026-11-02T10:00:00Z".parse().unwrap(),
-                &data,
+                &data.to_string(),
             )
+            .unwrap()
             .into()
         })
         .collect()

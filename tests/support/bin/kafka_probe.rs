@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -89,6 +91,29 @@ enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Creates a topic (replication 1).
+    CreateTopic {
+        #[command(flatten)]
+        at: TopicArgs,
+        /// Number of partitions.
+        #[arg(long, default_value_t = 4)]
+        partitions: i32,
+    },
+    /// Ends every partition of a topic with one message `tally-end-of-topic`, sent alone:
+    /// tansu 0.6's memory engine reports a partition's end as one past the first offset
+    /// of its last record batch, so a one-message batch makes that end exact for
+    /// `count` and `tally ingest --stop-at-end`. (Not JSON: the worker dead-letters it.)
+    Seal {
+        #[command(flatten)]
+        at: TopicArgs,
+    },
+    /// Reads every partition of a topic from its start to its end as of now, only
+    /// counting messages, and prints `{"messages":N,"bytes":B,"seconds":S}`: the raw
+    /// consume rate, the ceiling an ingest worker is measured against.
+    Count {
+        #[command(flatten)]
+        at: TopicArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -133,7 +158,82 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Consume { at: TopicArgs { brokers, topic }, group, max, idle_ms, verbose } => {
             consume(&brokers, &topic, &group, max, idle_ms, verbose)
         }
+        Command::CreateTopic { at: TopicArgs { brokers, topic }, partitions } => {
+            create_topic(&brokers, &topic, partitions)
+        }
+        Command::Count { at: TopicArgs { brokers, topic } } => count(&brokers, &topic),
+        Command::Seal { at: TopicArgs { brokers, topic } } => seal(&brokers, &topic),
     }
+}
+
+fn create_topic(brokers: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", brokers).create()?;
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = futures_executor(admin.create_topics([&new], &options)).with_context(|| format!("creating {topic}"))?;
+    for result in results {
+        if let Err((topic, code)) = result {
+            bail!("creating topic {topic}: {code}");
+        }
+    }
+    Ok(())
+}
+
+/// Runs one admin future to completion on a small runtime.
+fn futures_executor<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime").block_on(future)
+}
+
+fn seal(brokers: &str, topic: &str) -> anyhow::Result<()> {
+    let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", brokers).set("linger.ms", "0").create()?;
+    let metadata = producer.client().fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        let record: BaseRecord<'_, (), str> = BaseRecord::to(topic).partition(partition.id()).payload("tally-end-of-topic");
+        producer.send(record).map_err(|(e, _)| e).with_context(|| format!("sealing {topic}/{}", partition.id()))?;
+        producer.flush(Duration::from_secs(10)).context("waiting for the ack")?;
+    }
+    Ok(())
+}
+
+fn count(brokers: &str, topic: &str) -> anyhow::Result<()> {
+    // The same fetch settings as the ingest worker, so the two rates compare.
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "tally-kafka-probe-count")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .set("queued.max.messages.kbytes", "8192")
+        .create()?;
+    let timeout = Duration::from_secs(10);
+    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    let mut remaining = std::collections::BTreeMap::new();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        let (low, high) = consumer.fetch_watermarks(topic, partition.id(), timeout)?;
+        if high > low {
+            remaining.insert(partition.id(), high);
+            assignment.add_partition_offset(topic, partition.id(), rdkafka::Offset::Offset(low))?;
+        }
+    }
+    let started = Instant::now();
+    consumer.assign(&assignment)?;
+    let (mut messages, mut bytes) = (0u64, 0u64);
+    while !remaining.is_empty() {
+        match consumer.poll(timeout) {
+            Some(Ok(message)) => {
+                messages += 1;
+                bytes += message.payload_len() as u64;
+                if remaining.get(&message.partition()).is_some_and(|end| message.offset() + 1 >= *end) {
+                    remaining.remove(&message.partition());
+                }
+            }
+            Some(Err(err)) => bail!("consuming {topic}: {err}"),
+            None => bail!("no message within 10 s; partitions left: {remaining:?}"),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(r#"{{"messages":{messages},"bytes":{bytes},"seconds":{seconds:.3}}}"#);
+    Ok(())
 }
 
 fn produce(brokers: &str, topic: &str, count: usize, prefix: &str, batch: usize) -> anyhow::Result<()> {

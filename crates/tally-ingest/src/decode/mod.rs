@@ -10,10 +10,12 @@ mod reason;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use tally_domain::json::{Leaf, Members};
 use tally_domain::{Aggregation, Catalog, CustomerId, Meter, UsageEvent};
 use tally_store::{storable, DECIMAL_SCALE, MAX_VALUE};
 
@@ -94,22 +96,37 @@ impl Decoder {
         }
         let text = std::str::from_utf8(bytes)
             .map_err(|e| reject(Reason::NotUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-        let value: Value = serde_json::from_str(text).map_err(|e| reject(Reason::NotJson, e.to_string()))?;
-        let Value::Object(object) = value else {
-            return Err(reject(Reason::NotCloudEvent, format!("a JSON {} instead of an object", kind(&value))));
+        let object = match Members::parse(text) {
+            Ok(object) => object,
+            Err(err) => {
+                return Err(match serde_json::from_str::<&RawValue>(text).map(Leaf::of) {
+                    Ok(Ok(leaf)) => reject(Reason::NotCloudEvent, format!("a JSON {} instead of an object", leaf.kind())),
+                    _ => reject(Reason::NotJson, err.to_string()),
+                })
+            }
         };
-        let source = object.get("source").and_then(Value::as_str).map(str::to_owned);
-        let id = object.get("id").and_then(Value::as_str).map(str::to_owned);
-        self.decode_object(&object, now).map_err(|(reason, detail)| Rejection { reason, detail, source, id })
+        let text_of = |name: &str| match object.get(name).map(Leaf::of) {
+            Some(Ok(Leaf::Str(s))) => Some(s.into_owned()),
+            _ => None,
+        };
+        self.decode_object(&object, now).map_err(|(reason, detail)| Rejection {
+            reason,
+            detail,
+            source: text_of("source"),
+            id: text_of("id"),
+        })
     }
 
-    fn decode_object(&self, object: &Map<String, Value>, now: DateTime<Utc>) -> Result<Decoded, (Reason, String)> {
+    fn decode_object<'a>(&self, object: &Members<'a>, now: DateTime<Utc>) -> Result<Decoded, (Reason, String)> {
+        fn leaf(raw: &RawValue) -> Result<Leaf<'_>, (Reason, String)> {
+            Leaf::of(raw).map_err(|e| (Reason::NotJson, e.to_string()))
+        }
         match object.get("specversion") {
-            Some(Value::String(v)) if v == "1.0" => {}
-            Some(other) => return Err((Reason::NotCloudEvent, format!("specversion: {other} is not \"1.0\""))),
+            Some(raw) if leaf(raw)? == Leaf::Str("1.0".into()) => {}
+            Some(raw) => return Err((Reason::NotCloudEvent, format!("specversion: {} is not \"1.0\"", raw.get()))),
             None => return Err((Reason::NotCloudEvent, "specversion: missing".into())),
         }
-        for name in object.keys() {
+        for (name, _) in object.iter() {
             // CloudEvents attribute names are lower-case letters and digits; anything
             // else is not an extension attribute but a malformed event.
             let well_formed = name == "data_base64"
@@ -121,17 +138,19 @@ impl Decoder {
                 ));
             }
         }
-        let mut fields = [""; 5];
+        let mut fields: [Cow<'a, str>; 5] = Default::default();
         for (slot, name) in fields.iter_mut().zip(ATTRIBUTES) {
-            *slot = match object.get(name) {
-                None | Some(Value::Null) => return Err((Reason::MissingField, format!("{name}: missing"))),
-                Some(Value::String(s)) if s.is_empty() => return Err((Reason::MissingField, format!("{name}: empty"))),
-                Some(Value::String(s)) => s.as_str(),
-                Some(other) => return Err((Reason::InvalidField, format!("{name}: a {} instead of a string", kind(other)))),
+            *slot = match object.get(name).map(leaf).transpose()? {
+                None | Some(Leaf::Null) => return Err((Reason::MissingField, format!("{name}: missing"))),
+                Some(Leaf::Str(s)) if s.is_empty() => return Err((Reason::MissingField, format!("{name}: empty"))),
+                Some(Leaf::Str(s)) => s,
+                Some(other) => {
+                    return Err((Reason::InvalidField, format!("{name}: a {} instead of a string", other.kind())))
+                }
             };
         }
         let [id, source, event_type, subject, time] = fields;
-        let time = DateTime::parse_from_rfc3339(time)
+        let time = DateTime::parse_from_rfc3339(&time)
             .map_err(|e| (Reason::BadTime, format!("time: {time:?} is not an RFC 3339 timestamp ({e})")))?
             .with_timezone(&Utc);
         if time > now + self.rules.future_skew {
@@ -148,23 +167,26 @@ impl Decoder {
                 ));
             }
         }
-        if let Some(content_type) = object.get("datacontenttype") {
-            let json = content_type.as_str().is_some_and(|t| t.starts_with("application/json") || t.ends_with("+json"));
+        if let Some(raw) = object.get("datacontenttype") {
+            let json = matches!(leaf(raw)?, Leaf::Str(t) if t.starts_with("application/json") || t.ends_with("+json"));
             if !json {
-                return Err((Reason::InvalidField, format!("datacontenttype: {content_type} is not JSON")));
+                return Err((Reason::InvalidField, format!("datacontenttype: {} is not JSON", raw.get())));
             }
         }
-        if object.contains_key("data_base64") {
+        if object.contains("data_base64") {
             return Err((Reason::InvalidField, "data_base64: binary data cannot be metered; send JSON `data`".into()));
         }
-        let empty = Value::Object(Map::new());
-        let data = match object.get("data") {
-            None | Some(Value::Null) => &empty,
-            Some(v @ Value::Object(_)) => v,
-            Some(other) => return Err((Reason::InvalidField, format!("data: a {} instead of an object", kind(other)))),
+        let data = match object.get("data").map(|raw| (raw, leaf(raw))) {
+            None => "{}",
+            Some((_, leaf)) => match leaf? {
+                Leaf::Null => "{}",
+                Leaf::Object(text) => text,
+                other => return Err((Reason::InvalidField, format!("data: a {} instead of an object", other.kind()))),
+            },
         };
-        let mut event = UsageEvent::from_data(CustomerId::new(subject), source, id, event_type, time, data);
-        let meters = self.meters.get(event_type).map(Vec::as_slice).unwrap_or_default();
+        let mut event = UsageEvent::from_data(CustomerId::new(subject), source, id, event_type.as_ref(), time, data)
+            .map_err(|e| (Reason::NotJson, format!("data: {e}")))?;
+        let meters = self.meters.get(event_type.as_ref()).map(Vec::as_slice).unwrap_or_default();
         for meter in meters {
             self.check_value(meter, &event)?;
         }
@@ -205,16 +227,5 @@ impl Decoder {
             ));
         }
         Ok(())
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }

@@ -57,9 +57,13 @@ pub struct IngestArgs {
     /// How old an event's time may be, in days (0: no limit).
     #[arg(long, default_value_t = 35)]
     late_window_days: i64,
+    /// Exit 0 once everything the topics held at start is stored and committed (a
+    /// backfill of a topic that is not growing; meant for a single worker).
+    #[arg(long)]
+    stop_at_end: bool,
 }
 
-/// Runs `tally ingest` until SIGTERM or SIGINT.
+/// Runs `tally ingest` until SIGTERM or SIGINT (or the end, with `--stop-at-end`).
 pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let catalog = super::load_catalog(&args.catalog)?;
     let rules = DecodeRules {
@@ -71,6 +75,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let mut config = IngestConfig::new(&args.brokers, &args.group, args.topics.clone(), &args.dead_letter_topic);
     config.batch_max_messages = args.batch_messages;
     config.batch_max_wait = Duration::from_millis(args.batch_wait_ms);
+    config.stop_at_end = args.stop_at_end;
     if let Some(id) = &args.instance_id {
         config.consumer_properties.insert("group.instance.id".into(), id.clone());
     }

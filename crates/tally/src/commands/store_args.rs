@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
+use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore, Compression};
 use tally_store::embedded::EmbeddedStore;
 use tally_store::AnyStore;
 
@@ -26,6 +26,17 @@ pub struct StoreArgs {
     /// Environment variable holding the ClickHouse password (never given on the command line).
     #[arg(long, value_name = "VAR", requires = "clickhouse")]
     password_env: Option<String>,
+    /// Compression between Tally and ClickHouse: lz4 or none (none saves CPU on loopback).
+    #[arg(long, value_name = "lz4|none", default_value = "lz4", value_parser = parse_compression, requires = "clickhouse")]
+    clickhouse_compression: Compression,
+}
+
+fn parse_compression(text: &str) -> Result<Compression, String> {
+    match text {
+        "lz4" => Ok(Compression::Lz4),
+        "none" => Ok(Compression::None),
+        other => Err(format!("{other:?}: expected lz4 or none")),
+    }
 }
 
 impl StoreArgs {
@@ -47,7 +58,7 @@ impl StoreArgs {
             database: self.database.clone(),
             user: self.user.clone(),
             password,
-            ..Default::default()
+            compression: self.clickhouse_compression,
         };
         let store = runtime
             .block_on(ClickHouseStore::open(&config))

@@ -1,0 +1,76 @@
+//! Making one batch durable: dead letters acknowledged by the broker, then rejected
+//! rows, then events in the store, retried with capped exponential backoff until they
+//! are all written or the worker is asked to stop.
+//!
+//! It runs as a task on the runtime so that the poll thread decodes the next batch
+//! meanwhile; the poll thread commits a batch's offsets only after its task returned
+//! success, and batches are committed in the order they were read.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tally_store::UsageStore;
+
+use crate::batch::Batch;
+use crate::dead_letter::DeadLetters;
+use crate::error::IngestError;
+use crate::metrics::IngestMetrics;
+
+/// What a write task needs; cheap to clone into each task.
+pub(crate) struct Writer<S> {
+    pub store: Arc<S>,
+    pub dead_letters: Arc<DeadLetters>,
+    pub metrics: IngestMetrics,
+    pub stop: Arc<AtomicBool>,
+    /// First and longest wait between retries.
+    pub retry: (Duration, Duration),
+}
+
+impl<S> Clone for Writer<S> {
+    fn clone(&self) -> Self {
+        Writer {
+            store: self.store.clone(),
+            dead_letters: self.dead_letters.clone(),
+            metrics: self.metrics.clone(),
+            stop: self.stop.clone(),
+            retry: self.retry,
+        }
+    }
+}
+
+impl<S: UsageStore + 'static> Writer<S> {
+    /// Writes `batch` until it is durable; gives up only when asked to stop.
+    pub async fn write(self, batch: &Batch) -> Result<(), IngestError> {
+        let mut wait = self.retry.0;
+        let (mut letters_sent, mut rejected_stored) = (batch.rejected.is_empty(), batch.rejected.is_empty());
+        loop {
+            let attempt = async {
+                if !letters_sent {
+                    self.dead_letters.send(&batch.rejected, &batch.rejected_keys).await?;
+                    letters_sent = true;
+                }
+                if !rejected_stored {
+                    self.store.insert_rejected(&batch.rejected).await.map_err(IngestError::Store)?;
+                    rejected_stored = true;
+                }
+                self.store.insert_events(&batch.events).await.map_err(IngestError::Store)
+            };
+            match attempt.await {
+                Ok(()) => return Ok(()),
+                Err(err) => {
+                    self.metrics.store_retries.inc();
+                    if self.stop.load(Ordering::Relaxed) {
+                        return Err(match err {
+                            IngestError::Store(e) => IngestError::StoppedWhileStoreDown(e),
+                            other => other,
+                        });
+                    }
+                    tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, "batch not durable yet; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(self.retry.1);
+                }
+            }
+        }
+    }
+}
