@@ -6,12 +6,14 @@
 //! Kafka topics under unique names so tests run in parallel without seeing each
 //! other's data, and fails loudly, never skips, when a service is not there.
 
+mod bad_events;
 mod clickhouse_db;
 mod kafka_topics;
 mod private_services;
 mod services;
 mod unique;
 
+pub use bad_events::{bad_events, event_with, good_event, BadEvent};
 pub use clickhouse_db::{connect_clickhouse, TestDb};
 pub use kafka_topics::TestTopic;
 pub use private_services::{PrivateService, Service};

@@ -61,6 +61,20 @@ impl PrivateService {
         self.script(&["stop", self.service.name()]);
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or an OOM kill would; the data stays.
+    pub fn kill(&self) {
+        let pidfile = self.dir.join(format!("{}.pid", self.service.name()));
+        let pid = std::fs::read_to_string(&pidfile).unwrap_or_else(|e| panic!("{}: {e}", pidfile.display()));
+        let pid = pid.trim();
+        let status = Command::new("kill").args(["-KILL", pid]).status().expect("kill -KILL");
+        assert!(status.success(), "kill -KILL {pid}");
+        let proc = Path::new("/proc").join(pid);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while proc.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Starts it again on the same data and ports; returns once it answers.
     pub fn start(&self) {
         self.script(&["start", self.service.name()]);

@@ -24,6 +24,10 @@ pub struct IngestConfig {
     pub retry_min: Duration,
     /// Longest wait between store retries.
     pub retry_max: Duration,
+    /// Longest one attempt to make a batch durable may take before it is abandoned and
+    /// retried: a store that stops answering (a server shutting down holds connections
+    /// open) must not stall the worker for ever.
+    pub attempt_timeout: Duration,
     /// Extra librdkafka properties for the consumer, applied last (they win).
     pub consumer_properties: BTreeMap<String, String>,
     /// Stop by itself once every partition of the topics is committed up to the end it
@@ -44,6 +48,7 @@ impl IngestConfig {
             batch_max_wait: Duration::from_millis(500),
             retry_min: Duration::from_millis(100),
             retry_max: Duration::from_secs(10),
+            attempt_timeout: Duration::from_secs(60),
             consumer_properties: BTreeMap::new(),
             stop_at_end: false,
         }

@@ -23,7 +23,15 @@ pub mod headers {
     pub const PARTITION: &str = "tally-source-partition";
     /// Offset it was read from (decimal text).
     pub const OFFSET: &str = "tally-source-offset";
+    /// Present when the payload was cut: the original length in bytes (decimal text).
+    /// The whole message is in the store's `rejected_events.raw`.
+    pub const TRUNCATED_FROM: &str = "tally-truncated-from";
 }
+
+/// Longest payload a dead letter carries whole. Kafka refuses messages over its
+/// `max.message.bytes` (about 1 MB by default), and a dead letter the broker refuses
+/// would stall the partition; longer payloads are cut here and marked.
+pub const MAX_DEAD_LETTER_BYTES: usize = 900 * 1024;
 
 /// Writes dead letters and waits until the broker has them.
 pub(crate) struct DeadLetters {
@@ -50,6 +58,12 @@ impl DeadLetters {
             let mut h = OwnedHeaders::new()
                 .insert(Header { key: headers::REASON, value: Some(rejected.reason.as_bytes()) })
                 .insert(Header { key: headers::DETAIL, value: Some(rejected.detail.as_bytes()) });
+            let mut payload = rejected.raw.as_slice();
+            if payload.len() > MAX_DEAD_LETTER_BYTES {
+                let original = payload.len().to_string();
+                h = h.insert(Header { key: headers::TRUNCATED_FROM, value: Some(original.as_bytes()) });
+                payload = &payload[..MAX_DEAD_LETTER_BYTES];
+            }
             if let Some(o) = &rejected.origin {
                 h = h
                     .insert(Header { key: headers::TOPIC, value: Some(o.topic.as_bytes()) })
@@ -57,7 +71,7 @@ impl DeadLetters {
                     .insert(Header { key: headers::OFFSET, value: Some(o.offset.to_string().as_bytes()) });
             }
             let mut record: FutureRecord<'_, [u8], [u8]> =
-                FutureRecord::to(&self.topic).payload(rejected.raw.as_slice()).headers(h);
+                FutureRecord::to(&self.topic).payload(payload).headers(h);
             if let Some(k) = key {
                 record = record.key(k.as_slice());
             }

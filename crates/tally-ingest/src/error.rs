@@ -20,6 +20,9 @@ pub enum IngestError {
     /// The store refused a write (the worker retries it; a replay stops).
     #[error("writing to the store: {0}")]
     Store(tally_store::StoreError),
+    /// One attempt to make a batch durable took too long; it is abandoned and retried.
+    #[error("no answer from the store or the broker within {0:?}")]
+    Timeout(std::time::Duration),
     /// A batch's write task ended without an answer (it panicked): nothing of it was
     /// committed, so it will be read again.
     #[error("a batch write task failed: {0}")]

@@ -18,7 +18,7 @@ mod worker;
 mod writer;
 
 pub use config::IngestConfig;
-pub use dead_letter::headers as dead_letter_headers;
+pub use dead_letter::{headers as dead_letter_headers, MAX_DEAD_LETTER_BYTES};
 pub use error::IngestError;
 pub use metrics::IngestMetrics;
 pub use replay::{replay, ReplaySummary};

@@ -56,6 +56,7 @@ impl<S: UsageStore + 'static> Worker<S> {
                 metrics: self.metrics,
                 stop: stop.clone(),
                 retry: (self.config.retry_min, self.config.retry_max),
+                attempt_timeout: self.config.attempt_timeout,
             },
             runtime: self.runtime,
             batch: Mutex::new(Batch::default()),

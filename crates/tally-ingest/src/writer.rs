@@ -25,6 +25,8 @@ pub(crate) struct Writer<S> {
     pub stop: Arc<AtomicBool>,
     /// First and longest wait between retries.
     pub retry: (Duration, Duration),
+    /// Longest one attempt may take.
+    pub attempt_timeout: Duration,
 }
 
 impl<S> Clone for Writer<S> {
@@ -35,6 +37,7 @@ impl<S> Clone for Writer<S> {
             metrics: self.metrics.clone(),
             stop: self.stop.clone(),
             retry: self.retry,
+            attempt_timeout: self.attempt_timeout,
         }
     }
 }
@@ -56,7 +59,8 @@ impl<S: UsageStore + 'static> Writer<S> {
                 }
                 self.store.insert_events(&batch.events).await.map_err(IngestError::Store)
             };
-            match attempt.await {
+            let attempt = tokio::time::timeout(self.attempt_timeout, attempt);
+            match attempt.await.unwrap_or(Err(IngestError::Timeout(self.attempt_timeout))) {
                 Ok(()) => return Ok(()),
                 Err(err) => {
                     self.metrics.store_retries.inc();

@@ -87,7 +87,7 @@ async fn bad_events_become_dead_letters_and_a_catalog_fix_replays_them_once() {
     let migrated = tally().args(["migrate", "--clickhouse", &clickhouse_url(), "--database", db.name()]).output().unwrap();
     assert!(migrated.status.success());
     let mut worker = tally()
-        .args(["ingest", "--brokers", topic.brokers(), "--group", "dlq-test", "--topic", topic.name()])
+        .args(["ingest", "--brokers", topic.brokers(), "--group", &tally_tests::unique_name("dlq-test"), "--topic", topic.name()])
         .args(["--dead-letter-topic", dlq.name(), "--catalog"])
         .arg(&strict)
         .args(["--clickhouse", &clickhouse_url(), "--database", db.name(), "--batch-wait-ms", "100"])
@@ -139,4 +139,53 @@ async fn bad_events_become_dead_letters_and_a_catalog_fix_replays_them_once() {
         .unwrap();
     assert_eq!(seconds.trim_end_matches('0').trim_end_matches('.'), "5400");
     assert!(Path::new(CATALOG).exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_of_bad_input_becomes_a_dead_letter_with_its_reason_and_the_good_ones_pass() {
+    let topic = TestTopic::new(1).await;
+    let dlq = TestTopic::new(1).await;
+    let db = TestDb::new().await;
+    let now = chrono::Utc::now();
+    let corpus = tally_tests::bad_events(now);
+    assert!(corpus.len() >= 25, "{} kinds", corpus.len());
+    // Each bad message is followed by a good one: the pipeline must go on past every kind.
+    let producer: FutureProducer =
+        ClientConfig::new().set("bootstrap.servers", topic.brokers()).set("message.max.bytes", "2000000").create().unwrap();
+    let mut sent = Vec::new();
+    for (i, bad) in corpus.iter().enumerate() {
+        let good = tally_tests::event_with(now, &["id"], Some(serde_json::json!(format!("after-{i}"))));
+        for payload in [&bad.bytes, &good] {
+            let record: FutureRecord<'_, str, [u8]> = FutureRecord::to(topic.name()).key("k").payload(payload.as_slice());
+            producer.send(record, Duration::from_secs(10)).await.unwrap_or_else(|(e, _)| panic!("{}: {e}", bad.name));
+        }
+        sent.push((2 * i) as i64);
+    }
+    let mut worker = tally()
+        .args(["ingest", "--brokers", topic.brokers(), "--group", &tally_tests::unique_name("corpus"), "--topic", topic.name()])
+        .args(["--dead-letter-topic", dlq.name(), "--catalog", CATALOG])
+        .args(["--clickhouse", &clickhouse_url(), "--database", db.name(), "--batch-wait-ms", "100"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let letters = dead_letters(topic.brokers(), dlq.name(), corpus.len());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count(&db, "SELECT uniqExact(source, id) FROM usage_events").await < corpus.len() as u64 {
+        assert!(Instant::now() < deadline, "the good events after the bad ones were not all stored within 120 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(Command::new("kill").args(["-TERM", &worker.id().to_string()]).status().unwrap().success());
+    assert!(worker.wait().unwrap().success(), "SIGTERM exits 0");
+
+    assert_eq!(letters.len(), corpus.len(), "one dead letter per bad message");
+    for ((payload, reason, offset), (bad, sent_at)) in letters.iter().zip(corpus.iter().zip(&sent)) {
+        assert_eq!((reason.as_str(), *offset), (bad.reason, *sent_at), "{}", bad.name);
+        let whole = bad.bytes.len() <= tally_ingest::MAX_DEAD_LETTER_BYTES;
+        let expected = if whole { &bad.bytes[..] } else { &bad.bytes[..tally_ingest::MAX_DEAD_LETTER_BYTES] };
+        assert!(payload.as_slice() == expected, "{}: the dead letter carries the original bytes", bad.name);
+    }
+    // The store keeps every rejected message whole, the 1 MB one included.
+    let raw_bytes = count(&db, "SELECT toUInt64(sum(length(raw))) FROM rejected_events").await;
+    assert_eq!(raw_bytes, corpus.iter().map(|b| b.bytes.len() as u64).sum::<u64>());
+    assert_eq!(count(&db, "SELECT count() FROM usage_events").await, corpus.len() as u64);
 }

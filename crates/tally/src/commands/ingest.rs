@@ -57,6 +57,9 @@ pub struct IngestArgs {
     /// How old an event's time may be, in days (0: no limit).
     #[arg(long, default_value_t = 35)]
     late_window_days: i64,
+    /// Longest one attempt to write a batch may take before it is abandoned and retried, in seconds.
+    #[arg(long, default_value_t = 60)]
+    store_timeout_secs: u64,
     /// Exit 0 once everything the topics held at start is stored and committed (a
     /// backfill of a topic that is not growing; meant for a single worker).
     #[arg(long)]
@@ -76,6 +79,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     config.batch_max_messages = args.batch_messages;
     config.batch_max_wait = Duration::from_millis(args.batch_wait_ms);
     config.stop_at_end = args.stop_at_end;
+    config.attempt_timeout = Duration::from_secs(args.store_timeout_secs.max(1));
     if let Some(id) = &args.instance_id {
         config.consumer_properties.insert("group.instance.id".into(), id.clone());
     }

@@ -97,7 +97,33 @@ pub struct WorkerSpec<'a> {
     pub log: &'a Path,
 }
 
-pub fn start_worker(spec: &WorkerSpec<'_>) -> Child {
+/// A running `tally ingest`, killed if the test ends (or fails) while it runs, so no
+/// worker outlives its test.
+pub struct Worker(Child);
+
+impl std::ops::Deref for Worker {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Worker {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+pub fn start_worker(spec: &WorkerSpec<'_>) -> Worker {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(spec.log).expect("worker log");
     let mut command = tally();
     command
@@ -110,7 +136,7 @@ pub fn start_worker(spec: &WorkerSpec<'_>) -> Child {
     if let Some(id) = spec.instance_id {
         command.args(["--instance-id", id]);
     }
-    command.spawn().expect("starting tally ingest")
+    Worker(command.spawn().expect("starting tally ingest"))
 }
 
 /// SIGTERM, then waits for the exit.
