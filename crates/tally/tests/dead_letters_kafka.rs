@@ -149,6 +149,8 @@ async fn every_kind_of_bad_input_becomes_a_dead_letter_with_its_reason_and_the_g
     let now = chrono::Utc::now();
     let corpus = tally_tests::bad_events(now);
     assert!(corpus.len() >= 25, "{} kinds", corpus.len());
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("worker.log");
     // Each bad message is followed by a good one: the pipeline must go on past every kind.
     let producer: FutureProducer =
         ClientConfig::new().set("bootstrap.servers", topic.brokers()).set("message.max.bytes", "2000000").create().unwrap();
@@ -165,7 +167,8 @@ async fn every_kind_of_bad_input_becomes_a_dead_letter_with_its_reason_and_the_g
         .args(["ingest", "--brokers", topic.brokers(), "--group", &tally_tests::unique_name("corpus"), "--topic", topic.name()])
         .args(["--dead-letter-topic", dlq.name(), "--catalog", CATALOG])
         .args(["--clickhouse", &clickhouse_url(), "--database", db.name(), "--batch-wait-ms", "100"])
-        .stderr(Stdio::null())
+        .args(["--metrics-listen", "127.0.0.1:0"])
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let letters = dead_letters(topic.brokers(), dlq.name(), corpus.len());
@@ -174,8 +177,26 @@ async fn every_kind_of_bad_input_becomes_a_dead_letter_with_its_reason_and_the_g
         assert!(Instant::now() < deadline, "the good events after the bad ones were not all stored within 120 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The worker's metrics count what it read, stored and refused, by reason.
+    // (Counted after each commit: wait for the last one.)
+    let n = corpus.len() as f64;
+    let mut metrics = scrape(&std::fs::read_to_string(&log).unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metrics.get("tally_ingest_events_total") != Some(&n) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        metrics = scrape(&std::fs::read_to_string(&log).unwrap());
+    }
     assert!(Command::new("kill").args(["-TERM", &worker.id().to_string()]).status().unwrap().success());
     assert!(worker.wait().unwrap().success(), "SIGTERM exits 0");
+    assert_eq!(metrics.get("tally_ingest_messages_total"), Some(&(2.0 * n)), "{metrics:?}");
+    assert_eq!(metrics.get("tally_ingest_events_total"), Some(&n));
+    let mut by_reason = std::collections::BTreeMap::<String, f64>::new();
+    for bad in &corpus {
+        *by_reason.entry(format!("tally_ingest_rejected_events_total{{reason=\"{}\"}}", bad.reason)).or_default() += 1.0;
+    }
+    for (series, value) in &by_reason {
+        assert_eq!(metrics.get(series), Some(value), "{series}");
+    }
 
     assert_eq!(letters.len(), corpus.len(), "one dead letter per bad message");
     for ((payload, reason, offset), (bad, sent_at)) in letters.iter().zip(corpus.iter().zip(&sent)) {
@@ -188,4 +209,25 @@ async fn every_kind_of_bad_input_becomes_a_dead_letter_with_its_reason_and_the_g
     let raw_bytes = count(&db, "SELECT toUInt64(sum(length(raw))) FROM rejected_events").await;
     assert_eq!(raw_bytes, corpus.iter().map(|b| b.bytes.len() as u64).sum::<u64>());
     assert_eq!(count(&db, "SELECT count() FROM usage_events").await, corpus.len() as u64);
+}
+
+/// Reads `GET /metrics` from the address the worker logged, as `series -> value`.
+fn scrape(log: &str) -> std::collections::BTreeMap<String, f64> {
+    use std::io::{Read, Write};
+    let addr = log
+        .lines()
+        .find(|l| l.contains("serving Prometheus metrics"))
+        .and_then(|l| l.split("bound=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no metrics address in the log: {log}"));
+    let mut stream = std::net::TcpStream::connect(addr).expect("connecting to /metrics");
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"), "{response}");
+    let body = response.split("\r\n\r\n").nth(1).expect("a body");
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(series, v)| Some((series.to_owned(), v.parse().ok()?))))
+        .collect()
 }

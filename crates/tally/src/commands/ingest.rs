@@ -60,6 +60,9 @@ pub struct IngestArgs {
     /// Longest one attempt to write a batch may take before it is abandoned and retried, in seconds.
     #[arg(long, default_value_t = 60)]
     store_timeout_secs: u64,
+    /// Serve Prometheus metrics on this address (`GET /metrics`, `GET /healthz`), e.g. 0.0.0.0:9464.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Exit 0 once everything the topics held at start is stored and committed (a
     /// backfill of a topic that is not growing; meant for a single worker).
     #[arg(long)]
@@ -107,6 +110,9 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("stop requested: draining");
         signalled.store(true, Ordering::Relaxed);
     });
+    if let Some(addr) = args.metrics_listen {
+        super::metrics_http::serve(&runtime, addr, registry.clone())?;
+    }
     let store = args.store.open(&runtime, "opening")?;
     let worker = Worker::new(config, decoder, Arc::new(store), metrics, runtime.handle().clone());
     worker.run(stop).context("ingesting")?;

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod ingest;
+pub mod metrics_http;
 pub mod migrate;
 pub mod produce;
 pub mod rate;

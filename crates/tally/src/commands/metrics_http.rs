@@ -1,0 +1,37 @@
+//! The Prometheus endpoint of a long-running command: `GET /metrics` in the text
+//! exposition format and `GET /healthz`, on the address given with `--metrics-listen`.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use prometheus::{Encoder, Registry, TextEncoder};
+
+/// Binds `addr` and serves the registry on the runtime; returns the bound address
+/// (port 0 picks a free one).
+pub fn serve(runtime: &tokio::runtime::Runtime, addr: SocketAddr, registry: Registry) -> anyhow::Result<SocketAddr> {
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .with_context(|| format!("listening for /metrics on {addr}"))?;
+    let bound = listener.local_addr().context("reading the metrics address")?;
+    let app = Router::new().route("/metrics", get(metrics)).route("/healthz", get(|| async { "ok\n" })).with_state(registry);
+    runtime.spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::error!(error = %err, "the metrics endpoint stopped");
+        }
+    });
+    tracing::info!(%bound, "serving Prometheus metrics on /metrics");
+    Ok(bound)
+}
+
+async fn metrics(State(registry): State<Registry>) -> impl IntoResponse {
+    let mut body = Vec::new();
+    match TextEncoder::new().encode(&registry.gather(), &mut body) {
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], body).into_response(),
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    }
+}
