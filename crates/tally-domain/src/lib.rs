@@ -7,6 +7,7 @@
 //! a float amount. No I/O beyond reading a file the caller names, no async.
 
 pub mod catalog;
+pub mod cycle;
 pub mod decimal;
 pub mod event;
 pub mod ids;
@@ -15,6 +16,7 @@ pub mod money;
 pub mod period;
 pub mod usage;
 
+pub use cycle::BillingCycle;
 pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier};
 pub use event::UsageEvent;
 pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey};
