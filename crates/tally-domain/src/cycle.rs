@@ -50,7 +50,11 @@ impl BillingCycle {
         // From the anchor each time (never from the previous period), so the 31st comes
         // back after February; chrono clamps to the month's last day.
         let magnitude = Months::new(u32::try_from(months.unsigned_abs()).unwrap_or(u32::MAX));
-        let shifted = if months >= 0 { self.anchor.checked_add_months(magnitude) } else { self.anchor.checked_sub_months(magnitude) };
+        let shifted = if months >= 0 {
+            self.anchor.checked_add_months(magnitude)
+        } else {
+            self.anchor.checked_sub_months(magnitude)
+        };
         shifted.unwrap_or(self.anchor)
     }
 
@@ -116,7 +120,9 @@ fn local_midnight(zone: Tz, date: NaiveDate) -> DateTime<Utc> {
             // Midnight falls in a gap: the day starts when local time resumes. Gaps are at
             // most a few hours; probe forward minute by minute from the gap's start.
             (1..=24 * 60)
-                .find_map(|minute| zone.from_local_datetime(&(midnight + chrono::TimeDelta::minutes(minute))).earliest())
+                .find_map(|minute| {
+                    zone.from_local_datetime(&(midnight + chrono::TimeDelta::minutes(minute))).earliest()
+                })
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
         }

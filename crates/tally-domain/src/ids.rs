@@ -67,3 +67,7 @@ key_type!(
     /// A customer (billing account) id: the `subject` of its usage events.
     CustomerId
 );
+key_type!(
+    /// A subscription's id, chosen by the operator (e.g. `sub-acme-2026`).
+    SubscriptionId
+);

@@ -6,6 +6,7 @@
 //! crates above (rating, store, ingest, invoicer) never meet an invalid catalog or
 //! a float amount. No I/O beyond reading a file the caller names, no async.
 
+pub mod account;
 pub mod catalog;
 pub mod cycle;
 pub mod decimal;
@@ -16,10 +17,11 @@ pub mod money;
 pub mod period;
 pub mod usage;
 
-pub use cycle::BillingCycle;
+pub use account::{AccountError, Customer, Phase, Subscription};
 pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier};
+pub use cycle::BillingCycle;
 pub use event::UsageEvent;
-pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey};
+pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey, SubscriptionId};
 pub use money::{Currency, CurrencyError};
 pub use period::{Period, PeriodError};
 pub use usage::{Dimensions, RateRequest, UsageError, UsageRow};

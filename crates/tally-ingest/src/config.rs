@@ -37,7 +37,12 @@ pub struct IngestConfig {
 
 impl IngestConfig {
     /// Defaults for a group reading `topics`.
-    pub fn new(brokers: impl Into<String>, group: impl Into<String>, topics: Vec<String>, dead_letter_topic: impl Into<String>) -> Self {
+    pub fn new(
+        brokers: impl Into<String>,
+        group: impl Into<String>,
+        topics: Vec<String>,
+        dead_letter_topic: impl Into<String>,
+    ) -> Self {
         IngestConfig {
             brokers: brokers.into(),
             group: group.into(),

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use tally_store::RejectedEvent;
 
 use crate::error::IngestError;
@@ -70,8 +70,7 @@ impl DeadLetters {
                     .insert(Header { key: headers::PARTITION, value: Some(o.partition.to_string().as_bytes()) })
                     .insert(Header { key: headers::OFFSET, value: Some(o.offset.to_string().as_bytes()) });
             }
-            let mut record: FutureRecord<'_, [u8], [u8]> =
-                FutureRecord::to(&self.topic).payload(payload).headers(h);
+            let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).payload(payload).headers(h);
             if let Some(k) = key {
                 record = record.key(k.as_slice());
             }

@@ -22,7 +22,10 @@ pub(crate) struct Ends {
 
 impl Ends {
     /// The ends of `topics` now, less what `consumer`'s group has already committed.
-    pub(crate) fn at_start<C: Consumer<X>, X: ConsumerContext>(consumer: &C, topics: &[String]) -> Result<Self, IngestError> {
+    pub(crate) fn at_start<C: Consumer<X>, X: ConsumerContext>(
+        consumer: &C,
+        topics: &[String],
+    ) -> Result<Self, IngestError> {
         let timeout = Duration::from_secs(10);
         let mut remaining = BTreeMap::new();
         let mut list = TopicPartitionList::new();

@@ -122,11 +122,14 @@ impl Generator {
         let pick = self.rng.random_range(0..100u32);
         let (event_type, data) = if pick < 70 {
             let tokens = self.rng.random_range(1..5000u32);
-            ("llm.tokens", json!({
-                "model": MODELS[self.rng.random_range(0..3)],
-                "direction": DIRECTIONS[self.rng.random_range(0..3)],
-                "tokens": tokens,
-            }))
+            (
+                "llm.tokens",
+                json!({
+                    "model": MODELS[self.rng.random_range(0..3)],
+                    "direction": DIRECTIONS[self.rng.random_range(0..3)],
+                    "tokens": tokens,
+                }),
+            )
         } else if pick < 90 {
             let seconds = self.rng.random_range(1..3600u32);
             let mut data = json!({
@@ -142,12 +145,15 @@ impl Generator {
             ("gpu.usage", data)
         } else {
             let hours = Decimal::new(i64::from(self.rng.random_range(1..2000u32)), 2);
-            ("training.session", json!({
-                "session_id": format!("s-{}", self.rng.random_range(0..50u32)),
-                "gpu_type": GPUS[self.rng.random_range(0..3)],
-                "gpu_hours": serde_json::Number::from_string_unchecked(hours.to_string()),
-                "status": if self.rng.random_bool(0.9) { "completed" } else { "failed" },
-            }))
+            (
+                "training.session",
+                json!({
+                    "session_id": format!("s-{}", self.rng.random_range(0..50u32)),
+                    "gpu_type": GPUS[self.rng.random_range(0..3)],
+                    "gpu_hours": serde_json::Number::from_string_unchecked(hours.to_string()),
+                    "status": if self.rng.random_bool(0.9) { "completed" } else { "failed" },
+                }),
+            )
         };
         self.account(&customer, event_type, &data);
         let event = json!({
@@ -191,13 +197,20 @@ impl Generator {
         let payload = match self.rng.random_range(0..4u32) {
             0 => b"{not json".to_vec(),
             1 => serde_json::to_vec(&json!({"specversion": "1.0", "source": self.config.source, "type": "llm.tokens",
-                "subject": customer, "time": self.config.start.to_rfc3339(), "data": {"tokens": 5}})).expect("JSON"),
-            2 => serde_json::to_vec(&json!({"specversion": "1.0", "id": format!("bad-{n}"), "source": self.config.source,
+                "subject": customer, "time": self.config.start.to_rfc3339(), "data": {"tokens": 5}}))
+            .expect("JSON"),
+            2 => serde_json::to_vec(
+                &json!({"specversion": "1.0", "id": format!("bad-{n}"), "source": self.config.source,
                 "type": "llm.tokens", "subject": customer, "time": self.config.start.to_rfc3339(),
-                "data": {"model": "gpt-4o", "direction": "input", "tokens": -3}})).expect("JSON"),
-            _ => serde_json::to_vec(&json!({"specversion": "1.0", "id": format!("bad-{n}"), "source": self.config.source,
+                "data": {"model": "gpt-4o", "direction": "input", "tokens": -3}}),
+            )
+            .expect("JSON"),
+            _ => serde_json::to_vec(
+                &json!({"specversion": "1.0", "id": format!("bad-{n}"), "source": self.config.source,
                 "type": "gpu.usage", "subject": customer, "time": "last tuesday",
-                "data": {"gpu_seconds": 10}})).expect("JSON"),
+                "data": {"gpu_seconds": 10}}),
+            )
+            .expect("JSON"),
         };
         Generated { key: customer, payload, kind: Kind::Malformed }
     }

@@ -48,8 +48,9 @@ pub fn replay<S: UsageStore>(
         .create()
         .map_err(IngestError::kafka("creating the replay consumer"))?;
     let timeout = Duration::from_secs(10);
-    let metadata =
-        consumer.fetch_metadata(Some(topic), timeout).map_err(IngestError::kafka(format!("reading {topic}'s metadata")))?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(IngestError::kafka(format!("reading {topic}'s metadata")))?;
     let mut assignment = TopicPartitionList::new();
     // Per partition: the end this replay reads up to (exclusive), until it gets there.
     let mut remaining = BTreeMap::new();

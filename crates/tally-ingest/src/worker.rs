@@ -300,7 +300,9 @@ impl<S: UsageStore + 'static> ConsumerContext for WorkerContext<S> {
                     took_ms = started.elapsed().as_millis() as u64,
                     "revoked: batch in hand committed"
                 ),
-                Err(err) => tracing::warn!(error = %err, "revoked while the batch could not be made durable; it will be re-read"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "revoked while the batch could not be made durable; it will be re-read")
+                }
             }
         }
     }

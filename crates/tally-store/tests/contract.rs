@@ -70,7 +70,9 @@ fn november() -> Period {
 }
 
 fn event(customer: &str, id: &str, event_type: &str, time: &str, data: serde_json::Value) -> IncomingEvent {
-    UsageEvent::from_data(CustomerId::new(customer), "gateway/eu-1", id, event_type, t(time), &data.to_string()).unwrap().into()
+    UsageEvent::from_data(CustomerId::new(customer), "gateway/eu-1", id, event_type, t(time), &data.to_string())
+        .unwrap()
+        .into()
 }
 
 fn tokens(customer: &str, id: &str, time: &str, model: &str, direction: &str, n: &str) -> IncomingEvent {

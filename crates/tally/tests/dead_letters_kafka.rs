@@ -69,25 +69,43 @@ async fn bad_events_become_dead_letters_and_a_catalog_fix_replays_them_once() {
     assert!(text.contains("required = false"));
     std::fs::write(&strict, text.replace("required = false", "required = true")).unwrap();
 
-    let gpu = |id: &str, seconds: u32| event(id, "gpu.usage", serde_json::json!({"gpu_type": "h100", "region": "eu-1", "gpu_seconds": seconds}));
+    let gpu = |id: &str, seconds: u32| {
+        event(id, "gpu.usage", serde_json::json!({"gpu_type": "h100", "region": "eu-1", "gpu_seconds": seconds}))
+    };
     let messages: Vec<(Vec<u8>, Option<&str>)> = vec![
         (event("t1", "llm.tokens", serde_json::json!({"model": "gpt-4o", "direction": "input", "tokens": 100})), None),
         (gpu("g1", 3600), Some("missing_value")),
         (b"{\"specversion\": \"1.0\", \"id\": ".to_vec(), Some("not_json")),
-        (event("t2", "llm.tokens", serde_json::json!({"model": "gpt-4o", "direction": "input", "tokens": -5})), Some("negative_value")),
+        (
+            event("t2", "llm.tokens", serde_json::json!({"model": "gpt-4o", "direction": "input", "tokens": -5})),
+            Some("negative_value"),
+        ),
         (gpu("g2", 1800), Some("missing_value")),
-        (event("t3", "llm.tokens", serde_json::json!({"model": "gpt-4o", "direction": "output", "tokens": "0.5"})), None),
+        (
+            event("t3", "llm.tokens", serde_json::json!({"model": "gpt-4o", "direction": "output", "tokens": "0.5"})),
+            None,
+        ),
     ];
     let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", topic.brokers()).create().unwrap();
     for (payload, _) in &messages {
-        let record: FutureRecord<'_, str, [u8]> = FutureRecord::to(topic.name()).key("customer-1").payload(payload.as_slice());
+        let record: FutureRecord<'_, str, [u8]> =
+            FutureRecord::to(topic.name()).key("customer-1").payload(payload.as_slice());
         producer.send(record, Duration::from_secs(10)).await.expect("produce");
     }
 
-    let migrated = tally().args(["migrate", "--clickhouse", &clickhouse_url(), "--database", db.name()]).output().unwrap();
+    let migrated =
+        tally().args(["migrate", "--clickhouse", &clickhouse_url(), "--database", db.name()]).output().unwrap();
     assert!(migrated.status.success());
     let mut worker = tally()
-        .args(["ingest", "--brokers", topic.brokers(), "--group", &tally_tests::unique_name("dlq-test"), "--topic", topic.name()])
+        .args([
+            "ingest",
+            "--brokers",
+            topic.brokers(),
+            "--group",
+            &tally_tests::unique_name("dlq-test"),
+            "--topic",
+            topic.name(),
+        ])
         .args(["--dead-letter-topic", dlq.name(), "--catalog"])
         .arg(&strict)
         .args(["--clickhouse", &clickhouse_url(), "--database", db.name(), "--batch-wait-ms", "100"])
@@ -95,7 +113,11 @@ async fn bad_events_become_dead_letters_and_a_catalog_fix_replays_them_once() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while (count(&db, "SELECT count() FROM usage_events").await, count(&db, "SELECT count() FROM rejected_events").await) != (2, 4) {
+    while (
+        count(&db, "SELECT count() FROM usage_events").await,
+        count(&db, "SELECT count() FROM rejected_events").await,
+    ) != (2, 4)
+    {
         assert!(Instant::now() < deadline, "the worker did not store 2 events and 4 rejections within 120 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -128,7 +150,10 @@ async fn bad_events_become_dead_letters_and_a_catalog_fix_replays_them_once() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout.starts_with("read 4 dead letters: 2 now valid and stored, 2 still invalid"), "{stdout}");
-        assert!(stdout.contains("still invalid, negative_value: 1") && stdout.contains("still invalid, not_json: 1"), "{stdout}");
+        assert!(
+            stdout.contains("still invalid, negative_value: 1") && stdout.contains("still invalid, not_json: 1"),
+            "{stdout}"
+        );
     }
     assert_eq!(count(&db, "SELECT uniqExact(source, id) FROM usage_events").await, 4);
     let seconds: String = db
@@ -152,19 +177,31 @@ async fn every_kind_of_bad_input_becomes_a_dead_letter_with_its_reason_and_the_g
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("worker.log");
     // Each bad message is followed by a good one: the pipeline must go on past every kind.
-    let producer: FutureProducer =
-        ClientConfig::new().set("bootstrap.servers", topic.brokers()).set("message.max.bytes", "2000000").create().unwrap();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", topic.brokers())
+        .set("message.max.bytes", "2000000")
+        .create()
+        .unwrap();
     let mut sent = Vec::new();
     for (i, bad) in corpus.iter().enumerate() {
         let good = tally_tests::event_with(now, &["id"], Some(serde_json::json!(format!("after-{i}"))));
         for payload in [&bad.bytes, &good] {
-            let record: FutureRecord<'_, str, [u8]> = FutureRecord::to(topic.name()).key("k").payload(payload.as_slice());
+            let record: FutureRecord<'_, str, [u8]> =
+                FutureRecord::to(topic.name()).key("k").payload(payload.as_slice());
             producer.send(record, Duration::from_secs(10)).await.unwrap_or_else(|(e, _)| panic!("{}: {e}", bad.name));
         }
         sent.push((2 * i) as i64);
     }
     let mut worker = tally()
-        .args(["ingest", "--brokers", topic.brokers(), "--group", &tally_tests::unique_name("corpus"), "--topic", topic.name()])
+        .args([
+            "ingest",
+            "--brokers",
+            topic.brokers(),
+            "--group",
+            &tally_tests::unique_name("corpus"),
+            "--topic",
+            topic.name(),
+        ])
         .args(["--dead-letter-topic", dlq.name(), "--catalog", CATALOG])
         .args(["--clickhouse", &clickhouse_url(), "--database", db.name(), "--batch-wait-ms", "100"])
         .args(["--metrics-listen", "127.0.0.1:0"])
@@ -192,7 +229,8 @@ async fn every_kind_of_bad_input_becomes_a_dead_letter_with_its_reason_and_the_g
     assert_eq!(metrics.get("tally_ingest_events_total"), Some(&n));
     let mut by_reason = std::collections::BTreeMap::<String, f64>::new();
     for bad in &corpus {
-        *by_reason.entry(format!("tally_ingest_rejected_events_total{{reason=\"{}\"}}", bad.reason)).or_default() += 1.0;
+        *by_reason.entry(format!("tally_ingest_rejected_events_total{{reason=\"{}\"}}", bad.reason)).or_default() +=
+            1.0;
     }
     for (series, value) in &by_reason {
         assert_eq!(metrics.get(series), Some(value), "{series}");

@@ -57,7 +57,11 @@ async fn clickhouse_down_for_20_seconds_mid_stream_loses_and_doubles_nothing() {
     clickhouse.kill();
     let retries_before = log_count(&log, "batch not durable yet; retrying");
     tokio::time::sleep(Duration::from_secs(20).saturating_sub(down.elapsed())).await;
-    assert!(worker.try_wait().unwrap().is_none(), "the worker must wait out the outage, not exit; see {}", log.display());
+    assert!(
+        worker.try_wait().unwrap().is_none(),
+        "the worker must wait out the outage, not exit; see {}",
+        log.display()
+    );
     let retries = log_count(&log, "batch not durable yet; retrying");
     assert!(retries >= 2, "the worker retried {retries} times in 20 s (backoff expected); see {}", log.display());
     clickhouse.start();
@@ -100,7 +104,11 @@ async fn a_broker_restart_mid_stream_resumes_from_the_committed_offsets() {
     let before_restart = wait_for_rows(&store, 0, &log).await;
     broker.stop();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert!(worker.try_wait().unwrap().is_none(), "the worker must outlive the broker's absence; see {}", log.display());
+    assert!(
+        worker.try_wait().unwrap().is_none(),
+        "the worker must outlive the broker's absence; see {}",
+        log.display()
+    );
     broker.start();
 
     let got = wait_until_billed(&store, produced.period, &produced.expected, Duration::from_secs(180)).await;

@@ -170,7 +170,8 @@ fn create_topic(brokers: &str, topic: &str, partitions: i32) -> anyhow::Result<(
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", brokers).create()?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = futures_executor(admin.create_topics([&new], &options)).with_context(|| format!("creating {topic}"))?;
+    let results =
+        futures_executor(admin.create_topics([&new], &options)).with_context(|| format!("creating {topic}"))?;
     for result in results {
         if let Err((topic, code)) = result {
             bail!("creating topic {topic}: {code}");
@@ -185,10 +186,12 @@ fn futures_executor<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn seal(brokers: &str, topic: &str) -> anyhow::Result<()> {
-    let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", brokers).set("linger.ms", "0").create()?;
+    let producer: BaseProducer =
+        ClientConfig::new().set("bootstrap.servers", brokers).set("linger.ms", "0").create()?;
     let metadata = producer.client().fetch_metadata(Some(topic), Duration::from_secs(10))?;
     for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-        let record: BaseRecord<'_, (), str> = BaseRecord::to(topic).partition(partition.id()).payload("tally-end-of-topic");
+        let record: BaseRecord<'_, (), str> =
+            BaseRecord::to(topic).partition(partition.id()).payload("tally-end-of-topic");
         producer.send(record).map_err(|(e, _)| e).with_context(|| format!("sealing {topic}/{}", partition.id()))?;
         producer.flush(Duration::from_secs(10)).context("waiting for the ack")?;
     }

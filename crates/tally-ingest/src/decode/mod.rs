@@ -100,7 +100,9 @@ impl Decoder {
             Ok(object) => object,
             Err(err) => {
                 return Err(match serde_json::from_str::<&RawValue>(text).map(Leaf::of) {
-                    Ok(Ok(leaf)) => reject(Reason::NotCloudEvent, format!("a JSON {} instead of an object", leaf.kind())),
+                    Ok(Ok(leaf)) => {
+                        reject(Reason::NotCloudEvent, format!("a JSON {} instead of an object", leaf.kind()))
+                    }
                     _ => reject(Reason::NotJson, err.to_string()),
                 })
             }
@@ -156,7 +158,12 @@ impl Decoder {
         if time > now + self.rules.future_skew {
             return Err((
                 Reason::TimeInFuture,
-                format!("time: {} is more than {} s ahead of {}", time.to_rfc3339(), self.rules.future_skew.num_seconds(), now.to_rfc3339()),
+                format!(
+                    "time: {} is more than {} s ahead of {}",
+                    time.to_rfc3339(),
+                    self.rules.future_skew.num_seconds(),
+                    now.to_rfc3339()
+                ),
             ));
         }
         if let Some(window) = self.rules.late_window {

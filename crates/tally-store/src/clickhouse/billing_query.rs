@@ -109,7 +109,10 @@ fn quantity(items: &[UsageItem]) -> (String, String) {
     let value = "has_value = 1 AND kind =";
     let functions = [
         (Aggregation::Count, "toDecimal128(count(), 12)".to_owned()),
-        (Aggregation::UniqueCount, format!("toDecimal128(uniqExactIf(s, has_string = 1 AND kind = {}), 12)", Aggregation::UniqueCount as u8)),
+        (
+            Aggregation::UniqueCount,
+            format!("toDecimal128(uniqExactIf(s, has_string = 1 AND kind = {}), 12)", Aggregation::UniqueCount as u8),
+        ),
         (Aggregation::Sum, format!("sumIf(v, {value} {})", Aggregation::Sum as u8)),
         (Aggregation::Max, format!("maxIf(v, {value} {})", Aggregation::Max as u8)),
         (Aggregation::Min, format!("minIf(v, {value} {})", Aggregation::Min as u8)),

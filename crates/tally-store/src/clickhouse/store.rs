@@ -121,12 +121,8 @@ impl ClickHouseStore {
         }
         let sql = billing_query::sql(query, final_read);
         tracing::trace!(%sql, "billing query");
-        let rows: Vec<ScanRow> = self
-            .client
-            .query(&sql)
-            .fetch_all()
-            .await
-            .map_err(StoreError::clickhouse("running the billing query"))?;
+        let rows: Vec<ScanRow> =
+            self.client.query(&sql).fetch_all().await.map_err(StoreError::clickhouse("running the billing query"))?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             out.extend(billing_query::to_aggregate(row, query)?);

@@ -87,9 +87,8 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
         config.consumer_properties.insert("group.instance.id".into(), id.clone());
     }
     for property in &args.kafka_properties {
-        let (key, value) = property
-            .split_once('=')
-            .with_context(|| format!("--kafka-property {property:?}: expected KEY=VALUE"))?;
+        let (key, value) =
+            property.split_once('=').with_context(|| format!("--kafka-property {property:?}: expected KEY=VALUE"))?;
         config.consumer_properties.insert(key.to_owned(), value.to_owned());
     }
     let registry = prometheus::Registry::new();
@@ -102,7 +101,8 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     let signalled = stop.clone();
     runtime.spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}

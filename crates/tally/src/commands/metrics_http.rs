@@ -18,7 +18,8 @@ pub fn serve(runtime: &tokio::runtime::Runtime, addr: SocketAddr, registry: Regi
         .block_on(tokio::net::TcpListener::bind(addr))
         .with_context(|| format!("listening for /metrics on {addr}"))?;
     let bound = listener.local_addr().context("reading the metrics address")?;
-    let app = Router::new().route("/metrics", get(metrics)).route("/healthz", get(|| async { "ok\n" })).with_state(registry);
+    let app =
+        Router::new().route("/metrics", get(metrics)).route("/healthz", get(|| async { "ok\n" })).with_state(registry);
     runtime.spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "the metrics endpoint stopped");

@@ -139,7 +139,8 @@ pub fn run(args: &ProduceArgs) -> anyhow::Result<std::process::ExitCode> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     for ((customer, meter), quantity) in generator.expected() {
-        let line = serde_json::json!({ "customer": customer, "meter": meter, "quantity": quantity.normalize().to_string() });
+        let line =
+            serde_json::json!({ "customer": customer, "meter": meter, "quantity": quantity.normalize().to_string() });
         writeln!(out, "{line}").context("writing the expected totals")?;
     }
     out.flush().context("writing the expected totals")?;

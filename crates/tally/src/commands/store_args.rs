@@ -44,8 +44,8 @@ impl StoreArgs {
     /// or `{doing} the embedded store FILE: ...`.
     pub fn open(&self, runtime: &tokio::runtime::Runtime, doing: &str) -> anyhow::Result<AnyStore> {
         if let Some(path) = &self.embedded {
-            let store = EmbeddedStore::open(path)
-                .with_context(|| format!("{doing} the embedded store {}", path.display()))?;
+            let store =
+                EmbeddedStore::open(path).with_context(|| format!("{doing} the embedded store {}", path.display()))?;
             return Ok(AnyStore::Embedded(store));
         }
         let url = self.clickhouse.clone().unwrap_or_default();

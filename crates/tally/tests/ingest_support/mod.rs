@@ -220,7 +220,8 @@ pub async fn count(store: &ClickHouseStore, sql: &str) -> u64 {
 /// The `messages=N` of the worker's last "stopped" line.
 pub fn messages_read(log: &Path) -> u64 {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let line = text.lines().rev().find(|l| l.contains("ingest worker stopped")).expect("a stopped line in the worker log");
+    let line =
+        text.lines().rev().find(|l| l.contains("ingest worker stopped")).expect("a stopped line in the worker log");
     let start = line.find("messages=").expect("messages=") + "messages=".len();
     line[start..].split(' ').next().unwrap().parse().expect("a number")
 }

@@ -52,16 +52,14 @@ pub(super) fn read_meter(table: &Table, index: usize, p: &mut Problems) -> (Opti
     let dims_ok = unique_names(&f, "dimensions", &dimensions, p);
     f.finish(p);
     let meter = match (key.clone(), event_type, aggregation) {
-        (Some(key), Some(event_type), Some(aggregation)) if value_ok && dims_ok => {
-            Some(Meter {
-                key: MeterKey::new(key),
-                event_type,
-                aggregation,
-                value,
-                value_required: required.unwrap_or(true),
-                dimensions,
-            })
-        }
+        (Some(key), Some(event_type), Some(aggregation)) if value_ok && dims_ok => Some(Meter {
+            key: MeterKey::new(key),
+            event_type,
+            aggregation,
+            value,
+            value_required: required.unwrap_or(true),
+            dimensions,
+        }),
         _ => None,
     };
     (key, meter)

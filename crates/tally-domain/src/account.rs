@@ -1,0 +1,171 @@
+//! Billing accounts: customers and their subscriptions to the catalog's plans.
+//!
+//! A customer bills in one currency and one time zone (its periods start at local
+//! midnight). A subscription binds a customer to a plan from a start, optionally to an
+//! end, with an anchor date its periods count from. A plan change is a new phase from
+//! an instant on: the period it falls into is split, each part rated with its own plan
+//! and its fees prorated.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::catalog::{Catalog, Interval};
+use crate::cycle::BillingCycle;
+use crate::ids::{CustomerId, PlanKey, SubscriptionId};
+use crate::money::Currency;
+use crate::period::Period;
+
+/// A billing account: the `subject` of its usage events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    /// The events' `subject`.
+    pub id: CustomerId,
+    /// Legal or display name, printed on invoices.
+    pub name: String,
+    /// Currency of its invoices; its plans must price in it.
+    pub currency: Currency,
+    /// IANA time zone its billing periods are computed in, e.g. `Europe/Berlin`.
+    #[serde(with = "zone_name")]
+    pub timezone: Tz,
+    /// Optional details printed on invoices (`email`, `address`, `tax_id`, ...).
+    #[serde(default)]
+    pub billing_details: BTreeMap<String, String>,
+}
+
+/// A customer's subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Chosen by the operator; unique.
+    pub id: SubscriptionId,
+    /// Who pays.
+    pub customer: CustomerId,
+    /// First instant billed.
+    pub start: DateTime<Utc>,
+    /// First instant no longer billed, if it ends.
+    pub end: Option<DateTime<Utc>>,
+    /// The local date periods count from (in the customer's zone).
+    pub anchor: NaiveDate,
+    /// Which plan from when: sorted, the first from `start`.
+    pub phases: Vec<Phase>,
+}
+
+/// From `from` on, the subscription bills with `plan`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    /// The plan's key in the catalog.
+    pub plan: PlanKey,
+    /// When this phase begins.
+    pub from: DateTime<Utc>,
+}
+
+/// A subscription or customer the catalog cannot bill, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AccountError {
+    /// A field is invalid.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, e.g. `phases[1].plan`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> AccountError {
+    AccountError::Invalid { field: field.into(), message: message.into() }
+}
+
+impl Subscription {
+    /// Checks the subscription against its customer and the catalog: known plans in the
+    /// customer's currency, all of one interval, phases in order inside the term.
+    pub fn validate(&self, customer: &Customer, catalog: &Catalog) -> Result<(), AccountError> {
+        if self.customer != customer.id {
+            return Err(invalid("customer", format!("{} is not {}", self.customer, customer.id)));
+        }
+        if let Some(end) = self.end {
+            if end <= self.start {
+                return Err(invalid("end", format!("{end} is not after start {}", self.start)));
+            }
+        }
+        let Some(first) = self.phases.first() else {
+            return Err(invalid("phases", "a subscription needs a plan"));
+        };
+        if first.from != self.start {
+            return Err(invalid("phases[0].from", format!("{} is not the start {}", first.from, self.start)));
+        }
+        let mut interval = None;
+        for (i, phase) in self.phases.iter().enumerate() {
+            let field = |name: &str| format!("phases[{i}].{name}");
+            let plan = catalog
+                .plan(phase.plan.as_str())
+                .ok_or_else(|| invalid(field("plan"), format!("{} is not a plan of the catalog", phase.plan)))?;
+            if plan.currency != customer.currency {
+                return Err(invalid(
+                    field("plan"),
+                    format!("{} prices in {}, the customer pays in {}", plan.key, plan.currency, customer.currency),
+                ));
+            }
+            if *interval.get_or_insert(plan.interval) != plan.interval {
+                return Err(invalid(
+                    field("plan"),
+                    format!(
+                        "{} bills every {}, the subscription every {}",
+                        plan.key,
+                        plan.interval.name(),
+                        interval.map_or("", |i| i.name())
+                    ),
+                ));
+            }
+            if i > 0 && phase.from <= self.phases[i - 1].from {
+                return Err(invalid(field("from"), "phases must be in time order"));
+            }
+            if self.end.is_some_and(|end| phase.from >= end) {
+                return Err(invalid(field("from"), "after the subscription's end"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The billing cycle: the plans' interval from the anchor, in `zone`.
+    pub fn cycle(&self, interval: Interval, zone: Tz) -> BillingCycle {
+        BillingCycle::new(interval, self.anchor, zone)
+    }
+
+    /// The parts of `period` the subscription is active in, each with its plan, in order.
+    pub fn spans(&self, period: &Period) -> Vec<(PlanKey, Period)> {
+        let mut spans = Vec::new();
+        for (i, phase) in self.phases.iter().enumerate() {
+            let until = self.phases.get(i + 1).map(|next| next.from).or(self.end);
+            let phase_period = match until {
+                Some(until) => Period::new(phase.from, until).ok(),
+                None => Period::new(phase.from, DateTime::<Utc>::MAX_UTC).ok(),
+            };
+            if let Some(span) = phase_period.and_then(|p| p.intersect(period)) {
+                spans.push((phase.plan.clone(), span));
+            }
+        }
+        spans
+    }
+}
+
+/// Serializes a time zone as its IANA name.
+mod zone_name {
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(zone: &Tz, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(zone.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tz, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(|_| serde::de::Error::custom(format!("{name:?} is not an IANA time zone")))
+    }
+}
+
+#[cfg(test)]
+mod tests;
