@@ -1,11 +1,11 @@
 //! [`AnyStore`]: either store behind one concrete type, for programs that pick the
 //! store from their configuration at run time.
 
-use tally_domain::Period;
+use tally_domain::{Customer, CustomerId, Period, Subscription, SubscriptionId};
 
 use crate::clickhouse::ClickHouseStore;
 use crate::embedded::EmbeddedStore;
-use crate::{IncomingEvent, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+use crate::{AccountStore, IncomingEvent, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
 /// The ClickHouse store or the embedded one.
 pub enum AnyStore {
@@ -43,5 +43,31 @@ impl UsageStore for AnyStore {
 
     async fn compact(&self, period: &Period) -> Result<(), StoreError> {
         delegate!(self, s => s.compact(period))
+    }
+}
+
+impl AccountStore for AnyStore {
+    async fn put_customer(&self, customer: &Customer) -> Result<(), StoreError> {
+        delegate!(self, s => s.put_customer(customer))
+    }
+
+    async fn customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
+        delegate!(self, s => s.customer(id))
+    }
+
+    async fn customers(&self) -> Result<Vec<Customer>, StoreError> {
+        delegate!(self, s => s.customers())
+    }
+
+    async fn put_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
+        delegate!(self, s => s.put_subscription(subscription))
+    }
+
+    async fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {
+        delegate!(self, s => s.subscription(id))
+    }
+
+    async fn subscriptions(&self, customer: Option<&CustomerId>) -> Result<Vec<Subscription>, StoreError> {
+        delegate!(self, s => s.subscriptions(customer))
     }
 }

@@ -9,6 +9,7 @@
 //! Exact dedupe: an event is identified by `(source, id)`; however often it is
 //! delivered, it counts once in every aggregate, at billing time, not "eventually".
 
+mod accounts;
 mod any;
 pub mod clickhouse;
 pub mod embedded;
@@ -20,6 +21,7 @@ use std::future::Future;
 
 use tally_domain::Period;
 
+pub use accounts::AccountStore;
 pub use any::AnyStore;
 pub use error::StoreError;
 pub use limits::{check_event, storable, DECIMAL_SCALE, MAX_VALUE};

@@ -9,11 +9,12 @@ use clickhouse::Client;
 use crate::StoreError;
 
 /// (version, name, statements). Append only: never edit an applied migration.
-const MIGRATIONS: &[(u32, &str, &[&str])] = &[(
-    1,
-    "usage events, rejected events, customers, subscriptions, invoices",
-    &[
-        "CREATE TABLE IF NOT EXISTS usage_events (
+const MIGRATIONS: &[(u32, &str, &[&str])] = &[
+    (
+        1,
+        "usage events, rejected events, customers, subscriptions, invoices",
+        &[
+            "CREATE TABLE IF NOT EXISTS usage_events (
             customer String,
             event_type String,
             source String,
@@ -32,7 +33,7 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[(
         ) ENGINE = ReplacingMergeTree
         PARTITION BY toYYYYMM(time)
         ORDER BY (customer, event_type, source, id)",
-        "CREATE TABLE IF NOT EXISTS rejected_events (
+            "CREATE TABLE IF NOT EXISTS rejected_events (
             received_at DateTime('UTC'),
             reason String,
             detail String,
@@ -45,7 +46,7 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[(
         ) ENGINE = MergeTree
         PARTITION BY toYYYYMM(received_at)
         ORDER BY (received_at, reason)",
-        "CREATE TABLE IF NOT EXISTS customers (
+            "CREATE TABLE IF NOT EXISTS customers (
             customer String,
             name String,
             currency String,
@@ -54,7 +55,7 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[(
             updated_at_ms Int64
         ) ENGINE = ReplacingMergeTree(updated_at_ms)
         ORDER BY customer",
-        "CREATE TABLE IF NOT EXISTS subscriptions (
+            "CREATE TABLE IF NOT EXISTS subscriptions (
             subscription String,
             customer String,
             plan String,
@@ -64,7 +65,7 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[(
             updated_at_ms Int64
         ) ENGINE = ReplacingMergeTree(updated_at_ms)
         ORDER BY subscription",
-        "CREATE TABLE IF NOT EXISTS invoices (
+            "CREATE TABLE IF NOT EXISTS invoices (
             invoice String,
             number String,
             customer String,
@@ -81,7 +82,7 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[(
         ) ENGINE = ReplacingMergeTree(updated_at_ms)
         PARTITION BY toYYYYMM(period_start)
         ORDER BY (customer, invoice)",
-        "CREATE TABLE IF NOT EXISTS invoice_lines (
+            "CREATE TABLE IF NOT EXISTS invoice_lines (
             invoice String,
             position UInt32,
             key String,
@@ -94,8 +95,27 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[(
             detail String
         ) ENGINE = ReplacingMergeTree
         ORDER BY (invoice, position)",
-    ],
-)];
+        ],
+    ),
+    (
+        2,
+        "subscriptions with an anchor date and plan phases",
+        &[
+            // Version 1's subscriptions table was never written by any release.
+            "DROP TABLE IF EXISTS subscriptions",
+            "CREATE TABLE IF NOT EXISTS subscriptions (
+            subscription String,
+            customer String,
+            start_ms Int64,
+            end_ms Nullable(Int64),
+            anchor String,
+            phases String,
+            updated_at_ms Int64
+        ) ENGINE = ReplacingMergeTree(updated_at_ms)
+        ORDER BY subscription",
+        ],
+    ),
+];
 
 /// Creates the database if needed and applies the migrations not yet recorded.
 /// Returns the client with the database as its default.

@@ -13,6 +13,7 @@
 //!
 //! All SQL runs on ClickHouse 18.16 (the test server) and on current releases.
 
+mod accounts;
 mod billing_query;
 mod config;
 mod connect;

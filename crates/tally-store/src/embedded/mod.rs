@@ -6,6 +6,7 @@
 //! (`decimals.rs`), because SQLite's own `SUM` goes through binary floats. WAL with
 //! `synchronous = FULL`: a write that returned survives a killed process.
 
+mod accounts;
 mod aggregate;
 mod decimals;
 mod schema;

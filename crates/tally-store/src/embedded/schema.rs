@@ -5,9 +5,10 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Migrations in order; `user_version` is the number applied.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "usage, rejected events, customers, subscriptions, invoices",
-    r#"
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "usage, rejected events, customers, subscriptions, invoices",
+        r#"
     CREATE TABLE usage_events (
         source TEXT NOT NULL,
         id TEXT NOT NULL,
@@ -88,7 +89,24 @@ const MIGRATIONS: &[(&str, &str)] = &[(
         PRIMARY KEY (invoice, position)
     );
     "#,
-)];
+    ),
+    (
+        "subscriptions with an anchor date and plan phases",
+        r#"
+    DROP TABLE subscriptions;
+    CREATE TABLE subscriptions (
+        subscription TEXT PRIMARY KEY,
+        customer TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        anchor TEXT NOT NULL,
+        phases TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX subscriptions_customer ON subscriptions (customer);
+    "#,
+    ),
+];
 
 /// Applies the migrations not yet applied; returns how many there are in all.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {

@@ -30,7 +30,7 @@ impl EmbeddedStore {
     }
 
     /// Runs `f` on the connection in a blocking thread.
-    async fn with_conn<T: Send + 'static>(
+    pub(super) async fn with_conn<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
