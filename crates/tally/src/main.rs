@@ -32,12 +32,22 @@ enum Command {
     Produce(commands::produce::ProduceArgs),
     /// Feed the dead letters through validation again (after a fix) and store the valid ones.
     ReplayDlq(commands::replay_dlq::ReplayArgs),
+    /// Create, update, list and show customers (billing accounts).
+    #[command(subcommand)]
+    Customers(commands::customers::CustomersCommand),
+    /// Subscribe customers to plans, change plans, end subscriptions.
+    #[command(subcommand)]
+    Subscriptions(commands::subscriptions::SubscriptionsCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Long-running processes log what they do; one-shot commands only what went wrong.
+    let default_level = if matches!(cli.command, Command::Ingest(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG").unwrap_or_else(|_| default_level.into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -48,6 +58,8 @@ fn main() -> ExitCode {
         Command::Ingest(args) => commands::ingest::run(&args),
         Command::Produce(args) => commands::produce::run(&args),
         Command::ReplayDlq(args) => commands::replay_dlq::run(&args),
+        Command::Customers(cmd) => commands::customers::run(&cmd),
+        Command::Subscriptions(cmd) => commands::subscriptions::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod catalog;
+pub mod customers;
 pub mod ingest;
 pub mod metrics_http;
 pub mod migrate;
@@ -8,6 +9,8 @@ pub mod produce;
 pub mod rate;
 pub mod replay_dlq;
 pub mod store_args;
+pub mod subscriptions;
+pub mod table;
 
 use std::path::Path;
 

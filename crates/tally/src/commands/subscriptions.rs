@@ -1,0 +1,190 @@
+//! `tally subscriptions`: bind customers to the catalog's plans, change plans, end them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::Subcommand;
+use tally_domain::{CustomerId, Phase, PlanKey, Subscription, SubscriptionId};
+use tally_store::{AccountStore, AnyStore};
+
+use super::store_args::StoreArgs;
+
+/// `tally subscriptions ...`
+#[derive(Debug, Subcommand)]
+pub enum SubscriptionsCommand {
+    /// Subscribe a customer to a plan (fails if the id exists).
+    Create {
+        /// The subscription's id, e.g. sub-acme-2026.
+        #[arg(long)]
+        id: String,
+        /// The customer's id.
+        #[arg(long)]
+        customer: String,
+        /// The plan's key in the catalog.
+        #[arg(long)]
+        plan: String,
+        /// First instant billed (RFC 3339), e.g. 2026-11-01T00:00:00+01:00.
+        #[arg(long)]
+        start: DateTime<Utc>,
+        /// First instant no longer billed (RFC 3339).
+        #[arg(long)]
+        end: Option<DateTime<Utc>>,
+        /// Local date the periods count from (default: the start's date in the customer's time zone).
+        #[arg(long)]
+        anchor: Option<NaiveDate>,
+        /// The price catalog the plan must exist in.
+        #[arg(long, default_value = "config/catalog.toml")]
+        catalog: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Change a subscription's plan from an instant on, or set or clear its end.
+    Update {
+        /// The subscription's id.
+        #[arg(long)]
+        id: String,
+        /// The new plan's key (with --at).
+        #[arg(long, requires = "at")]
+        change_plan: Option<String>,
+        /// When the new plan starts (RFC 3339); the period it falls in is split and prorated.
+        #[arg(long, requires = "change_plan")]
+        at: Option<DateTime<Utc>>,
+        /// End the subscription at this instant (RFC 3339).
+        #[arg(long, conflicts_with = "no_end")]
+        end: Option<DateTime<Utc>>,
+        /// Remove the end: the subscription runs on.
+        #[arg(long)]
+        no_end: bool,
+        /// The price catalog the plans must exist in.
+        #[arg(long, default_value = "config/catalog.toml")]
+        catalog: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List subscriptions (a table, or JSON lines with --json).
+    List {
+        /// Only this customer's.
+        #[arg(long)]
+        customer: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show one subscription as JSON.
+    Show {
+        /// The subscription's id.
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Runs `tally subscriptions ...`.
+pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
+    match command {
+        SubscriptionsCommand::Create { id, customer, plan, start, end, anchor, catalog, store } => {
+            let catalog = super::load_catalog(catalog)?;
+            let store = store.open(&runtime, "opening")?;
+            let id = SubscriptionId::new(id.clone());
+            if runtime.block_on(store.subscription(&id))?.is_some() {
+                bail!("subscription {id} exists already; use `tally subscriptions update`");
+            }
+            let customer_id = CustomerId::new(customer.clone());
+            let owner = runtime.block_on(store.customer(&customer_id))?.with_context(|| {
+                format!("--customer: no customer {customer_id}; create it with `tally customers create`")
+            })?;
+            let subscription = Subscription {
+                id,
+                customer: customer_id,
+                start: *start,
+                end: *end,
+                anchor: anchor.unwrap_or_else(|| start.with_timezone(&owner.timezone).date_naive()),
+                phases: vec![Phase { plan: PlanKey::new(plan.clone()), from: *start }],
+            };
+            subscription.validate(&owner, &catalog).map_err(|e| anyhow::anyhow!("{}", flag_name(&e.to_string())))?;
+            runtime.block_on(store.put_subscription(&subscription))?;
+            println!("{}", serde_json::to_string_pretty(&subscription)?);
+        }
+        SubscriptionsCommand::Update { id, change_plan, at, end, no_end, catalog, store } => {
+            let catalog = super::load_catalog(catalog)?;
+            let store = store.open(&runtime, "opening")?;
+            let mut subscription = existing(&runtime, &store, id)?;
+            if let (Some(plan), Some(at)) = (change_plan, at) {
+                if subscription.phases.iter().any(|p| p.from >= *at) {
+                    bail!("--at {at}: the subscription already changes plan at or after that instant");
+                }
+                if *at < subscription.start {
+                    bail!("--at {at}: before the subscription's start {}", subscription.start);
+                }
+                subscription.phases.push(Phase { plan: PlanKey::new(plan.clone()), from: *at });
+            }
+            if *no_end {
+                subscription.end = None;
+            } else if end.is_some() {
+                subscription.end = *end;
+            }
+            let owner = runtime
+                .block_on(store.customer(&subscription.customer))?
+                .with_context(|| format!("the subscription's customer {} is gone", subscription.customer))?;
+            subscription.validate(&owner, &catalog).map_err(|e| anyhow::anyhow!("{}", flag_name(&e.to_string())))?;
+            runtime.block_on(store.put_subscription(&subscription))?;
+            println!("{}", serde_json::to_string_pretty(&subscription)?);
+        }
+        SubscriptionsCommand::List { customer, json, store } => {
+            let store = store.open(&runtime, "opening")?;
+            let customer = customer.clone().map(CustomerId::new);
+            let subscriptions = runtime.block_on(store.subscriptions(customer.as_ref()))?;
+            if *json {
+                for s in &subscriptions {
+                    println!("{}", serde_json::to_string(s)?);
+                }
+            } else {
+                let rows: Vec<[String; 5]> = subscriptions
+                    .iter()
+                    .map(|s| {
+                        let plans: Vec<&str> = s.phases.iter().map(|p| p.plan.as_str()).collect();
+                        [
+                            s.id.to_string(),
+                            s.customer.to_string(),
+                            plans.join(" -> "),
+                            s.start.to_rfc3339(),
+                            s.end.map_or_else(|| "-".to_owned(), |e| e.to_rfc3339()),
+                        ]
+                    })
+                    .collect();
+                super::table::print(&["id", "customer", "plan", "start", "end"], &rows);
+            }
+        }
+        SubscriptionsCommand::Show { id, store } => {
+            let store = store.open(&runtime, "opening")?;
+            let subscription = existing(&runtime, &store, id)?;
+            println!("{}", serde_json::to_string_pretty(&subscription)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn existing(runtime: &tokio::runtime::Runtime, store: &AnyStore, id: &str) -> anyhow::Result<Subscription> {
+    let id = SubscriptionId::new(id.to_owned());
+    runtime.block_on(store.subscription(&id))?.with_context(|| format!("no subscription {id}"))
+}
+
+/// Names the command-line flag behind a validation field: `phases[0].plan: ...` -> `--plan: ...`.
+fn flag_name(message: &str) -> String {
+    let (field, rest) = message.split_once(": ").unwrap_or(("", message));
+    let flag = match field.rsplit('.').next().unwrap_or(field) {
+        "plan" if field.starts_with("phases[0]") => "--plan",
+        "plan" => "--change-plan",
+        "from" => "--at",
+        "end" => "--end",
+        "customer" => "--customer",
+        _ => return message.to_owned(),
+    };
+    format!("{flag}: {rest}")
+}
