@@ -54,6 +54,67 @@ pub fn rate(catalog: &Catalog, request: &RateRequest) -> Result<RatedPeriod, Rat
     finish(plan, lines, unrated(rows))
 }
 
+/// Exact aggregated usage per charge, as the store computes it for billing: for each
+/// charge key of the plan, its groups (the values of its `group_by`, empty without one)
+/// and their quantities. A charge absent from the map had no usage.
+pub type ChargeUsage = BTreeMap<String, Vec<(Dimensions, Decimal)>>;
+
+/// Prices a plan from usage already aggregated per charge (the invoicer's path).
+///
+/// Unlike [`rate`], nothing is added up here: every aggregation (max, unique count,
+/// latest) was computed exactly over the charge's own filter and groups by the store,
+/// so one line's quantity is taken as given. Fees, line order, rounding and the
+/// minimum-commitment true-up are the same as [`rate`]'s.
+pub fn rate_charges(
+    catalog: &Catalog,
+    plan: &str,
+    period: &tally_domain::Period,
+    active: Option<&tally_domain::Period>,
+    usage: &ChargeUsage,
+) -> Result<RatedPeriod, RatingError> {
+    let plan = catalog.plan(plan).ok_or_else(|| RatingError::UnknownPlan {
+        plan: plan.to_owned(),
+        known: catalog.plans().iter().map(|p| p.key.to_string()).collect(),
+    })?;
+    let currency = plan.currency;
+    let mut lines = Vec::with_capacity(plan.fees.len() + plan.charges.len() + 1);
+    let active = active.copied().unwrap_or(*period).intersect(period);
+    for fee in &plan.fees {
+        let amount = fee_amount(fee, currency, period, active.as_ref())
+            .map_err(|Overflow| RatingError::Overflow { line: fee.key.to_string() })?;
+        lines.push(Line { key: fee.key.to_string(), kind: LineKind::Fee, usage: None, amount });
+    }
+    let mut tiers = Vec::new();
+    let none = Vec::new();
+    for charge in &plan.charges {
+        let overflow = |Overflow| RatingError::Overflow { line: charge.key.to_string() };
+        let mut groups: Vec<&(Dimensions, Decimal)> = usage.get(charge.key.as_str()).unwrap_or(&none).iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        let zero = (Dimensions::new(), Decimal::ZERO);
+        if groups.is_empty() && charge.group_by.is_empty() {
+            groups.push(&zero);
+        }
+        for (dimensions, quantity) in groups {
+            if *quantity < Decimal::ZERO {
+                return Err(RatingError::NegativeQuantity { index: 0, quantity: *quantity });
+            }
+            let priced = price_usage(charge, currency, *quantity, &mut tiers).map_err(overflow)?;
+            lines.push(Line {
+                key: charge.key.to_string(),
+                kind: LineKind::Usage,
+                usage: Some(UsageDetail {
+                    dimensions: dimensions.clone(),
+                    quantity: *quantity,
+                    billable_quantity: priced.billable_quantity,
+                    tiers: tiers.clone(),
+                }),
+                amount: priced.amount,
+            });
+        }
+    }
+    finish(plan, lines, Vec::new())
+}
+
 /// Adds up rows per (meter, dimensions), checking meters and quantities. The result is
 /// sorted by meter, then dimensions, so each meter's rows are one contiguous slice.
 fn add_up<'a>(catalog: &Catalog, rows: &'a [UsageRow]) -> Result<Vec<Row<'a>>, RatingError> {

@@ -17,7 +17,7 @@ mod price;
 mod rated;
 
 pub use charge::{price_usage, PricedUsage};
-pub use engine::rate;
+pub use engine::{rate, rate_charges, ChargeUsage};
 pub use error::RatingError;
 pub use price::Overflow;
 pub use rated::{Line, LineKind, RatedPeriod, TierCharge, UsageDetail};

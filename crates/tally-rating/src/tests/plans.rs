@@ -184,3 +184,35 @@ fn euro_plan_applies_line_minimums_per_group() {
     assert_eq!(tokens, vec!["1.00", "4.60"]);
     assert_eq!(rated.total.to_string(), "50.60");
 }
+
+#[test]
+fn pre_aggregated_charges_price_like_the_rows_they_came_from() {
+    use crate::{rate_charges, ChargeUsage};
+    let rows = vec![
+        row("llm_tokens", &[("model", "gpt-4o"), ("direction", "input")], "3500000"),
+        row("llm_tokens", &[("model", "gpt-4o"), ("direction", "output")], "1200000"),
+        row("gpu_seconds", &[("gpu_type", "h100"), ("region", "eu")], "720000"),
+        row("training_sessions", &[("status", "completed")], "23"),
+    ];
+    let by_rows = rate(&catalog(), &request("pro", rows)).unwrap();
+    let usage: ChargeUsage = [
+        ("gpt4o_input", "3500000"),
+        ("gpt4o_output", "1200000"),
+        ("h100_hours", "720000"),
+        ("training_sessions", "23"),
+    ]
+    .into_iter()
+    .map(|(k, q)| (k.to_owned(), vec![(Default::default(), d(q))]))
+    .collect();
+    let by_charges = rate_charges(&catalog(), "pro", &november(), None, &usage).unwrap();
+    assert_eq!(by_charges.lines, by_rows.lines);
+    assert_eq!((by_charges.subtotal, by_charges.total), (by_rows.subtotal, by_rows.total));
+    // Half the period active: the fee is prorated, usage is as given.
+    let half = Period::new(t("2026-11-16T00:00:00Z"), t("2026-12-01T00:00:00Z")).unwrap();
+    let prorated = rate_charges(&catalog(), "pro", &november(), Some(&half), &usage).unwrap();
+    assert_eq!(line(&prorated, "platform").amount, d("24.50"));
+    assert!(matches!(
+        rate_charges(&catalog(), "nope", &november(), None, &usage),
+        Err(RatingError::UnknownPlan { .. })
+    ));
+}
