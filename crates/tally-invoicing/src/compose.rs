@@ -1,0 +1,158 @@
+//! Composing the invoice of one closed period.
+//!
+//! Lines, in order:
+//! 1. fee corrections for the closed period: what its fees came to (each plan's fees
+//!    prorated over the part it was active) against what earlier invoices billed for it
+//!    in advance. The first period was never billed in advance, so its fees appear here
+//!    whole; a plan change or an end gives the difference, a credit if negative;
+//! 2. usage of the closed period, in arrears, each plan's part rated with that plan;
+//! 3. minimum-commitment true-ups;
+//! 4. the fees of the next period, in advance (none if the subscription has ended).
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use tally_domain::{Catalog, Customer, Period, PlanKey, Subscription};
+use tally_rating::{rate_charges, ChargeUsage, LineKind as RatedKind, RatedPeriod};
+
+use crate::error::InvoiceError;
+use crate::model::{invoice_id, Invoice, InvoiceLine, InvoiceState, LineKind};
+use crate::schedule::cycle_of;
+
+/// A fee line an earlier invoice billed for a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BilledFee {
+    /// The plan it was priced with.
+    pub plan: PlanKey,
+    /// The fee's key.
+    pub key: String,
+    /// What was billed (corrections included).
+    pub amount: Decimal,
+}
+
+/// The usage of one closed period: for each span of it (each plan's part, in
+/// `Subscription::spans` order), the usage aggregated per charge of that plan.
+pub type PeriodUsage = Vec<ChargeUsage>;
+
+/// The invoice closing period `index` of the subscription, as a draft.
+pub fn compose(
+    catalog: &Catalog,
+    customer: &Customer,
+    subscription: &Subscription,
+    index: i64,
+    usage: &PeriodUsage,
+    billed: &[BilledFee],
+) -> Result<Invoice, InvoiceError> {
+    let name = subscription.id.to_string();
+    let cycle = cycle_of(subscription, customer, catalog)
+        .map_err(|source| InvoiceError::Account { subscription: name.clone(), source })?;
+    let (period, next) = (cycle.period(index), cycle.period(index + 1));
+    let spans = subscription.spans(&period);
+    if spans.len() != usage.len() {
+        return Err(InvoiceError::Spans { subscription: name, given: usage.len(), spans: spans.len() });
+    }
+    let rate = |plan: &PlanKey, period: &Period, active: &Period, usage: &ChargeUsage| {
+        rate_charges(catalog, plan.as_str(), period, Some(active), usage)
+            .map_err(|source| InvoiceError::Rating { subscription: name.clone(), source })
+    };
+
+    let mut fees_due: BTreeMap<(PlanKey, String), Decimal> = BTreeMap::new();
+    let mut usage_lines = Vec::new();
+    let mut true_ups = Vec::new();
+    for ((plan, active), span_usage) in spans.iter().zip(usage) {
+        let rated = rate(plan, &period, active, span_usage)?;
+        for line in lines_of(&rated, plan, active) {
+            match line.kind {
+                LineKind::Fee => *fees_due.entry((plan.clone(), line.key)).or_default() += line.amount,
+                LineKind::MinimumCommitment => true_ups.push(line),
+                _ => usage_lines.push(line),
+            }
+        }
+    }
+    let mut already: BTreeMap<(PlanKey, String), Decimal> = BTreeMap::new();
+    for fee in billed {
+        *already.entry((fee.plan.clone(), fee.key.clone())).or_default() += fee.amount;
+    }
+    let mut lines = Vec::new();
+    let keys: std::collections::BTreeSet<_> = fees_due.keys().chain(already.keys()).cloned().collect();
+    for (plan, key) in keys {
+        let due = fees_due.get(&(plan.clone(), key.clone())).copied().unwrap_or_default();
+        let paid = already.get(&(plan.clone(), key.clone())).copied();
+        let (kind, amount) = match paid {
+            None => (LineKind::Fee, due),
+            Some(paid) if paid == due => continue,
+            Some(paid) => (LineKind::FeeAdjustment, due - paid),
+        };
+        lines.push(fee_line(key, plan, kind, period, amount));
+    }
+    lines.extend(usage_lines);
+    lines.extend(true_ups);
+    for (plan, active) in subscription.spans(&next) {
+        let rated = rate(&plan, &next, &active, &ChargeUsage::new())?;
+        lines.extend(lines_of(&rated, &plan, &active).into_iter().filter(|l| l.kind == LineKind::Fee).map(|mut l| {
+            l.service_period = active;
+            l
+        }));
+    }
+    let currency = customer.currency;
+    let total = lines.iter().map(|l| l.amount).sum::<Decimal>();
+    let total = currency.round(total).unwrap_or(total);
+    Ok(Invoice {
+        id: invoice_id(&subscription.id, &period),
+        number: None,
+        customer: customer.id.clone(),
+        subscription: subscription.id.clone(),
+        period,
+        currency,
+        state: InvoiceState::Draft,
+        lines,
+        total,
+        issued_at: None,
+    })
+}
+
+fn fee_line(key: String, plan: PlanKey, kind: LineKind, period: Period, amount: Decimal) -> InvoiceLine {
+    InvoiceLine {
+        key,
+        plan,
+        kind,
+        service_period: period,
+        dimensions: Default::default(),
+        quantity: None,
+        billable_quantity: None,
+        tiers: Vec::new(),
+        amount,
+    }
+}
+
+/// The rated lines as invoice lines covering `active`.
+fn lines_of(rated: &RatedPeriod, plan: &PlanKey, active: &Period) -> Vec<InvoiceLine> {
+    rated
+        .lines
+        .iter()
+        .map(|line| {
+            let kind = match line.kind {
+                RatedKind::Fee => LineKind::Fee,
+                RatedKind::Usage => LineKind::Usage,
+                RatedKind::MinimumCommitment => LineKind::MinimumCommitment,
+            };
+            let usage = line.usage.as_ref();
+            InvoiceLine {
+                key: line.key.clone(),
+                plan: plan.clone(),
+                kind,
+                service_period: *active,
+                dimensions: usage.map(|u| u.dimensions.clone()).unwrap_or_default(),
+                quantity: usage.map(|u| u.quantity),
+                billable_quantity: usage.map(|u| u.billable_quantity),
+                tiers: usage
+                    .map(|u| u.tiers.iter().filter_map(|t| serde_json::to_value(t).ok()).collect())
+                    .unwrap_or_default(),
+                amount: line.amount,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,132 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use tally_domain::{CustomerId, Phase, SubscriptionId};
+
+use super::*;
+
+fn catalog() -> Catalog {
+    Catalog::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/catalog.toml"))).unwrap()
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn customer(zone: &str) -> Customer {
+    Customer {
+        id: CustomerId::new("acme"),
+        name: "Acme".into(),
+        currency: "USD".parse().unwrap(),
+        timezone: zone.parse().unwrap(),
+        billing_details: BTreeMap::new(),
+    }
+}
+
+fn subscription(phases: &[(&str, &str)], end: Option<&str>) -> Subscription {
+    Subscription {
+        id: SubscriptionId::new("sub-1"),
+        customer: CustomerId::new("acme"),
+        start: t(phases[0].1),
+        end: end.map(t),
+        anchor: "2026-11-01".parse().unwrap(),
+        phases: phases.iter().map(|(p, from)| Phase { plan: PlanKey::new(*p), from: t(from) }).collect(),
+    }
+}
+
+fn tokens(input: &str) -> ChargeUsage {
+    ChargeUsage::from([("gpt4o_input".to_owned(), vec![(Default::default(), d(input))])])
+}
+
+fn summary(invoice: &Invoice) -> Vec<(String, LineKind, String, String)> {
+    invoice
+        .lines
+        .iter()
+        .filter(|l| l.kind != LineKind::Usage || !l.amount.is_zero())
+        .map(|l| (l.key.clone(), l.kind, l.service_period.start().to_rfc3339(), l.amount.to_string()))
+        .collect()
+}
+
+fn line(key: &str, kind: LineKind, start: &str, amount: &str) -> (String, LineKind, String, String) {
+    (key.to_owned(), kind, t(start).to_rfc3339(), amount.to_owned())
+}
+
+#[test]
+fn the_first_period_bills_its_own_fees_usage_in_arrears_and_the_next_fees_in_advance() {
+    let s = subscription(&[("pro", "2026-11-01T00:00:00Z")], None);
+    let invoice = compose(&catalog(), &customer("UTC"), &s, 0, &vec![tokens("3000000")], &[]).unwrap();
+    assert_eq!(
+        summary(&invoice),
+        vec![
+            line("platform", LineKind::Fee, "2026-11-01T00:00:00Z", "49.00"),
+            line("gpt4o_input", LineKind::Usage, "2026-11-01T00:00:00Z", "5.00"),
+            line("platform", LineKind::Fee, "2026-12-01T00:00:00Z", "49.00"),
+        ]
+    );
+    assert_eq!(invoice.total, d("103.00"));
+    assert_eq!(invoice.id, format!("sub-1@{}", t("2026-11-01T00:00:00Z").timestamp_millis()));
+    assert_eq!(invoice.state, InvoiceState::Draft);
+    // The next period: its fee was billed in advance, so only usage and the next fee.
+    let billed = [BilledFee { plan: PlanKey::new("pro"), key: "platform".into(), amount: d("49.00") }];
+    let december = compose(&catalog(), &customer("UTC"), &s, 1, &vec![tokens("1000000")], &billed).unwrap();
+    assert_eq!(
+        summary(&december),
+        vec![line("platform", LineKind::Fee, "2027-01-01T00:00:00Z", "49.00")],
+        "1M tokens are included in pro: the usage line is zero"
+    );
+}
+
+#[test]
+fn a_plan_change_mid_period_splits_usage_and_corrects_the_fees() {
+    // starter (no fee) until Nov 16, then pro (49.00/month, prorated): 15 of 30 days.
+    let s = subscription(&[("starter", "2026-11-01T00:00:00Z"), ("pro", "2026-11-16T00:00:00Z")], None);
+    let usage = vec![tokens("2000000"), tokens("2000000")];
+    let invoice = compose(&catalog(), &customer("UTC"), &s, 0, &usage, &[]).unwrap();
+    assert_eq!(
+        summary(&invoice),
+        vec![
+            line("platform", LineKind::Fee, "2026-11-01T00:00:00Z", "24.50"),
+            line("gpt4o_input", LineKind::Usage, "2026-11-01T00:00:00Z", "5.00"),
+            line("gpt4o_input", LineKind::Usage, "2026-11-16T00:00:00Z", "2.50"),
+            line("platform", LineKind::Fee, "2026-12-01T00:00:00Z", "49.00"),
+        ],
+        "starter prices every token, pro includes 1M"
+    );
+    // A change entered after November's invoice billed pro's December fee in advance:
+    // December turns out pro until Dec 16 then starter: half the fee comes back.
+    let s = subscription(&[("pro", "2026-11-01T00:00:00Z"), ("starter", "2026-12-16T00:00:00Z")], None);
+    let billed = [BilledFee { plan: PlanKey::new("pro"), key: "platform".into(), amount: d("49.00") }];
+    let december =
+        compose(&catalog(), &customer("UTC"), &s, 1, &vec![ChargeUsage::new(), ChargeUsage::new()], &billed).unwrap();
+    let fees: Vec<_> = summary(&december).into_iter().filter(|l| l.0 == "platform").collect();
+    assert_eq!(fees, vec![line("platform", LineKind::FeeAdjustment, "2026-12-01T00:00:00Z", "-25.29")]);
+    assert_eq!(december.total, d("-25.29"), "no fee in advance: starter has none");
+}
+
+#[test]
+fn an_ended_subscription_is_credited_the_unused_fee_and_billed_nothing_ahead() {
+    let s = subscription(&[("pro", "2026-11-01T00:00:00Z")], Some("2026-12-11T00:00:00Z"));
+    let billed = [BilledFee { plan: PlanKey::new("pro"), key: "platform".into(), amount: d("49.00") }];
+    let december = compose(&catalog(), &customer("UTC"), &s, 1, &vec![ChargeUsage::new()], &billed).unwrap();
+    assert_eq!(summary(&december), vec![line("platform", LineKind::FeeAdjustment, "2026-12-01T00:00:00Z", "-33.19")]);
+}
+
+#[test]
+fn a_customer_in_tokyo_is_billed_from_local_midnight() {
+    let s = subscription(&[("pro", "2026-10-31T15:00:00Z")], None);
+    let invoice = compose(&catalog(), &customer("Asia/Tokyo"), &s, 0, &vec![ChargeUsage::new()], &[]).unwrap();
+    assert_eq!((invoice.period.start(), invoice.period.end()), (t("2026-10-31T15:00:00Z"), t("2026-11-30T15:00:00Z")));
+}
+
+#[test]
+fn usage_must_match_the_spans() {
+    let s = subscription(&[("starter", "2026-11-01T00:00:00Z"), ("pro", "2026-11-16T00:00:00Z")], None);
+    let err = compose(&catalog(), &customer("UTC"), &s, 0, &vec![ChargeUsage::new()], &[]).unwrap_err();
+    assert_eq!(err.to_string(), "subscription sub-1: usage for 1 spans, the period has 2");
+}

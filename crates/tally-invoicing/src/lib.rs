@@ -1,0 +1,19 @@
+//! Tally's invoicing rules, as pure functions: no store, no clock of its own.
+//!
+//! [`schedule`] says which billing periods of a subscription are due for closing at a
+//! given instant. [`compose`] turns one closed period, its exactly aggregated usage and
+//! the fees already billed for it into an [`Invoice`]: usage in arrears for the closed
+//! period (each plan of a split period rated on its own part), the plan's fees in
+//! advance for the next period, and corrections when a period's fees turned out
+//! different from what was billed in advance (a plan change, an end, the first period).
+//! The invoicer crate around it does the I/O: reading usage, storing invoices.
+
+mod compose;
+mod error;
+mod model;
+mod schedule;
+
+pub use compose::{compose, BilledFee, PeriodUsage};
+pub use error::InvoiceError;
+pub use model::{invoice_id, Invoice, InvoiceLine, InvoiceState, LineKind};
+pub use schedule::{cycle_of, due_periods};

@@ -1,0 +1,113 @@
+//! The invoice: what a customer receives for one subscription and one closed period.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tally_domain::{Currency, CustomerId, Dimensions, Period, PlanKey, SubscriptionId};
+
+/// Where an invoice is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceState {
+    /// Within the grace period: refreshed on demand, no number yet.
+    Draft,
+    /// Numbered and final: never changed again.
+    Issued,
+    /// Cancelled after issue (a credit note offsets it).
+    Void,
+}
+
+/// What an invoice line bills for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// A recurring fee for its service period (in advance, or the first period's).
+    Fee,
+    /// Usage of the closed period, in arrears.
+    Usage,
+    /// The plan's minimum-commitment true-up for the closed period.
+    MinimumCommitment,
+    /// The difference between a period's fees as billed in advance and as they turned
+    /// out (a plan change or an end within the period); negative for a credit.
+    FeeAdjustment,
+    /// Usage that arrived after its period's invoice was issued, billed here.
+    LateUsage,
+}
+
+/// One line of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    /// The fee or charge key (`minimum_commitment` for the true-up).
+    pub key: String,
+    /// The plan the line was priced with.
+    pub plan: PlanKey,
+    /// What it bills for.
+    pub kind: LineKind,
+    /// The time the line covers (the part of a period a plan was active, or the next period for advance fees).
+    pub service_period: Period,
+    /// The group's values of a `group_by` charge.
+    #[serde(default, skip_serializing_if = "Dimensions::is_empty")]
+    pub dimensions: Dimensions,
+    /// Aggregated usage, for usage lines.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_decimal")]
+    pub quantity: Option<Decimal>,
+    /// After `included` and `per`: the units priced.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_decimal")]
+    pub billable_quantity: Option<Decimal>,
+    /// Tiers touched, for tiered prices: `(tier, units, unit price, flat price, amount)` as text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<serde_json::Value>,
+    /// Rounded to the currency's minor unit.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+}
+
+/// One invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// Derived from (subscription, period): closing twice yields the same id.
+    pub id: String,
+    /// The human number, given at issue (`None` while a draft).
+    pub number: Option<String>,
+    /// Who pays.
+    pub customer: CustomerId,
+    /// For which subscription.
+    pub subscription: SubscriptionId,
+    /// The closed period (usage in arrears).
+    pub period: Period,
+    /// Currency of every amount.
+    pub currency: Currency,
+    /// Draft, issued or void.
+    pub state: InvoiceState,
+    /// Fees, usage, true-ups and corrections, in that order.
+    pub lines: Vec<InvoiceLine>,
+    /// Sum of the lines.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total: Decimal,
+    /// When it was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<DateTime<Utc>>,
+}
+
+/// The id of the invoice closing `period` of `subscription`: `SUB@START`, the period's
+/// start as its UTC instant in milliseconds, so two closers agree without talking.
+pub fn invoice_id(subscription: &SubscriptionId, period: &Period) -> String {
+    format!("{subscription}@{}", period.start().timestamp_millis())
+}
+
+mod optional_decimal {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Decimal>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => serializer.serialize_str(&d.normalize().to_string()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
+        let text: Option<String> = Option::deserialize(deserializer)?;
+        text.map(|t| t.parse().map_err(serde::de::Error::custom)).transpose()
+    }
+}
