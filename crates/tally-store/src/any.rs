@@ -5,7 +5,10 @@ use tally_domain::{Customer, CustomerId, Period, Subscription, SubscriptionId};
 
 use crate::clickhouse::ClickHouseStore;
 use crate::embedded::EmbeddedStore;
-use crate::{AccountStore, IncomingEvent, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+use crate::{
+    AccountStore, IncomingEvent, InvoiceFilter, InvoiceRecord, InvoiceStore, RejectedEvent, StoreError, UsageAggregate,
+    UsageQuery, UsageStore, Written,
+};
 
 /// The ClickHouse store or the embedded one.
 pub enum AnyStore {
@@ -69,5 +72,23 @@ impl AccountStore for AnyStore {
 
     async fn subscriptions(&self, customer: Option<&CustomerId>) -> Result<Vec<Subscription>, StoreError> {
         delegate!(self, s => s.subscriptions(customer))
+    }
+}
+
+impl InvoiceStore for AnyStore {
+    async fn put_invoices(&self, invoices: &[InvoiceRecord], prefix: &str) -> Result<Vec<Written>, StoreError> {
+        delegate!(self, s => s.put_invoices(invoices, prefix))
+    }
+
+    async fn invoice(&self, id: &str) -> Result<Option<InvoiceRecord>, StoreError> {
+        delegate!(self, s => s.invoice(id))
+    }
+
+    async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRecord>, StoreError> {
+        delegate!(self, s => s.invoices(filter))
+    }
+
+    async fn last_number(&self, prefix: &str) -> Result<u64, StoreError> {
+        delegate!(self, s => s.last_number(prefix))
     }
 }

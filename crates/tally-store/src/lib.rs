@@ -14,6 +14,7 @@ mod any;
 pub mod clickhouse;
 pub mod embedded;
 mod error;
+mod invoices;
 mod limits;
 mod query;
 
@@ -24,6 +25,7 @@ use tally_domain::Period;
 pub use accounts::AccountStore;
 pub use any::AnyStore;
 pub use error::StoreError;
+pub use invoices::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, Written};
 pub use limits::{check_event, storable, DECIMAL_SCALE, MAX_VALUE};
 pub use query::{IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};
 

@@ -99,7 +99,7 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
     ),
     (
         2,
-        "subscriptions with an anchor date and plan phases",
+        "subscriptions with an anchor date and plan phases; versioned invoice lines",
         &[
             // Version 1's subscriptions table was never written by any release.
             "DROP TABLE IF EXISTS subscriptions",
@@ -113,6 +113,23 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
             updated_at_ms Int64
         ) ENGINE = ReplacingMergeTree(updated_at_ms)
         ORDER BY subscription",
+            // Nor its invoice_lines: lines now carry their invoice's version, so a
+            // refreshed draft's old lines are told apart without a mutation.
+            "DROP TABLE IF EXISTS invoice_lines",
+            "CREATE TABLE IF NOT EXISTS invoice_lines (
+            invoice String,
+            version Int64,
+            position UInt32,
+            key String,
+            kind String,
+            dim_keys Array(String),
+            dim_values Array(String),
+            quantity Decimal(38, 12),
+            billable_quantity Decimal(38, 12),
+            amount Decimal(38, 12),
+            detail String
+        ) ENGINE = ReplacingMergeTree
+        ORDER BY (invoice, version, position)",
         ],
     ),
 ];

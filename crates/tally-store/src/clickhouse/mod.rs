@@ -17,6 +17,7 @@ mod accounts;
 mod billing_query;
 mod config;
 mod connect;
+mod invoices;
 mod migrations;
 mod parts;
 mod rows;

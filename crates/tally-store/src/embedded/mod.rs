@@ -9,6 +9,7 @@
 mod accounts;
 mod aggregate;
 mod decimals;
+mod invoices;
 mod schema;
 mod store;
 

@@ -104,6 +104,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         updated_at_ms INTEGER NOT NULL
     );
     CREATE INDEX subscriptions_customer ON subscriptions (customer);
+    CREATE INDEX invoices_subscription ON invoices (subscription, period_start_ms);
+    CREATE INDEX invoices_number ON invoices (number);
     "#,
     ),
 ];

@@ -1,0 +1,219 @@
+//! Invoices in ClickHouse: `invoices` is a `ReplacingMergeTree` versioned by
+//! `updated_at_ms` and read with `FINAL`; each write of an invoice writes its lines
+//! under the same version, and reports join lines on the invoice's current version.
+//! There are no transactions: the issued check and the numbering are a read then a
+//! write, so gapless numbers need a single active invoicer per database.
+
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+use tally_domain::{CustomerId, Period, SubscriptionId};
+
+use super::rows::{from_raw, to_raw};
+use super::sql;
+use super::ClickHouseStore;
+use crate::invoices::{format_number, may_write, sequence, InvoiceFilter, InvoiceRecord, InvoiceStore, Written};
+use crate::StoreError;
+
+#[derive(Row, Serialize, Deserialize)]
+struct InvoiceRow {
+    invoice: String,
+    number: String,
+    customer: String,
+    subscription: String,
+    period_start: u32,
+    period_end: u32,
+    currency: String,
+    state: String,
+    subtotal: i128,
+    total: i128,
+    issued_at_ms: i64,
+    body: String,
+    updated_at_ms: i64,
+}
+
+#[derive(Row, Serialize)]
+struct LineRow<'a> {
+    invoice: &'a str,
+    version: i64,
+    position: u32,
+    key: &'a str,
+    kind: &'a str,
+    dim_keys: Vec<&'a str>,
+    dim_values: Vec<&'a str>,
+    quantity: i128,
+    billable_quantity: i128,
+    amount: i128,
+    detail: &'a str,
+}
+
+#[derive(Row, Deserialize)]
+struct StateRow {
+    invoice: String,
+    state: String,
+    number: String,
+}
+
+fn into_record(r: InvoiceRow) -> Result<InvoiceRecord, StoreError> {
+    let corrupt = |message: String| StoreError::Corrupt { context: format!("invoice {}", r.invoice), message };
+    let start = chrono::DateTime::from_timestamp(i64::from(r.period_start), 0);
+    let end = chrono::DateTime::from_timestamp(i64::from(r.period_end), 0);
+    let period =
+        start.zip(end).and_then(|(s, e)| Period::new(s, e).ok()).ok_or_else(|| corrupt("bad period".into()))?;
+    Ok(InvoiceRecord {
+        total: from_raw(r.total, || format!("invoice {} total", r.invoice))?,
+        number: (!r.number.is_empty()).then(|| r.number.clone()),
+        customer: CustomerId::new(r.customer.clone()),
+        subscription: SubscriptionId::new(r.subscription.clone()),
+        period,
+        currency: r.currency.clone(),
+        state: r.state.clone(),
+        issued_at: (r.issued_at_ms != 0).then(|| chrono::DateTime::from_timestamp_millis(r.issued_at_ms)).flatten(),
+        body: r.body.clone(),
+        lines: Vec::new(),
+        id: r.invoice,
+    })
+}
+
+impl InvoiceStore for ClickHouseStore {
+    async fn put_invoices(&self, invoices: &[InvoiceRecord], prefix: &str) -> Result<Vec<Written>, StoreError> {
+        if invoices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = invoices.iter().map(|r| sql::string(&r.id)).collect();
+        let existing: Vec<StateRow> = self
+            .client()
+            .query(&format!("SELECT invoice, state, number FROM invoices FINAL WHERE invoice IN ({})", ids.join(", ")))
+            .fetch_all()
+            .await
+            .map_err(StoreError::clickhouse("reading invoice states"))?;
+        let existing: std::collections::HashMap<&str, &StateRow> =
+            existing.iter().map(|r| (r.invoice.as_str(), r)).collect();
+        let mut last = self.last_number(prefix).await?;
+        let version = chrono::Utc::now().timestamp_millis();
+        let mut rows = Vec::new();
+        let mut written = Vec::new();
+        for r in invoices {
+            let before = existing.get(r.id.as_str());
+            if !may_write(before.map(|b| b.state.as_str()), r) {
+                continue;
+            }
+            let number = match (r.number.clone(), before.map(|b| b.number.clone()).filter(|n| !n.is_empty())) {
+                (Some(n), _) | (None, Some(n)) => Some(n),
+                (None, None) if r.state == "issued" => {
+                    last += 1;
+                    Some(format_number(prefix, last))
+                }
+                (None, None) => None,
+            };
+            let raw = |d, what: &str| to_raw(d, || format!("invoice {} {what}", r.id));
+            rows.push((
+                InvoiceRow {
+                    invoice: r.id.clone(),
+                    number: number.clone().unwrap_or_default(),
+                    customer: r.customer.to_string(),
+                    subscription: r.subscription.to_string(),
+                    period_start: u32::try_from(r.period.start().timestamp()).unwrap_or(0),
+                    period_end: u32::try_from(r.period.end().timestamp()).unwrap_or(0),
+                    currency: r.currency.clone(),
+                    state: r.state.clone(),
+                    subtotal: raw(r.total, "total")?,
+                    total: raw(r.total, "total")?,
+                    issued_at_ms: r.issued_at.map_or(0, |t| t.timestamp_millis()),
+                    body: r.body.clone(),
+                    updated_at_ms: version,
+                },
+                r,
+            ));
+            written.push(Written { id: r.id.clone(), number });
+        }
+        // Lines first: an invoice row is only visible with its lines already there.
+        let mut lines = self
+            .client()
+            .insert::<LineRow<'_>>("invoice_lines")
+            .await
+            .map_err(StoreError::clickhouse("writing invoice lines"))?;
+        for (_, r) in &rows {
+            for (position, line) in r.lines.iter().enumerate() {
+                let raw = |d, what: &str| to_raw(d, || format!("invoice {} line {position} {what}", r.id));
+                lines
+                    .write(&LineRow {
+                        invoice: &r.id,
+                        version,
+                        position: position as u32,
+                        key: &line.key,
+                        kind: &line.kind,
+                        dim_keys: line.dimensions.keys().map(String::as_str).collect(),
+                        dim_values: line.dimensions.values().map(String::as_str).collect(),
+                        quantity: raw(line.quantity, "quantity")?,
+                        billable_quantity: raw(line.billable_quantity, "billable quantity")?,
+                        amount: raw(line.amount, "amount")?,
+                        detail: &line.detail,
+                    })
+                    .await
+                    .map_err(StoreError::clickhouse("writing invoice lines"))?;
+            }
+        }
+        lines.end().await.map_err(StoreError::clickhouse("writing invoice lines"))?;
+        let mut insert =
+            self.client().insert::<InvoiceRow>("invoices").await.map_err(StoreError::clickhouse("writing invoices"))?;
+        for (row, _) in &rows {
+            insert.write(row).await.map_err(StoreError::clickhouse("writing invoices"))?;
+        }
+        insert.end().await.map_err(StoreError::clickhouse("writing invoices"))?;
+        Ok(written)
+    }
+
+    async fn invoice(&self, id: &str) -> Result<Option<InvoiceRecord>, StoreError> {
+        let row: Option<InvoiceRow> = self
+            .client()
+            .query("SELECT ?fields FROM invoices FINAL WHERE invoice = ?")
+            .bind(id)
+            .fetch_optional()
+            .await
+            .map_err(StoreError::clickhouse(format!("reading invoice {id}")))?;
+        row.map(into_record).transpose()
+    }
+
+    async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let mut wheres = vec!["1".to_owned()];
+        if let Some(c) = &filter.customer {
+            wheres.push(format!("customer = {}", sql::string(c.as_str())));
+        }
+        if let Some(s) = &filter.subscription {
+            wheres.push(format!("subscription = {}", sql::string(s.as_str())));
+        }
+        if let Some(state) = &filter.state {
+            wheres.push(format!("state = {}", sql::string(state)));
+        }
+        if let Some(from) = filter.from {
+            wheres.push(format!("period_start >= toDateTime({})", from.timestamp()));
+        }
+        if let Some(to) = filter.to {
+            wheres.push(format!("period_start < toDateTime({})", to.timestamp()));
+        }
+        let rows: Vec<InvoiceRow> = self
+            .client()
+            .query(&format!(
+                "SELECT ?fields FROM invoices FINAL WHERE {} ORDER BY period_start, invoice",
+                wheres.join(" AND ")
+            ))
+            .fetch_all()
+            .await
+            .map_err(StoreError::clickhouse("listing invoices"))?;
+        rows.into_iter().map(into_record).collect()
+    }
+
+    async fn last_number(&self, prefix: &str) -> Result<u64, StoreError> {
+        let numbers: Vec<String> = self
+            .client()
+            .query(&format!(
+                "SELECT DISTINCT number FROM invoices FINAL WHERE number != '' AND substring(number, 1, {}) = {}",
+                prefix.len(),
+                sql::string(prefix)
+            ))
+            .fetch_all()
+            .await
+            .map_err(StoreError::clickhouse("reading invoice numbers"))?;
+        Ok(numbers.iter().filter_map(|n| sequence(n, prefix)).max().unwrap_or(0))
+    }
+}

@@ -1,0 +1,184 @@
+//! Invoices in the embedded store. Writes run in one immediate transaction: the
+//! issued check and the numbering are atomic, so two closers never number twice.
+
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use tally_domain::{CustomerId, Period, SubscriptionId};
+
+use super::EmbeddedStore;
+use crate::invoices::{format_number, may_write, sequence, InvoiceFilter, InvoiceRecord, InvoiceStore, Written};
+use crate::StoreError;
+
+const COLUMNS: &str =
+    "invoice, number, customer, subscription, period_start_ms, period_end_ms, currency, state, total, issued_at_ms, body";
+
+fn record(row: &Row<'_>) -> rusqlite::Result<(InvoiceRecord, String)> {
+    let start: i64 = row.get(4)?;
+    let end: i64 = row.get(5)?;
+    let total: String = row.get(8)?;
+    let period = chrono::DateTime::from_timestamp_millis(start)
+        .zip(chrono::DateTime::from_timestamp_millis(end))
+        .and_then(|(s, e)| Period::new(s, e).ok());
+    let Some(period) = period else {
+        return Err(rusqlite::Error::InvalidColumnType(4, "period".into(), rusqlite::types::Type::Integer));
+    };
+    Ok((
+        InvoiceRecord {
+            id: row.get(0)?,
+            number: row.get(1)?,
+            customer: CustomerId::new(row.get::<_, String>(2)?),
+            subscription: SubscriptionId::new(row.get::<_, String>(3)?),
+            period,
+            currency: row.get(6)?,
+            state: row.get(7)?,
+            total: Default::default(),
+            issued_at: row.get::<_, Option<i64>>(9)?.and_then(chrono::DateTime::from_timestamp_millis),
+            body: row.get(10)?,
+            lines: Vec::new(),
+        },
+        total,
+    ))
+}
+
+fn with_total((mut r, total): (InvoiceRecord, String)) -> Result<InvoiceRecord, StoreError> {
+    r.total = total.parse().map_err(|e| StoreError::Corrupt {
+        context: format!("invoice {} total", r.id),
+        message: format!("{total:?}: {e}"),
+    })?;
+    Ok(r)
+}
+
+impl InvoiceStore for EmbeddedStore {
+    async fn put_invoices(&self, invoices: &[InvoiceRecord], prefix: &str) -> Result<Vec<Written>, StoreError> {
+        let invoices = invoices.to_vec();
+        let prefix = prefix.to_owned();
+        self.with_conn(move |conn| {
+            let err = |what: &str| StoreError::sqlite(format!("writing invoices: {what}"));
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err("begin"))?;
+            let mut last = {
+                let mut stmt = tx.prepare("SELECT number FROM invoices WHERE number IS NOT NULL").map_err(err("numbers"))?;
+                let numbers = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err("numbers"))?;
+                let mut last = 0;
+                for number in numbers {
+                    last = last.max(sequence(&number.map_err(err("numbers"))?, &prefix).unwrap_or(0));
+                }
+                last
+            };
+            let now = chrono::Utc::now().timestamp_millis();
+            let mut written = Vec::new();
+            for r in &invoices {
+                let existing: Option<(String, Option<String>)> = tx
+                    .query_row("SELECT state, number FROM invoices WHERE invoice = ?1", [&r.id], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+                    .map_err(err("reading the state"))?;
+                if !may_write(existing.as_ref().map(|(s, _)| s.as_str()), r) {
+                    continue;
+                }
+                let number = match (r.number.clone(), existing.and_then(|(_, n)| n)) {
+                    (Some(n), _) | (None, Some(n)) => Some(n),
+                    (None, None) if r.state == "issued" => {
+                        last += 1;
+                        Some(format_number(&prefix, last))
+                    }
+                    (None, None) => None,
+                };
+                tx.execute(
+                    &format!("INSERT OR REPLACE INTO invoices ({COLUMNS}, subtotal, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9, ?12)"),
+                    params![
+                        r.id,
+                        number,
+                        r.customer.as_str(),
+                        r.subscription.as_str(),
+                        r.period.start().timestamp_millis(),
+                        r.period.end().timestamp_millis(),
+                        r.currency,
+                        r.state,
+                        r.total.to_string(),
+                        r.issued_at.map(|t| t.timestamp_millis()),
+                        r.body,
+                        now
+                    ],
+                )
+                .map_err(err("the invoice"))?;
+                tx.execute("DELETE FROM invoice_lines WHERE invoice = ?1", [&r.id]).map_err(err("old lines"))?;
+                for (position, line) in r.lines.iter().enumerate() {
+                    tx.execute(
+                        "INSERT INTO invoice_lines (invoice, position, key, kind, dimensions, quantity, billable_quantity, amount, detail) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![
+                            r.id,
+                            position as i64,
+                            line.key,
+                            line.kind,
+                            serde_json::to_string(&line.dimensions).unwrap_or_default(),
+                            line.quantity.to_string(),
+                            line.billable_quantity.to_string(),
+                            line.amount.to_string(),
+                            line.detail
+                        ],
+                    )
+                    .map_err(err("a line"))?;
+                }
+                written.push(Written { id: r.id.clone(), number });
+            }
+            tx.commit().map_err(err("commit"))?;
+            Ok(written)
+        })
+        .await
+    }
+
+    async fn invoice(&self, id: &str) -> Result<Option<InvoiceRecord>, StoreError> {
+        let id = id.to_owned();
+        let row = self
+            .with_conn(move |conn| {
+                conn.query_row(&format!("SELECT {COLUMNS} FROM invoices WHERE invoice = ?1"), [&id], record)
+                    .optional()
+                    .map_err(StoreError::sqlite(format!("reading invoice {id}")))
+            })
+            .await?;
+        row.map(with_total).transpose()
+    }
+
+    async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let f = filter.clone();
+        let rows = self
+            .with_conn(move |conn| {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM invoices WHERE (?1 IS NULL OR customer = ?1) AND (?2 IS NULL OR subscription = ?2) \
+                     AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR period_start_ms >= ?4) AND (?5 IS NULL OR period_start_ms < ?5) \
+                     ORDER BY period_start_ms, invoice"
+                );
+                let mut stmt = conn.prepare(&sql).map_err(StoreError::sqlite("listing invoices"))?;
+                let rows = stmt
+                    .query_map(
+                        params![
+                            f.customer.as_ref().map(|c| c.to_string()),
+                            f.subscription.as_ref().map(|s| s.to_string()),
+                            f.state,
+                            f.from.map(|t| t.timestamp_millis()),
+                            f.to.map(|t| t.timestamp_millis())
+                        ],
+                        record,
+                    )
+                    .map_err(StoreError::sqlite("listing invoices"))?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(StoreError::sqlite("listing invoices"))
+            })
+            .await?;
+        rows.into_iter().map(with_total).collect()
+    }
+
+    async fn last_number(&self, prefix: &str) -> Result<u64, StoreError> {
+        let prefix = prefix.to_owned();
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare("SELECT number FROM invoices WHERE number IS NOT NULL")
+                .map_err(StoreError::sqlite("numbers"))?;
+            let numbers = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(StoreError::sqlite("numbers"))?;
+            let mut last = 0;
+            for number in numbers {
+                last = last.max(sequence(&number.map_err(StoreError::sqlite("numbers"))?, &prefix).unwrap_or(0));
+            }
+            Ok(last)
+        })
+        .await
+    }
+}

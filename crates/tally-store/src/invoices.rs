@@ -1,0 +1,125 @@
+//! Invoices in the store: one row per invoice with the columns reports filter on, the
+//! whole invoice as JSON (`body`, the source of truth when read back), and its lines
+//! in `invoice_lines` for SQL reporting (Grafana, exports).
+//!
+//! The store knows nothing of how an invoice is composed; the invoicer gives it
+//! records. An issued invoice is immutable: writing a record whose id is issued
+//! already is refused unless the record voids it.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use tally_domain::{CustomerId, Dimensions, Period, SubscriptionId};
+
+use crate::StoreError;
+
+/// One invoice as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceRecord {
+    /// Derived from (subscription, period) by the invoicer.
+    pub id: String,
+    /// The human number, once issued.
+    pub number: Option<String>,
+    /// Who pays.
+    pub customer: CustomerId,
+    /// For which subscription.
+    pub subscription: SubscriptionId,
+    /// The closed period.
+    pub period: Period,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// `draft`, `issued` or `void`.
+    pub state: String,
+    /// Sum of the lines.
+    pub total: Decimal,
+    /// When it was issued.
+    pub issued_at: Option<DateTime<Utc>>,
+    /// The whole invoice as JSON.
+    pub body: String,
+    /// Its lines, for reporting.
+    pub lines: Vec<InvoiceLineRecord>,
+}
+
+/// One invoice line, for reporting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceLineRecord {
+    /// The fee or charge key.
+    pub key: String,
+    /// `fee`, `usage`, `minimum_commitment`, `fee_adjustment`, `late_usage`.
+    pub kind: String,
+    /// The group's values of a `group_by` charge.
+    pub dimensions: Dimensions,
+    /// Aggregated usage (zero for fees).
+    pub quantity: Decimal,
+    /// Units priced (zero for fees).
+    pub billable_quantity: Decimal,
+    /// The line's amount.
+    pub amount: Decimal,
+    /// The line as JSON (plan, service period, tiers).
+    pub detail: String,
+}
+
+/// Which invoices to list; every field narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvoiceFilter {
+    /// One customer's.
+    pub customer: Option<CustomerId>,
+    /// One subscription's.
+    pub subscription: Option<SubscriptionId>,
+    /// In this state.
+    pub state: Option<String>,
+    /// Whose period starts at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Whose period starts before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// An invoice a write stored, with the number it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The invoice's id.
+    pub id: String,
+    /// Its number, if issued.
+    pub number: Option<String>,
+}
+
+/// What every store can do with invoices.
+pub trait InvoiceStore: Send + Sync {
+    /// Writes invoices: new drafts, refreshed drafts, issues, voids. An issued record
+    /// without a number gets the next one of `prefix` (`INV-000043`), in slice order.
+    /// Records for ids already issued (except to void them) or void are skipped: issued
+    /// invoices never change, so a second closer of the same period changes nothing.
+    /// Returns what was written. The embedded store numbers inside one transaction; on
+    /// ClickHouse, numbering without gaps needs a single active invoicer.
+    fn put_invoices(
+        &self,
+        invoices: &[InvoiceRecord],
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<Written>, StoreError>> + Send;
+    /// One invoice, if it exists.
+    fn invoice(&self, id: &str) -> impl Future<Output = Result<Option<InvoiceRecord>, StoreError>> + Send;
+    /// Invoices matching `filter`, by period start then id (lines not loaded: read `body`).
+    fn invoices(&self, filter: &InvoiceFilter) -> impl Future<Output = Result<Vec<InvoiceRecord>, StoreError>> + Send;
+    /// The highest invoice number issued with `prefix` (`INV-` ... `INV-000042` gives 42), 0 if none.
+    fn last_number(&self, prefix: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// `prefix` and a six-digit (or longer) sequence.
+pub(crate) fn format_number(prefix: &str, sequence: u64) -> String {
+    format!("{prefix}{sequence:06}")
+}
+
+/// Whether a record for an invoice currently in `existing` state may be written.
+pub(crate) fn may_write(existing: Option<&str>, record: &InvoiceRecord) -> bool {
+    match existing {
+        None | Some("draft") => true,
+        Some("issued") => record.state == "void",
+        _ => false,
+    }
+}
+
+/// The sequence part of `number` if it is `prefix` followed by digits.
+pub(crate) fn sequence(number: &str, prefix: &str) -> Option<u64> {
+    number.strip_prefix(prefix).filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()
+}

@@ -1,0 +1,122 @@
+//! Invoices: the same contract on the ClickHouse store and on the embedded store.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use tally_domain::{CustomerId, Period, SubscriptionId};
+use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
+use tally_store::embedded::EmbeddedStore;
+use tally_store::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore};
+use tally_tests::{clickhouse_url, TestDb};
+
+async fn clickhouse() -> (ClickHouseStore, TestDb) {
+    let db = TestDb::new().await;
+    let config = ClickHouseConfig { url: clickhouse_url(), database: db.name().to_owned(), ..Default::default() };
+    (ClickHouseStore::open(&config).await.unwrap(), db)
+}
+
+fn embedded() -> (EmbeddedStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (EmbeddedStore::open(&dir.path().join("tally.db")).unwrap(), dir)
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_clickhouse {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                let (store, _db) = super::clickhouse().await;
+                super::$name(&store).await;
+            })*
+        }
+        mod on_embedded {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                let (store, _dir) = super::embedded();
+                super::$name(&store).await;
+            })*
+        }
+    };
+}
+
+contract!(drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps);
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn invoice(id: &str, sub: &str, month: u32, state: &str, total: &str) -> InvoiceRecord {
+    let start = t(&format!("2026-{month:02}-01T00:00:00Z"));
+    let end = t(&format!("2026-{:02}-01T00:00:00Z", month + 1));
+    InvoiceRecord {
+        id: id.into(),
+        number: None,
+        customer: CustomerId::new("acme"),
+        subscription: SubscriptionId::new(sub),
+        period: Period::new(start, end).unwrap(),
+        currency: "USD".into(),
+        state: state.into(),
+        total: total.parse().unwrap(),
+        issued_at: (state == "issued").then(|| t("2026-12-01T01:00:00Z")),
+        body: format!("{{\"id\":\"{id}\",\"total\":\"{total}\"}}"),
+        lines: vec![InvoiceLineRecord {
+            key: "platform".into(),
+            kind: "fee".into(),
+            dimensions: Default::default(),
+            quantity: Decimal::ZERO,
+            billable_quantity: Decimal::ZERO,
+            amount: total.parse().unwrap(),
+            detail: "{}".into(),
+        }],
+    }
+}
+
+async fn drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps(store: &impl InvoiceStore) {
+    let written = store.put_invoices(&[invoice("a@10", "a", 10, "draft", "10.00")], "INV-").await.unwrap();
+    assert_eq!(written[0].number, None, "drafts have no number");
+    let refreshed = store.put_invoices(&[invoice("a@10", "a", 10, "draft", "12.00")], "INV-").await.unwrap();
+    assert_eq!(refreshed.len(), 1);
+    assert_eq!(store.invoice("a@10").await.unwrap().unwrap().total, "12.00".parse::<Decimal>().unwrap());
+
+    let issued = store
+        .put_invoices(
+            &[invoice("a@10", "a", 10, "issued", "12.00"), invoice("b@10", "b", 10, "issued", "5.00")],
+            "INV-",
+        )
+        .await
+        .unwrap();
+    let numbers: Vec<_> = issued.iter().map(|w| w.number.clone().unwrap()).collect();
+    assert_eq!(numbers, ["INV-000001", "INV-000002"]);
+    // A second closer of the same periods changes nothing and takes no number.
+    let again = store.put_invoices(&[invoice("a@10", "a", 10, "issued", "99.00")], "INV-").await.unwrap();
+    assert!(again.is_empty());
+    let a = store.invoice("a@10").await.unwrap().unwrap();
+    assert_eq!((a.number.as_deref(), a.state.as_str(), a.total), (Some("INV-000001"), "issued", "12".parse().unwrap()));
+    assert!(a.body.contains("\"total\":\"12.00\""), "the body is kept as written: {}", a.body);
+    let next = store.put_invoices(&[invoice("a@11", "a", 11, "issued", "7.00")], "INV-").await.unwrap();
+    assert_eq!(next[0].number.as_deref(), Some("INV-000003"));
+    assert_eq!(store.last_number("INV-").await.unwrap(), 3);
+    assert_eq!(store.last_number("CN-").await.unwrap(), 0);
+
+    // Voiding keeps the number; a void invoice is final.
+    let mut void = invoice("b@10", "b", 10, "void", "5.00");
+    void.number = None;
+    assert_eq!(store.put_invoices(&[void], "INV-").await.unwrap()[0].number.as_deref(), Some("INV-000002"));
+    assert!(store.put_invoices(&[invoice("b@10", "b", 10, "issued", "5.00")], "INV-").await.unwrap().is_empty());
+
+    let of_a = store
+        .invoices(&InvoiceFilter { subscription: Some(SubscriptionId::new("a")), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(of_a.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a@10", "a@11"]);
+    let void = store.invoices(&InvoiceFilter { state: Some("void".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(void.len(), 1);
+    let november = store
+        .invoices(&InvoiceFilter {
+            from: Some(t("2026-11-01T00:00:00Z")),
+            to: Some(t("2026-12-01T00:00:00Z")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(november.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a@11"]);
+}
