@@ -38,6 +38,9 @@ enum Command {
     /// Subscribe customers to plans, change plans, end subscriptions.
     #[command(subcommand)]
     Subscriptions(commands::subscriptions::SubscriptionsCommand),
+    /// Close billing periods into invoices; list, show and preview invoices.
+    #[command(subcommand)]
+    Invoice(commands::invoice::InvoiceCommand),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::ReplayDlq(args) => commands::replay_dlq::run(&args),
         Command::Customers(cmd) => commands::customers::run(&cmd),
         Command::Subscriptions(cmd) => commands::subscriptions::run(&cmd),
+        Command::Invoice(cmd) => commands::invoice::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod customers;
 pub mod ingest;
+pub mod invoice;
 pub mod metrics_http;
 pub mod migrate;
 pub mod produce;

@@ -1,0 +1,223 @@
+//! Closing due periods, and previewing the current one.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rust_decimal::Decimal;
+use tally_domain::{Catalog, Customer, CustomerId, PlanKey, Subscription};
+use tally_invoicing::{compose, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
+use tally_store::{AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, UsageStore};
+
+use crate::error::InvoicerError;
+use crate::usage::UsageBook;
+
+/// How to close.
+#[derive(Debug, Clone)]
+pub struct CloseOptions {
+    /// The instant closing happens at (the clock, or a chosen time for a re-run).
+    pub now: DateTime<Utc>,
+    /// A period is issued once it ended this long ago (late events still arrive); before, it is a draft.
+    pub grace: TimeDelta,
+    /// Invoice numbers are this prefix and a sequence: `INV-000001`.
+    pub number_prefix: String,
+}
+
+/// What a close did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloseSummary {
+    /// Invoices issued now, with their numbers.
+    pub issued: Vec<(String, String)>,
+    /// Drafts written or refreshed (periods still in their grace period).
+    pub drafts: usize,
+    /// Due periods found closed already (by an earlier run or another invoicer).
+    pub already_closed: usize,
+    /// Total issued now, per currency.
+    pub issued_total: BTreeMap<String, Decimal>,
+}
+
+/// One invoice to compose: a subscription's period.
+struct Work<'a> {
+    subscription: &'a Subscription,
+    customer: &'a Customer,
+    index: i64,
+    state: InvoiceState,
+}
+
+/// Closes every due period of every subscription (see the crate docs).
+pub async fn close<S>(store: &S, catalog: &Catalog, options: &CloseOptions) -> Result<CloseSummary, InvoicerError>
+where
+    S: UsageStore + AccountStore + InvoiceStore,
+{
+    let customers: HashMap<CustomerId, Customer> =
+        store.customers().await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let subscriptions = store.subscriptions(None).await?;
+    let stored = store.invoices(&InvoiceFilter::default()).await?;
+    let closed: HashSet<&str> = stored.iter().filter(|i| i.state != "draft").map(|i| i.id.as_str()).collect();
+    let bodies: HashMap<&str, &str> = stored.iter().map(|i| (i.id.as_str(), i.body.as_str())).collect();
+
+    let mut summary = CloseSummary::default();
+    let mut work = Vec::new();
+    for subscription in &subscriptions {
+        let customer = customers.get(&subscription.customer).ok_or_else(|| InvoicerError::NoCustomer {
+            subscription: subscription.id.to_string(),
+            customer: subscription.customer.to_string(),
+        })?;
+        let cycle = cycle_of(subscription, customer, catalog)
+            .map_err(|source| InvoicerError::Account { subscription: subscription.id.to_string(), source })?;
+        // Issued: ended before the grace period; drafts: ended since.
+        let ended = due_periods(subscription, &cycle, options.now, TimeDelta::zero());
+        let issuable: HashSet<i64> = due_periods(subscription, &cycle, options.now, options.grace).into_iter().collect();
+        for index in ended {
+            let id = tally_invoicing::invoice_id(&subscription.id, &cycle.period(index));
+            if closed.contains(id.as_str()) {
+                summary.already_closed += 1;
+                continue;
+            }
+            let state = if issuable.contains(&index) { InvoiceState::Issued } else { InvoiceState::Draft };
+            work.push(Work { subscription, customer, index, state });
+        }
+    }
+    let wanted = work.iter().flat_map(|w| spans(w, catalog).into_iter().map(|(plan, span)| (span, plan)));
+    let usage = UsageBook::read(store, catalog, wanted.collect::<Vec<_>>(), None).await?;
+
+    // Per subscription in period order: a period's fees billed in advance come from the
+    // invoice before it, possibly composed in this same run.
+    work.sort_by(|a, b| (a.subscription.id.as_str(), a.index).cmp(&(b.subscription.id.as_str(), b.index)));
+    let mut composed: HashMap<String, Invoice> = HashMap::new();
+    let mut records = Vec::new();
+    for w in &work {
+        let cycle = cycle_of(w.subscription, w.customer, catalog)
+            .map_err(|source| InvoicerError::Account { subscription: w.subscription.id.to_string(), source })?;
+        let period = cycle.period(w.index);
+        let period_usage: Vec<_> = w
+            .subscription
+            .spans(&period)
+            .iter()
+            .map(|(plan, span)| usage.get(span, plan, &w.customer.id))
+            .collect();
+        let previous_id = tally_invoicing::invoice_id(&w.subscription.id, &cycle.period(w.index - 1));
+        let previous = match composed.get(&previous_id) {
+            Some(invoice) => Some(invoice.clone()),
+            None => bodies.get(previous_id.as_str()).map(|body| parse(&previous_id, body)).transpose()?,
+        };
+        let billed = billed_for(previous.as_ref(), &period);
+        let mut invoice = compose(catalog, w.customer, w.subscription, w.index, &period_usage, &billed)?;
+        invoice.state = w.state;
+        if w.state == InvoiceState::Issued {
+            invoice.issued_at = Some(options.now);
+        }
+        records.push(record(&invoice));
+        composed.insert(invoice.id.clone(), invoice);
+    }
+    // Issue in a stable order so numbers follow periods, then subscriptions.
+    records.sort_by(|a, b| (a.period.start(), &a.id).cmp(&(b.period.start(), &b.id)));
+    let written = store.put_invoices(&records, &options.number_prefix).await?;
+    for w in written {
+        let Some(invoice) = composed.get(&w.id) else { continue };
+        match (invoice.state, w.number) {
+            (InvoiceState::Issued, Some(number)) => {
+                *summary.issued_total.entry(invoice.currency.to_string()).or_default() += invoice.total;
+                summary.issued.push((w.id.clone(), number));
+            }
+            _ => summary.drafts += 1,
+        }
+    }
+    tracing::info!(
+        issued = summary.issued.len(),
+        drafts = summary.drafts,
+        already_closed = summary.already_closed,
+        "billing periods closed"
+    );
+    Ok(summary)
+}
+
+/// The current period's invoice-to-date of each of the customer's subscriptions (not stored).
+pub async fn preview<S>(
+    store: &S,
+    catalog: &Catalog,
+    customer: &CustomerId,
+    now: DateTime<Utc>,
+) -> Result<Vec<Invoice>, InvoicerError>
+where
+    S: UsageStore + AccountStore + InvoiceStore,
+{
+    let Some(owner) = store.customer(customer).await? else {
+        return Ok(Vec::new());
+    };
+    let mut invoices = Vec::new();
+    for subscription in store.subscriptions(Some(customer)).await? {
+        let cycle = cycle_of(&subscription, &owner, catalog)
+            .map_err(|source| InvoicerError::Account { subscription: subscription.id.to_string(), source })?;
+        let index = cycle.index_at(now);
+        let period = cycle.period(index);
+        if subscription.spans(&period).is_empty() {
+            continue;
+        }
+        let spans = subscription.spans(&period);
+        let wanted: Vec<_> = spans.iter().map(|(plan, span)| (*span, plan.clone())).collect();
+        let usage = UsageBook::read(store, catalog, wanted, Some(customer)).await?;
+        let period_usage: Vec<_> = spans.iter().map(|(plan, span)| usage.get(span, plan, customer)).collect();
+        let previous_id = tally_invoicing::invoice_id(&subscription.id, &cycle.period(index - 1));
+        let previous = store.invoice(&previous_id).await?.map(|r| parse(&previous_id, &r.body)).transpose()?;
+        let billed = billed_for(previous.as_ref(), &period);
+        invoices.push(compose(catalog, &owner, &subscription, index, &period_usage, &billed)?);
+    }
+    Ok(invoices)
+}
+
+fn spans(w: &Work<'_>, catalog: &Catalog) -> Vec<(PlanKey, tally_domain::Period)> {
+    match cycle_of(w.subscription, w.customer, catalog) {
+        Ok(cycle) => w.subscription.spans(&cycle.period(w.index)),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn parse(id: &str, body: &str) -> Result<Invoice, InvoicerError> {
+    serde_json::from_str(body).map_err(|e| InvoicerError::Corrupt { id: id.to_owned(), message: e.to_string() })
+}
+
+/// The fees `previous` billed for `period` (in advance), corrections included.
+fn billed_for(previous: Option<&Invoice>, period: &tally_domain::Period) -> Vec<BilledFee> {
+    let Some(previous) = previous else { return Vec::new() };
+    previous
+        .lines
+        .iter()
+        .filter(|l| matches!(l.kind, LineKind::Fee | LineKind::FeeAdjustment) && l.service_period.intersect(period).is_some())
+        .filter(|l| l.service_period.start() >= period.start())
+        .map(|l| BilledFee { plan: l.plan.clone(), key: l.key.clone(), amount: l.amount })
+        .collect()
+}
+
+/// The invoice as the store keeps it.
+fn record(invoice: &Invoice) -> InvoiceRecord {
+    let state = match invoice.state {
+        InvoiceState::Draft => "draft",
+        InvoiceState::Issued => "issued",
+        InvoiceState::Void => "void",
+    };
+    InvoiceRecord {
+        id: invoice.id.clone(),
+        number: invoice.number.clone(),
+        customer: invoice.customer.clone(),
+        subscription: invoice.subscription.clone(),
+        period: invoice.period,
+        currency: invoice.currency.to_string(),
+        state: state.to_owned(),
+        total: invoice.total,
+        issued_at: invoice.issued_at,
+        body: serde_json::to_string(invoice).unwrap_or_default(),
+        lines: invoice
+            .lines
+            .iter()
+            .map(|l| InvoiceLineRecord {
+                key: l.key.clone(),
+                kind: serde_json::to_value(l.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                dimensions: l.dimensions.clone(),
+                quantity: l.quantity.unwrap_or_default(),
+                billable_quantity: l.billable_quantity.unwrap_or_default(),
+                amount: l.amount,
+                detail: serde_json::to_string(l).unwrap_or_default(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,15 @@
+//! The invoicer: turns stored usage into stored invoices.
+//!
+//! [`close`] finds every subscription period that is due, reads its usage with one
+//! store query per distinct (period part, plan) for all customers at once (never one
+//! query per subscription), composes the invoices with `tally-invoicing` and stores
+//! them: issued with a number once the grace period is over, drafts before. Closing is
+//! idempotent: invoice ids derive from (subscription, period) and issued invoices are
+//! never rewritten, so running it twice, or two invoicers at once, yields one invoice.
+
+mod close;
+mod error;
+mod usage;
+
+pub use close::{close, preview, CloseOptions, CloseSummary};
+pub use error::InvoicerError;

@@ -1,0 +1,72 @@
+//! Reading usage for many invoices at once: one store query per distinct (period part,
+//! plan), for every customer, items being the plan's charges.
+
+use std::collections::{BTreeMap, HashMap};
+
+use tally_domain::{Catalog, CustomerId, Period, PlanKey};
+use tally_rating::ChargeUsage;
+use tally_store::{UsageItem, UsageQuery, UsageStore};
+
+use crate::error::InvoicerError;
+
+/// Usage per (period part, plan, customer), charge by charge.
+#[derive(Debug, Default)]
+pub(crate) struct UsageBook {
+    by_span: HashMap<(Period, PlanKey), HashMap<CustomerId, ChargeUsage>>,
+}
+
+impl UsageBook {
+    /// Aggregates every `(span, plan)` asked for, one query each, for all customers.
+    pub(crate) async fn read<S: UsageStore>(
+        store: &S,
+        catalog: &Catalog,
+        wanted: impl IntoIterator<Item = (Period, PlanKey)>,
+        customer: Option<&CustomerId>,
+    ) -> Result<UsageBook, InvoicerError> {
+        let mut book = UsageBook::default();
+        let wanted: std::collections::BTreeSet<(i64, i64, PlanKey)> = wanted
+            .into_iter()
+            .map(|(p, plan)| (p.start().timestamp_millis(), p.end().timestamp_millis(), plan))
+            .collect();
+        for (start, end, plan_key) in wanted {
+            let period = Period::new(
+                chrono::DateTime::from_timestamp_millis(start).unwrap_or_default(),
+                chrono::DateTime::from_timestamp_millis(end).unwrap_or_default(),
+            )
+            .expect("a span from a valid period");
+            let Some(plan) = catalog.plan(plan_key.as_str()) else { continue };
+            let items: Vec<UsageItem> = plan
+                .charges
+                .iter()
+                .map(|c| {
+                    // The catalog loader checked that every charge's meter exists.
+                    let meter = catalog.meter(c.meter.as_str()).expect("a validated catalog's meter").clone();
+                    UsageItem { meter, filter: c.filter.clone(), group_by: c.group_by.clone() }
+                })
+                .collect();
+            let query = UsageQuery { period, customer: customer.cloned(), items };
+            let rows = store.aggregate(&query).await?;
+            let entry = book.by_span.entry((period, plan_key.clone())).or_default();
+            for row in rows {
+                let charge = &plan.charges[row.item];
+                let groups = row.dimensions.into_iter().filter(|(k, _)| charge.group_by.contains(k)).collect();
+                entry
+                    .entry(row.customer)
+                    .or_default()
+                    .entry(charge.key.to_string())
+                    .or_default()
+                    .push((groups, row.quantity));
+            }
+        }
+        Ok(book)
+    }
+
+    /// A customer's usage in one part of a period under one plan (empty if none).
+    pub(crate) fn get(&self, span: &Period, plan: &PlanKey, customer: &CustomerId) -> ChargeUsage {
+        self.by_span
+            .get(&(*span, plan.clone()))
+            .and_then(|by_customer| by_customer.get(customer))
+            .cloned()
+            .unwrap_or_else(BTreeMap::new)
+    }
+}

@@ -1,0 +1,163 @@
+//! `tally invoice`: close due billing periods, list and show invoices, preview the
+//! current period.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, TimeDelta, Utc};
+use clap::Subcommand;
+use tally_domain::{CustomerId, SubscriptionId};
+use tally_invoicer::CloseOptions;
+use tally_store::{InvoiceFilter, InvoiceRecord, InvoiceStore};
+
+use super::store_args::StoreArgs;
+
+/// `tally invoice ...`
+#[derive(Debug, Subcommand)]
+pub enum InvoiceCommand {
+    /// Close every due period: issue invoices for periods ended more than the grace
+    /// period ago, refresh drafts for the ones within it. Safe to run again.
+    Close {
+        /// Close as of this instant (RFC 3339; default: now).
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+        /// Minutes after a period's end before its invoice is issued (late events still count).
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: i64,
+        /// Invoice numbers: this prefix and a sequence.
+        #[arg(long, default_value = "INV-")]
+        number_prefix: String,
+        /// The price catalog.
+        #[arg(long, default_value = "config/catalog.toml")]
+        catalog: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List invoices (a table, or JSON lines with --json).
+    List {
+        /// Only this customer's.
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only this subscription's.
+        #[arg(long)]
+        subscription: Option<String>,
+        /// Only in this state: draft, issued or void.
+        #[arg(long)]
+        state: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show one invoice as JSON.
+    Show {
+        /// The invoice's id or number.
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The current period's invoice-to-date of a customer (nothing is stored).
+    Preview {
+        /// The customer's id.
+        #[arg(long)]
+        customer: String,
+        /// As of this instant (default: now).
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+        /// The price catalog.
+        #[arg(long, default_value = "config/catalog.toml")]
+        catalog: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Runs `tally invoice ...`.
+pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
+    match command {
+        InvoiceCommand::Close { now, grace_minutes, number_prefix, catalog, store } => {
+            let catalog = super::load_catalog(catalog)?;
+            let store = store.open(&runtime, "opening")?;
+            let options = CloseOptions {
+                now: now.unwrap_or_else(Utc::now),
+                grace: TimeDelta::minutes(*grace_minutes),
+                number_prefix: number_prefix.clone(),
+            };
+            let summary = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).context("closing")?;
+            let totals: Vec<String> = summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect();
+            println!(
+                "issued {} invoices ({}), {} drafts, {} periods closed already",
+                summary.issued.len(),
+                if totals.is_empty() { "nothing".to_owned() } else { totals.join(", ") },
+                summary.drafts,
+                summary.already_closed
+            );
+        }
+        InvoiceCommand::List { customer, subscription, state, json, store } => {
+            let store = store.open(&runtime, "opening")?;
+            let filter = InvoiceFilter {
+                customer: customer.clone().map(CustomerId::new),
+                subscription: subscription.clone().map(SubscriptionId::new),
+                state: state.clone(),
+                ..Default::default()
+            };
+            let invoices = runtime.block_on(store.invoices(&filter))?;
+            if *json {
+                for record in &invoices {
+                    println!("{}", serde_json::to_string(&body(record)?)?);
+                }
+            } else {
+                let rows: Vec<[String; 7]> = invoices
+                    .iter()
+                    .map(|r| {
+                        [
+                            r.number.clone().unwrap_or_else(|| "-".into()),
+                            r.id.clone(),
+                            r.customer.to_string(),
+                            r.period.start().to_rfc3339(),
+                            r.state.clone(),
+                            r.currency.clone(),
+                            r.total.to_string(),
+                        ]
+                    })
+                    .collect();
+                super::table::print(&["number", "id", "customer", "period start", "state", "currency", "total"], &rows);
+            }
+        }
+        InvoiceCommand::Show { id, store } => {
+            let store = store.open(&runtime, "opening")?;
+            let record = match runtime.block_on(store.invoice(id))? {
+                Some(r) => r,
+                None => runtime
+                    .block_on(store.invoices(&InvoiceFilter::default()))?
+                    .into_iter()
+                    .find(|r| r.number.as_deref() == Some(id.as_str()))
+                    .with_context(|| format!("no invoice with id or number {id}"))?,
+            };
+            println!("{}", serde_json::to_string_pretty(&body(&record)?)?);
+        }
+        InvoiceCommand::Preview { customer, now, catalog, store } => {
+            let catalog = super::load_catalog(catalog)?;
+            let store = store.open(&runtime, "opening")?;
+            let customer = CustomerId::new(customer.clone());
+            let now = now.unwrap_or_else(Utc::now);
+            let invoices = runtime.block_on(tally_invoicer::preview(&store, &catalog, &customer, now))?;
+            anyhow::ensure!(!invoices.is_empty(), "customer {customer} has no active subscription (or does not exist)");
+            println!("{}", serde_json::to_string_pretty(&invoices)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The stored invoice JSON with the store's number and state (the columns are the truth).
+fn body(record: &InvoiceRecord) -> anyhow::Result<serde_json::Value> {
+    let mut body: serde_json::Value =
+        serde_json::from_str(&record.body).with_context(|| format!("invoice {}: unreadable body", record.id))?;
+    body["number"] = record.number.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
+    body["state"] = serde_json::Value::String(record.state.clone());
+    Ok(body)
+}
