@@ -66,7 +66,8 @@ where
             .map_err(|source| InvoicerError::Account { subscription: subscription.id.to_string(), source })?;
         // Issued: ended before the grace period; drafts: ended since.
         let ended = due_periods(subscription, &cycle, options.now, TimeDelta::zero());
-        let issuable: HashSet<i64> = due_periods(subscription, &cycle, options.now, options.grace).into_iter().collect();
+        let issuable: HashSet<i64> =
+            due_periods(subscription, &cycle, options.now, options.grace).into_iter().collect();
         for index in ended {
             let id = tally_invoicing::invoice_id(&subscription.id, &cycle.period(index));
             if closed.contains(id.as_str()) {
@@ -89,12 +90,8 @@ where
         let cycle = cycle_of(w.subscription, w.customer, catalog)
             .map_err(|source| InvoicerError::Account { subscription: w.subscription.id.to_string(), source })?;
         let period = cycle.period(w.index);
-        let period_usage: Vec<_> = w
-            .subscription
-            .spans(&period)
-            .iter()
-            .map(|(plan, span)| usage.get(span, plan, &w.customer.id))
-            .collect();
+        let period_usage: Vec<_> =
+            w.subscription.spans(&period).iter().map(|(plan, span)| usage.get(span, plan, &w.customer.id)).collect();
         let previous_id = tally_invoicing::invoice_id(&w.subscription.id, &cycle.period(w.index - 1));
         let previous = match composed.get(&previous_id) {
             Some(invoice) => Some(invoice.clone()),
@@ -182,7 +179,9 @@ fn billed_for(previous: Option<&Invoice>, period: &tally_domain::Period) -> Vec<
     previous
         .lines
         .iter()
-        .filter(|l| matches!(l.kind, LineKind::Fee | LineKind::FeeAdjustment) && l.service_period.intersect(period).is_some())
+        .filter(|l| {
+            matches!(l.kind, LineKind::Fee | LineKind::FeeAdjustment) && l.service_period.intersect(period).is_some()
+        })
         .filter(|l| l.service_period.start() >= period.start())
         .map(|l| BilledFee { plan: l.plan.clone(), key: l.key.clone(), amount: l.amount })
         .collect()
@@ -214,7 +213,9 @@ fn record(invoice: &Invoice) -> InvoiceRecord {
                 kind: serde_json::to_value(l.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
                 dimensions: l.dimensions.clone(),
                 quantity: l.quantity.unwrap_or_default(),
-                billable_quantity: l.billable_quantity.unwrap_or_default(),
+                // A reporting column of 12 decimals: `per` divisions can go further; the
+                // exact value stays in the body.
+                billable_quantity: l.billable_quantity.unwrap_or_default().round_dp(12),
                 amount: l.amount,
                 detail: serde_json::to_string(l).unwrap_or_default(),
             })

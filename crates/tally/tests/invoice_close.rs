@@ -1,0 +1,212 @@
+//! `tally invoice close` on both stores, with a month of generated AI usage: one
+//! invoice per subscription and period however often and however concurrently it runs,
+//! gapless numbers, customers in Tokyo billed on their local month, and every usage
+//! line reconciled with the raw events summed independently (not through the store).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use tally_domain::{Catalog, Customer, CustomerId, Period, Phase, PlanKey, Subscription, SubscriptionId};
+use tally_ingest::decode::{DecodeRules, Decoder};
+use tally_ingest::generate::{GenerateConfig, Generator, Kind};
+use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
+use tally_store::embedded::EmbeddedStore;
+use tally_store::{AccountStore, IncomingEvent, UsageStore};
+use tally_tests::{clickhouse_url, TestDb};
+
+const CUSTOMERS: u32 = 120;
+const TOKYO: u32 = 10; // the first ten customers bill in Asia/Tokyo
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn catalog() -> Catalog {
+    Catalog::load(&common::sample_catalog()).unwrap()
+}
+
+/// October 2026 of AI usage: (valid events' JSON, every message's bytes).
+fn october() -> (Vec<Value>, Vec<Vec<u8>>) {
+    let config = GenerateConfig {
+        seed: 2026,
+        events: 15_000,
+        customers: CUSTOMERS,
+        duplicates_per_mille: 30,
+        malformed_per_mille: 0,
+        start: t("2026-10-01T00:00:00Z"),
+        end: t("2026-11-01T00:00:00Z"),
+        source: "invoice-test".into(),
+    };
+    let mut valid = Vec::new();
+    let mut all = Vec::new();
+    for message in Generator::new(config, &catalog()) {
+        if message.kind == Kind::Valid {
+            valid.push(serde_json::from_slice(&message.payload).unwrap());
+        }
+        all.push(message.payload);
+    }
+    (valid, all)
+}
+
+async fn load(store: &(impl UsageStore + AccountStore), messages: &[Vec<u8>]) {
+    let decoder = Decoder::new(&catalog(), DecodeRules { late_window: None, ..Default::default() });
+    let now = t("2026-11-02T00:00:00Z");
+    let events: Vec<IncomingEvent> =
+        messages.iter().map(|m| IncomingEvent { event: decoder.decode(m, now).unwrap().event, origin: None }).collect();
+    for chunk in events.chunks(5_000) {
+        store.insert_events(chunk).await.unwrap();
+    }
+    for i in 0..CUSTOMERS {
+        let id = format!("customer-{i:06}");
+        let tokyo = i < TOKYO;
+        let zone = if tokyo { "Asia/Tokyo" } else { "UTC" };
+        let customer = Customer {
+            id: CustomerId::new(&id),
+            name: format!("Customer {i}"),
+            currency: "USD".parse().unwrap(),
+            timezone: zone.parse().unwrap(),
+            billing_details: BTreeMap::new(),
+        };
+        store.put_customer(&customer).await.unwrap();
+        let start = if tokyo { t("2026-09-30T15:00:00Z") } else { t("2026-10-01T00:00:00Z") };
+        let subscription = Subscription {
+            id: SubscriptionId::new(format!("sub-{i:06}")),
+            customer: CustomerId::new(&id),
+            start,
+            end: None,
+            anchor: "2026-10-01".parse().unwrap(),
+            phases: vec![Phase { plan: PlanKey::new("pro"), from: start }],
+        };
+        store.put_subscription(&subscription).await.unwrap();
+    }
+}
+
+fn tally(args: &[&str], store: &[String]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tally"));
+    command.args(args).args(store).arg("--catalog").arg(common::sample_catalog());
+    command
+}
+
+/// Per charge key: the charge's quantity over `period` computed from one customer's
+/// raw events, with the catalog's filter and aggregation applied by hand.
+fn independent(events: &[(DateTime<Utc>, &Value)], period: &Period) -> BTreeMap<String, Decimal> {
+    let catalog = catalog();
+    let plan = catalog.plan("pro").unwrap();
+    let mut out = BTreeMap::new();
+    for charge in &plan.charges {
+        let meter = catalog.meter(charge.meter.as_str()).unwrap();
+        let mut sum = Decimal::ZERO;
+        let mut unique = BTreeSet::new();
+        for (time, e) in events {
+            let text = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            if e["type"] != meter.event_type.as_str() || *time < period.start() || *time >= period.end() {
+                continue;
+            }
+            if !charge.filter.iter().all(|(k, v)| e["data"].get(k).map(text).as_deref() == Some(v.as_str())) {
+                continue;
+            }
+            match (meter.aggregation, &meter.value) {
+                (tally_domain::Aggregation::Count, _) => sum += Decimal::ONE,
+                (tally_domain::Aggregation::UniqueCount, Some(path)) => {
+                    unique.insert(text(&e["data"][path.as_str()]));
+                }
+                (_, Some(path)) => sum += text(&e["data"][path.as_str()]).parse::<Decimal>().unwrap(),
+                _ => unreachable!(),
+            }
+        }
+        let quantity =
+            if meter.aggregation == tally_domain::Aggregation::UniqueCount { Decimal::from(unique.len()) } else { sum };
+        out.insert(charge.key.to_string(), quantity.normalize());
+    }
+    out
+}
+
+fn close_and_reconcile(store: &[String], events: &[Value]) {
+    let now = ["--now", "2026-11-02T00:00:00Z"];
+    let close = || tally(&[&["invoice", "close"][..], &now[..]].concat(), store).spawn().unwrap();
+    // Two invoicers at once, then a third after them.
+    let (mut a, mut b) = (close(), close());
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let third = tally(&[&["invoice", "close"][..], &now[..]].concat(), store).output().unwrap();
+    assert!(third.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&third.stdout).trim(),
+        format!("issued 0 invoices (nothing), 0 drafts, {CUSTOMERS} periods closed already")
+    );
+
+    let listed =
+        Command::new(env!("CARGO_BIN_EXE_tally")).args(["invoice", "list", "--json"]).args(store).output().unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let invoices: Vec<Value> =
+        String::from_utf8_lossy(&listed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(invoices.len(), CUSTOMERS as usize, "one invoice per subscription and period");
+    let numbers: BTreeSet<String> = invoices.iter().map(|i| i["number"].as_str().unwrap().to_owned()).collect();
+    let expected_numbers: BTreeSet<String> = (1..=CUSTOMERS).map(|n| format!("INV-{n:06}")).collect();
+    assert_eq!(numbers, expected_numbers, "numbers without gaps or repeats");
+
+    let mut by_customer: BTreeMap<&str, Vec<(DateTime<Utc>, &Value)>> = BTreeMap::new();
+    for e in events {
+        let time = e["time"].as_str().unwrap().parse().unwrap();
+        by_customer.entry(e["subject"].as_str().unwrap()).or_default().push((time, e));
+    }
+    let mut usage_lines = 0;
+    for invoice in &invoices {
+        assert_eq!(invoice["state"], "issued");
+        let customer = invoice["customer"].as_str().unwrap();
+        let period: Period = serde_json::from_value(invoice["period"].clone()).unwrap();
+        let tokyo = customer < format!("customer-{TOKYO:06}").as_str();
+        let start = if tokyo { t("2026-09-30T15:00:00Z") } else { t("2026-10-01T00:00:00Z") };
+        assert_eq!(period.start(), start, "{customer}: the local month");
+        let want = independent(by_customer.get(customer).map_or(&[][..], Vec::as_slice), &period);
+        for line in invoice["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "usage") {
+            let key = line["key"].as_str().unwrap();
+            let got: Decimal = line["quantity"].as_str().unwrap().parse().unwrap();
+            assert_eq!(got.normalize(), want[key], "{customer} {key}");
+            usage_lines += 1;
+        }
+        // The first invoice bills October's fee and November's in advance.
+        let fees: Vec<&str> = invoice["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["kind"] == "fee")
+            .map(|l| l["amount"].as_str().unwrap())
+            .collect();
+        assert_eq!(fees, ["49.00", "49.00"], "{customer}");
+    }
+    assert!(usage_lines >= CUSTOMERS as usize * 7, "every charge of every invoice was checked");
+    let busy = invoices
+        .iter()
+        .filter(|i| i["total"].as_str().unwrap().parse::<Decimal>().unwrap() > Decimal::from(98))
+        .count();
+    assert!(busy > 0, "some customers used more than what pro includes");
+}
+
+#[test]
+fn closing_october_on_the_embedded_store() {
+    let (events, messages) = october();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = EmbeddedStore::open(&path).unwrap();
+        load(&store, &messages).await;
+    });
+    close_and_reconcile(&["--embedded".to_owned(), path.to_str().unwrap().to_owned()], &events);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_october_on_clickhouse() {
+    let (events, messages) = october();
+    let db = TestDb::new().await;
+    let config = ClickHouseConfig { url: clickhouse_url(), database: db.name().to_owned(), ..Default::default() };
+    let store = ClickHouseStore::open(&config).await.unwrap();
+    load(&store, &messages).await;
+    let args = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
+    tokio::task::spawn_blocking(move || close_and_reconcile(&args, &events)).await.unwrap();
+}
