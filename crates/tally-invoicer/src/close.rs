@@ -20,6 +20,9 @@ pub struct CloseOptions {
     pub grace: TimeDelta,
     /// Invoice numbers are this prefix and a sequence: `INV-000001`.
     pub number_prefix: String,
+    /// How far back late events are looked for in issued periods (the ingest's late
+    /// window: older events are refused at the door).
+    pub late_window: TimeDelta,
 }
 
 /// What a close did.
@@ -35,12 +38,14 @@ pub struct CloseSummary {
     pub issued_total: BTreeMap<String, Decimal>,
 }
 
-/// One invoice to compose: a subscription's period.
+/// One invoice to compose: a subscription's period, and the earlier issued periods
+/// whose late usage it bills.
 struct Work<'a> {
     subscription: &'a Subscription,
     customer: &'a Customer,
     index: i64,
     state: InvoiceState,
+    late: Vec<i64>,
 }
 
 /// Closes every due period of every subscription (see the crate docs).
@@ -54,6 +59,10 @@ where
     let stored = store.invoices(&InvoiceFilter::default()).await?;
     let closed: HashSet<&str> = stored.iter().filter(|i| i.state != "draft").map(|i| i.id.as_str()).collect();
     let bodies: HashMap<&str, &str> = stored.iter().map(|i| (i.id.as_str(), i.body.as_str())).collect();
+    let mut issued_by_subscription: HashMap<&str, Vec<Invoice>> = HashMap::new();
+    for record in stored.iter().filter(|i| i.state == "issued") {
+        issued_by_subscription.entry(record.subscription.as_str()).or_default().push(parse(&record.id, &record.body)?);
+    }
 
     let mut summary = CloseSummary::default();
     let mut work = Vec::new();
@@ -68,17 +77,34 @@ where
         let ended = due_periods(subscription, &cycle, options.now, TimeDelta::zero());
         let issuable: HashSet<i64> =
             due_periods(subscription, &cycle, options.now, options.grace).into_iter().collect();
-        for index in ended {
+        let mut first_open = true;
+        for &index in &ended {
             let id = tally_invoicing::invoice_id(&subscription.id, &cycle.period(index));
             if closed.contains(id.as_str()) {
                 summary.already_closed += 1;
                 continue;
             }
             let state = if issuable.contains(&index) { InvoiceState::Issued } else { InvoiceState::Draft };
-            work.push(Work { subscription, customer, index, state });
+            // The first invoice issued now carries the late usage of the issued periods
+            // still inside the late window.
+            let late = if state == InvoiceState::Issued && std::mem::take(&mut first_open) {
+                ended
+                    .iter()
+                    .copied()
+                    .filter(|&j| j < index && cycle.period(j).end() > options.now - options.late_window)
+                    .filter(|&j| closed.contains(tally_invoicing::invoice_id(&subscription.id, &cycle.period(j)).as_str()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            work.push(Work { subscription, customer, index, state, late });
         }
     }
-    let wanted = work.iter().flat_map(|w| spans(w, catalog).into_iter().map(|(plan, span)| (span, plan)));
+    let wanted = work.iter().flat_map(|w| {
+        std::iter::once(w.index).chain(w.late.iter().copied()).flat_map(|index| {
+            spans(w, index, catalog).into_iter().map(|(plan, span)| (span, plan))
+        })
+    });
     let usage = UsageBook::read(store, catalog, wanted.collect::<Vec<_>>(), None).await?;
 
     // Per subscription in period order: a period's fees billed in advance come from the
@@ -99,6 +125,18 @@ where
         };
         let billed = billed_for(previous.as_ref(), &period);
         let mut invoice = compose(catalog, w.customer, w.subscription, w.index, &period_usage, &billed)?;
+        let issued: Vec<&Invoice> =
+            issued_by_subscription.get(w.subscription.id.as_str()).map(|v| v.iter().collect()).unwrap_or_default();
+        for &j in &w.late {
+            let earlier = cycle.period(j);
+            for (plan, span) in w.subscription.spans(&earlier) {
+                let billed = tally_invoicing::billed_usage(&issued, &plan, &span);
+                let now = usage.get(&span, &plan, &w.customer.id);
+                let name = w.subscription.id.as_str();
+                invoice.lines.extend(tally_invoicing::late_usage_lines(catalog, name, &plan, &earlier, &span, &now, &billed)?);
+            }
+        }
+        invoice.total = invoice.currency.round(invoice.lines.iter().map(|l| l.amount).sum()).unwrap_or(invoice.total);
         invoice.state = w.state;
         if w.state == InvoiceState::Issued {
             invoice.issued_at = Some(options.now);
@@ -162,9 +200,9 @@ where
     Ok(invoices)
 }
 
-fn spans(w: &Work<'_>, catalog: &Catalog) -> Vec<(PlanKey, tally_domain::Period)> {
+fn spans(w: &Work<'_>, index: i64, catalog: &Catalog) -> Vec<(PlanKey, tally_domain::Period)> {
     match cycle_of(w.subscription, w.customer, catalog) {
-        Ok(cycle) => w.subscription.spans(&cycle.period(w.index)),
+        Ok(cycle) => w.subscription.spans(&cycle.period(index)),
         Err(_) => Vec::new(),
     }
 }

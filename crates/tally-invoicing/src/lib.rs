@@ -10,10 +10,12 @@
 
 mod compose;
 mod error;
+mod late;
 mod model;
 mod schedule;
 
 pub use compose::{compose, BilledFee, PeriodUsage};
 pub use error::InvoiceError;
+pub use late::{billed_usage, late_usage_lines, Billed};
 pub use model::{invoice_id, Invoice, InvoiceLine, InvoiceState, LineKind};
 pub use schedule::{cycle_of, due_periods};

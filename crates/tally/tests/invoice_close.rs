@@ -187,6 +187,51 @@ fn close_and_reconcile(store: &[String], events: &[Value]) {
     assert!(busy > 0, "some customers used more than what pro includes");
 }
 
+/// Three events for October arrive after October was issued.
+fn late_october_events() -> Vec<IncomingEvent> {
+    let decoder = Decoder::new(&catalog(), DecodeRules { late_window: None, ..Default::default() });
+    (0..3)
+        .map(|i| {
+            let json = serde_json::json!({
+                "specversion": "1.0", "id": format!("late-{i}"), "source": "invoice-test", "type": "llm.tokens",
+                "subject": "customer-000050", "time": "2026-10-20T12:00:00Z",
+                "data": { "model": "gpt-4o", "direction": "output", "tokens": 1_000_000 }
+            });
+            let bytes = serde_json::to_vec(&json).unwrap();
+            IncomingEvent { event: decoder.decode(&bytes, t("2026-11-10T00:00:00Z")).unwrap().event, origin: None }
+        })
+        .collect()
+}
+
+/// After the late events: November's close bills them on November's invoice, October's stays as issued.
+fn late_usage_is_billed_on_the_next_invoice(store: &[String], october_before: &Value) {
+    let out = tally(&["invoice", "close", "--now", "2026-12-02T00:00:00Z"], store).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["invoice", "list", "--json", "--subscription", "sub-000050"])
+        .args(store)
+        .output()
+        .unwrap();
+    let invoices: Vec<Value> = String::from_utf8_lossy(&listed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(invoices.len(), 2);
+    assert_eq!(&invoices[0], october_before, "an issued invoice never changes");
+    let late: Vec<&Value> = invoices[1]["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "late_usage").collect();
+    assert_eq!(late.len(), 1, "{:#}", invoices[1]);
+    assert_eq!(late[0]["key"], "gpt4o_output");
+    assert_eq!(late[0]["quantity"], "3000000");
+    assert_eq!(late[0]["amount"], "30.00", "3M output tokens at 10.00 per million");
+    assert_eq!(late[0]["service_period"]["start"], "2026-10-01T00:00:00Z");
+}
+
+fn october_invoice(store: &[String]) -> Value {
+    let listed = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["invoice", "list", "--json", "--subscription", "sub-000050"])
+        .args(store)
+        .output()
+        .unwrap();
+    serde_json::from_str(String::from_utf8_lossy(&listed.stdout).lines().next().unwrap()).unwrap()
+}
+
 #[test]
 fn closing_october_on_the_embedded_store() {
     let (events, messages) = october();
@@ -197,7 +242,11 @@ fn closing_october_on_the_embedded_store() {
         let store = EmbeddedStore::open(&path).unwrap();
         load(&store, &messages).await;
     });
-    close_and_reconcile(&["--embedded".to_owned(), path.to_str().unwrap().to_owned()], &events);
+    let args = ["--embedded".to_owned(), path.to_str().unwrap().to_owned()];
+    close_and_reconcile(&args, &events);
+    let october = october_invoice(&args);
+    runtime.block_on(async { EmbeddedStore::open(&path).unwrap().insert_events(&late_october_events()).await.unwrap() });
+    late_usage_is_billed_on_the_next_invoice(&args, &october);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -208,5 +257,13 @@ async fn closing_october_on_clickhouse() {
     let store = ClickHouseStore::open(&config).await.unwrap();
     load(&store, &messages).await;
     let args = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
-    tokio::task::spawn_blocking(move || close_and_reconcile(&args, &events)).await.unwrap();
+    let run = args.clone();
+    let october = tokio::task::spawn_blocking(move || {
+        close_and_reconcile(&run, &events);
+        october_invoice(&run)
+    })
+    .await
+    .unwrap();
+    store.insert_events(&late_october_events()).await.unwrap();
+    tokio::task::spawn_blocking(move || late_usage_is_billed_on_the_next_invoice(&args, &october)).await.unwrap();
 }

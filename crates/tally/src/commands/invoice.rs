@@ -28,6 +28,9 @@ pub enum InvoiceCommand {
         /// Invoice numbers: this prefix and a sequence.
         #[arg(long, default_value = "INV-")]
         number_prefix: String,
+        /// Days back that late events are billed from issued periods (as the ingest's late window).
+        #[arg(long, default_value_t = 35)]
+        late_window_days: i64,
         /// The price catalog.
         #[arg(long, default_value = "config/catalog.toml")]
         catalog: PathBuf,
@@ -79,13 +82,14 @@ pub enum InvoiceCommand {
 pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     match command {
-        InvoiceCommand::Close { now, grace_minutes, number_prefix, catalog, store } => {
+        InvoiceCommand::Close { now, grace_minutes, number_prefix, late_window_days, catalog, store } => {
             let catalog = super::load_catalog(catalog)?;
             let store = store.open(&runtime, "opening")?;
             let options = CloseOptions {
                 now: now.unwrap_or_else(Utc::now),
                 grace: TimeDelta::minutes(*grace_minutes),
                 number_prefix: number_prefix.clone(),
+                late_window: TimeDelta::days(*late_window_days),
             };
             let summary = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).context("closing")?;
             let totals: Vec<String> = summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect();
