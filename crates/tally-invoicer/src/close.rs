@@ -58,10 +58,14 @@ where
     let subscriptions = store.subscriptions(None).await?;
     let stored = store.invoices(&InvoiceFilter::default()).await?;
     let closed: HashSet<&str> = stored.iter().filter(|i| i.state != "draft").map(|i| i.id.as_str()).collect();
-    let bodies: HashMap<&str, &str> = stored.iter().map(|i| (i.id.as_str(), i.body.as_str())).collect();
-    let mut issued_by_subscription: HashMap<&str, Vec<Invoice>> = HashMap::new();
-    for record in stored.iter().filter(|i| i.state == "issued") {
-        issued_by_subscription.entry(record.subscription.as_str()).or_default().push(parse(&record.id, &record.body)?);
+    // What counts as billed, per subscription: issued invoices and revisions (not
+    // voided ones, not credit notes), and what this run composes.
+    let mut documents: HashMap<String, Vec<Invoice>> = HashMap::new();
+    for record in stored.iter().filter(|i| i.state != "draft") {
+        let invoice = parse_record(record)?;
+        if invoice.counts() {
+            documents.entry(record.subscription.to_string()).or_default().push(invoice);
+        }
     }
 
     let mut summary = CloseSummary::default();
@@ -92,7 +96,9 @@ where
                     .iter()
                     .copied()
                     .filter(|&j| j < index && cycle.period(j).end() > options.now - options.late_window)
-                    .filter(|&j| closed.contains(tally_invoicing::invoice_id(&subscription.id, &cycle.period(j)).as_str()))
+                    .filter(|&j| {
+                        closed.contains(tally_invoicing::invoice_id(&subscription.id, &cycle.period(j)).as_str())
+                    })
                     .collect()
             } else {
                 Vec::new()
@@ -101,9 +107,9 @@ where
         }
     }
     let wanted = work.iter().flat_map(|w| {
-        std::iter::once(w.index).chain(w.late.iter().copied()).flat_map(|index| {
-            spans(w, index, catalog).into_iter().map(|(plan, span)| (span, plan))
-        })
+        std::iter::once(w.index)
+            .chain(w.late.iter().copied())
+            .flat_map(|index| spans(w, index, catalog).into_iter().map(|(plan, span)| (span, plan)))
     });
     let usage = UsageBook::read(store, catalog, wanted.collect::<Vec<_>>(), None).await?;
 
@@ -118,22 +124,20 @@ where
         let period = cycle.period(w.index);
         let period_usage: Vec<_> =
             w.subscription.spans(&period).iter().map(|(plan, span)| usage.get(span, plan, &w.customer.id)).collect();
-        let previous_id = tally_invoicing::invoice_id(&w.subscription.id, &cycle.period(w.index - 1));
-        let previous = match composed.get(&previous_id) {
-            Some(invoice) => Some(invoice.clone()),
-            None => bodies.get(previous_id.as_str()).map(|body| parse(&previous_id, body)).transpose()?,
-        };
-        let billed = billed_for(previous.as_ref(), &period);
+        let docs: Vec<&Invoice> =
+            documents.get(w.subscription.id.as_str()).map(|v| v.iter().collect()).unwrap_or_default();
+        let billed = billed_for(&docs, &period);
         let mut invoice = compose(catalog, w.customer, w.subscription, w.index, &period_usage, &billed)?;
-        let issued: Vec<&Invoice> =
-            issued_by_subscription.get(w.subscription.id.as_str()).map(|v| v.iter().collect()).unwrap_or_default();
+        let issued = docs;
         for &j in &w.late {
             let earlier = cycle.period(j);
             for (plan, span) in w.subscription.spans(&earlier) {
                 let billed = tally_invoicing::billed_usage(&issued, &plan, &span);
                 let now = usage.get(&span, &plan, &w.customer.id);
                 let name = w.subscription.id.as_str();
-                invoice.lines.extend(tally_invoicing::late_usage_lines(catalog, name, &plan, &earlier, &span, &now, &billed)?);
+                invoice
+                    .lines
+                    .extend(tally_invoicing::late_usage_lines(catalog, name, &plan, &earlier, &span, &now, &billed)?);
             }
         }
         invoice.total = invoice.currency.round(invoice.lines.iter().map(|l| l.amount).sum()).unwrap_or(invoice.total);
@@ -142,6 +146,7 @@ where
             invoice.issued_at = Some(options.now);
         }
         records.push(record(&invoice));
+        documents.entry(w.subscription.id.to_string()).or_default().push(invoice.clone());
         composed.insert(invoice.id.clone(), invoice);
     }
     // Issue in a stable order so numbers follow periods, then subscriptions.
@@ -192,9 +197,15 @@ where
         let wanted: Vec<_> = spans.iter().map(|(plan, span)| (*span, plan.clone())).collect();
         let usage = UsageBook::read(store, catalog, wanted, Some(customer)).await?;
         let period_usage: Vec<_> = spans.iter().map(|(plan, span)| usage.get(span, plan, customer)).collect();
-        let previous_id = tally_invoicing::invoice_id(&subscription.id, &cycle.period(index - 1));
-        let previous = store.invoice(&previous_id).await?.map(|r| parse(&previous_id, &r.body)).transpose()?;
-        let billed = billed_for(previous.as_ref(), &period);
+        let filter = InvoiceFilter { subscription: Some(subscription.id.clone()), ..Default::default() };
+        let mut docs = Vec::new();
+        for record in store.invoices(&filter).await? {
+            let invoice = parse_record(&record)?;
+            if invoice.counts() {
+                docs.push(invoice);
+            }
+        }
+        let billed = billed_for(&docs.iter().collect::<Vec<_>>(), &period);
         invoices.push(compose(catalog, &owner, &subscription, index, &period_usage, &billed)?);
     }
     Ok(invoices)
@@ -207,26 +218,32 @@ fn spans(w: &Work<'_>, index: i64, catalog: &Catalog) -> Vec<(PlanKey, tally_dom
     }
 }
 
-fn parse(id: &str, body: &str) -> Result<Invoice, InvoicerError> {
-    serde_json::from_str(body).map_err(|e| InvoicerError::Corrupt { id: id.to_owned(), message: e.to_string() })
+/// A stored invoice, its state and number as the store has them (the columns are the truth).
+pub(crate) fn parse_record(record: &InvoiceRecord) -> Result<Invoice, InvoicerError> {
+    let mut invoice: Invoice = serde_json::from_str(&record.body)
+        .map_err(|e| InvoicerError::Corrupt { id: record.id.clone(), message: e.to_string() })?;
+    invoice.number = record.number.clone();
+    invoice.state = match record.state.as_str() {
+        "issued" => InvoiceState::Issued,
+        "void" => InvoiceState::Void,
+        _ => InvoiceState::Draft,
+    };
+    Ok(invoice)
 }
 
-/// The fees `previous` billed for `period` (in advance), corrections included.
-fn billed_for(previous: Option<&Invoice>, period: &tally_domain::Period) -> Vec<BilledFee> {
-    let Some(previous) = previous else { return Vec::new() };
-    previous
-        .lines
+/// The fees `documents` billed for `period` (in advance or since), corrections included.
+pub(crate) fn billed_for(documents: &[&Invoice], period: &tally_domain::Period) -> Vec<BilledFee> {
+    documents
         .iter()
-        .filter(|l| {
-            matches!(l.kind, LineKind::Fee | LineKind::FeeAdjustment) && l.service_period.intersect(period).is_some()
-        })
-        .filter(|l| l.service_period.start() >= period.start())
+        .flat_map(|d| d.lines.iter())
+        .filter(|l| matches!(l.kind, LineKind::Fee | LineKind::FeeAdjustment))
+        .filter(|l| l.service_period.start() >= period.start() && l.service_period.start() < period.end())
         .map(|l| BilledFee { plan: l.plan.clone(), key: l.key.clone(), amount: l.amount })
         .collect()
 }
 
 /// The invoice as the store keeps it.
-fn record(invoice: &Invoice) -> InvoiceRecord {
+pub(crate) fn record(invoice: &Invoice) -> InvoiceRecord {
     let state = match invoice.state {
         InvoiceState::Draft => "draft",
         InvoiceState::Issued => "issued",

@@ -108,6 +108,9 @@ pub fn compose(
         lines,
         total,
         issued_at: None,
+        document: crate::model::Document::Invoice,
+        credits: None,
+        revises: None,
     })
 }
 

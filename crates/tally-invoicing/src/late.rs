@@ -25,8 +25,12 @@ pub fn billed_usage(invoices: &[&Invoice], plan: &PlanKey, span: &Period) -> Bil
     let mut billed = Billed::new();
     for invoice in invoices {
         for line in &invoice.lines {
-            if matches!(line.kind, LineKind::Usage | LineKind::LateUsage) && &line.plan == plan && line.service_period == *span {
-                *billed.entry((line.key.clone(), line.dimensions.clone())).or_default() += line.quantity.unwrap_or_default();
+            if matches!(line.kind, LineKind::Usage | LineKind::LateUsage)
+                && &line.plan == plan
+                && line.service_period == *span
+            {
+                *billed.entry((line.key.clone(), line.dimensions.clone())).or_default() +=
+                    line.quantity.unwrap_or_default();
             }
         }
     }
@@ -53,18 +57,20 @@ pub fn late_usage_lines(
         rate_charges(catalog, plan.as_str(), period, Some(span), usage)
             .map_err(|source| InvoiceError::Rating { subscription: subscription.to_owned(), source })
     };
-    let usage_lines = |usage: &ChargeUsage| -> Result<BTreeMap<(String, Dimensions), (Decimal, Decimal)>, InvoiceError> {
-        Ok(rate(usage)?
-            .lines
-            .into_iter()
-            .filter(|l| l.kind == RatedKind::Usage)
-            .filter_map(|l| l.usage.map(|u| ((l.key, u.dimensions), (u.quantity, l.amount))))
-            .collect())
-    };
+    let usage_lines =
+        |usage: &ChargeUsage| -> Result<BTreeMap<(String, Dimensions), (Decimal, Decimal)>, InvoiceError> {
+            Ok(rate(usage)?
+                .lines
+                .into_iter()
+                .filter(|l| l.kind == RatedKind::Usage)
+                .filter_map(|l| l.usage.map(|u| ((l.key, u.dimensions), (u.quantity, l.amount))))
+                .collect())
+        };
     let (now_lines, billed_lines) = (usage_lines(now)?, usage_lines(&as_billed)?);
     let mut lines = Vec::new();
     for ((key, dimensions), (quantity, amount)) in now_lines {
-        let (was_quantity, was_amount) = billed_lines.get(&(key.clone(), dimensions.clone())).copied().unwrap_or_default();
+        let (was_quantity, was_amount) =
+            billed_lines.get(&(key.clone(), dimensions.clone())).copied().unwrap_or_default();
         if quantity > was_quantity {
             lines.push(InvoiceLine {
                 key,

@@ -17,5 +17,5 @@ mod schedule;
 pub use compose::{compose, BilledFee, PeriodUsage};
 pub use error::InvoiceError;
 pub use late::{billed_usage, late_usage_lines, Billed};
-pub use model::{invoice_id, Invoice, InvoiceLine, InvoiceState, LineKind};
+pub use model::{invoice_id, Document, Invoice, InvoiceLine, InvoiceState, LineKind};
 pub use schedule::{cycle_of, due_periods};

@@ -87,6 +87,51 @@ pub struct Invoice {
     /// When it was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued_at: Option<DateTime<Utc>>,
+    /// An invoice, or a credit note cancelling one.
+    #[serde(default)]
+    pub document: Document,
+    /// For a credit note: the invoice it cancels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<String>,
+    /// For a revised invoice: the voided invoice it replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revises: Option<String>,
+}
+
+/// What kind of billing document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Document {
+    /// An invoice (an original or a revision).
+    #[default]
+    Invoice,
+    /// A credit note: the negation of a voided invoice.
+    CreditNote,
+}
+
+impl Invoice {
+    /// Whether it counts for what was billed: an issued invoice (original or revision),
+    /// not a voided one, not a credit note (which only offsets a voided one).
+    pub fn counts(&self) -> bool {
+        self.state == InvoiceState::Issued && self.document == Document::Invoice
+    }
+
+    /// The credit note cancelling this invoice: every line negated, same period.
+    pub fn credit_note(&self) -> Invoice {
+        let mut note = self.clone();
+        note.id = format!("{}/credit", self.id);
+        note.number = None;
+        note.document = Document::CreditNote;
+        note.credits = Some(self.id.clone());
+        note.revises = None;
+        for line in &mut note.lines {
+            line.amount = -line.amount;
+            line.quantity = line.quantity.map(|q| -q);
+            line.billable_quantity = line.billable_quantity.map(|q| -q);
+        }
+        note.total = -self.total;
+        note
+    }
 }
 
 /// The id of the invoice closing `period` of `subscription`: `SUB@START`, the period's

@@ -212,10 +212,12 @@ fn late_usage_is_billed_on_the_next_invoice(store: &[String], october_before: &V
         .args(store)
         .output()
         .unwrap();
-    let invoices: Vec<Value> = String::from_utf8_lossy(&listed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let invoices: Vec<Value> =
+        String::from_utf8_lossy(&listed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(invoices.len(), 2);
     assert_eq!(&invoices[0], october_before, "an issued invoice never changes");
-    let late: Vec<&Value> = invoices[1]["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "late_usage").collect();
+    let late: Vec<&Value> =
+        invoices[1]["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "late_usage").collect();
     assert_eq!(late.len(), 1, "{:#}", invoices[1]);
     assert_eq!(late[0]["key"], "gpt4o_output");
     assert_eq!(late[0]["quantity"], "3000000");
@@ -245,7 +247,8 @@ fn closing_october_on_the_embedded_store() {
     let args = ["--embedded".to_owned(), path.to_str().unwrap().to_owned()];
     close_and_reconcile(&args, &events);
     let october = october_invoice(&args);
-    runtime.block_on(async { EmbeddedStore::open(&path).unwrap().insert_events(&late_october_events()).await.unwrap() });
+    runtime
+        .block_on(async { EmbeddedStore::open(&path).unwrap().insert_events(&late_october_events()).await.unwrap() });
     late_usage_is_billed_on_the_next_invoice(&args, &october);
 }
 

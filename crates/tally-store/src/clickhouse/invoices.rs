@@ -1,8 +1,14 @@
-//! Invoices in ClickHouse: `invoices` is a `ReplacingMergeTree` versioned by
-//! `updated_at_ms` and read with `FINAL`; each write of an invoice writes its lines
-//! under the same version, and reports join lines on the invoice's current version.
-//! There are no transactions: the issued check and the numbering are a read then a
-//! write, so gapless numbers need a single active invoicer per database.
+//! Invoices in ClickHouse: `invoices` is a `ReplacingMergeTree(version)` read with
+//! `FINAL`; each write of an invoice writes its lines under the same version, and
+//! reports join lines on the invoice's current version.
+//!
+//! There are no transactions, so the version itself keeps the rules: its top bits are
+//! the state's rank (draft < issued < void), so an issue beats any draft and a void
+//! beats the issue; among drafts the latest write wins (refresh), among issues the
+//! *earliest* (the low bits count down), so a second invoicer racing the first never
+//! changes an issued invoice or its number. Two invoicers closing *different* sets at
+//! once could still give two invoices one number: run one active invoicer per
+//! database (the deploy/k8s invoicer is a single replica).
 
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -24,17 +30,28 @@ struct InvoiceRow {
     period_end: u32,
     currency: String,
     state: String,
-    subtotal: i128,
     total: i128,
     issued_at_ms: i64,
     body: String,
-    updated_at_ms: i64,
+    written_at_ms: i64,
+    version: u64,
+}
+
+/// The version of a write: state rank in the top bits; latest draft, earliest issue.
+fn version(state: &str, written_at_ms: i64) -> u64 {
+    const LOW: u64 = (1 << 48) - 1;
+    let ms = u64::try_from(written_at_ms).unwrap_or(0).min(LOW);
+    match state {
+        "draft" => ms,
+        "issued" => (1 << 48) | (LOW - ms),
+        _ => (2 << 48) | ms,
+    }
 }
 
 #[derive(Row, Serialize)]
 struct LineRow<'a> {
     invoice: &'a str,
-    version: i64,
+    version: u64,
     position: u32,
     key: &'a str,
     kind: &'a str,
@@ -89,7 +106,7 @@ impl InvoiceStore for ClickHouseStore {
         let existing: std::collections::HashMap<&str, &StateRow> =
             existing.iter().map(|r| (r.invoice.as_str(), r)).collect();
         let mut last = self.last_number(prefix).await?;
-        let version = chrono::Utc::now().timestamp_millis();
+        let written_at_ms = chrono::Utc::now().timestamp_millis();
         let mut rows = Vec::new();
         let mut written = Vec::new();
         for r in invoices {
@@ -116,11 +133,11 @@ impl InvoiceStore for ClickHouseStore {
                     period_end: u32::try_from(r.period.end().timestamp()).unwrap_or(0),
                     currency: r.currency.clone(),
                     state: r.state.clone(),
-                    subtotal: raw(r.total, "total")?,
                     total: raw(r.total, "total")?,
                     issued_at_ms: r.issued_at.map_or(0, |t| t.timestamp_millis()),
                     body: r.body.clone(),
-                    updated_at_ms: version,
+                    written_at_ms,
+                    version: version(&r.state, written_at_ms),
                 },
                 r,
             ));
@@ -132,13 +149,13 @@ impl InvoiceStore for ClickHouseStore {
             .insert::<LineRow<'_>>("invoice_lines")
             .await
             .map_err(StoreError::clickhouse("writing invoice lines"))?;
-        for (_, r) in &rows {
+        for (row, r) in &rows {
             for (position, line) in r.lines.iter().enumerate() {
                 let raw = |d, what: &str| to_raw(d, || format!("invoice {} line {position} {what}", r.id));
                 lines
                     .write(&LineRow {
                         invoice: &r.id,
-                        version,
+                        version: row.version,
                         position: position as u32,
                         key: &line.key,
                         kind: &line.kind,
@@ -215,5 +232,19 @@ impl InvoiceStore for ClickHouseStore {
             .await
             .map_err(StoreError::clickhouse("reading invoice numbers"))?;
         Ok(numbers.iter().filter_map(|n| sequence(n, prefix)).max().unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version;
+
+    #[test]
+    fn an_issue_beats_drafts_the_first_issue_beats_later_ones_and_a_void_beats_all() {
+        let (early, late) = (1_790_000_000_000, 1_790_000_000_500);
+        assert!(version("draft", late) > version("draft", early), "a refreshed draft replaces the old one");
+        assert!(version("issued", early) > version("draft", late), "an issue replaces any draft");
+        assert!(version("issued", early) > version("issued", late), "a second issue never replaces the first");
+        assert!(version("void", early) > version("issued", early), "a void replaces the issue");
     }
 }

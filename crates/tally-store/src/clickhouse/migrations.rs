@@ -99,7 +99,7 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
     ),
     (
         2,
-        "subscriptions with an anchor date and plan phases; versioned invoice lines",
+        "subscriptions with an anchor date and plan phases; versioned invoices and lines",
         &[
             // Version 1's subscriptions table was never written by any release.
             "DROP TABLE IF EXISTS subscriptions",
@@ -113,12 +113,32 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
             updated_at_ms Int64
         ) ENGINE = ReplacingMergeTree(updated_at_ms)
         ORDER BY subscription",
+            // Nor its invoices: the version decides which write of an invoice stands
+            // (see clickhouse/invoices.rs), so two invoicers never change an issued one.
+            "DROP TABLE IF EXISTS invoices",
+            "CREATE TABLE IF NOT EXISTS invoices (
+            invoice String,
+            number String,
+            customer String,
+            subscription String,
+            period_start DateTime('UTC'),
+            period_end DateTime('UTC'),
+            currency String,
+            state String,
+            total Decimal(38, 12),
+            issued_at_ms Int64,
+            body String,
+            written_at_ms Int64,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        PARTITION BY toYYYYMM(period_start)
+        ORDER BY (customer, invoice)",
             // Nor its invoice_lines: lines now carry their invoice's version, so a
             // refreshed draft's old lines are told apart without a mutation.
             "DROP TABLE IF EXISTS invoice_lines",
             "CREATE TABLE IF NOT EXISTS invoice_lines (
             invoice String,
-            version Int64,
+            version UInt64,
             position UInt32,
             key String,
             kind String,
