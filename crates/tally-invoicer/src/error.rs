@@ -27,6 +27,14 @@ pub enum InvoicerError {
         /// What is wrong.
         message: String,
     },
+    /// The invoice cannot be voided.
+    #[error("invoice {id} cannot be voided: {why}")]
+    NotVoidable {
+        /// The id or number given.
+        id: String,
+        /// Why not.
+        why: String,
+    },
     /// A customer or subscription no longer fits the catalog.
     #[error("subscription {subscription}: {source}")]
     Account {

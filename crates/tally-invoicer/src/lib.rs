@@ -10,6 +10,8 @@
 mod close;
 mod error;
 mod usage;
+mod void;
 
 pub use close::{close, preview, CloseOptions, CloseSummary};
 pub use error::InvoicerError;
+pub use void::{void, Voided};

@@ -225,6 +225,38 @@ fn late_usage_is_billed_on_the_next_invoice(store: &[String], october_before: &V
     assert_eq!(late[0]["service_period"]["start"], "2026-10-01T00:00:00Z");
 }
 
+/// A dispute on October: void it with a credit note and a revision. The late usage
+/// already billed on November is not billed again, so the revision equals the original.
+fn void_and_revise(store: &[String], october: &Value) {
+    let number = october["number"].as_str().unwrap();
+    let out = tally(&["invoice", "void", "--id", number, "--revise"], store).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with(&format!("voided {number} with credit note CN-000001; revised as INV-")), "{said}");
+    let again = tally(&["invoice", "void", "--id", number], store).output().unwrap();
+    assert!(!again.status.success(), "a void invoice cannot be voided again");
+
+    let listed = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["invoice", "list", "--json", "--subscription", "sub-000050"])
+        .args(store)
+        .output()
+        .unwrap();
+    let docs: Vec<Value> =
+        String::from_utf8_lossy(&listed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let find =
+        |pred: &dyn Fn(&Value) -> bool| docs.iter().find(|d| pred(d)).cloned().unwrap_or_else(|| panic!("{docs:#?}"));
+    let original = find(&|d| d["id"] == october["id"]);
+    assert_eq!((original["state"].as_str(), original["number"].as_str()), (Some("void"), Some(number)));
+    assert_eq!(original["lines"], october["lines"], "voiding changes no line");
+    let note = find(&|d| d["document"] == "credit_note");
+    assert_eq!(note["credits"], october["id"]);
+    let total = |d: &Value| d["total"].as_str().unwrap().parse::<Decimal>().unwrap();
+    assert_eq!(total(&note), -total(october));
+    let revision = find(&|d| d["revises"] == october["id"]);
+    assert_eq!(revision["state"], "issued");
+    assert_eq!(total(&revision), total(october), "the late usage stays on November's invoice");
+}
+
 fn october_invoice(store: &[String]) -> Value {
     let listed = Command::new(env!("CARGO_BIN_EXE_tally"))
         .args(["invoice", "list", "--json", "--subscription", "sub-000050"])
@@ -250,6 +282,7 @@ fn closing_october_on_the_embedded_store() {
     runtime
         .block_on(async { EmbeddedStore::open(&path).unwrap().insert_events(&late_october_events()).await.unwrap() });
     late_usage_is_billed_on_the_next_invoice(&args, &october);
+    void_and_revise(&args, &october);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -268,5 +301,10 @@ async fn closing_october_on_clickhouse() {
     .await
     .unwrap();
     store.insert_events(&late_october_events()).await.unwrap();
-    tokio::task::spawn_blocking(move || late_usage_is_billed_on_the_next_invoice(&args, &october)).await.unwrap();
+    tokio::task::spawn_blocking(move || {
+        late_usage_is_billed_on_the_next_invoice(&args, &october);
+        void_and_revise(&args, &october);
+    })
+    .await
+    .unwrap();
 }

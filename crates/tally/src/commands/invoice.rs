@@ -62,6 +62,27 @@ pub enum InvoiceCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Void an issued invoice with a credit note (every line negated, its own number);
+    /// with --revise, also issue a revised invoice from the usage as it is now.
+    Void {
+        /// The invoice's id or number.
+        #[arg(long)]
+        id: String,
+        /// Also issue a revised invoice for the same period.
+        #[arg(long)]
+        revise: bool,
+        /// Invoice numbers (of the revision): this prefix and a sequence.
+        #[arg(long, default_value = "INV-")]
+        number_prefix: String,
+        /// Credit note numbers: this prefix and a sequence.
+        #[arg(long, default_value = "CN-")]
+        credit_prefix: String,
+        /// The price catalog (for the revision).
+        #[arg(long, default_value = "config/catalog.toml")]
+        catalog: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// The current period's invoice-to-date of a customer (nothing is stored).
     Preview {
         /// The customer's id.
@@ -143,6 +164,17 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("no invoice with id or number {id}"))?,
             };
             println!("{}", serde_json::to_string_pretty(&body(&record)?)?);
+        }
+        InvoiceCommand::Void { id, revise, number_prefix, credit_prefix, catalog, store } => {
+            let catalog = super::load_catalog(catalog)?;
+            let store = store.open(&runtime, "opening")?;
+            let prefixes = (number_prefix.as_str(), credit_prefix.as_str());
+            let done = runtime.block_on(tally_invoicer::void(&store, &catalog, id, *revise, Utc::now(), prefixes))?;
+            let mut line = format!("voided {} with credit note {}", done.voided, done.credit_note.1);
+            if let Some((_, number)) = &done.revision {
+                line.push_str(&format!("; revised as {number}"));
+            }
+            println!("{line}");
         }
         InvoiceCommand::Preview { customer, now, catalog, store } => {
             let catalog = super::load_catalog(catalog)?;

@@ -1,0 +1,139 @@
+//! Voiding an issued invoice: a credit note cancels it, and optionally a revised
+//! invoice replaces it. Nothing issued is edited: the original keeps its number and
+//! lines, marked void; the credit note negates every line under its own number; the
+//! revision is recomposed from the usage as it is now.
+
+use chrono::{DateTime, Utc};
+use tally_domain::Catalog;
+use tally_invoicing::{compose, cycle_of, Document, Invoice, InvoiceState, LineKind};
+use tally_rating::ChargeUsage;
+use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, UsageStore};
+
+use crate::close::{billed_for, parse_record, record};
+use crate::error::InvoicerError;
+use crate::usage::UsageBook;
+
+/// What voiding did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voided {
+    /// The voided invoice's number.
+    pub voided: String,
+    /// The credit note's id and number.
+    pub credit_note: (String, String),
+    /// The revised invoice's id and number, if one was asked for.
+    pub revision: Option<(String, String)>,
+}
+
+/// Voids issued invoice `id` (or number) with a credit note; with `revise`, issues a
+/// revised invoice for the same period from the usage as it is now (less the usage of
+/// that period billed since as late usage, which stays where it was billed).
+pub async fn void<S>(
+    store: &S,
+    catalog: &Catalog,
+    id: &str,
+    revise: bool,
+    now: DateTime<Utc>,
+    prefixes: (&str, &str),
+) -> Result<Voided, InvoicerError>
+where
+    S: UsageStore + AccountStore + InvoiceStore,
+{
+    let (invoice_prefix, credit_prefix) = prefixes;
+    let record = match store.invoice(id).await? {
+        Some(r) => r,
+        None => store
+            .invoices(&InvoiceFilter::default())
+            .await?
+            .into_iter()
+            .find(|r| r.number.as_deref() == Some(id))
+            .ok_or_else(|| InvoicerError::NotVoidable { id: id.to_owned(), why: "no such invoice".into() })?,
+    };
+    let original = parse_record(&record)?;
+    if original.state != InvoiceState::Issued || original.document != Document::Invoice {
+        let why = format!("it is a {:?} {:?}; only issued invoices can be voided", original.state, original.document);
+        return Err(InvoicerError::NotVoidable { id: id.to_owned(), why: why.to_lowercase() });
+    }
+    let mut voided = original.clone();
+    voided.state = InvoiceState::Void;
+    store.put_invoices(&[record_of(&voided)], invoice_prefix).await?;
+    let mut note = original.credit_note();
+    note.state = InvoiceState::Issued;
+    note.issued_at = Some(now);
+    let written = store.put_invoices(&[record_of(&note)], credit_prefix).await?;
+    let credit_number = written.first().and_then(|w| w.number.clone()).unwrap_or_default();
+
+    let mut revision = None;
+    if revise {
+        let revised = recompose(store, catalog, &original, now).await?;
+        let written = store.put_invoices(&[record_of(&revised)], invoice_prefix).await?;
+        revision = written.first().map(|w| (w.id.clone(), w.number.clone().unwrap_or_default()));
+    }
+    tracing::info!(invoice = %original.id, credit_note = %note.id, revised = revise, "invoice voided");
+    Ok(Voided { voided: original.number.clone().unwrap_or_default(), credit_note: (note.id, credit_number), revision })
+}
+
+fn record_of(invoice: &Invoice) -> tally_store::InvoiceRecord {
+    record(invoice)
+}
+
+/// The revised invoice of `original`'s period.
+async fn recompose<S>(
+    store: &S,
+    catalog: &Catalog,
+    original: &Invoice,
+    now: DateTime<Utc>,
+) -> Result<Invoice, InvoicerError>
+where
+    S: UsageStore + AccountStore + InvoiceStore,
+{
+    let missing =
+        |what: &str| InvoicerError::NotVoidable { id: original.id.clone(), why: format!("its {what} is gone") };
+    let subscription = store.subscription(&original.subscription).await?.ok_or_else(|| missing("subscription"))?;
+    let customer = store.customer(&original.customer).await?.ok_or_else(|| missing("customer"))?;
+    let cycle = cycle_of(&subscription, &customer, catalog)
+        .map_err(|source| InvoicerError::Account { subscription: subscription.id.to_string(), source })?;
+    let index = cycle.index_at(original.period.start());
+    let period = cycle.period(index);
+    let spans = subscription.spans(&period);
+    let wanted: Vec<_> = spans.iter().map(|(plan, span)| (*span, plan.clone())).collect();
+    let usage = UsageBook::read(store, catalog, wanted, Some(&customer.id)).await?;
+    let filter = InvoiceFilter { subscription: Some(subscription.id.clone()), ..Default::default() };
+    let mut documents = Vec::new();
+    let mut revisions = 0;
+    for r in store.invoices(&filter).await? {
+        let doc = parse_record(&r)?;
+        if doc.revises.as_deref() == Some(original.id.as_str()) {
+            revisions += 1;
+        }
+        if doc.counts() {
+            documents.push(doc);
+        }
+    }
+    let docs: Vec<&Invoice> = documents.iter().collect();
+    let period_usage: Vec<ChargeUsage> = spans
+        .iter()
+        .map(|(plan, span)| {
+            let mut now_usage = usage.get(span, plan, &customer.id);
+            // Late usage of this period billed on later invoices stays billed there.
+            for line in docs.iter().flat_map(|d| d.lines.iter()) {
+                if line.kind == LineKind::LateUsage && &line.plan == plan && line.service_period == *span {
+                    if let Some(groups) = now_usage.get_mut(&line.key) {
+                        for (dims, quantity) in groups.iter_mut() {
+                            if *dims == line.dimensions {
+                                *quantity = (*quantity - line.quantity.unwrap_or_default()).max(Default::default());
+                            }
+                        }
+                    }
+                }
+            }
+            now_usage
+        })
+        .collect();
+    let billed = billed_for(&docs, &period);
+    let mut revised = compose(catalog, &customer, &subscription, index, &period_usage, &billed)?;
+    revised.id = format!("{}/r{}", original.id, revisions + 1);
+    revised.revises = Some(original.id.clone());
+    revised.state = InvoiceState::Issued;
+    revised.issued_at = Some(now);
+    Ok(revised)
+}
