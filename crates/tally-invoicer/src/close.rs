@@ -219,7 +219,7 @@ fn spans(w: &Work<'_>, index: i64, catalog: &Catalog) -> Vec<(PlanKey, tally_dom
 }
 
 /// A stored invoice, its state and number as the store has them (the columns are the truth).
-pub(crate) fn parse_record(record: &InvoiceRecord) -> Result<Invoice, InvoicerError> {
+pub fn parse_record(record: &InvoiceRecord) -> Result<Invoice, InvoicerError> {
     let mut invoice: Invoice = serde_json::from_str(&record.body)
         .map_err(|e| InvoicerError::Corrupt { id: record.id.clone(), message: e.to_string() })?;
     invoice.number = record.number.clone();

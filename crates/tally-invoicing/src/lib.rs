@@ -12,6 +12,7 @@ mod compose;
 mod error;
 mod late;
 mod model;
+pub mod render;
 mod schedule;
 
 pub use compose::{compose, BilledFee, PeriodUsage};

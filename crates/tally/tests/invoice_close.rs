@@ -67,7 +67,7 @@ async fn load(store: &(impl UsageStore + AccountStore), messages: &[Vec<u8>]) {
         let zone = if tokyo { "Asia/Tokyo" } else { "UTC" };
         let customer = Customer {
             id: CustomerId::new(&id),
-            name: format!("Customer {i}"),
+            name: if i == 0 { "Müller & <Söhne>, GmbH".to_owned() } else { format!("Customer {i}") },
             currency: "USD".parse().unwrap(),
             timezone: zone.parse().unwrap(),
             billing_details: BTreeMap::new(),
@@ -180,11 +180,59 @@ fn close_and_reconcile(store: &[String], events: &[Value]) {
         assert_eq!(fees, ["49.00", "49.00"], "{customer}");
     }
     assert!(usage_lines >= CUSTOMERS as usize * 7, "every charge of every invoice was checked");
+    outputs_open_cleanly(store, &invoices);
     let busy = invoices
         .iter()
         .filter(|i| i["total"].as_str().unwrap().parse::<Decimal>().unwrap() > Decimal::from(98))
         .count();
     assert!(busy > 0, "some customers used more than what pro includes");
+}
+
+/// The HTML page escapes what it prints; the CSV lines add up to the invoice totals.
+fn outputs_open_cleanly(store: &[String], invoices: &[Value]) {
+    let first = invoices.iter().find(|i| i["customer"] == "customer-000000").unwrap();
+    let number = first["number"].as_str().unwrap();
+    let page = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["invoice", "show", "--id", number, "--format", "html"])
+        .args(store)
+        .output()
+        .unwrap();
+    assert!(page.status.success(), "{}", String::from_utf8_lossy(&page.stderr));
+    let page = String::from_utf8(page.stdout).unwrap();
+    assert!(page.contains(&format!("<h1>Invoice {number}</h1>")), "{page}");
+    assert!(page.contains("Müller &amp; &lt;Söhne&gt;, GmbH"), "the name is escaped, UTF-8 kept");
+    assert!(page.contains("Period: 2026-10-01 to 2026-10-31 (Asia/Tokyo)"), "dates in the customer's zone");
+    assert!(page.contains(&format!("<td class=\"n\">{} USD</td></tr>\n</table>", first["total"].as_str().unwrap())));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lines.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["invoice", "export", "--lines", "--output", path.to_str().unwrap()])
+        .args(store)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with("\u{feff}".as_bytes()), "a BOM so Excel reads UTF-8");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.contains("\r\n"), "CRLF line ends");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        *sums.entry(record[column("invoice_number")].to_owned()).or_default() +=
+            record[column("amount")].parse::<Decimal>().unwrap();
+        rows += 1;
+    }
+    let all_lines: usize = invoices.iter().map(|i| i["lines"].as_array().unwrap().len()).sum();
+    assert_eq!(rows, all_lines);
+    for invoice in invoices {
+        let total: Decimal = invoice["total"].as_str().unwrap().parse().unwrap();
+        assert_eq!(sums[invoice["number"].as_str().unwrap()], total, "the lines add up to the total");
+    }
 }
 
 /// Three events for October arrive after October was issued.

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use clap::Subcommand;
 use tally_domain::{CustomerId, SubscriptionId};
 use tally_invoicer::CloseOptions;
-use tally_store::{InvoiceFilter, InvoiceRecord, InvoiceStore};
+use tally_store::{AccountStore, InvoiceFilter, InvoiceRecord, InvoiceStore};
 
 use super::store_args::StoreArgs;
 
@@ -54,11 +54,34 @@ pub enum InvoiceCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Show one invoice as JSON.
+    /// Show one invoice: JSON, or an HTML page a customer could receive.
     Show {
         /// The invoice's id or number.
         #[arg(long)]
         id: String,
+        /// json or html.
+        #[arg(long, default_value = "json", value_parser = ["json", "html"])]
+        format: String,
+        /// The issuer named on HTML invoices.
+        #[arg(long, default_value = "Tally")]
+        issuer: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Export invoices (or, with --lines, their lines) as CSV for Excel and accounting software.
+    Export {
+        /// One row per line instead of one per invoice.
+        #[arg(long)]
+        lines: bool,
+        /// Only this customer's.
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only in this state: draft, issued or void.
+        #[arg(long)]
+        state: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -153,7 +176,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 super::table::print(&["number", "id", "customer", "period start", "state", "currency", "total"], &rows);
             }
         }
-        InvoiceCommand::Show { id, store } => {
+        InvoiceCommand::Show { id, format, issuer, store } => {
             let store = store.open(&runtime, "opening")?;
             let record = match runtime.block_on(store.invoice(id))? {
                 Some(r) => r,
@@ -163,7 +186,37 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                     .find(|r| r.number.as_deref() == Some(id.as_str()))
                     .with_context(|| format!("no invoice with id or number {id}"))?,
             };
-            println!("{}", serde_json::to_string_pretty(&body(&record)?)?);
+            if format == "html" {
+                let invoice = tally_invoicer::read_invoice(&record)?;
+                let customer = runtime
+                    .block_on(store.customer(&invoice.customer))?
+                    .with_context(|| format!("the invoice's customer {} is gone", invoice.customer))?;
+                print!("{}", tally_invoicing::render::html(&invoice, &customer, issuer));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&body(&record)?)?);
+            }
+        }
+        InvoiceCommand::Export { lines, customer, state, output, store } => {
+            let store = store.open(&runtime, "opening")?;
+            let filter = InvoiceFilter {
+                customer: customer.clone().map(CustomerId::new),
+                state: state.clone(),
+                ..Default::default()
+            };
+            let invoices = runtime
+                .block_on(store.invoices(&filter))?
+                .iter()
+                .map(tally_invoicer::read_invoice)
+                .collect::<Result<Vec<_>, _>>()?;
+            let csv = if *lines {
+                tally_invoicing::render::lines_csv(&invoices)
+            } else {
+                tally_invoicing::render::invoices_csv(&invoices)
+            };
+            match output {
+                Some(path) => std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{csv}"),
+            }
         }
         InvoiceCommand::Void { id, revise, number_prefix, credit_prefix, catalog, store } => {
             let catalog = super::load_catalog(catalog)?;
