@@ -181,11 +181,37 @@ fn close_and_reconcile(store: &[String], events: &[Value]) {
     }
     assert!(usage_lines >= CUSTOMERS as usize * 7, "every charge of every invoice was checked");
     outputs_open_cleanly(store, &invoices);
+    preview_shows_november_to_date(store);
     let busy = invoices
         .iter()
         .filter(|i| i["total"].as_str().unwrap().parse::<Decimal>().unwrap() > Decimal::from(98))
         .count();
     assert!(busy > 0, "some customers used more than what pro includes");
+}
+
+/// Mid-November, a preview is November's invoice so far: no November fee (October's
+/// invoice billed it in advance), December's fee ahead; nothing is stored.
+fn preview_shows_november_to_date(store: &[String]) {
+    let out = tally(&["invoice", "preview", "--customer", "customer-000050", "--now", "2026-11-15T00:00:00Z"], store)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let previews: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(previews.len(), 1);
+    let preview = &previews[0];
+    assert_eq!(preview["period"]["start"], "2026-11-01T00:00:00Z");
+    assert_eq!(preview["state"], "draft");
+    let fees: Vec<&str> = preview["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "fee")
+        .map(|l| l["service_period"]["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(fees, ["2026-12-01T00:00:00Z"], "only December's fee, in advance");
+    let listed =
+        Command::new(env!("CARGO_BIN_EXE_tally")).args(["invoice", "list", "--json"]).args(store).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), CUSTOMERS as usize, "a preview stores nothing");
 }
 
 /// The HTML page escapes what it prints; the CSV lines add up to the invoice totals.

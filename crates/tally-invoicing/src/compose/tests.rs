@@ -130,3 +130,31 @@ fn usage_must_match_the_spans() {
     let err = compose(&catalog(), &customer("UTC"), &s, 0, &vec![ChargeUsage::new()], &[]).unwrap_err();
     assert_eq!(err.to_string(), "subscription sub-1: usage for 1 spans, the period has 2");
 }
+
+#[test]
+fn a_dst_change_inside_the_period_prorates_by_real_hours() {
+    // Berlin, starter until Mar 16, pro after: March has 743 hours (spring forward on
+    // the 29th); pro is active from Mar 16 00:00 CET (Mar 15 23:00Z) for 383 of them.
+    let mut s = subscription(&[("starter", "2026-02-28T23:00:00Z"), ("pro", "2026-03-15T23:00:00Z")], None);
+    s.anchor = "2026-03-01".parse().unwrap();
+    let invoice =
+        compose(&catalog(), &customer("Europe/Berlin"), &s, 0, &vec![ChargeUsage::new(), ChargeUsage::new()], &[])
+            .unwrap();
+    assert_eq!((invoice.period.start(), invoice.period.end()), (t("2026-02-28T23:00:00Z"), t("2026-03-31T22:00:00Z")));
+    let fee = invoice
+        .lines
+        .iter()
+        .find(|l| l.kind == LineKind::Fee && l.service_period.start() == invoice.period.start())
+        .unwrap();
+    assert_eq!(fee.amount, d("25.26"), "49.00 * 383 / 743 = 25.258...");
+}
+
+#[test]
+fn an_anchor_on_the_31st_bills_february_to_its_last_day() {
+    let mut s = subscription(&[("pro", "2026-01-31T00:00:00Z")], None);
+    s.anchor = "2026-01-31".parse().unwrap();
+    let feb = compose(&catalog(), &customer("UTC"), &s, 1, &vec![ChargeUsage::new()], &[]).unwrap();
+    assert_eq!((feb.period.start(), feb.period.end()), (t("2026-02-28T00:00:00Z"), t("2026-03-31T00:00:00Z")));
+    let jan = compose(&catalog(), &customer("UTC"), &s, 0, &vec![ChargeUsage::new()], &[]).unwrap();
+    assert_eq!(jan.period.end(), t("2026-02-28T00:00:00Z"), "Jan 31 to Feb 28, then Feb 28 to Mar 31");
+}
