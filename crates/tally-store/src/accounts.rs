@@ -14,14 +14,22 @@ use crate::StoreError;
 
 /// What every store can do with billing accounts.
 pub trait AccountStore: Send + Sync {
+    /// Creates or replaces customers, in one write.
+    fn put_customers(&self, customers: &[Customer]) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Creates or replaces a customer.
-    fn put_customer(&self, customer: &Customer) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_customer(&self, customer: &Customer) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.put_customers(std::slice::from_ref(customer))
+    }
     /// One customer, if it exists.
     fn customer(&self, id: &CustomerId) -> impl Future<Output = Result<Option<Customer>, StoreError>> + Send;
     /// Every customer, by id.
     fn customers(&self) -> impl Future<Output = Result<Vec<Customer>, StoreError>> + Send;
+    /// Creates or replaces subscriptions, in one write.
+    fn put_subscriptions(&self, subscriptions: &[Subscription]) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Creates or replaces a subscription.
-    fn put_subscription(&self, subscription: &Subscription) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_subscription(&self, subscription: &Subscription) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.put_subscriptions(std::slice::from_ref(subscription))
+    }
     /// One subscription, if it exists.
     fn subscription(
         &self,

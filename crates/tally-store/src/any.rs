@@ -50,8 +50,8 @@ impl UsageStore for AnyStore {
 }
 
 impl AccountStore for AnyStore {
-    async fn put_customer(&self, customer: &Customer) -> Result<(), StoreError> {
-        delegate!(self, s => s.put_customer(customer))
+    async fn put_customers(&self, customers: &[Customer]) -> Result<(), StoreError> {
+        delegate!(self, s => s.put_customers(customers))
     }
 
     async fn customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
@@ -62,8 +62,8 @@ impl AccountStore for AnyStore {
         delegate!(self, s => s.customers())
     }
 
-    async fn put_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
-        delegate!(self, s => s.put_subscription(subscription))
+    async fn put_subscriptions(&self, subscriptions: &[Subscription]) -> Result<(), StoreError> {
+        delegate!(self, s => s.put_subscriptions(subscriptions))
     }
 
     async fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {

@@ -59,32 +59,26 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Writes one row in its own INSERT (accounts change rarely, one at a time).
-macro_rules! write_one {
-    ($store:expr, $table:literal, $row_type:ty, $row:expr, $what:expr) => {{
-        let what = $what;
-        let mut insert = $store
-            .client()
-            .insert::<$row_type>($table)
-            .await
-            .map_err(StoreError::clickhouse(format!("starting to write {what}")))?;
-        insert.write(&$row).await.map_err(StoreError::clickhouse(format!("writing {what}")))?;
-        insert.end().await.map_err(StoreError::clickhouse(format!("writing {what}")))
-    }};
-}
-
 impl AccountStore for ClickHouseStore {
-    async fn put_customer(&self, customer: &Customer) -> Result<(), StoreError> {
-        let r = CustomerRecord::from(customer);
-        let row = CustomerRow {
-            customer: r.customer,
-            name: r.name,
-            currency: r.currency,
-            timezone: r.timezone,
-            billing_details: r.billing_details,
-            updated_at_ms: now_ms(),
-        };
-        write_one!(self, "customers", CustomerRow, row, format!("customer {}", customer.id))
+    async fn put_customers(&self, customers: &[Customer]) -> Result<(), StoreError> {
+        let mut insert = self
+            .client()
+            .insert::<CustomerRow>("customers")
+            .await
+            .map_err(StoreError::clickhouse("writing customers"))?;
+        for customer in customers {
+            let r = CustomerRecord::from(customer);
+            let row = CustomerRow {
+                customer: r.customer,
+                name: r.name,
+                currency: r.currency,
+                timezone: r.timezone,
+                billing_details: r.billing_details,
+                updated_at_ms: now_ms(),
+            };
+            insert.write(&row).await.map_err(StoreError::clickhouse(format!("writing customer {}", customer.id)))?;
+        }
+        insert.end().await.map_err(StoreError::clickhouse("writing customers"))
     }
 
     async fn customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
@@ -108,18 +102,29 @@ impl AccountStore for ClickHouseStore {
         rows.into_iter().map(|r| CustomerRecord::from(r).into_customer()).collect()
     }
 
-    async fn put_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
-        let r = SubscriptionRecord::from(subscription);
-        let row = SubscriptionRow {
-            subscription: r.subscription,
-            customer: r.customer,
-            start_ms: r.start_ms,
-            end_ms: r.end_ms,
-            anchor: r.anchor,
-            phases: r.phases,
-            updated_at_ms: now_ms(),
-        };
-        write_one!(self, "subscriptions", SubscriptionRow, row, format!("subscription {}", subscription.id))
+    async fn put_subscriptions(&self, subscriptions: &[Subscription]) -> Result<(), StoreError> {
+        let mut insert = self
+            .client()
+            .insert::<SubscriptionRow>("subscriptions")
+            .await
+            .map_err(StoreError::clickhouse("writing subscriptions"))?;
+        for subscription in subscriptions {
+            let r = SubscriptionRecord::from(subscription);
+            let row = SubscriptionRow {
+                subscription: r.subscription,
+                customer: r.customer,
+                start_ms: r.start_ms,
+                end_ms: r.end_ms,
+                anchor: r.anchor,
+                phases: r.phases,
+                updated_at_ms: now_ms(),
+            };
+            insert
+                .write(&row)
+                .await
+                .map_err(StoreError::clickhouse(format!("writing subscription {}", subscription.id)))?;
+        }
+        insert.end().await.map_err(StoreError::clickhouse("writing subscriptions"))
     }
 
     async fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {

@@ -36,15 +36,18 @@ fn now_ms() -> i64 {
 }
 
 impl AccountStore for EmbeddedStore {
-    async fn put_customer(&self, customer: &Customer) -> Result<(), StoreError> {
-        let r = CustomerRecord::from(customer);
+    async fn put_customers(&self, customers: &[Customer]) -> Result<(), StoreError> {
+        let records: Vec<CustomerRecord> = customers.iter().map(CustomerRecord::from).collect();
         self.with_conn(move |conn| {
-            conn.execute(
-                &format!("INSERT OR REPLACE INTO customers ({CUSTOMER_COLUMNS}, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-                params![r.customer, r.name, r.currency, r.timezone, r.billing_details, now_ms()],
-            )
-            .map_err(StoreError::sqlite(format!("writing customer {}", r.customer)))?;
-            Ok(())
+            let tx = conn.transaction().map_err(StoreError::sqlite("writing customers"))?;
+            for r in &records {
+                tx.execute(
+                    &format!("INSERT OR REPLACE INTO customers ({CUSTOMER_COLUMNS}, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                    params![r.customer, r.name, r.currency, r.timezone, r.billing_details, now_ms()],
+                )
+                .map_err(StoreError::sqlite(format!("writing customer {}", r.customer)))?;
+            }
+            tx.commit().map_err(StoreError::sqlite("writing customers"))
         })
         .await
     }
@@ -78,17 +81,20 @@ impl AccountStore for EmbeddedStore {
         records.into_iter().map(CustomerRecord::into_customer).collect()
     }
 
-    async fn put_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
-        let r = SubscriptionRecord::from(subscription);
+    async fn put_subscriptions(&self, subscriptions: &[Subscription]) -> Result<(), StoreError> {
+        let records: Vec<SubscriptionRecord> = subscriptions.iter().map(SubscriptionRecord::from).collect();
         self.with_conn(move |conn| {
-            conn.execute(
-                &format!(
-                    "INSERT OR REPLACE INTO subscriptions ({SUBSCRIPTION_COLUMNS}, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                ),
-                params![r.subscription, r.customer, r.start_ms, r.end_ms, r.anchor, r.phases, now_ms()],
-            )
-            .map_err(StoreError::sqlite(format!("writing subscription {}", r.subscription)))?;
-            Ok(())
+            let tx = conn.transaction().map_err(StoreError::sqlite("writing subscriptions"))?;
+            for r in &records {
+                tx.execute(
+                    &format!(
+                        "INSERT OR REPLACE INTO subscriptions ({SUBSCRIPTION_COLUMNS}, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                    ),
+                    params![r.subscription, r.customer, r.start_ms, r.end_ms, r.anchor, r.phases, now_ms()],
+                )
+                .map_err(StoreError::sqlite(format!("writing subscription {}", r.subscription)))?;
+            }
+            tx.commit().map_err(StoreError::sqlite("writing subscriptions"))
         })
         .await
     }

@@ -1,0 +1,119 @@
+//! Closing one month on ClickHouse (issue 6): every customer on the sample catalog's
+//! `starter` plan (4 usage charges, one grouped by GPU type), a month of generated AI
+//! usage, then `tally_invoicer::close` timed alone: the set-based usage query, composing
+//! every invoice, and writing invoices and lines.
+//!
+//! Run: `deploy/local/services up && cargo bench -p tally-benches --bench invoice_close`
+//! Size: `TALLY_BENCH_EVENTS` (default 10,000,000), `TALLY_BENCH_CUSTOMERS` (100,000).
+//! Results: docs/benchmarks.md.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tally_domain::{Catalog, Customer, CustomerId, Period, Phase, PlanKey, Subscription, SubscriptionId};
+use tally_ingest::decode::{DecodeRules, Decoder};
+use tally_ingest::generate::{GenerateConfig, Generator};
+use tally_invoicer::CloseOptions;
+use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
+use tally_store::{AccountStore, IncomingEvent, UsageStore};
+use tally_tests::{clickhouse_url, unique_name};
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().expect("a timestamp")
+}
+
+fn main() {
+    let events = env_u64("TALLY_BENCH_EVENTS", 10_000_000);
+    let customers = env_u64("TALLY_BENCH_CUSTOMERS", 100_000) as u32;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/catalog.toml");
+    let catalog = Catalog::load(std::path::Path::new(path)).expect("the sample catalog");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let database = unique_name("tally_bench_close");
+    let config = ClickHouseConfig { url: clickhouse_url(), database: database.clone(), ..Default::default() };
+    let store = runtime.block_on(ClickHouseStore::open(&config)).expect("ClickHouse (deploy/local/services up)");
+    let (start, end) = (t("2026-10-01T00:00:00Z"), t("2026-11-01T00:00:00Z"));
+
+    let loading = Instant::now();
+    let generate = GenerateConfig {
+        seed: 6,
+        events,
+        customers,
+        duplicates_per_mille: 0,
+        malformed_per_mille: 0,
+        start,
+        end,
+        source: "bench".into(),
+    };
+    let decoder = Decoder::new(&catalog, DecodeRules { late_window: None, ..Default::default() });
+    let now = t("2026-11-02T00:00:00Z");
+    let mut batch = Vec::with_capacity(100_000);
+    for message in Generator::new(generate, &catalog) {
+        batch.push(IncomingEvent { event: decoder.decode(&message.payload, now).expect("valid").event, origin: None });
+        if batch.len() == 100_000 {
+            runtime.block_on(store.insert_events(&batch)).expect("insert");
+            batch.clear();
+        }
+    }
+    runtime.block_on(store.insert_events(&batch)).expect("insert");
+    let accounts: Vec<(Customer, Subscription)> = (0..customers)
+        .map(|i| {
+            let id = CustomerId::new(format!("customer-{i:06}"));
+            let customer = Customer {
+                id: id.clone(),
+                name: format!("Customer {i}"),
+                currency: "USD".parse().expect("USD"),
+                timezone: chrono_tz::Tz::UTC,
+                billing_details: BTreeMap::new(),
+            };
+            let subscription = Subscription {
+                id: SubscriptionId::new(format!("sub-{i:06}")),
+                customer: id,
+                start,
+                end: None,
+                anchor: start.date_naive(),
+                phases: vec![Phase { plan: PlanKey::new("starter"), from: start }],
+            };
+            (customer, subscription)
+        })
+        .collect();
+    let (all_customers, subscriptions): (Vec<_>, Vec<_>) = accounts.into_iter().unzip();
+    runtime.block_on(store.put_customers(&all_customers)).expect("customers");
+    runtime.block_on(store.put_subscriptions(&subscriptions)).expect("subscriptions");
+    let loaded = loading.elapsed();
+
+    let compacting = Instant::now();
+    runtime.block_on(store.compact(&Period::new(start, end).expect("October"))).expect("compact");
+    let compacted = compacting.elapsed();
+
+    let options = CloseOptions {
+        now,
+        grace: TimeDelta::hours(1),
+        number_prefix: "INV-".into(),
+        late_window: TimeDelta::days(35),
+    };
+    let closing = Instant::now();
+    let summary = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).expect("close");
+    let closed = closing.elapsed();
+    let again = Instant::now();
+    let second = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).expect("close again");
+    let reclosed = again.elapsed();
+    assert_eq!(summary.issued.len(), customers as usize);
+    assert_eq!(second.already_closed, customers as usize);
+    println!(
+        "{{\"events\":{events},\"subscriptions\":{customers},\"load_s\":{:.1},\"compact_s\":{:.2},\"close_s\":{:.2},\"invoices\":{},\"second_close_s\":{:.2},\"issued_total\":{:?}}}",
+        loaded.as_secs_f64(),
+        compacted.as_secs_f64(),
+        closed.as_secs_f64(),
+        summary.issued.len(),
+        reclosed.as_secs_f64(),
+        summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect::<Vec<_>>()
+    );
+    runtime
+        .block_on(store.client().query(&format!("DROP DATABASE {database}")).execute())
+        .expect("dropping the bench database");
+}
