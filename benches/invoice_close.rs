@@ -105,13 +105,14 @@ fn main() {
     assert_eq!(summary.issued.len(), customers as usize);
     assert_eq!(second.already_closed, customers as usize);
     println!(
-        "{{\"events\":{events},\"subscriptions\":{customers},\"load_s\":{:.1},\"compact_s\":{:.2},\"close_s\":{:.2},\"invoices\":{},\"second_close_s\":{:.2},\"issued_total\":{:?}}}",
+        "{{\"events\":{events},\"subscriptions\":{customers},\"load_s\":{:.1},\"compact_s\":{:.2},\"close_s\":{:.2},\"invoices\":{},\"second_close_s\":{:.2},\"issued_total\":{:?},\"phases_s\":{:?}}}",
         loaded.as_secs_f64(),
         compacted.as_secs_f64(),
         closed.as_secs_f64(),
         summary.issued.len(),
         reclosed.as_secs_f64(),
-        summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect::<Vec<_>>()
+        summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect::<Vec<_>>(),
+        summary.phases.iter().map(|(name, s)| format!("{name}: {:.2}", s.as_secs_f64())).collect::<Vec<_>>()
     );
     runtime
         .block_on(store.client().query(&format!("DROP DATABASE {database}")).execute())

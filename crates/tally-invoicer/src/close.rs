@@ -36,6 +36,9 @@ pub struct CloseSummary {
     pub already_closed: usize,
     /// Total issued now, per currency.
     pub issued_total: BTreeMap<String, Decimal>,
+    /// Time spent per phase: reading accounts and invoices, the usage queries,
+    /// composing, writing.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// One invoice to compose: a subscription's period, and the earlier issued periods
@@ -53,6 +56,12 @@ pub async fn close<S>(store: &S, catalog: &Catalog, options: &CloseOptions) -> R
 where
     S: UsageStore + AccountStore + InvoiceStore,
 {
+    let mut clock = std::time::Instant::now();
+    let mut phases = Vec::new();
+    let mut lap = |name: &'static str| {
+        phases.push((name, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let customers: HashMap<CustomerId, Customer> =
         store.customers().await?.into_iter().map(|c| (c.id.clone(), c)).collect();
     let subscriptions = store.subscriptions(None).await?;
@@ -111,7 +120,10 @@ where
             .chain(w.late.iter().copied())
             .flat_map(|index| spans(w, index, catalog).into_iter().map(|(plan, span)| (span, plan)))
     });
-    let usage = UsageBook::read(store, catalog, wanted.collect::<Vec<_>>(), None).await?;
+    let wanted: Vec<_> = wanted.collect();
+    lap("read accounts and invoices");
+    let usage = UsageBook::read(store, catalog, wanted, None).await?;
+    lap("usage queries");
 
     // Per subscription in period order: a period's fees billed in advance come from the
     // invoice before it, possibly composed in this same run.
@@ -151,7 +163,10 @@ where
     }
     // Issue in a stable order so numbers follow periods, then subscriptions.
     records.sort_by(|a, b| (a.period.start(), &a.id).cmp(&(b.period.start(), &b.id)));
+    lap("compose");
     let written = store.put_invoices(&records, &options.number_prefix).await?;
+    lap("write invoices");
+    summary.phases = phases;
     for w in written {
         let Some(invoice) = composed.get(&w.id) else { continue };
         match (invoice.state, w.number) {

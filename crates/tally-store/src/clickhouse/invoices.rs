@@ -96,10 +96,16 @@ impl InvoiceStore for ClickHouseStore {
         if invoices.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<String> = invoices.iter().map(|r| sql::string(&r.id)).collect();
+        // By period (few distinct values) rather than by id: a list of 100,000 ids would
+        // exceed the server's query size.
+        let starts: std::collections::BTreeSet<i64> = invoices.iter().map(|r| r.period.start().timestamp()).collect();
+        let starts: Vec<String> = starts.iter().map(|s| format!("toDateTime({s})")).collect();
         let existing: Vec<StateRow> = self
             .client()
-            .query(&format!("SELECT invoice, state, number FROM invoices FINAL WHERE invoice IN ({})", ids.join(", ")))
+            .query(&format!(
+                "SELECT invoice, state, number FROM invoices FINAL WHERE period_start IN ({})",
+                starts.join(", ")
+            ))
             .fetch_all()
             .await
             .map_err(StoreError::clickhouse("reading invoice states"))?;
