@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
-use tally_domain::{Catalog, Customer, CustomerId, PlanKey, Subscription};
+use tally_domain::{Catalog, Customer, CustomerId, Subscription};
 use tally_invoicing::{compose, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
 use tally_store::{AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, UsageStore};
 
@@ -46,6 +46,7 @@ pub struct CloseSummary {
 struct Work<'a> {
     subscription: &'a Subscription,
     customer: &'a Customer,
+    cycle: tally_domain::BillingCycle,
     index: i64,
     state: InvoiceState,
     late: Vec<i64>,
@@ -112,13 +113,13 @@ where
             } else {
                 Vec::new()
             };
-            work.push(Work { subscription, customer, index, state, late });
+            work.push(Work { subscription, customer, cycle, index, state, late });
         }
     }
     let wanted = work.iter().flat_map(|w| {
         std::iter::once(w.index)
             .chain(w.late.iter().copied())
-            .flat_map(|index| spans(w, index, catalog).into_iter().map(|(plan, span)| (span, plan)))
+            .flat_map(|index| w.subscription.spans(&w.cycle.period(index)).into_iter().map(|(plan, span)| (span, plan)))
     });
     let wanted: Vec<_> = wanted.collect();
     lap("read accounts and invoices");
@@ -128,11 +129,10 @@ where
     // Per subscription in period order: a period's fees billed in advance come from the
     // invoice before it, possibly composed in this same run.
     work.sort_by(|a, b| (a.subscription.id.as_str(), a.index).cmp(&(b.subscription.id.as_str(), b.index)));
-    let mut composed: HashMap<String, Invoice> = HashMap::new();
+    let mut composed: HashMap<String, (InvoiceState, String, Decimal)> = HashMap::new();
     let mut records = Vec::new();
-    for w in &work {
-        let cycle = cycle_of(w.subscription, w.customer, catalog)
-            .map_err(|source| InvoicerError::Account { subscription: w.subscription.id.to_string(), source })?;
+    for (position, w) in work.iter().enumerate() {
+        let cycle = w.cycle;
         let period = cycle.period(w.index);
         let period_usage: Vec<_> =
             w.subscription.spans(&period).iter().map(|(plan, span)| usage.get(span, plan, &w.customer.id)).collect();
@@ -158,8 +158,11 @@ where
             invoice.issued_at = Some(options.now);
         }
         records.push(record(&invoice));
-        documents.entry(w.subscription.id.to_string()).or_default().push(invoice.clone());
-        composed.insert(invoice.id.clone(), invoice);
+        composed.insert(invoice.id.clone(), (invoice.state, invoice.currency.to_string(), invoice.total));
+        // A later period of the same subscription in this run counts what this one billed.
+        if work.get(position + 1).is_some_and(|next| next.subscription.id == w.subscription.id) {
+            documents.entry(w.subscription.id.to_string()).or_default().push(invoice);
+        }
     }
     // Issue in a stable order so numbers follow periods, then subscriptions.
     records.sort_by(|a, b| (a.period.start(), &a.id).cmp(&(b.period.start(), &b.id)));
@@ -168,10 +171,10 @@ where
     lap("write invoices");
     summary.phases = phases;
     for w in written {
-        let Some(invoice) = composed.get(&w.id) else { continue };
-        match (invoice.state, w.number) {
+        let Some((state, currency, total)) = composed.get(&w.id) else { continue };
+        match (state, w.number) {
             (InvoiceState::Issued, Some(number)) => {
-                *summary.issued_total.entry(invoice.currency.to_string()).or_default() += invoice.total;
+                *summary.issued_total.entry(currency.clone()).or_default() += *total;
                 summary.issued.push((w.id.clone(), number));
             }
             _ => summary.drafts += 1,
@@ -224,13 +227,6 @@ where
         invoices.push(compose(catalog, &owner, &subscription, index, &period_usage, &billed)?);
     }
     Ok(invoices)
-}
-
-fn spans(w: &Work<'_>, index: i64, catalog: &Catalog) -> Vec<(PlanKey, tally_domain::Period)> {
-    match cycle_of(w.subscription, w.customer, catalog) {
-        Ok(cycle) => w.subscription.spans(&cycle.period(index)),
-        Err(_) => Vec::new(),
-    }
 }
 
 /// A stored invoice, its state and number as the store has them (the columns are the truth).
@@ -287,7 +283,13 @@ pub(crate) fn record(invoice: &Invoice) -> InvoiceRecord {
                 // exact value stays in the body.
                 billable_quantity: l.billable_quantity.unwrap_or_default().round_dp(12),
                 amount: l.amount,
-                detail: serde_json::to_string(l).unwrap_or_default(),
+                // The body holds the whole line; reports need its plan and service period.
+                detail: serde_json::json!({
+                    "plan": l.plan.as_str(),
+                    "service_start": l.service_period.start().to_rfc3339(),
+                    "service_end": l.service_period.end().to_rfc3339(),
+                })
+                .to_string(),
             })
             .collect(),
     }
