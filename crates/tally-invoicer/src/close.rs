@@ -66,18 +66,9 @@ where
     let customers: HashMap<CustomerId, Customer> =
         store.customers().await?.into_iter().map(|c| (c.id.clone(), c)).collect();
     let subscriptions = store.subscriptions(None).await?;
-    let stored = store.invoices(&InvoiceFilter::default()).await?;
-    let closed: HashSet<&str> = stored.iter().filter(|i| i.state != "draft").map(|i| i.id.as_str()).collect();
-    // What counts as billed, per subscription: issued invoices and revisions (not
-    // voided ones, not credit notes), and what this run composes.
-    let mut documents: HashMap<String, Vec<Invoice>> = HashMap::new();
-    for record in stored.iter().filter(|i| i.state != "draft") {
-        let invoice = parse_record(record)?;
-        if invoice.counts() {
-            documents.entry(record.subscription.to_string()).or_default().push(invoice);
-        }
-    }
-
+    // Periods close in order: everything up to a subscription's last closed period is
+    // closed, so history is not read, only the latest closed period per subscription.
+    let last_closed = store.last_closed().await?;
     let mut summary = CloseSummary::default();
     let mut work = Vec::new();
     for subscription in &subscriptions {
@@ -92,9 +83,10 @@ where
         let issuable: HashSet<i64> =
             due_periods(subscription, &cycle, options.now, options.grace).into_iter().collect();
         let mut first_open = true;
+        let last = last_closed.get(&subscription.id);
+        let is_closed = |index: i64| last.is_some_and(|last| cycle.period(index).start() <= *last);
         for &index in &ended {
-            let id = tally_invoicing::invoice_id(&subscription.id, &cycle.period(index));
-            if closed.contains(id.as_str()) {
+            if is_closed(index) {
                 summary.already_closed += 1;
                 continue;
             }
@@ -106,9 +98,7 @@ where
                     .iter()
                     .copied()
                     .filter(|&j| j < index && cycle.period(j).end() > options.now - options.late_window)
-                    .filter(|&j| {
-                        closed.contains(tally_invoicing::invoice_id(&subscription.id, &cycle.period(j)).as_str())
-                    })
+                    .filter(|&j| is_closed(j))
                     .collect()
             } else {
                 Vec::new()
@@ -122,6 +112,22 @@ where
             .flat_map(|index| w.subscription.spans(&w.cycle.period(index)).into_iter().map(|(plan, span)| (span, plan)))
     });
     let wanted: Vec<_> = wanted.collect();
+    // The documents that can still matter: the period before each one to close (its
+    // advance fees) and the periods whose late usage is billed now.
+    let earliest = work
+        .iter()
+        .flat_map(|w| std::iter::once(w.index - 1).chain(w.late.iter().copied()).map(|i| w.cycle.period(i).start()))
+        .min();
+    let mut documents: HashMap<String, Vec<Invoice>> = HashMap::new();
+    if let Some(from) = earliest {
+        for record in store.invoices(&InvoiceFilter { from: Some(from), ..Default::default() }).await? {
+            let invoice = parse_record(&record)?;
+            // What counts as billed: issued invoices and revisions, not voided ones or credit notes.
+            if invoice.counts() {
+                documents.entry(record.subscription.to_string()).or_default().push(invoice);
+            }
+        }
+    }
     lap("read accounts and invoices");
     let usage = UsageBook::read(store, catalog, wanted, None).await?;
     lap("usage queries");

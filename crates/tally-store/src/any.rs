@@ -88,6 +88,12 @@ impl InvoiceStore for AnyStore {
         delegate!(self, s => s.invoices(filter))
     }
 
+    async fn last_closed(
+        &self,
+    ) -> Result<std::collections::HashMap<SubscriptionId, chrono::DateTime<chrono::Utc>>, StoreError> {
+        delegate!(self, s => s.last_closed())
+    }
+
     async fn last_number(&self, prefix: &str) -> Result<u64, StoreError> {
         delegate!(self, s => s.last_number(prefix))
     }

@@ -101,6 +101,11 @@ pub trait InvoiceStore: Send + Sync {
     fn invoice(&self, id: &str) -> impl Future<Output = Result<Option<InvoiceRecord>, StoreError>> + Send;
     /// Invoices matching `filter`, by period start then id (lines not loaded: read `body`).
     fn invoices(&self, filter: &InvoiceFilter) -> impl Future<Output = Result<Vec<InvoiceRecord>, StoreError>> + Send;
+    /// Per subscription, the start of the latest period that has an invoice other than a
+    /// draft (issued or void): periods close in order, so every period up to it is closed.
+    fn last_closed(
+        &self,
+    ) -> impl Future<Output = Result<std::collections::HashMap<SubscriptionId, DateTime<Utc>>, StoreError>> + Send;
     /// The highest invoice number issued with `prefix` (`INV-` ... `INV-000042` gives 42), 0 if none.
     fn last_number(&self, prefix: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

@@ -226,6 +226,21 @@ impl InvoiceStore for ClickHouseStore {
         rows.into_iter().map(into_record).collect()
     }
 
+    async fn last_closed(
+        &self,
+    ) -> Result<std::collections::HashMap<SubscriptionId, chrono::DateTime<chrono::Utc>>, StoreError> {
+        let rows: Vec<(String, u32)> = self
+            .client()
+            .query("SELECT subscription, max(period_start) FROM invoices FINAL WHERE state != 'draft' GROUP BY subscription")
+            .fetch_all()
+            .await
+            .map_err(StoreError::clickhouse("reading closed periods"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(s, t)| chrono::DateTime::from_timestamp(i64::from(t), 0).map(|t| (SubscriptionId::new(s), t)))
+            .collect())
+    }
+
     async fn last_number(&self, prefix: &str) -> Result<u64, StoreError> {
         let numbers: Vec<String> = self
             .client()

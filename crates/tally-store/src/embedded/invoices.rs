@@ -166,6 +166,26 @@ impl InvoiceStore for EmbeddedStore {
         rows.into_iter().map(with_total).collect()
     }
 
+    async fn last_closed(
+        &self,
+    ) -> Result<std::collections::HashMap<SubscriptionId, chrono::DateTime<chrono::Utc>>, StoreError> {
+        let rows = self
+            .with_conn(|conn| {
+                let mut stmt = conn
+                    .prepare("SELECT subscription, max(period_start_ms) FROM invoices WHERE state != 'draft' GROUP BY subscription")
+                    .map_err(StoreError::sqlite("reading closed periods"))?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .map_err(StoreError::sqlite("reading closed periods"))?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(StoreError::sqlite("reading closed periods"))
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(s, ms)| chrono::DateTime::from_timestamp_millis(ms).map(|t| (SubscriptionId::new(s), t)))
+            .collect())
+    }
+
     async fn last_number(&self, prefix: &str) -> Result<u64, StoreError> {
         let prefix = prefix.to_owned();
         self.with_conn(move |conn| {
