@@ -47,7 +47,7 @@ fn compose_one(c: &mut Criterion) {
     ]
     .into_iter()
     .collect();
-    let usage = vec![usage];
+    let usage = [&usage];
     c.bench_function("compose/starter_4_charges", |b| {
         b.iter(|| black_box(compose(&catalog, &customer, &subscription, 0, &usage, &[]).expect("composes")))
     });

@@ -282,7 +282,7 @@ pub(crate) fn record(invoice: &Invoice) -> InvoiceRecord {
             .iter()
             .map(|l| InvoiceLineRecord {
                 key: l.key.clone(),
-                kind: serde_json::to_value(l.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                kind: kind_name(l.kind).to_owned(),
                 dimensions: l.dimensions.clone(),
                 quantity: l.quantity.unwrap_or_default(),
                 // A reporting column of 12 decimals: `per` divisions can go further; the
@@ -290,13 +290,24 @@ pub(crate) fn record(invoice: &Invoice) -> InvoiceRecord {
                 billable_quantity: l.billable_quantity.unwrap_or_default().round_dp(12),
                 amount: l.amount,
                 // The body holds the whole line; reports need its plan and service period.
-                detail: serde_json::json!({
-                    "plan": l.plan.as_str(),
-                    "service_start": l.service_period.start().to_rfc3339(),
-                    "service_end": l.service_period.end().to_rfc3339(),
-                })
-                .to_string(),
+                detail: format!(
+                    "{{\"plan\":{},\"service_start_ms\":{},\"service_end_ms\":{}}}",
+                    serde_json::Value::from(l.plan.as_str()),
+                    l.service_period.start().timestamp_millis(),
+                    l.service_period.end().timestamp_millis()
+                ),
             })
             .collect(),
+    }
+}
+
+/// A line kind's name, as in the invoice JSON.
+fn kind_name(kind: LineKind) -> &'static str {
+    match kind {
+        LineKind::Fee => "fee",
+        LineKind::Usage => "usage",
+        LineKind::MinimumCommitment => "minimum_commitment",
+        LineKind::FeeAdjustment => "fee_adjustment",
+        LineKind::LateUsage => "late_usage",
     }
 }

@@ -62,11 +62,8 @@ impl UsageBook {
     }
 
     /// A customer's usage in one part of a period under one plan (empty if none).
-    pub(crate) fn get(&self, span: &Period, plan: &PlanKey, customer: &CustomerId) -> ChargeUsage {
-        self.by_span
-            .get(&(*span, plan.clone()))
-            .and_then(|by_customer| by_customer.get(customer))
-            .cloned()
-            .unwrap_or_else(BTreeMap::new)
+    pub(crate) fn get(&self, span: &Period, plan: &PlanKey, customer: &CustomerId) -> &ChargeUsage {
+        static NONE: ChargeUsage = BTreeMap::new();
+        self.by_span.get(&(*span, plan.clone())).and_then(|by_customer| by_customer.get(customer)).unwrap_or(&NONE)
     }
 }

@@ -113,7 +113,7 @@ where
     let period_usage: Vec<ChargeUsage> = spans
         .iter()
         .map(|(plan, span)| {
-            let mut now_usage = usage.get(span, plan, &customer.id);
+            let mut now_usage = usage.get(span, plan, &customer.id).clone();
             // Late usage of this period billed on later invoices stays billed there.
             for line in docs.iter().flat_map(|d| d.lines.iter()) {
                 if line.kind == LineKind::LateUsage && &line.plan == plan && line.service_period == *span {
@@ -130,6 +130,7 @@ where
         })
         .collect();
     let billed = billed_for(&docs, &period);
+    let period_usage: Vec<&ChargeUsage> = period_usage.iter().collect();
     let mut revised = compose(catalog, &customer, &subscription, index, &period_usage, &billed)?;
     revised.id = format!("{}/r{}", original.id, revisions + 1);
     revised.revises = Some(original.id.clone());

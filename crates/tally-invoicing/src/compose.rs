@@ -32,7 +32,7 @@ pub struct BilledFee {
 
 /// The usage of one closed period: for each span of it (each plan's part, in
 /// `Subscription::spans` order), the usage aggregated per charge of that plan.
-pub type PeriodUsage = Vec<ChargeUsage>;
+pub type PeriodUsage<'a> = [&'a ChargeUsage];
 
 /// The invoice closing period `index` of the subscription, as a draft.
 pub fn compose(
@@ -40,7 +40,7 @@ pub fn compose(
     customer: &Customer,
     subscription: &Subscription,
     index: i64,
-    usage: &PeriodUsage,
+    usage: &PeriodUsage<'_>,
     billed: &[BilledFee],
 ) -> Result<Invoice, InvoiceError> {
     let name = subscription.id.to_string();

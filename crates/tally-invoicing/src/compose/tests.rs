@@ -60,7 +60,7 @@ fn line(key: &str, kind: LineKind, start: &str, amount: &str) -> (String, LineKi
 #[test]
 fn the_first_period_bills_its_own_fees_usage_in_arrears_and_the_next_fees_in_advance() {
     let s = subscription(&[("pro", "2026-11-01T00:00:00Z")], None);
-    let invoice = compose(&catalog(), &customer("UTC"), &s, 0, &vec![tokens("3000000")], &[]).unwrap();
+    let invoice = compose(&catalog(), &customer("UTC"), &s, 0, &[&tokens("3000000")], &[]).unwrap();
     assert_eq!(
         summary(&invoice),
         vec![
@@ -74,7 +74,7 @@ fn the_first_period_bills_its_own_fees_usage_in_arrears_and_the_next_fees_in_adv
     assert_eq!(invoice.state, InvoiceState::Draft);
     // The next period: its fee was billed in advance, so only usage and the next fee.
     let billed = [BilledFee { plan: PlanKey::new("pro"), key: "platform".into(), amount: d("49.00") }];
-    let december = compose(&catalog(), &customer("UTC"), &s, 1, &vec![tokens("1000000")], &billed).unwrap();
+    let december = compose(&catalog(), &customer("UTC"), &s, 1, &[&tokens("1000000")], &billed).unwrap();
     assert_eq!(
         summary(&december),
         vec![line("platform", LineKind::Fee, "2027-01-01T00:00:00Z", "49.00")],
@@ -86,7 +86,8 @@ fn the_first_period_bills_its_own_fees_usage_in_arrears_and_the_next_fees_in_adv
 fn a_plan_change_mid_period_splits_usage_and_corrects_the_fees() {
     // starter (no fee) until Nov 16, then pro (49.00/month, prorated): 15 of 30 days.
     let s = subscription(&[("starter", "2026-11-01T00:00:00Z"), ("pro", "2026-11-16T00:00:00Z")], None);
-    let usage = vec![tokens("2000000"), tokens("2000000")];
+    let (a, b) = (tokens("2000000"), tokens("2000000"));
+    let usage = [&a, &b];
     let invoice = compose(&catalog(), &customer("UTC"), &s, 0, &usage, &[]).unwrap();
     assert_eq!(
         summary(&invoice),
@@ -103,7 +104,7 @@ fn a_plan_change_mid_period_splits_usage_and_corrects_the_fees() {
     let s = subscription(&[("pro", "2026-11-01T00:00:00Z"), ("starter", "2026-12-16T00:00:00Z")], None);
     let billed = [BilledFee { plan: PlanKey::new("pro"), key: "platform".into(), amount: d("49.00") }];
     let december =
-        compose(&catalog(), &customer("UTC"), &s, 1, &vec![ChargeUsage::new(), ChargeUsage::new()], &billed).unwrap();
+        compose(&catalog(), &customer("UTC"), &s, 1, &[&ChargeUsage::new(), &ChargeUsage::new()], &billed).unwrap();
     let fees: Vec<_> = summary(&december).into_iter().filter(|l| l.0 == "platform").collect();
     assert_eq!(fees, vec![line("platform", LineKind::FeeAdjustment, "2026-12-01T00:00:00Z", "-25.29")]);
     assert_eq!(december.total, d("-25.29"), "no fee in advance: starter has none");
@@ -113,21 +114,21 @@ fn a_plan_change_mid_period_splits_usage_and_corrects_the_fees() {
 fn an_ended_subscription_is_credited_the_unused_fee_and_billed_nothing_ahead() {
     let s = subscription(&[("pro", "2026-11-01T00:00:00Z")], Some("2026-12-11T00:00:00Z"));
     let billed = [BilledFee { plan: PlanKey::new("pro"), key: "platform".into(), amount: d("49.00") }];
-    let december = compose(&catalog(), &customer("UTC"), &s, 1, &vec![ChargeUsage::new()], &billed).unwrap();
+    let december = compose(&catalog(), &customer("UTC"), &s, 1, &[&ChargeUsage::new()], &billed).unwrap();
     assert_eq!(summary(&december), vec![line("platform", LineKind::FeeAdjustment, "2026-12-01T00:00:00Z", "-33.19")]);
 }
 
 #[test]
 fn a_customer_in_tokyo_is_billed_from_local_midnight() {
     let s = subscription(&[("pro", "2026-10-31T15:00:00Z")], None);
-    let invoice = compose(&catalog(), &customer("Asia/Tokyo"), &s, 0, &vec![ChargeUsage::new()], &[]).unwrap();
+    let invoice = compose(&catalog(), &customer("Asia/Tokyo"), &s, 0, &[&ChargeUsage::new()], &[]).unwrap();
     assert_eq!((invoice.period.start(), invoice.period.end()), (t("2026-10-31T15:00:00Z"), t("2026-11-30T15:00:00Z")));
 }
 
 #[test]
 fn usage_must_match_the_spans() {
     let s = subscription(&[("starter", "2026-11-01T00:00:00Z"), ("pro", "2026-11-16T00:00:00Z")], None);
-    let err = compose(&catalog(), &customer("UTC"), &s, 0, &vec![ChargeUsage::new()], &[]).unwrap_err();
+    let err = compose(&catalog(), &customer("UTC"), &s, 0, &[&ChargeUsage::new()], &[]).unwrap_err();
     assert_eq!(err.to_string(), "subscription sub-1: usage for 1 spans, the period has 2");
 }
 
@@ -138,7 +139,7 @@ fn a_dst_change_inside_the_period_prorates_by_real_hours() {
     let mut s = subscription(&[("starter", "2026-02-28T23:00:00Z"), ("pro", "2026-03-15T23:00:00Z")], None);
     s.anchor = "2026-03-01".parse().unwrap();
     let invoice =
-        compose(&catalog(), &customer("Europe/Berlin"), &s, 0, &vec![ChargeUsage::new(), ChargeUsage::new()], &[])
+        compose(&catalog(), &customer("Europe/Berlin"), &s, 0, &[&ChargeUsage::new(), &ChargeUsage::new()], &[])
             .unwrap();
     assert_eq!((invoice.period.start(), invoice.period.end()), (t("2026-02-28T23:00:00Z"), t("2026-03-31T22:00:00Z")));
     let fee = invoice
@@ -153,8 +154,8 @@ fn a_dst_change_inside_the_period_prorates_by_real_hours() {
 fn an_anchor_on_the_31st_bills_february_to_its_last_day() {
     let mut s = subscription(&[("pro", "2026-01-31T00:00:00Z")], None);
     s.anchor = "2026-01-31".parse().unwrap();
-    let feb = compose(&catalog(), &customer("UTC"), &s, 1, &vec![ChargeUsage::new()], &[]).unwrap();
+    let feb = compose(&catalog(), &customer("UTC"), &s, 1, &[&ChargeUsage::new()], &[]).unwrap();
     assert_eq!((feb.period.start(), feb.period.end()), (t("2026-02-28T00:00:00Z"), t("2026-03-31T00:00:00Z")));
-    let jan = compose(&catalog(), &customer("UTC"), &s, 0, &vec![ChargeUsage::new()], &[]).unwrap();
+    let jan = compose(&catalog(), &customer("UTC"), &s, 0, &[&ChargeUsage::new()], &[]).unwrap();
     assert_eq!(jan.period.end(), t("2026-02-28T00:00:00Z"), "Jan 31 to Feb 28, then Feb 28 to Mar 31");
 }
