@@ -135,39 +135,23 @@ where
     // Per subscription in period order: a period's fees billed in advance come from the
     // invoice before it, possibly composed in this same run.
     work.sort_by(|a, b| (a.subscription.id.as_str(), a.index).cmp(&(b.subscription.id.as_str(), b.index)));
+    // Subscriptions are independent: compose on every core, in chunks cut at
+    // subscription boundaries (a subscription's periods stay in order in one chunk).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let chunks = split_by_subscription(&work, threads);
+    let results: Vec<Result<Vec<Composed>, InvoicerError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(|| compose_chunk(chunk, catalog, &usage, &documents, options.now)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
     let mut composed: HashMap<String, (InvoiceState, String, Decimal)> = HashMap::new();
     let mut records = Vec::new();
-    for (position, w) in work.iter().enumerate() {
-        let cycle = w.cycle;
-        let period = cycle.period(w.index);
-        let period_usage: Vec<_> =
-            w.subscription.spans(&period).iter().map(|(plan, span)| usage.get(span, plan, &w.customer.id)).collect();
-        let docs: Vec<&Invoice> =
-            documents.get(w.subscription.id.as_str()).map(|v| v.iter().collect()).unwrap_or_default();
-        let billed = billed_for(&docs, &period);
-        let mut invoice = compose(catalog, w.customer, w.subscription, w.index, &period_usage, &billed)?;
-        let issued = docs;
-        for &j in &w.late {
-            let earlier = cycle.period(j);
-            for (plan, span) in w.subscription.spans(&earlier) {
-                let billed = tally_invoicing::billed_usage(&issued, &plan, &span);
-                let now = usage.get(&span, &plan, &w.customer.id);
-                let name = w.subscription.id.as_str();
-                invoice
-                    .lines
-                    .extend(tally_invoicing::late_usage_lines(catalog, name, &plan, &earlier, &span, &now, &billed)?);
-            }
-        }
-        invoice.total = invoice.currency.round(invoice.lines.iter().map(|l| l.amount).sum()).unwrap_or(invoice.total);
-        invoice.state = w.state;
-        if w.state == InvoiceState::Issued {
-            invoice.issued_at = Some(options.now);
-        }
-        records.push(record(&invoice));
-        composed.insert(invoice.id.clone(), (invoice.state, invoice.currency.to_string(), invoice.total));
-        // A later period of the same subscription in this run counts what this one billed.
-        if work.get(position + 1).is_some_and(|next| next.subscription.id == w.subscription.id) {
-            documents.entry(w.subscription.id.to_string()).or_default().push(invoice);
+    for result in results {
+        for (record, state) in result? {
+            composed.insert(record.id.clone(), (state, record.currency.clone(), record.total));
+            records.push(record);
         }
     }
     // Issue in a stable order so numbers follow periods, then subscriptions.
@@ -233,6 +217,75 @@ where
         invoices.push(compose(catalog, &owner, &subscription, index, &period_usage, &billed)?);
     }
     Ok(invoices)
+}
+
+/// A composed invoice as the store keeps it, and its state.
+type Composed = (InvoiceRecord, InvoiceState);
+
+/// `work` (sorted by subscription) cut into at most `parts` chunks, never inside a subscription.
+fn split_by_subscription<'w, 'a>(work: &'w [Work<'a>], parts: usize) -> Vec<&'w [Work<'a>]> {
+    let target = work.len().div_ceil(parts.max(1)).max(1);
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < work.len() {
+        let mut end = (start + target).min(work.len());
+        while end < work.len() && work[end].subscription.id == work[end - 1].subscription.id {
+            end += 1;
+        }
+        chunks.push(&work[start..end]);
+        start = end;
+    }
+    chunks
+}
+
+/// Composes one chunk's invoices in order; `documents` are what the store holds.
+fn compose_chunk(
+    chunk: &[Work<'_>],
+    catalog: &Catalog,
+    usage: &UsageBook,
+    documents: &HashMap<String, Vec<Invoice>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Composed>, InvoicerError> {
+    let mut out = Vec::with_capacity(chunk.len());
+    // Invoices composed here that a later period of the same subscription counts.
+    let mut this_run: Vec<Invoice> = Vec::new();
+    for (position, w) in chunk.iter().enumerate() {
+        let cycle = w.cycle;
+        let period = cycle.period(w.index);
+        let period_usage: Vec<_> =
+            w.subscription.spans(&period).iter().map(|(plan, span)| usage.get(span, plan, &w.customer.id)).collect();
+        let docs: Vec<&Invoice> = documents
+            .get(w.subscription.id.as_str())
+            .into_iter()
+            .flatten()
+            .chain(this_run.iter().filter(|i| i.subscription == w.subscription.id))
+            .collect();
+        let billed = billed_for(&docs, &period);
+        let mut invoice = compose(catalog, w.customer, w.subscription, w.index, &period_usage, &billed)?;
+        for &j in &w.late {
+            let earlier = cycle.period(j);
+            for (plan, span) in w.subscription.spans(&earlier) {
+                let billed = tally_invoicing::billed_usage(&docs, &plan, &span);
+                let now_usage = usage.get(&span, &plan, &w.customer.id);
+                let name = w.subscription.id.as_str();
+                invoice.lines.extend(tally_invoicing::late_usage_lines(
+                    catalog, name, &plan, &earlier, &span, now_usage, &billed,
+                )?);
+            }
+        }
+        invoice.total = invoice.currency.round(invoice.lines.iter().map(|l| l.amount).sum()).unwrap_or(invoice.total);
+        invoice.state = w.state;
+        if w.state == InvoiceState::Issued {
+            invoice.issued_at = Some(now);
+        }
+        out.push((record(&invoice), invoice.state));
+        if chunk.get(position + 1).is_some_and(|next| next.subscription.id == w.subscription.id) {
+            this_run.push(invoice);
+        } else {
+            this_run.clear();
+        }
+    }
+    Ok(out)
 }
 
 /// A stored invoice, its state and number as the store has them (the columns are the truth).
@@ -309,5 +362,57 @@ fn kind_name(kind: LineKind) -> &'static str {
         LineKind::MinimumCommitment => "minimum_commitment",
         LineKind::FeeAdjustment => "fee_adjustment",
         LineKind::LateUsage => "late_usage",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use tally_domain::{BillingCycle, Interval, Phase, PlanKey, SubscriptionId};
+
+    use super::*;
+
+    #[test]
+    fn chunks_never_cut_a_subscription() {
+        let customer = Customer {
+            id: CustomerId::new("c"),
+            name: "c".into(),
+            currency: "USD".parse().unwrap(),
+            timezone: chrono_tz::Tz::UTC,
+            billing_details: BTreeMap::new(),
+        };
+        let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let subscriptions: Vec<Subscription> = ["a", "b", "c"]
+            .iter()
+            .map(|id| Subscription {
+                id: SubscriptionId::new(*id),
+                customer: customer.id.clone(),
+                start,
+                end: None,
+                anchor: start.date_naive(),
+                phases: vec![Phase { plan: PlanKey::new("pro"), from: start }],
+            })
+            .collect();
+        let cycle = BillingCycle::new(Interval::Month, start.date_naive(), chrono_tz::Tz::UTC);
+        // a: 3 periods, b: 1, c: 2.
+        let work: Vec<Work<'_>> = [(0, 0), (0, 1), (0, 2), (1, 0), (2, 0), (2, 1)]
+            .iter()
+            .map(|&(s, index)| Work {
+                subscription: &subscriptions[s],
+                customer: &customer,
+                cycle,
+                index,
+                state: InvoiceState::Issued,
+                late: Vec::new(),
+            })
+            .collect();
+        for parts in 1..=7 {
+            let chunks = split_by_subscription(&work, parts);
+            assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), work.len());
+            for pair in chunks.windows(2) {
+                assert_ne!(pair[0].last().unwrap().subscription.id, pair[1][0].subscription.id, "{parts} parts");
+            }
+        }
     }
 }
