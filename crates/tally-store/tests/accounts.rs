@@ -1,44 +1,14 @@
 //! Customers and subscriptions: the same contract on the ClickHouse store (the real
 //! server from deploy/local/services) and on the embedded store.
 
+#[macro_use]
+mod both_stores;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use tally_domain::{Customer, CustomerId, Phase, PlanKey, Subscription, SubscriptionId};
-use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
-use tally_store::embedded::EmbeddedStore;
 use tally_store::AccountStore;
-use tally_tests::{clickhouse_url, TestDb};
-
-async fn clickhouse() -> (ClickHouseStore, TestDb) {
-    let db = TestDb::new().await;
-    let config = ClickHouseConfig { url: clickhouse_url(), database: db.name().to_owned(), ..Default::default() };
-    (ClickHouseStore::open(&config).await.unwrap(), db)
-}
-
-fn embedded() -> (EmbeddedStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    (EmbeddedStore::open(&dir.path().join("tally.db")).unwrap(), dir)
-}
-
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod on_clickhouse {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                let (store, _db) = super::clickhouse().await;
-                super::$name(&store).await;
-            })*
-        }
-        mod on_embedded {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                let (store, _dir) = super::embedded();
-                super::$name(&store).await;
-            })*
-        }
-    };
-}
 
 contract!(customers_are_written_replaced_and_listed, subscriptions_keep_their_phases_and_end);
 

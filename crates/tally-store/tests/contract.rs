@@ -2,46 +2,16 @@
 //! server from deploy/local/services) and against the embedded store, and both must
 //! give the same answers.
 
+#[macro_use]
+mod both_stores;
+
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tally_domain::{Aggregation, CustomerId, Meter, MeterKey, Period, UsageEvent};
-use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
-use tally_store::embedded::EmbeddedStore;
 use tally_store::{IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery, UsageStore};
-use tally_tests::{clickhouse_url, TestDb};
-
-async fn clickhouse() -> (ClickHouseStore, TestDb) {
-    let db = TestDb::new().await;
-    let config = ClickHouseConfig { url: clickhouse_url(), database: db.name().to_owned(), ..Default::default() };
-    (ClickHouseStore::open(&config).await.unwrap(), db)
-}
-
-fn embedded() -> (EmbeddedStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    (EmbeddedStore::open(&dir.path().join("tally.db")).unwrap(), dir)
-}
-
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod on_clickhouse {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                let (store, _db) = super::clickhouse().await;
-                super::$name(&store).await;
-            })*
-        }
-        mod on_embedded {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                let (store, _dir) = super::embedded();
-                super::$name(&store).await;
-            })*
-        }
-    };
-}
 
 contract!(
     every_aggregation_with_filters_and_group_by,

@@ -1,42 +1,12 @@
 //! Invoices: the same contract on the ClickHouse store and on the embedded store.
 
+#[macro_use]
+mod both_stores;
+
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tally_domain::{CustomerId, Period, SubscriptionId};
-use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
-use tally_store::embedded::EmbeddedStore;
 use tally_store::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore};
-use tally_tests::{clickhouse_url, TestDb};
-
-async fn clickhouse() -> (ClickHouseStore, TestDb) {
-    let db = TestDb::new().await;
-    let config = ClickHouseConfig { url: clickhouse_url(), database: db.name().to_owned(), ..Default::default() };
-    (ClickHouseStore::open(&config).await.unwrap(), db)
-}
-
-fn embedded() -> (EmbeddedStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    (EmbeddedStore::open(&dir.path().join("tally.db")).unwrap(), dir)
-}
-
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod on_clickhouse {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                let (store, _db) = super::clickhouse().await;
-                super::$name(&store).await;
-            })*
-        }
-        mod on_embedded {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                let (store, _dir) = super::embedded();
-                super::$name(&store).await;
-            })*
-        }
-    };
-}
 
 contract!(drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps);
 
