@@ -288,6 +288,18 @@ fn compose_chunk(
     Ok(out)
 }
 
+/// The stored invoice with this id, or else with this number.
+pub async fn find_invoice<S: InvoiceStore>(
+    store: &S,
+    id_or_number: &str,
+) -> Result<Option<InvoiceRecord>, InvoicerError> {
+    if let Some(record) = store.invoice(id_or_number).await? {
+        return Ok(Some(record));
+    }
+    let all = store.invoices(&InvoiceFilter::default()).await?;
+    Ok(all.into_iter().find(|r| r.number.as_deref() == Some(id_or_number)))
+}
+
 /// A stored invoice, its state and number as the store has them (the columns are the truth).
 pub fn parse_record(record: &InvoiceRecord) -> Result<Invoice, InvoicerError> {
     let mut invoice: Invoice = serde_json::from_str(&record.body)

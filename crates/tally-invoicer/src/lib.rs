@@ -12,6 +12,6 @@ mod error;
 mod usage;
 mod void;
 
-pub use close::{close, parse_record as read_invoice, preview, CloseOptions, CloseSummary};
+pub use close::{close, find_invoice, parse_record as read_invoice, preview, CloseOptions, CloseSummary};
 pub use error::InvoicerError;
 pub use void::{void, Voided};

@@ -9,7 +9,7 @@ use tally_invoicing::{compose, cycle_of, Document, Invoice, InvoiceState, LineKi
 use tally_rating::ChargeUsage;
 use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, UsageStore};
 
-use crate::close::{billed_for, parse_record, record};
+use crate::close::{billed_for, find_invoice, parse_record, record};
 use crate::error::InvoicerError;
 use crate::usage::UsageBook;
 
@@ -39,41 +39,31 @@ where
     S: UsageStore + AccountStore + InvoiceStore,
 {
     let (invoice_prefix, credit_prefix) = prefixes;
-    let record = match store.invoice(id).await? {
-        Some(r) => r,
-        None => store
-            .invoices(&InvoiceFilter::default())
-            .await?
-            .into_iter()
-            .find(|r| r.number.as_deref() == Some(id))
-            .ok_or_else(|| InvoicerError::NotVoidable { id: id.to_owned(), why: "no such invoice".into() })?,
-    };
-    let original = parse_record(&record)?;
+    let stored = find_invoice(store, id)
+        .await?
+        .ok_or_else(|| InvoicerError::NotVoidable { id: id.to_owned(), why: "no such invoice".into() })?;
+    let original = parse_record(&stored)?;
     if original.state != InvoiceState::Issued || original.document != Document::Invoice {
         let why = format!("it is a {:?} {:?}; only issued invoices can be voided", original.state, original.document);
         return Err(InvoicerError::NotVoidable { id: id.to_owned(), why: why.to_lowercase() });
     }
     let mut voided = original.clone();
     voided.state = InvoiceState::Void;
-    store.put_invoices(&[record_of(&voided)], invoice_prefix).await?;
+    store.put_invoices(&[record(&voided)], invoice_prefix).await?;
     let mut note = original.credit_note();
     note.state = InvoiceState::Issued;
     note.issued_at = Some(now);
-    let written = store.put_invoices(&[record_of(&note)], credit_prefix).await?;
+    let written = store.put_invoices(&[record(&note)], credit_prefix).await?;
     let credit_number = written.first().and_then(|w| w.number.clone()).unwrap_or_default();
 
     let mut revision = None;
     if revise {
         let revised = recompose(store, catalog, &original, now).await?;
-        let written = store.put_invoices(&[record_of(&revised)], invoice_prefix).await?;
+        let written = store.put_invoices(&[record(&revised)], invoice_prefix).await?;
         revision = written.first().map(|w| (w.id.clone(), w.number.clone().unwrap_or_default()));
     }
     tracing::info!(invoice = %original.id, credit_note = %note.id, revised = revise, "invoice voided");
     Ok(Voided { voided: original.number.clone().unwrap_or_default(), credit_note: (note.id, credit_number), revision })
-}
-
-fn record_of(invoice: &Invoice) -> tally_store::InvoiceRecord {
-    record(invoice)
 }
 
 /// The revised invoice of `original`'s period.

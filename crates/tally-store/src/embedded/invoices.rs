@@ -39,6 +39,18 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(InvoiceRecord, String)> {
     ))
 }
 
+/// The highest sequence among the numbers with `prefix` (0 if none); inside the
+/// writer's transaction, so numbering is atomic.
+fn highest_sequence(conn: &rusqlite::Connection, prefix: &str) -> rusqlite::Result<u64> {
+    let mut stmt = conn.prepare("SELECT number FROM invoices WHERE number IS NOT NULL")?;
+    let numbers = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut last = 0;
+    for number in numbers {
+        last = last.max(sequence(&number?, prefix).unwrap_or(0));
+    }
+    Ok(last)
+}
+
 fn with_total((mut r, total): (InvoiceRecord, String)) -> Result<InvoiceRecord, StoreError> {
     r.total = total.parse().map_err(|e| StoreError::Corrupt {
         context: format!("invoice {} total", r.id),
@@ -54,15 +66,7 @@ impl InvoiceStore for EmbeddedStore {
         self.with_conn(move |conn| {
             let err = |what: &str| StoreError::sqlite(format!("writing invoices: {what}"));
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err("begin"))?;
-            let mut last = {
-                let mut stmt = tx.prepare("SELECT number FROM invoices WHERE number IS NOT NULL").map_err(err("numbers"))?;
-                let numbers = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err("numbers"))?;
-                let mut last = 0;
-                for number in numbers {
-                    last = last.max(sequence(&number.map_err(err("numbers"))?, &prefix).unwrap_or(0));
-                }
-                last
-            };
+            let mut last = highest_sequence(&tx, &prefix).map_err(err("numbers"))?;
             let now = chrono::Utc::now().timestamp_millis();
             let mut written = Vec::new();
             for r in &invoices {
@@ -189,15 +193,7 @@ impl InvoiceStore for EmbeddedStore {
     async fn last_number(&self, prefix: &str) -> Result<u64, StoreError> {
         let prefix = prefix.to_owned();
         self.with_conn(move |conn| {
-            let mut stmt = conn
-                .prepare("SELECT number FROM invoices WHERE number IS NOT NULL")
-                .map_err(StoreError::sqlite("numbers"))?;
-            let numbers = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(StoreError::sqlite("numbers"))?;
-            let mut last = 0;
-            for number in numbers {
-                last = last.max(sequence(&number.map_err(StoreError::sqlite("numbers"))?, &prefix).unwrap_or(0));
-            }
-            Ok(last)
+            highest_sequence(conn, &prefix).map_err(StoreError::sqlite("reading invoice numbers"))
         })
         .await
     }

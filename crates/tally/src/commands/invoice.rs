@@ -178,14 +178,9 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
         }
         InvoiceCommand::Show { id, format, issuer, store } => {
             let store = store.open(&runtime, "opening")?;
-            let record = match runtime.block_on(store.invoice(id))? {
-                Some(r) => r,
-                None => runtime
-                    .block_on(store.invoices(&InvoiceFilter::default()))?
-                    .into_iter()
-                    .find(|r| r.number.as_deref() == Some(id.as_str()))
-                    .with_context(|| format!("no invoice with id or number {id}"))?,
-            };
+            let record = runtime
+                .block_on(tally_invoicer::find_invoice(&store, id))?
+                .with_context(|| format!("no invoice with id or number {id}"))?;
             if format == "html" {
                 let invoice = tally_invoicer::read_invoice(&record)?;
                 let customer = runtime
