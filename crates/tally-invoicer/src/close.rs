@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use tally_domain::{Catalog, Customer, CustomerId, Subscription};
-use tally_invoicing::{compose, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
+use tally_invoicing::{compose_in, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
 use tally_store::{AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, UsageStore};
 
 use crate::error::InvoicerError;
@@ -214,7 +214,7 @@ where
             }
         }
         let billed = billed_for(&docs.iter().collect::<Vec<_>>(), &period);
-        invoices.push(compose(catalog, &owner, &subscription, index, &period_usage, &billed)?);
+        invoices.push(compose_in(catalog, &owner, &subscription, &cycle, index, &period_usage, &billed)?);
     }
     Ok(invoices)
 }
@@ -261,7 +261,7 @@ fn compose_chunk(
             .chain(this_run.iter().filter(|i| i.subscription == w.subscription.id))
             .collect();
         let billed = billed_for(&docs, &period);
-        let mut invoice = compose(catalog, w.customer, w.subscription, w.index, &period_usage, &billed)?;
+        let mut invoice = compose_in(catalog, w.customer, w.subscription, &cycle, w.index, &period_usage, &billed)?;
         for &j in &w.late {
             let earlier = cycle.period(j);
             for (plan, span) in w.subscription.spans(&earlier) {

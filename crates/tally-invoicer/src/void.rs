@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use tally_domain::Catalog;
-use tally_invoicing::{compose, cycle_of, Document, Invoice, InvoiceState, LineKind};
+use tally_invoicing::{compose_in, cycle_of, Document, Invoice, InvoiceState, LineKind};
 use tally_rating::ChargeUsage;
 use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, UsageStore};
 
@@ -121,7 +121,7 @@ where
         .collect();
     let billed = billed_for(&docs, &period);
     let period_usage: Vec<&ChargeUsage> = period_usage.iter().collect();
-    let mut revised = compose(catalog, &customer, &subscription, index, &period_usage, &billed)?;
+    let mut revised = compose_in(catalog, &customer, &subscription, &cycle, index, &period_usage, &billed)?;
     revised.id = format!("{}/r{}", original.id, revisions + 1);
     revised.revises = Some(original.id.clone());
     revised.state = InvoiceState::Issued;

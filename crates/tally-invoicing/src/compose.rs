@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use tally_domain::{Catalog, Customer, Period, PlanKey, Subscription};
+use tally_domain::{BillingCycle, Catalog, Customer, Period, PlanKey, Subscription};
 use tally_rating::{rate_charges, ChargeUsage, LineKind as RatedKind, RatedPeriod};
 
 use crate::error::InvoiceError;
@@ -34,7 +34,8 @@ pub struct BilledFee {
 /// `Subscription::spans` order), the usage aggregated per charge of that plan.
 pub type PeriodUsage<'a> = [&'a ChargeUsage];
 
-/// The invoice closing period `index` of the subscription, as a draft.
+/// The invoice closing period `index` of the subscription, as a draft; the
+/// subscription is checked against its customer and the catalog first.
 pub fn compose(
     catalog: &Catalog,
     customer: &Customer,
@@ -43,9 +44,23 @@ pub fn compose(
     usage: &PeriodUsage<'_>,
     billed: &[BilledFee],
 ) -> Result<Invoice, InvoiceError> {
-    let name = subscription.id.to_string();
     let cycle = cycle_of(subscription, customer, catalog)
-        .map_err(|source| InvoiceError::Account { subscription: name.clone(), source })?;
+        .map_err(|source| InvoiceError::Account { subscription: subscription.id.to_string(), source })?;
+    compose_in(catalog, customer, subscription, &cycle, index, usage, billed)
+}
+
+/// [`compose`] for a subscription already checked, whose billing cycle is `cycle`
+/// (from [`cycle_of`]): the invoicer checks every subscription once, not per invoice.
+pub fn compose_in(
+    catalog: &Catalog,
+    customer: &Customer,
+    subscription: &Subscription,
+    cycle: &BillingCycle,
+    index: i64,
+    usage: &PeriodUsage<'_>,
+    billed: &[BilledFee],
+) -> Result<Invoice, InvoiceError> {
+    let name = subscription.id.to_string();
     let (period, next) = (cycle.period(index), cycle.period(index + 1));
     let spans = subscription.spans(&period);
     if spans.len() != usage.len() {

@@ -15,7 +15,7 @@ mod model;
 pub mod render;
 mod schedule;
 
-pub use compose::{compose, BilledFee, PeriodUsage};
+pub use compose::{compose, compose_in, BilledFee, PeriodUsage};
 pub use error::InvoiceError;
 pub use late::{billed_usage, late_usage_lines, Billed};
 pub use model::{invoice_id, Document, Invoice, InvoiceLine, InvoiceState, LineKind};
