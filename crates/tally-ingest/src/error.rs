@@ -27,6 +27,9 @@ pub enum IngestError {
     /// committed, so it will be read again.
     #[error("a batch write task failed: {0}")]
     Task(String),
+    /// An input (file, stdin) could not be read.
+    #[error("reading events: {0}")]
+    Read(std::io::Error),
     /// A dead letter could not be written; its offset was not committed.
     #[error("writing a dead letter to {topic}: {source}")]
     DeadLetter {

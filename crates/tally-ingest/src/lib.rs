@@ -3,7 +3,8 @@
 //! [`decode`] is the gate every event passes (Kafka, files, HTTP). The Kafka worker
 //! reads a consumer group, writes valid events to the store in batches and commits
 //! offsets only once a batch is durable; invalid events go to the dead-letter topic
-//! with their original bytes and the reason.
+//! with their original bytes and the reason. [`Intake`] is the same path without
+//! Kafka: NDJSON files, stdin and HTTP bodies into the store.
 
 pub mod decode;
 
@@ -12,6 +13,7 @@ mod config;
 mod dead_letter;
 mod ends;
 mod error;
+mod intake;
 mod metrics;
 mod replay;
 mod worker;
@@ -20,6 +22,7 @@ mod writer;
 pub use config::IngestConfig;
 pub use dead_letter::{headers as dead_letter_headers, MAX_DEAD_LETTER_BYTES};
 pub use error::IngestError;
+pub use intake::{Intake, IntakeConfig, IntakeSummary, Outcome};
 pub use metrics::IngestMetrics;
 pub use replay::{replay, ReplaySummary};
 pub use worker::Worker;

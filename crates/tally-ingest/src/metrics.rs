@@ -7,7 +7,7 @@ use crate::decode::Reason;
 /// Counters and timings of one worker, registered in a registry the process serves.
 #[derive(Debug, Clone)]
 pub struct IngestMetrics {
-    /// Messages read from Kafka.
+    /// Messages read (Kafka, files, HTTP).
     pub messages: IntCounter,
     /// Valid events written to the store (duplicates included; the store counts them once).
     pub events: IntCounter,
@@ -30,7 +30,7 @@ impl IngestMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<IngestMetrics> {
         let counter = |name: &str, help: &str| IntCounter::with_opts(Opts::new(name, help));
         let m = IngestMetrics {
-            messages: counter("tally_ingest_messages_total", "Messages read from Kafka.")?,
+            messages: counter("tally_ingest_messages_total", "Messages read (Kafka, files, HTTP).")?,
             events: counter("tally_ingest_events_total", "Valid events written to the store.")?,
             unmetered: counter("tally_ingest_unmetered_events_total", "Valid events no meter reads yet (kept).")?,
             rejected: IntCounterVec::new(

@@ -52,7 +52,7 @@ impl<S: UsageStore + 'static> Worker<S> {
         let shared = Arc::new(Shared {
             writer: Writer {
                 store: self.store,
-                dead_letters: Arc::new(DeadLetters::new(&self.config.brokers, &self.config.dead_letter_topic)?),
+                dead_letters: Some(Arc::new(DeadLetters::new(&self.config.brokers, &self.config.dead_letter_topic)?)),
                 metrics: self.metrics,
                 stop: stop.clone(),
                 retry: (self.config.retry_min, self.config.retry_max),

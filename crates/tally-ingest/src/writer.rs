@@ -20,7 +20,8 @@ use crate::metrics::IngestMetrics;
 /// What a write task needs; cheap to clone into each task.
 pub(crate) struct Writer<S> {
     pub store: Arc<S>,
-    pub dead_letters: Arc<DeadLetters>,
+    /// The dead-letter topic; `None` without Kafka (dead letters are in the store only).
+    pub dead_letters: Option<Arc<DeadLetters>>,
     pub metrics: IngestMetrics,
     pub stop: Arc<AtomicBool>,
     /// First and longest wait between retries.
@@ -50,7 +51,9 @@ impl<S: UsageStore + 'static> Writer<S> {
         loop {
             let attempt = async {
                 if !letters_sent {
-                    self.dead_letters.send(&batch.rejected, &batch.rejected_keys).await?;
+                    if let Some(dead_letters) = &self.dead_letters {
+                        dead_letters.send(&batch.rejected, &batch.rejected_keys).await?;
+                    }
                     letters_sent = true;
                 }
                 if !rejected_stored {

@@ -44,6 +44,10 @@ impl UsageStore for AnyStore {
         delegate!(self, s => s.aggregate(query))
     }
 
+    async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {
+        delegate!(self, s => s.count_events(period))
+    }
+
     async fn compact(&self, period: &Period) -> Result<(), StoreError> {
         delegate!(self, s => s.compact(period))
     }

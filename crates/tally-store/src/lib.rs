@@ -45,6 +45,10 @@ pub trait UsageStore: Send + Sync {
     /// customer, item and dimensions; items with no usage give no rows.
     fn aggregate(&self, query: &UsageQuery) -> impl Future<Output = Result<Vec<UsageAggregate>, StoreError>> + Send;
 
+    /// Distinct events (each `(source, id)` once) whose time falls in `period`, metered
+    /// or not: what a summary reports as accepted once duplicates are set aside.
+    fn count_events(&self, period: &Period) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Prepares a period for fast aggregation (ClickHouse merges away every stored copy
     /// of an event). Never needed for exact results, only for speed; the invoicer calls
     /// it before closing a period.

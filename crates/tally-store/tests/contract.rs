@@ -223,6 +223,9 @@ async fn duplicates_count_once_before_and_after_merges(store: &impl UsageStore) 
     assert_eq!(table(store.aggregate(&query(items.clone())).await.unwrap()), expected, "after merges");
     store.insert_events(&batch[..1]).await.unwrap(); // a late replay, after the merge
     assert_eq!(table(store.aggregate(&query(items)).await.unwrap()), expected, "a copy after the merge");
+    assert_eq!(store.count_events(&november()).await.unwrap(), 2, "distinct events");
+    let second = Period::new(t("2026-11-02T10:00:00.001Z"), t("2026-11-02T11:00:00.001Z")).unwrap();
+    assert_eq!(store.count_events(&second).await.unwrap(), 1, "half-open to the millisecond");
 }
 
 async fn ten_thousand_copies_of_one_event_count_once(store: &impl UsageStore) {

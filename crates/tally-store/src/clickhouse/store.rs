@@ -108,6 +108,20 @@ impl UsageStore for ClickHouseStore {
         self.read(query, true).await
     }
 
+    async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {
+        // Whole seconds for the partition key, then the exact millisecond bounds.
+        let (start, end) = (period.start(), period.end());
+        let sql = format!(
+            "SELECT uniqExact(source, id) FROM usage_events \
+             WHERE time >= toDateTime({}) AND time <= toDateTime({}) AND time_ms >= {} AND time_ms < {}",
+            start.timestamp(),
+            end.timestamp(),
+            start.timestamp_millis(),
+            end.timestamp_millis()
+        );
+        self.client.query(&sql).fetch_one::<u64>().await.map_err(StoreError::clickhouse("counting events"))
+    }
+
     async fn compact(&self, period: &Period) -> Result<(), StoreError> {
         parts::compact(&self.client, period).await
     }

@@ -164,6 +164,20 @@ impl UsageStore for EmbeddedStore {
         self.with_conn(move |conn| aggregate::run(conn, &query)).await
     }
 
+    async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {
+        let period = *period;
+        self.with_conn(move |conn| {
+            conn.query_row(
+                "SELECT count(*) FROM usage_events WHERE time_ms >= ?1 AND time_ms < ?2",
+                (period.start().timestamp_millis(), period.end().timestamp_millis()),
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(StoreError::sqlite("counting events"))
+        })
+        .await
+    }
+
     /// Nothing to do: the primary key keeps every copy out at insert time.
     async fn compact(&self, _period: &Period) -> Result<(), StoreError> {
         Ok(())

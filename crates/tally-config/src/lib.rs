@@ -1,0 +1,21 @@
+//! Tally's configuration: what `tally run` and `tally demo` do and where.
+//!
+//! Three layers, later ones winning: the built-in defaults (`config/default.toml`,
+//! compiled in, so the binary runs from anywhere), an optional file (`--config`), and
+//! the environment (`TALLY__SECTION__KEY`). The result is checked once at start-up:
+//! an unknown key, a value of the wrong type or an inconsistent choice is an error
+//! naming the key, before any role starts. Secrets are masked when shown.
+
+mod duration;
+mod error;
+mod load;
+mod mask;
+mod settings;
+
+pub use duration::Span;
+pub use error::ConfigError;
+pub use load::{load, Sources, DEFAULT_TOML, ENV_PREFIX};
+pub use settings::{
+    ClickHouseSettings, Compression, EmbeddedSettings, HttpSettings, IngestSettings, InvoicerSettings, KafkaSettings,
+    LogSettings, MetricsSettings, Settings, Source, StoreKind, StoreSettings,
+};

@@ -1,0 +1,265 @@
+//! The options, one struct per section of `config/default.toml`, and the checks that
+//! need more than one value's type.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Span;
+use crate::error::ConfigError;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The price catalog file.
+    pub catalog: PathBuf,
+    /// Where usage, accounts and invoices live.
+    pub store: StoreSettings,
+    /// Where events come from.
+    pub ingest: IngestSettings,
+    /// Closing periods into invoices.
+    pub invoicer: InvoicerSettings,
+    /// The HTTP server.
+    pub http: HttpSettings,
+    /// Prometheus metrics.
+    pub metrics: MetricsSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// Which store and how to reach it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Embedded or ClickHouse.
+    pub kind: StoreKind,
+    /// The embedded store.
+    pub embedded: EmbeddedSettings,
+    /// The ClickHouse store.
+    pub clickhouse: ClickHouseSettings,
+}
+
+/// The two stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// One SQLite file on this machine.
+    Embedded,
+    /// A ClickHouse server or cluster.
+    Clickhouse,
+}
+
+/// The embedded store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedSettings {
+    /// Its file.
+    pub path: PathBuf,
+}
+
+/// The ClickHouse store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickHouseSettings {
+    /// HTTP URL.
+    pub url: String,
+    /// Database, created if missing.
+    pub database: String,
+    /// User; empty for the default one.
+    pub user: String,
+    /// Password; a secret.
+    pub password: String,
+    /// Compression on the wire.
+    pub compression: Compression,
+}
+
+/// Compression between Tally and ClickHouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// LZ4 (ClickHouse's own).
+    Lz4,
+    /// None: cheaper on loopback.
+    None,
+}
+
+/// The ingest role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Whether `tally run` ingests.
+    pub enabled: bool,
+    /// Files (and stdin, and HTTP) or Kafka.
+    pub source: Source,
+    /// NDJSON files read at start-up.
+    pub files: Vec<PathBuf>,
+    /// Read NDJSON from stdin too.
+    pub stdin: bool,
+    /// Events per batch at most.
+    pub batch_max_events: usize,
+    /// Longest a batch waits before it is written.
+    pub batch_max_wait: Span,
+    /// First wait after a failed write.
+    pub retry_min: Span,
+    /// Longest wait between retries.
+    pub retry_max: Span,
+    /// The Kafka source.
+    pub kafka: KafkaSettings,
+}
+
+/// Where events come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// NDJSON files, stdin and the HTTP endpoint.
+    Files,
+    /// A Kafka consumer group.
+    Kafka,
+}
+
+/// The Kafka source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// Usage topics.
+    pub topics: Vec<String>,
+    /// Dead-letter topic.
+    pub dead_letter_topic: String,
+    /// Consumer group.
+    pub group: String,
+    /// Static membership id; empty for none.
+    pub instance_id: String,
+    /// Extra librdkafka properties.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// The invoicer role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoicerSettings {
+    /// Whether `tally run` closes periods.
+    pub enabled: bool,
+    /// How often.
+    pub every: Span,
+    /// Draft time after a period ends.
+    pub grace: Span,
+    /// How far back late usage is looked for.
+    pub late_window: Span,
+    /// Invoice number prefix.
+    pub number_prefix: String,
+    /// Credit note number prefix.
+    pub credit_note_prefix: String,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Whether `tally run` serves HTTP.
+    pub enabled: bool,
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Largest body accepted.
+    pub max_body_bytes: usize,
+}
+
+/// The metrics endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether `tally run` serves `/metrics`.
+    pub enabled: bool,
+    /// Address to bind.
+    pub listen: SocketAddr,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter.
+    pub level: String,
+}
+
+impl Settings {
+    /// Checks what types alone cannot: every problem names its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| Err(ConfigError::Invalid { key: key.to_owned(), reason });
+        if self.catalog.as_os_str().is_empty() {
+            return invalid("catalog", "is empty; give the price catalog's file".into());
+        }
+        match self.store.kind {
+            StoreKind::Embedded if self.store.embedded.path.as_os_str().is_empty() => {
+                return invalid("store.embedded.path", "is empty; give the embedded store's file".into());
+            }
+            StoreKind::Clickhouse => {
+                let ch = &self.store.clickhouse;
+                if !(ch.url.starts_with("http://") || ch.url.starts_with("https://")) {
+                    return invalid("store.clickhouse.url", format!("{:?} is not an http:// or https:// URL", ch.url));
+                }
+                if ch.database.is_empty() || !ch.database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return invalid(
+                        "store.clickhouse.database",
+                        format!("{:?}: use letters, digits and underscores", ch.database),
+                    );
+                }
+            }
+            StoreKind::Embedded => {}
+        }
+        let ingest = &self.ingest;
+        if ingest.batch_max_events == 0 {
+            return invalid("ingest.batch_max_events", "must be at least 1".into());
+        }
+        if ingest.retry_min.get().is_zero() || ingest.retry_min > ingest.retry_max {
+            return invalid(
+                "ingest.retry_min",
+                format!("must be above zero and at most retry_max ({})", ingest.retry_max),
+            );
+        }
+        if ingest.enabled && ingest.source == Source::Kafka {
+            let kafka = &ingest.kafka;
+            for (key, value) in [
+                ("ingest.kafka.brokers", &kafka.brokers),
+                ("ingest.kafka.dead_letter_topic", &kafka.dead_letter_topic),
+                ("ingest.kafka.group", &kafka.group),
+            ] {
+                if value.trim().is_empty() {
+                    return invalid(key, "is empty and the Kafka source needs it".into());
+                }
+            }
+            if kafka.topics.is_empty() || kafka.topics.iter().any(|t| t.trim().is_empty()) {
+                return invalid("ingest.kafka.topics", "needs at least one topic, none empty".into());
+            }
+            if kafka.topics.contains(&kafka.dead_letter_topic) {
+                return invalid("ingest.kafka.dead_letter_topic", "is also a usage topic".into());
+            }
+        }
+        if ingest.source == Source::Kafka && (!ingest.files.is_empty() || ingest.stdin) {
+            return invalid("ingest.files", "files and stdin are read with ingest.source = \"files\" only".into());
+        }
+        if self.invoicer.every.get().is_zero() {
+            return invalid("invoicer.every", "must be above zero".into());
+        }
+        if self.invoicer.number_prefix == self.invoicer.credit_note_prefix {
+            return invalid("invoicer.credit_note_prefix", "must differ from invoicer.number_prefix".into());
+        }
+        if self.http.enabled && ingest.source == Source::Kafka {
+            return invalid(
+                "http.enabled",
+                "the HTTP endpoint writes to the embedded path only for now; with ingest.source = \"kafka\" set it to false".into(),
+            );
+        }
+        if self.http.enabled && self.http.max_body_bytes == 0 {
+            return invalid("http.max_body_bytes", "must be at least 1".into());
+        }
+        if self.http.enabled && self.metrics.enabled && self.http.listen == self.metrics.listen {
+            return invalid("metrics.listen", format!("{} is also http.listen", self.metrics.listen));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,215 @@
+//! Ingest without Kafka: NDJSON files, stdin and HTTP bodies, through the same decoder,
+//! the same durable batch write (with retries) and the same store dedupe as the Kafka
+//! worker. Dead letters go to the store's `rejected_events` only (there is no topic).
+//!
+//! A call returns once everything it was given is durable: a file is finished, a
+//! request can be answered. Reading and decoding the next batch overlaps the write of
+//! the previous one.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tally_store::{IncomingEvent, RejectedEvent, UsageStore};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use tokio::task::JoinHandle;
+
+use crate::batch::Batch;
+use crate::decode::{Decoder, Reason};
+use crate::error::IngestError;
+use crate::metrics::IngestMetrics;
+use crate::writer::Writer;
+
+/// How an intake batches and retries.
+#[derive(Debug, Clone)]
+pub struct IntakeConfig {
+    /// Events per store write at most.
+    pub batch_max_events: usize,
+    /// First and longest wait between retries of a failed write.
+    pub retry: (Duration, Duration),
+    /// Longest one write attempt may take.
+    pub attempt_timeout: Duration,
+    /// `Some`: the clock events are judged and stamped by (a replayed or demo month);
+    /// `None`: the system clock.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        IntakeConfig {
+            batch_max_events: 20_000,
+            retry: (Duration::from_millis(100), Duration::from_secs(10)),
+            attempt_timeout: Duration::from_secs(60),
+            now: None,
+        }
+    }
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Valid and durable (a duplicate of a stored event counts once).
+    Accepted {
+        /// False when no meter reads the event's type.
+        metered: bool,
+    },
+    /// Refused and kept in `rejected_events`.
+    Rejected {
+        /// The reason code.
+        reason: Reason,
+        /// What was wrong, naming the field.
+        detail: String,
+    },
+}
+
+/// Totals of one [`Intake::read_ndjson`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IntakeSummary {
+    /// Lines read (blank lines skipped).
+    pub messages: u64,
+    /// Valid events written.
+    pub accepted: u64,
+    /// Rejected events stored as such.
+    pub rejected: u64,
+}
+
+/// Decodes messages and writes them durably to a store.
+pub struct Intake<S> {
+    decoder: Decoder,
+    writer: Writer<S>,
+    config: IntakeConfig,
+}
+
+impl<S: UsageStore + 'static> Intake<S> {
+    /// An intake writing to `store`; `stop` makes a write give up when the store is down.
+    pub fn new(
+        decoder: Decoder,
+        store: Arc<S>,
+        metrics: IngestMetrics,
+        config: IntakeConfig,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
+        let writer = Writer {
+            store,
+            dead_letters: None,
+            metrics,
+            stop,
+            retry: config.retry,
+            attempt_timeout: config.attempt_timeout,
+        };
+        Intake { decoder, writer, config }
+    }
+
+    /// The metrics the intake counts in.
+    pub fn metrics(&self) -> &IngestMetrics {
+        &self.writer.metrics
+    }
+
+    /// Decodes `messages` and makes them durable; one outcome per message, in order.
+    pub async fn write<'a>(&self, messages: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<Outcome>, IngestError> {
+        let mut batch = Batch::default();
+        let outcomes = messages.into_iter().map(|m| self.take(&mut batch, m)).collect();
+        self.finish(batch).await?;
+        Ok(outcomes)
+    }
+
+    /// Reads NDJSON until the end, one event per line, writing in batches; returns once
+    /// all of it is durable. `progress` is called with the bytes read after each batch.
+    pub async fn read_ndjson<R: AsyncBufRead + Unpin>(
+        &self,
+        mut reader: R,
+        mut progress: impl FnMut(u64),
+    ) -> Result<IntakeSummary, IngestError> {
+        let mut summary = IntakeSummary::default();
+        let mut batch = Batch::default();
+        let mut in_flight: Option<JoinHandle<Result<(), IngestError>>> = None;
+        let mut line = Vec::with_capacity(1024);
+        let mut bytes = 0u64;
+        loop {
+            line.clear();
+            let read = reader.read_until(b'\n', &mut line).await.map_err(IngestError::Read)?;
+            if read == 0 {
+                break;
+            }
+            bytes += read as u64;
+            let message = line.strip_suffix(b"\n").unwrap_or(&line);
+            let message = message.strip_suffix(b"\r").unwrap_or(message);
+            if message.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            summary.messages += 1;
+            match self.take(&mut batch, message) {
+                Outcome::Accepted { .. } => summary.accepted += 1,
+                Outcome::Rejected { .. } => summary.rejected += 1,
+            }
+            if batch.events.len() + batch.rejected.len() >= self.config.batch_max_events {
+                if let Some(previous) = in_flight.take() {
+                    previous.await.map_err(|e| IngestError::Task(e.to_string()))??;
+                    progress(bytes);
+                }
+                let writer = self.writer.clone();
+                let full = std::mem::take(&mut batch);
+                in_flight = Some(tokio::spawn(async move { writer.finish(full).await }));
+            }
+        }
+        if let Some(previous) = in_flight.take() {
+            previous.await.map_err(|e| IngestError::Task(e.to_string()))??;
+        }
+        self.finish(batch).await?;
+        progress(bytes);
+        Ok(summary)
+    }
+
+    fn take(&self, batch: &mut Batch, message: &[u8]) -> Outcome {
+        let metrics = &self.writer.metrics;
+        metrics.messages.inc();
+        batch.started.get_or_insert_with(std::time::Instant::now);
+        batch.messages += 1;
+        let now = self.config.now.unwrap_or_else(Utc::now);
+        match self.decoder.decode(message, now) {
+            Ok(decoded) => {
+                if !decoded.metered {
+                    metrics.unmetered.inc();
+                }
+                batch.events.push(IncomingEvent { event: decoded.event, origin: None });
+                Outcome::Accepted { metered: decoded.metered }
+            }
+            Err(rejection) => {
+                metrics.rejected.with_label_values(&[rejection.reason.code()]).inc();
+                batch.rejected.push(RejectedEvent {
+                    received_at: now,
+                    reason: rejection.reason.code().to_owned(),
+                    detail: rejection.detail.clone(),
+                    source: rejection.source,
+                    id: rejection.id,
+                    raw: message.to_vec(),
+                    origin: None,
+                });
+                batch.rejected_keys.push(None);
+                Outcome::Rejected { reason: rejection.reason, detail: rejection.detail }
+            }
+        }
+    }
+
+    async fn finish(&self, batch: Batch) -> Result<(), IngestError> {
+        self.writer.clone().finish(batch).await
+    }
+}
+
+impl<S: UsageStore + 'static> Writer<S> {
+    /// Writes a batch until durable and counts it.
+    async fn finish(self, batch: Batch) -> Result<(), IngestError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let metrics = self.metrics.clone();
+        self.write(&batch).await?;
+        metrics.events.inc_by(batch.events.len() as u64);
+        metrics.batches.inc();
+        if let Some(started) = batch.started {
+            metrics.batch_seconds.observe(started.elapsed().as_secs_f64());
+        }
+        Ok(())
+    }
+}
