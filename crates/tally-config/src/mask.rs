@@ -25,6 +25,11 @@ fn mask_url(url: &str) -> String {
 }
 
 impl Settings {
+    /// `scheme://user:password@host` with the password masked.
+    pub fn mask_url(url: &str) -> String {
+        mask_url(url)
+    }
+
     /// A copy with every secret replaced by `********` (empty secrets stay empty).
     pub fn masked(&self) -> Settings {
         let mut out = self.clone();

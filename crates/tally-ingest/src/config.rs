@@ -33,6 +33,9 @@ pub struct IngestConfig {
     /// Stop by itself once every partition of the topics is committed up to the end it
     /// had when the worker started: a backfill, or a benchmark. Meant for a lone worker.
     pub stop_at_end: bool,
+    /// `Some`: judge events (too old, in the future) and stamp rejections as of this
+    /// instant instead of the clock: a backfill of a past month, the demo.
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl IngestConfig {
@@ -56,6 +59,7 @@ impl IngestConfig {
             attempt_timeout: Duration::from_secs(60),
             consumer_properties: BTreeMap::new(),
             stop_at_end: false,
+            as_of: None,
         }
     }
 }

@@ -76,6 +76,8 @@ pub struct Generator {
 const MODELS: [&str; 3] = ["gpt-4o", "gpt-4o-mini", "llama-3.1-70b"];
 const DIRECTIONS: [&str; 3] = ["input", "output", "cached"];
 const GPUS: [&str; 3] = ["h100", "a100", "l4"];
+/// What an hour of each GPU costs the platform, in cents.
+const GPU_CENTS_PER_HOUR: [u64; 3] = [249, 129, 39];
 const REGIONS: [&str; 2] = ["eu-1", "us-east-1"];
 
 impl Generator {
@@ -132,15 +134,16 @@ impl Generator {
             )
         } else if pick < 90 {
             let seconds = self.rng.random_range(1..3600u32);
+            let gpu = self.rng.random_range(0..3);
             let mut data = json!({
-                "gpu_type": GPUS[self.rng.random_range(0..3)],
+                "gpu_type": GPUS[gpu],
                 "region": REGIONS[self.rng.random_range(0..2)],
                 "gpu_seconds": seconds,
             });
             if self.rng.random_bool(0.5) {
-                // A cost with cents, as text: exact, never a float.
-                let cents = self.rng.random_range(1..100_000u32);
-                data["cost_usd"] = Value::String(Decimal::new(i64::from(cents), 2).to_string());
+                // What the GPU-time cost the platform, in cents, as text: exact, never a float.
+                let cents = (u64::from(seconds) * GPU_CENTS_PER_HOUR[gpu]).div_ceil(3600);
+                data["cost_usd"] = Value::String(Decimal::new(cents as i64, 2).to_string());
             }
             ("gpu.usage", data)
         } else {

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
@@ -108,7 +108,8 @@ impl<S: UsageStore + 'static> Worker<S> {
                     };
                     let payload = message.payload().unwrap_or_default();
                     let key = message.key().map(<[u8]>::to_vec);
-                    shared.take(&self.decoder, origin, payload, key);
+                    let now = self.config.as_of.unwrap_or_else(Utc::now);
+                    shared.take(&self.decoder, origin, payload, key, now);
                 }
                 Some(Err(err)) => tracing::warn!(error = %err, "Kafka consumer error; librdkafka retries by itself"),
                 None => {}
@@ -162,12 +163,11 @@ impl<S: UsageStore + 'static> Shared<S> {
         lock(&self.ends).as_ref().is_some_and(Ends::reached) && lock(&self.in_flight).is_none()
     }
 
-    fn take(&self, decoder: &Decoder, origin: KafkaOrigin, payload: &[u8], key: Option<Vec<u8>>) {
+    fn take(&self, decoder: &Decoder, origin: KafkaOrigin, payload: &[u8], key: Option<Vec<u8>>, now: DateTime<Utc>) {
         let metrics = &self.writer.metrics;
         let mut batch = lock(&self.batch);
         batch.read(&origin.topic, origin.partition, origin.offset, payload.len());
         metrics.messages.inc();
-        let now = Utc::now();
         match decoder.decode(payload, now) {
             Ok(decoded) => {
                 if !decoded.metered {

@@ -16,7 +16,8 @@ pub(crate) struct UsageBook {
 }
 
 impl UsageBook {
-    /// Aggregates every `(span, plan)` asked for, one query each, for all customers.
+    /// Aggregates every `(span, plan)` asked for, one query each for all customers, all
+    /// handed to the store at once.
     pub(crate) async fn read<S: UsageStore>(
         store: &S,
         catalog: &Catalog,
@@ -28,6 +29,8 @@ impl UsageBook {
             .into_iter()
             .map(|(p, plan)| (p.start().timestamp_millis(), p.end().timestamp_millis(), plan))
             .collect();
+        let mut asked = Vec::new();
+        let mut queries = Vec::new();
         for (start, end, plan_key) in wanted {
             let period = Period::new(
                 chrono::DateTime::from_timestamp_millis(start).unwrap_or_default(),
@@ -44,9 +47,12 @@ impl UsageBook {
                     UsageItem { meter, filter: c.filter.clone(), group_by: c.group_by.clone() }
                 })
                 .collect();
-            let query = UsageQuery { period, customer: customer.cloned(), items };
-            let rows = store.aggregate(&query).await?;
-            let entry = book.by_span.entry((period, plan_key.clone())).or_default();
+            queries.push(UsageQuery { period, customer: customer.cloned(), items });
+            asked.push((period, plan_key, plan));
+        }
+        let answers = store.aggregate_many(&queries).await?;
+        for ((period, plan_key, plan), rows) in asked.into_iter().zip(answers) {
+            let entry = book.by_span.entry((period, plan_key)).or_default();
             for row in rows {
                 let charge = &plan.charges[row.item];
                 let groups = row.dimensions.into_iter().filter(|(k, _)| charge.group_by.contains(k)).collect();

@@ -44,6 +44,10 @@ impl UsageStore for AnyStore {
         delegate!(self, s => s.aggregate(query))
     }
 
+    async fn aggregate_many(&self, queries: &[UsageQuery]) -> Result<Vec<Vec<UsageAggregate>>, StoreError> {
+        delegate!(self, s => s.aggregate_many(queries))
+    }
+
     async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {
         delegate!(self, s => s.count_events(period))
     }

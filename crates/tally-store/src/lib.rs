@@ -45,6 +45,22 @@ pub trait UsageStore: Send + Sync {
     /// customer, item and dimensions; items with no usage give no rows.
     fn aggregate(&self, query: &UsageQuery) -> impl Future<Output = Result<Vec<UsageAggregate>, StoreError>> + Send;
 
+    /// Runs several aggregations, answering each as [`UsageStore::aggregate`] would; a
+    /// store may share one scan among them (the invoicer asks for one query per period
+    /// part and plan, often over nearly the same time).
+    fn aggregate_many(
+        &self,
+        queries: &[UsageQuery],
+    ) -> impl Future<Output = Result<Vec<Vec<UsageAggregate>>, StoreError>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(queries.len());
+            for query in queries {
+                out.push(self.aggregate(query).await?);
+            }
+            Ok(out)
+        }
+    }
+
     /// Distinct events (each `(source, id)` once) whose time falls in `period`, metered
     /// or not: what a summary reports as accepted once duplicates are set aside.
     fn count_events(&self, period: &Period) -> impl Future<Output = Result<u64, StoreError>> + Send;

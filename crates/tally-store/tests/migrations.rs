@@ -52,7 +52,7 @@ fn embedded_migrations_run_once_even_when_two_processes_open_together() {
         t.join().unwrap().unwrap();
     }
     EmbeddedStore::open(&path).unwrap();
-    assert_eq!(rusqlite_version(&path), 2);
+    assert_eq!(rusqlite_version(&path), 3, "every migration applied once");
 }
 
 fn rusqlite_version(path: &std::path::Path) -> i64 {

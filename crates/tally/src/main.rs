@@ -19,6 +19,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Meter, rate and invoice a generated month of AI usage in one go (no servers needed).
+    Demo(commands::demo::DemoArgs),
+    /// Show or check the configuration of `tally run` and `tally demo`.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
     /// Price one subscription's aggregated usage for one period (dry run, no servers).
     Rate(commands::rate::RateArgs),
     /// Work with price catalogs.
@@ -55,6 +60,8 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(&args),
+        Command::Config(cmd) => commands::config::run(&cmd),
         Command::Rate(args) => commands::rate::run(&args),
         Command::Catalog(cmd) => commands::catalog::run(&cmd),
         Command::Migrate(args) => commands::migrate::run(&args),

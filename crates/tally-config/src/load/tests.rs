@@ -26,7 +26,7 @@ fn the_defaults_are_the_embedded_mode() {
     assert_eq!(s.ingest.source, Source::Files);
     assert_eq!(s.invoicer.grace.get(), Duration::from_secs(3600));
     assert_eq!(s.ingest.batch_max_wait.get(), Duration::from_millis(500));
-    assert_eq!(s.invoicer.late_window.get(), Duration::from_secs(90 * 86_400));
+    assert_eq!(s.invoicer.late_window.get(), Duration::from_secs(35 * 86_400));
 }
 
 #[test]

@@ -1,101 +1,203 @@
-//! The aggregation query for the embedded store: one SQL statement per item.
+//! Aggregation for the embedded store: one scan of the events for many queries at once.
+//!
+//! The invoicer asks for one query per (period part, plan): customers in six time
+//! zones on four plans make a dozen queries over nearly the same month. One SQL
+//! statement per item made SQLite scan the month once per charge of every query (a
+//! hundred scans; minutes at a million events). Here the union of the periods is read
+//! once, in time order, each row's values parsed once and handed to every query and
+//! item it belongs to, with exact decimals. The semantics are those of the ClickHouse
+//! store, held by the contract tests: filters and groups on the event's text values
+//! (a missing group value is ""), sums, minimums and maximums over the events that
+//! have the value, the latest value by (time, source, id), distinct text values.
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use rusqlite::types::Value;
 use rusqlite::Connection;
 use rust_decimal::Decimal;
+use tally_domain::json::{Leaf, Members};
 use tally_domain::{Aggregation, CustomerId};
 
 use crate::{StoreError, UsageAggregate, UsageItem, UsageQuery};
 
-/// A JSON path for `json_extract` that reads a key containing dots as one key.
-fn json_path(key: &str) -> String {
-    format!("$.\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""))
+/// What one group of one item has seen so far.
+enum Acc {
+    Count(u64),
+    Fold(Option<Decimal>),
+    Latest(Option<(i64, String, String, Decimal)>),
+    Unique(HashSet<String>),
 }
 
-fn sql_for(item: &UsageItem, query: &UsageQuery, params: &mut Vec<Value>) -> String {
-    let mut bind = |v: Value| {
-        params.push(v);
-        format!("?{}", params.len())
-    };
-    let value_path = item.meter.value.as_deref().map(json_path).unwrap_or_default();
-    let quantity = match item.meter.aggregation {
-        Aggregation::Count => "COUNT(*)".to_string(),
-        Aggregation::Sum => format!("dec_sum(json_extract(numbers, {}))", bind(Value::Text(value_path))),
-        Aggregation::Max => format!("dec_max(json_extract(numbers, {}))", bind(Value::Text(value_path))),
-        Aggregation::Min => format!("dec_min(json_extract(numbers, {}))", bind(Value::Text(value_path))),
-        Aggregation::Latest => {
-            format!("dec_latest(time_ms, source, id, json_extract(numbers, {}))", bind(Value::Text(value_path)))
+impl Acc {
+    fn new(aggregation: Aggregation) -> Acc {
+        match aggregation {
+            Aggregation::Count => Acc::Count(0),
+            Aggregation::Sum | Aggregation::Max | Aggregation::Min => Acc::Fold(None),
+            Aggregation::Latest => Acc::Latest(None),
+            Aggregation::UniqueCount => Acc::Unique(HashSet::new()),
         }
-        Aggregation::UniqueCount => {
-            // NULL, not 0, when no event has the value: such a group gives no row, as in ClickHouse.
-            let path = bind(Value::Text(value_path));
-            format!("NULLIF(COUNT(DISTINCT json_extract(strings, {path})), 0)")
+    }
+
+    fn quantity(self) -> Option<Decimal> {
+        match self {
+            Acc::Count(n) => Some(Decimal::from(n)),
+            Acc::Fold(value) => value.map(|d| d.normalize()),
+            Acc::Latest(latest) => latest.map(|(_, _, _, d)| d.normalize()),
+            Acc::Unique(set) => (!set.is_empty()).then(|| Decimal::from(set.len())),
         }
+    }
+}
+
+/// One stored row, its text leaves parsed lazily.
+struct Row<'a> {
+    time_ms: i64,
+    source: &'a str,
+    id: &'a str,
+    numbers: Members<'a>,
+    strings: Members<'a>,
+}
+
+impl Row<'_> {
+    fn text(&self, key: &str) -> Option<String> {
+        self.strings.get(key).and_then(|raw| match Leaf::of(raw) {
+            Ok(Leaf::Str(s)) => Some(s.into_owned()),
+            _ => None,
+        })
+    }
+
+    fn number(&self, key: &str, context: &str) -> Result<Option<Decimal>, StoreError> {
+        let Some(text) = self.text_of(&self.numbers, key) else { return Ok(None) };
+        Decimal::from_str(&text)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt { context: context.to_owned(), message: format!("{text:?}: {e}") })
+    }
+
+    fn text_of(&self, members: &Members<'_>, key: &str) -> Option<String> {
+        members.get(key).and_then(|raw| match Leaf::of(raw) {
+            Ok(Leaf::Str(s)) => Some(s.into_owned()),
+            Ok(Leaf::Number(n)) => Some(n.to_owned()),
+            _ => None,
+        })
+    }
+}
+
+/// Key of one accumulator: query, customer, item, group values.
+type Slot = (usize, String, usize, Vec<String>);
+
+fn step(acc: &mut Acc, item: &UsageItem, row: &Row<'_>, context: &str) -> Result<(), StoreError> {
+    let overflow = || StoreError::Corrupt { context: context.to_owned(), message: "decimal overflow".to_owned() };
+    let value_key = item.meter.value.as_deref().unwrap_or_default();
+    match acc {
+        Acc::Count(n) => *n += 1,
+        Acc::Fold(so_far) => {
+            if let Some(value) = row.number(value_key, context)? {
+                *so_far = Some(match (*so_far, item.meter.aggregation) {
+                    (None, _) => value,
+                    (Some(a), Aggregation::Sum) => a.checked_add(value).ok_or_else(overflow)?,
+                    (Some(a), Aggregation::Max) => a.max(value),
+                    (Some(a), _) => a.min(value),
+                });
+            }
+        }
+        Acc::Latest(latest) => {
+            if let Some(value) = row.number(value_key, context)? {
+                let newer = latest
+                    .as_ref()
+                    .is_none_or(|(t, s, i, _)| (row.time_ms, row.source, row.id) > (*t, s.as_str(), i.as_str()));
+                if newer {
+                    *latest = Some((row.time_ms, row.source.to_owned(), row.id.to_owned(), value));
+                }
+            }
+        }
+        Acc::Unique(set) => {
+            if let Some(text) = row.text(value_key) {
+                set.insert(text);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs every query in one scan; each query's rows come back sorted.
+pub(crate) fn run_many(conn: &Connection, queries: &[UsageQuery]) -> Result<Vec<Vec<UsageAggregate>>, StoreError> {
+    let context = "aggregating usage";
+    let mut out: Vec<Vec<UsageAggregate>> = vec![Vec::new(); queries.len()];
+    let live: Vec<&UsageQuery> = queries.iter().filter(|q| !q.items.is_empty()).collect();
+    let (Some(start), Some(end)) =
+        (live.iter().map(|q| q.period.start()).min(), live.iter().map(|q| q.period.end()).max())
+    else {
+        return Ok(out);
     };
-    let groups: Vec<String> = item
-        .group_by
+    let mut types: Vec<&str> = live.iter().flat_map(|q| q.items.iter().map(|i| i.meter.event_type.as_str())).collect();
+    types.sort_unstable();
+    types.dedup();
+    // One customer for every query (a preview): the billing index finds its rows.
+    let customer = live[0].customer.as_ref().filter(|c| live.iter().all(|q| q.customer.as_ref() == Some(*c)));
+    let mut params = vec![Value::Integer(start.timestamp_millis()), Value::Integer(end.timestamp_millis())];
+    let placeholders: Vec<String> = types
         .iter()
-        .map(|g| format!("COALESCE(json_extract(strings, {}), '')", bind(Value::Text(json_path(g)))))
+        .map(|t| {
+            params.push(Value::Text((*t).to_owned()));
+            format!("?{}", params.len())
+        })
         .collect();
-    let mut wheres = vec![
-        format!("event_type = {}", bind(Value::Text(item.meter.event_type.clone()))),
-        format!("time_ms >= {}", bind(Value::Integer(query.period.start().timestamp_millis()))),
-        format!("time_ms < {}", bind(Value::Integer(query.period.end().timestamp_millis()))),
-    ];
-    if let Some(customer) = &query.customer {
-        wheres.push(format!("customer = {}", bind(Value::Text(customer.to_string()))));
+    let mut sql = format!(
+        "SELECT customer, event_type, time_ms, source, id, numbers, strings FROM usage_events \
+         WHERE time_ms >= ?1 AND time_ms < ?2 AND event_type IN ({})",
+        placeholders.join(", ")
+    );
+    if let Some(customer) = customer {
+        params.push(Value::Text(customer.to_string()));
+        sql.push_str(&format!(" AND customer = ?{}", params.len()));
     }
-    for (k, v) in &item.filter {
-        let path = bind(Value::Text(json_path(k)));
-        wheres.push(format!("json_extract(strings, {path}) = {}", bind(Value::Text(v.clone()))));
-    }
-    let group_cols: String = groups.iter().enumerate().map(|(i, g)| format!(", {g} AS g{i}")).collect();
-    let group_by: String = (0..groups.len()).map(|i| format!(", g{i}")).collect();
-    format!(
-        "SELECT customer, {quantity} AS q{group_cols} FROM usage_events WHERE {} GROUP BY customer{group_by}",
-        wheres.join(" AND ")
-    )
-}
-
-fn to_decimal(value: Value, context: &str) -> Result<Option<Decimal>, StoreError> {
-    let corrupt = |message: String| StoreError::Corrupt { context: context.to_owned(), message };
-    match value {
-        Value::Null => Ok(None),
-        Value::Integer(i) => Ok(Some(Decimal::from(i))),
-        Value::Text(t) => {
-            Decimal::from_str(&t).map(|d| Some(d.normalize())).map_err(|e| corrupt(format!("{t:?}: {e}")))
-        }
-        other => Err(corrupt(format!("unexpected value {other:?}"))),
-    }
-}
-
-/// Runs every item of the query; rows come back sorted.
-pub(crate) fn run(conn: &Connection, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
-    let mut out = Vec::new();
-    for (index, item) in query.items.iter().enumerate() {
-        let mut params = Vec::new();
-        let sql = sql_for(item, query, &mut params);
-        let context = format!("aggregating meter {}", item.meter.key);
-        let mut stmt = conn.prepare_cached(&sql).map_err(StoreError::sqlite(&context))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(StoreError::sqlite(&context))?;
-        while let Some(row) = rows.next().map_err(StoreError::sqlite(&context))? {
-            let customer: String = row.get(0).map_err(StoreError::sqlite(&context))?;
-            let Some(quantity) = to_decimal(row.get(1).map_err(StoreError::sqlite(&context))?, &context)? else {
+    let mut accs: HashMap<Slot, Acc> = HashMap::new();
+    let mut stmt = conn.prepare(&sql).map_err(StoreError::sqlite(context))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(StoreError::sqlite(context))?;
+    while let Some(raw) = rows.next().map_err(StoreError::sqlite(context))? {
+        let get_str = |i: usize| raw.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+        let customer = get_str(0).map_err(StoreError::sqlite(context))?;
+        let event_type = get_str(1).map_err(StoreError::sqlite(context))?;
+        let time_ms: i64 = raw.get(2).map_err(StoreError::sqlite(context))?;
+        let corrupt =
+            |e: serde_json::Error| StoreError::Corrupt { context: context.to_owned(), message: e.to_string() };
+        let mut row: Option<Row<'_>> = None;
+        for (q, query) in queries.iter().enumerate() {
+            let t = query.period;
+            if time_ms < t.start().timestamp_millis() || time_ms >= t.end().timestamp_millis() {
                 continue;
-            };
-            let groups = (0..item.group_by.len())
-                .map(|i| row.get::<_, String>(2 + i))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(StoreError::sqlite(&context))?;
-            out.push(UsageAggregate {
-                customer: CustomerId::new(customer),
-                item: index,
-                dimensions: item.dimensions(groups),
-                quantity,
-            });
+            }
+            if query.customer.as_ref().is_some_and(|c| c.as_str() != customer) {
+                continue;
+            }
+            for (i, item) in query.items.iter().enumerate() {
+                if item.meter.event_type != event_type {
+                    continue;
+                }
+                if row.is_none() {
+                    row = Some(Row {
+                        time_ms,
+                        source: get_str(3).map_err(StoreError::sqlite(context))?,
+                        id: get_str(4).map_err(StoreError::sqlite(context))?,
+                        numbers: Members::parse(get_str(5).map_err(StoreError::sqlite(context))?).map_err(corrupt)?,
+                        strings: Members::parse(get_str(6).map_err(StoreError::sqlite(context))?).map_err(corrupt)?,
+                    });
+                }
+                let row = row.as_ref().expect("parsed above");
+                if !item.filter.iter().all(|(k, v)| row.text(k).as_deref() == Some(v.as_str())) {
+                    continue;
+                }
+                let groups: Vec<String> = item.group_by.iter().map(|g| row.text(g).unwrap_or_default()).collect();
+                let acc =
+                    accs.entry((q, customer.to_owned(), i, groups)).or_insert_with(|| Acc::new(item.meter.aggregation));
+                step(acc, item, row, context)?;
+            }
         }
     }
-    Ok(crate::query::sort_aggregates(out))
+    for ((q, customer, item, groups), acc) in accs {
+        let Some(quantity) = acc.quantity() else { continue };
+        let dimensions = queries[q].items[item].dimensions(groups);
+        out[q].push(UsageAggregate { customer: CustomerId::new(customer), item, dimensions, quantity });
+    }
+    Ok(out.into_iter().map(crate::query::sort_aggregates).collect())
 }

@@ -2,13 +2,12 @@
 //!
 //! Dedupe is the primary key `(source, id)` with `INSERT OR IGNORE`: a second delivery
 //! never enters the table, so aggregates are exact without any read-time work.
-//! Decimals are stored as text and aggregated by functions registered from Rust
-//! (`decimals.rs`), because SQLite's own `SUM` goes through binary floats. WAL with
+//! Decimals are stored as text and aggregated in Rust (`aggregate.rs`), because
+//! SQLite's own `SUM` goes through binary floats. WAL with
 //! `synchronous = FULL`: a write that returned survives a killed process.
 
 mod accounts;
 mod aggregate;
-mod decimals;
 mod invoices;
 mod schema;
 mod store;

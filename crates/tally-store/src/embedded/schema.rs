@@ -108,6 +108,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     CREATE INDEX invoices_number ON invoices (number);
     "#,
     ),
+    (
+        "usage by time, for the invoicer's one scan of all customers' periods",
+        r#"
+    CREATE INDEX usage_events_time ON usage_events (time_ms);
+    "#,
+    ),
 ];
 
 /// Applies the migrations not yet applied; returns how many there are in all.

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection};
 use serde_json::Map;
 use tally_domain::Period;
 
-use super::{aggregate, decimals, schema};
+use super::{aggregate, schema};
 use crate::{IncomingEvent, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
 /// Usage in one SQLite file. Cheap to clone; clones share the connection.
@@ -24,7 +24,10 @@ impl EmbeddedStore {
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(StoreError::sqlite(&context))?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(StoreError::sqlite(&context))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(StoreError::sqlite(&context))?;
-        decimals::register(&conn).map_err(StoreError::sqlite(&context))?;
+        // 32 MiB of page cache instead of SQLite's 2 MiB: the indexes of a month of
+        // events stay in memory while it is written (measured: the write rate fell from
+        // 37k to 22k events/s between 100k and 1M events, most of it in page reads).
+        conn.pragma_update(None, "cache_size", -32768).map_err(StoreError::sqlite(&context))?;
         schema::migrate(&mut conn).map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
         Ok(EmbeddedStore { conn: Arc::new(Mutex::new(conn)) })
     }
@@ -161,7 +164,13 @@ impl UsageStore for EmbeddedStore {
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
         let query = query.clone();
-        self.with_conn(move |conn| aggregate::run(conn, &query)).await
+        let mut answers = self.with_conn(move |conn| aggregate::run_many(conn, std::slice::from_ref(&query))).await?;
+        Ok(answers.pop().unwrap_or_default())
+    }
+
+    async fn aggregate_many(&self, queries: &[UsageQuery]) -> Result<Vec<Vec<UsageAggregate>>, StoreError> {
+        let queries = queries.to_vec();
+        self.with_conn(move |conn| aggregate::run_many(conn, &queries)).await
     }
 
     async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {

@@ -1,14 +1,18 @@
 //! One module per subcommand.
 
 pub mod catalog;
+pub mod config;
 pub mod customers;
+pub mod demo;
 pub mod ingest;
 pub mod invoice;
+pub mod kafka_send;
 pub mod metrics_http;
 pub mod migrate;
 pub mod produce;
 pub mod rate;
 pub mod replay_dlq;
+pub mod settings;
 pub mod store_args;
 pub mod subscriptions;
 pub mod table;

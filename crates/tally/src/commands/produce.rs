@@ -3,16 +3,14 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use clap::Args;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientConfig, ClientContext};
 use tally_ingest::generate::{GenerateConfig, Generator, Kind};
+
+use super::kafka_send::Sender;
 
 /// Arguments of `tally produce`.
 #[derive(Debug, Args)]
@@ -55,26 +53,6 @@ pub struct ProduceArgs {
     expected: Option<PathBuf>,
 }
 
-/// Counts deliveries that failed after librdkafka's own retries.
-#[derive(Default)]
-struct Deliveries {
-    failed: AtomicU64,
-}
-
-impl ClientContext for Deliveries {}
-
-impl ProducerContext for Deliveries {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((err, _)) = result {
-            if self.failed.fetch_add(1, Ordering::Relaxed) == 0 {
-                eprintln!("delivery failed: {err}");
-            }
-        }
-    }
-}
-
 /// Runs `tally produce`.
 pub fn run(args: &ProduceArgs) -> anyhow::Result<std::process::ExitCode> {
     let catalog = super::load_catalog(&args.catalog)?;
@@ -93,14 +71,7 @@ pub fn run(args: &ProduceArgs) -> anyhow::Result<std::process::ExitCode> {
         end,
         source: args.source.clone(),
     };
-    let producer: ThreadedProducer<Deliveries> = ClientConfig::new()
-        .set("bootstrap.servers", &args.brokers)
-        .set("linger.ms", "20")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "500000")
-        .set("enable.idempotence", "true")
-        .create_with_context(Deliveries::default())
-        .with_context(|| format!("connecting to Kafka at {}", args.brokers))?;
+    let sender = Sender::new(&args.brokers)?;
     let started = Instant::now();
     let mut generator = Generator::new(config, &catalog);
     let (mut valid, mut duplicates, mut malformed) = (0u64, 0u64, 0u64);
@@ -110,21 +81,9 @@ pub fn run(args: &ProduceArgs) -> anyhow::Result<std::process::ExitCode> {
             Kind::Duplicate => duplicates += 1,
             Kind::Malformed => malformed += 1,
         }
-        let mut record = BaseRecord::to(&args.topic).key(message.key.as_bytes()).payload(message.payload.as_slice());
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err((err, _)) => return Err(err).with_context(|| format!("producing to {}", args.topic)),
-            }
-        }
+        sender.send(&args.topic, message.key.as_bytes(), &message.payload)?;
     }
-    producer.flush(Duration::from_secs(60)).context("waiting for the broker to acknowledge every message")?;
-    let failed = producer.context().failed.load(Ordering::Relaxed);
-    anyhow::ensure!(failed == 0, "{failed} messages were not delivered");
+    sender.finish()?;
     let took = started.elapsed().as_secs_f64();
     let total = valid + duplicates + malformed;
     eprintln!(
