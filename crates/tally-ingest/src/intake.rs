@@ -6,7 +6,7 @@
 //! request can be answered. Reading and decoding the next batch overlaps the write of
 //! the previous one.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +72,8 @@ pub struct IntakeSummary {
     pub accepted: u64,
     /// Rejected events stored as such.
     pub rejected: u64,
+    /// False when a stop was asked for before the end of the input.
+    pub complete: bool,
 }
 
 /// Decodes messages and writes them durably to a store.
@@ -114,19 +116,23 @@ impl<S: UsageStore + 'static> Intake<S> {
         Ok(outcomes)
     }
 
-    /// Reads NDJSON until the end, one event per line, writing in batches; returns once
-    /// all of it is durable. `progress` is called with the bytes read after each batch.
+    /// Reads NDJSON until the end (or the stop flag), one event per line, writing in
+    /// batches; returns once all it read is durable. `progress` is called with the bytes read after each batch.
     pub async fn read_ndjson<R: AsyncBufRead + Unpin>(
         &self,
         mut reader: R,
         mut progress: impl FnMut(u64),
     ) -> Result<IntakeSummary, IngestError> {
-        let mut summary = IntakeSummary::default();
+        let mut summary = IntakeSummary { complete: true, ..IntakeSummary::default() };
         let mut batch = Batch::default();
         let mut in_flight: Option<JoinHandle<Result<(), IngestError>>> = None;
         let mut line = Vec::with_capacity(1024);
         let mut bytes = 0u64;
         loop {
+            if self.writer.stop.load(Ordering::Relaxed) {
+                summary.complete = false;
+                break;
+            }
             line.clear();
             let read = reader.read_until(b'\n', &mut line).await.map_err(IngestError::Read)?;
             if read == 0 {

@@ -170,10 +170,11 @@ where
             _ => summary.drafts += 1,
         }
     }
-    tracing::info!(
+    tracing::debug!(
         issued = summary.issued.len(),
         drafts = summary.drafts,
         already_closed = summary.already_closed,
+        phases = ?summary.phases,
         "billing periods closed"
     );
     Ok(summary)

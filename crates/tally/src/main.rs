@@ -19,6 +19,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the configured roles (ingest, invoicer, HTTP, metrics) until SIGTERM.
+    Run(commands::run::RunArgs),
     /// Meter, rate and invoice a generated month of AI usage in one go (no servers needed).
     Demo(commands::demo::DemoArgs),
     /// Show or check the configuration of `tally run` and `tally demo`.
@@ -50,16 +52,24 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Long-running processes log what they do; one-shot commands only what went wrong.
-    let default_level = if matches!(cli.command, Command::Ingest(_)) { "info" } else { "warn" };
+    // Long-running processes log what they do (`tally run` at its configured `log.level`);
+    // one-shot commands only what went wrong.
+    let default_level = match &cli.command {
+        Command::Run(args) => args.log_level().unwrap_or_else(|| "info".to_owned()),
+        Command::Ingest(_) => "info".to_owned(),
+        _ => "warn".to_owned(),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG").unwrap_or_else(|_| default_level.into()),
+            tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
+                .or_else(|_| tracing_subscriber::EnvFilter::try_new(&default_level))
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
+        Command::Run(args) => commands::run::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
         Command::Config(cmd) => commands::config::run(&cmd),
         Command::Rate(args) => commands::rate::run(&args),

@@ -12,6 +12,7 @@ pub mod migrate;
 pub mod produce;
 pub mod rate;
 pub mod replay_dlq;
+pub mod run;
 pub mod settings;
 pub mod store_args;
 pub mod subscriptions;

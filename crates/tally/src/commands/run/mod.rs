@@ -1,0 +1,213 @@
+//! `tally run`: one process running the configured roles (ingest, invoicer, HTTP,
+//! metrics) on the configured store, until SIGTERM or SIGINT.
+//!
+//! Embedded mode reads events from NDJSON files and stdin at start-up and from
+//! `POST /v1/events`, all through the same intake (decoder, durable batch write, store
+//! dedupe) as the Kafka workers; Kafka mode runs one consumer-group worker. The
+//! invoicer closes due periods every `invoicer.every`. On a signal the process stops
+//! taking work, finishes what it holds (a batch, a request, a close) and exits 0.
+//! With only files or stdin to read and no server role, it exits once they are stored.
+
+mod http;
+mod invoicer;
+mod shutdown;
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use tally_config::{Settings, Source};
+use tally_ingest::decode::{DecodeRules, Decoder};
+use tally_ingest::{IngestConfig, IngestMetrics, Intake, IntakeConfig, Worker};
+use tally_store::AnyStore;
+use tokio::task::JoinSet;
+
+use super::settings::{describe, open_store, ConfigArgs};
+use shutdown::Shutdown;
+
+/// Arguments of `tally run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+impl RunArgs {
+    /// The configured `log.level`, if the configuration loads (errors are reported later).
+    pub fn log_level(&self) -> Option<String> {
+        self.config.load().ok().map(|s| s.log.level)
+    }
+}
+
+/// Runs `tally run`.
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.config.load()?;
+    let catalog = Arc::new(super::load_catalog(&settings.catalog)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(serve(settings, catalog))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyhow::Result<()> {
+    let registry = prometheus::Registry::new();
+    let ingest_metrics = IngestMetrics::register(&registry).context("registering metrics")?;
+    let invoicer_metrics = invoicer::InvoicerMetrics::register(&registry).context("registering metrics")?;
+    let store = Arc::new(open_store(&settings.store).await?);
+    tracing::info!(store = %describe(&settings.store), "store open");
+    let shutdown = Shutdown::listen();
+    // Set on a signal: readers stop at the next message, and a write that cannot reach
+    // the store gives up instead of retrying.
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let (stop, mut signal) = (stop.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            signal.wait().await;
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    let mut roles: JoinSet<anyhow::Result<()>> = JoinSet::new();
+    let mut serving = false;
+
+    if settings.metrics.enabled {
+        let listener = tokio::net::TcpListener::bind(settings.metrics.listen)
+            .await
+            .with_context(|| format!("metrics.listen: binding {}", settings.metrics.listen))?;
+        tracing::info!(address = %listener.local_addr()?, "serving Prometheus metrics on /metrics");
+        roles.spawn(http::serve_metrics(listener, registry.clone(), shutdown.clone()));
+        serving = true;
+    }
+    let decoder = Decoder::new(&catalog, DecodeRules::default());
+    let ingest = &settings.ingest;
+    if ingest.enabled && ingest.source == Source::Files {
+        let config = IntakeConfig {
+            batch_max_events: ingest.batch_max_events,
+            retry: (ingest.retry_min.get(), ingest.retry_max.get()),
+            ..IntakeConfig::default()
+        };
+        let intake = Arc::new(Intake::new(decoder, store.clone(), ingest_metrics.clone(), config, stop.clone()));
+        let mut readers: JoinSet<anyhow::Result<()>> = JoinSet::new();
+        for path in &ingest.files {
+            let (intake, path, shutdown) = (intake.clone(), path.clone(), shutdown.clone());
+            readers.spawn(async move {
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .with_context(|| format!("ingest.files: opening {}", path.display()))?;
+                let reader = tokio::io::BufReader::with_capacity(1 << 20, file);
+                let name = path.display().to_string();
+                read_until_stopped(&intake, reader, &name, shutdown).await
+            });
+        }
+        if ingest.stdin {
+            let (intake, shutdown) = (intake.clone(), shutdown.clone());
+            readers.spawn(async move {
+                let reader = tokio::io::BufReader::with_capacity(1 << 20, tokio::io::stdin());
+                read_until_stopped(&intake, reader, "stdin", shutdown).await
+            });
+        }
+        roles.spawn(async move {
+            while let Some(done) = readers.join_next().await {
+                done.context("a reader task failed")??;
+            }
+            Ok(())
+        });
+        if settings.http.enabled {
+            let listener = tokio::net::TcpListener::bind(settings.http.listen)
+                .await
+                .with_context(|| format!("http.listen: binding {}", settings.http.listen))?;
+            tracing::info!(address = %listener.local_addr()?, "serving POST /v1/events");
+            roles.spawn(http::serve_api(listener, intake, settings.http.max_body_bytes, shutdown.clone()));
+            serving = true;
+        }
+    } else if ingest.enabled {
+        let kafka = &ingest.kafka;
+        let mut config =
+            IngestConfig::new(&kafka.brokers, &kafka.group, kafka.topics.clone(), &kafka.dead_letter_topic);
+        config.batch_max_messages = ingest.batch_max_events;
+        config.batch_max_wait = ingest.batch_max_wait.get();
+        config.retry_min = ingest.retry_min.get();
+        config.retry_max = ingest.retry_max.get();
+        config.consumer_properties = kafka.properties.clone();
+        if !kafka.instance_id.is_empty() {
+            config.consumer_properties.insert("group.instance.id".into(), kafka.instance_id.clone());
+        }
+        let worker =
+            Worker::new(config, decoder, store.clone(), ingest_metrics.clone(), tokio::runtime::Handle::current());
+        let running = stop.clone();
+        roles.spawn(async move {
+            tokio::task::spawn_blocking(move || worker.run(running)).await.context("the ingest worker panicked")??;
+            Ok(())
+        });
+        serving = true;
+    }
+    if settings.invoicer.enabled {
+        roles.spawn(invoicer::schedule(
+            store.clone(),
+            catalog.clone(),
+            settings.invoicer.clone(),
+            invoicer_metrics,
+            shutdown.clone(),
+        ));
+        serving = true;
+    }
+    if !serving {
+        tracing::info!("no server role configured: exiting once the inputs are stored");
+    }
+    let mut first_error = None;
+    while let Some(done) = roles.join_next().await {
+        match done.context("a role panicked").and_then(|r| r) {
+            Ok(()) => {}
+            Err(err) => {
+                tracing::error!(error = %format!("{err:#}"), "a role failed; stopping");
+                stop.store(true, Ordering::Relaxed);
+                shutdown.trigger();
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    let m = &ingest_metrics;
+    tracing::info!(messages = m.messages.get(), events = m.events.get(), rejected = m.rejected_total(), "stopped");
+    drop::<Arc<AnyStore>>(store);
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Reads NDJSON into the intake until it ends. After a signal the intake stops at the
+/// next line and makes what it read durable (reading the input again later is
+/// harmless: stored events count once); an input that sends nothing more (a quiet
+/// stdin) is abandoned after [`DRAIN`].
+async fn read_until_stopped<R: tokio::io::AsyncBufRead + Unpin>(
+    intake: &Intake<AnyStore>,
+    reader: R,
+    name: &str,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let read = intake.read_ndjson(reader, |_| {});
+    tokio::pin!(read);
+    let summary = tokio::select! {
+        read = &mut read => read,
+        () = shutdown.wait() => match tokio::time::timeout(DRAIN, &mut read).await {
+            Ok(read) => read,
+            Err(_) => {
+                tracing::warn!(input = name, "no more input within the drain time; abandoned");
+                return Ok(());
+            }
+        },
+    };
+    let summary = summary.with_context(|| format!("ingesting {name}"))?;
+    tracing::info!(
+        input = name,
+        messages = summary.messages,
+        accepted = summary.accepted,
+        rejected = summary.rejected,
+        complete = summary.complete,
+        seconds = started.elapsed().as_secs_f64(),
+        "input stored"
+    );
+    Ok(())
+}
+
+/// How long the HTTP server lets requests in flight finish after a signal.
+pub(super) const DRAIN: Duration = Duration::from_secs(30);
