@@ -104,11 +104,8 @@ fn usage(catalog: &Catalog, plan: &str, events: &[&Value], period: &Period) -> C
             if !charge.filter.iter().all(|(k, v)| data.get(k).map(text).as_deref() == Some(v.as_str())) {
                 continue;
             }
-            let groups: Dimensions = charge
-                .group_by
-                .iter()
-                .filter_map(|g| data.get(g).map(|v| (g.clone(), text(v))))
-                .collect();
+            let groups: Dimensions =
+                charge.group_by.iter().filter_map(|g| data.get(g).map(|v| (g.clone(), text(v)))).collect();
             let value = meter.value.as_deref().and_then(|path| data.get(path));
             match (meter.aggregation, value) {
                 (Aggregation::Count, _) => *sums.entry(groups).or_default() += Decimal::ONE,
@@ -155,7 +152,12 @@ fn reconcile(catalog: &Catalog, events: &Events, invoices: &BTreeMap<String, Val
             .map(|l| {
                 let q: Decimal = l["quantity"].as_str().unwrap().parse().unwrap();
                 let a: Decimal = l["amount"].as_str().unwrap().parse().unwrap();
-                (l["key"].as_str().unwrap().to_owned(), l.get("dimensions").cloned().unwrap_or(Value::Object(Default::default())), q.normalize(), a)
+                (
+                    l["key"].as_str().unwrap().to_owned(),
+                    l.get("dimensions").cloned().unwrap_or(Value::Object(Default::default())),
+                    q.normalize(),
+                    a,
+                )
             })
             .collect();
         let want: Vec<(String, Value, Decimal, Decimal)> = rated
@@ -246,5 +248,9 @@ async fn the_demo_bills_what_was_generated_and_kafka_clickhouse_bills_the_same()
         .output()
         .unwrap();
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("database of its own"), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("database of its own"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 }
