@@ -53,18 +53,31 @@ pub fn feed(
     let metrics = IngestMetrics::register(&prometheus::Registry::new()).context("registering metrics")?;
     let decoder = Decoder::new(catalog, DecodeRules::default());
     let started = Instant::now();
+    let feed =
+        Feed { runtime, settings, catalog, store, generate, now, events_file, decoder, metrics: &metrics, total };
     let mut fed = match settings.ingest.source {
-        Source::Files => {
-            embedded(runtime, settings, catalog, store, generate, now, events_file, decoder, &metrics, total)?
-        }
-        Source::Kafka => {
-            kafka(runtime, settings, catalog, store, generate, now, events_file, decoder, &metrics, total)?
-        }
+        Source::Files => embedded(feed)?,
+        Source::Kafka => kafka(feed)?,
     };
     fed.accepted = metrics.events.get();
     fed.rejected = metrics.rejected_total();
     fed.seconds = started.elapsed().as_secs_f64();
     Ok(fed)
+}
+
+/// What both ways of feeding need.
+struct Feed<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    settings: &'a Settings,
+    catalog: &'a Catalog,
+    store: &'a Arc<AnyStore>,
+    generate: GenerateConfig,
+    now: DateTime<Utc>,
+    events_file: Option<&'a Path>,
+    decoder: Decoder,
+    metrics: &'a IngestMetrics,
+    /// Messages expected, for the progress bar.
+    total: u64,
 }
 
 /// About how many messages the generator makes (for the progress bar).
@@ -113,19 +126,8 @@ impl Tally {
 
 /// Generator on a thread, batches through the intake; a batch is decoded while the
 /// previous one is written.
-#[allow(clippy::too_many_arguments)]
-fn embedded(
-    runtime: &tokio::runtime::Runtime,
-    settings: &Settings,
-    catalog: &Catalog,
-    store: &Arc<AnyStore>,
-    generate: GenerateConfig,
-    now: DateTime<Utc>,
-    events_file: Option<&Path>,
-    decoder: Decoder,
-    metrics: &IngestMetrics,
-    total: u64,
-) -> anyhow::Result<Fed> {
+fn embedded(feed: Feed<'_>) -> anyhow::Result<Fed> {
+    let Feed { runtime, settings, catalog, store, generate, now, events_file, decoder, metrics, total } = feed;
     let batch = settings.ingest.batch_max_events;
     let config = IntakeConfig {
         batch_max_events: batch,
@@ -175,19 +177,8 @@ fn embedded(
 }
 
 /// Produce everything to the usage topic, then one worker reads it into the store.
-#[allow(clippy::too_many_arguments)]
-fn kafka(
-    runtime: &tokio::runtime::Runtime,
-    settings: &Settings,
-    catalog: &Catalog,
-    store: &Arc<AnyStore>,
-    generate: GenerateConfig,
-    now: DateTime<Utc>,
-    events_file: Option<&Path>,
-    decoder: Decoder,
-    metrics: &IngestMetrics,
-    total: u64,
-) -> anyhow::Result<Fed> {
+fn kafka(feed: Feed<'_>) -> anyhow::Result<Fed> {
+    let Feed { runtime, settings, catalog, store, generate, now, events_file, decoder, metrics, total } = feed;
     let kafka = &settings.ingest.kafka;
     let topic = kafka.topics[0].clone();
     runtime.block_on(ensure_topics(&kafka.brokers, &[&topic, &kafka.dead_letter_topic], 4))?;

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 use serde_json::json;
 use tally_domain::{Catalog, Customer};
-use tally_invoicing::{Invoice, LineKind};
+use tally_invoicing::LineKind;
 use tally_store::InvoiceRecord;
 
 use super::feed::Fed;
@@ -105,8 +105,7 @@ impl Summary {
                     summary.by_plan.entry((plan.clone(), currency.clone())).or_default().0 += 1;
                 }
                 summary.by_plan.entry((plan, currency.clone())).or_default().1 += line.amount;
-                *summary.by_meter.entry((meter_of(catalog, &invoice, line), currency.clone())).or_default() +=
-                    line.amount;
+                *summary.by_meter.entry((meter_of(catalog, line), currency.clone())).or_default() += line.amount;
             }
             let name = names.get(record.customer.as_str()).copied().unwrap_or_default().to_owned();
             summary.top.push((record.customer.to_string(), name, currency, record.total));
@@ -136,8 +135,7 @@ impl Summary {
 }
 
 /// The meter a line bills, or what else it is.
-fn meter_of(catalog: &Catalog, invoice: &Invoice, line: &tally_invoicing::InvoiceLine) -> String {
-    let _ = invoice;
+fn meter_of(catalog: &Catalog, line: &tally_invoicing::InvoiceLine) -> String {
     match line.kind {
         LineKind::Usage | LineKind::LateUsage => catalog
             .plan(line.plan.as_str())
