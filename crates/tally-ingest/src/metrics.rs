@@ -1,6 +1,8 @@
-//! The ingest worker's Prometheus metrics.
+//! The ingest worker's Prometheus metrics: what came in and what became of it, how
+//! batches and store writes behave, and how far behind the topic the worker is.
+//! Labels are bounded: reasons, topics and partitions, never customers or event ids.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 use crate::decode::Reason;
 
@@ -23,6 +25,17 @@ pub struct IngestMetrics {
     pub commit_failures: IntCounter,
     /// Seconds from a batch's first message to its commit.
     pub batch_seconds: Histogram,
+    /// Events per batch written to the store.
+    pub batch_events: Histogram,
+    /// Seconds one store write attempt took (events and rejected rows of one batch).
+    pub store_write_seconds: Histogram,
+    /// The wait before the next store write attempt; 0 while writes succeed.
+    pub backoff_seconds: Gauge,
+    /// Partition offsets committed to Kafka after their batch was durable.
+    pub offsets_committed: IntCounter,
+    /// Messages in a partition not yet committed by this worker (librdkafka's view,
+    /// refreshed with its statistics).
+    pub consumer_lag: IntGaugeVec,
 }
 
 impl IngestMetrics {
@@ -44,6 +57,26 @@ impl IngestMetrics {
                 HistogramOpts::new("tally_ingest_batch_seconds", "From a batch's first message to its commit.")
                     .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
             )?,
+            batch_events: Histogram::with_opts(
+                HistogramOpts::new("tally_ingest_batch_events", "Events per batch written to the store.")
+                    .buckets(vec![1.0, 10.0, 100.0, 1000.0, 5000.0, 10000.0, 50000.0, 100000.0]),
+            )?,
+            store_write_seconds: Histogram::with_opts(
+                HistogramOpts::new("tally_ingest_store_write_seconds", "One store write attempt of a batch.")
+                    .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            )?,
+            backoff_seconds: Gauge::with_opts(Opts::new(
+                "tally_ingest_backoff_seconds",
+                "Wait before the next store write attempt; 0 while writes succeed.",
+            ))?,
+            offsets_committed: counter(
+                "tally_ingest_offsets_committed_total",
+                "Partition offsets committed after their batch was durable.",
+            )?,
+            consumer_lag: IntGaugeVec::new(
+                Opts::new("tally_ingest_consumer_lag_messages", "Messages of a partition not yet committed."),
+                &["topic", "partition"],
+            )?,
         };
         for reason in Reason::ALL {
             m.rejected.with_label_values(&[reason.code()]).reset();
@@ -56,6 +89,11 @@ impl IngestMetrics {
         registry.register(Box::new(m.store_retries.clone()))?;
         registry.register(Box::new(m.commit_failures.clone()))?;
         registry.register(Box::new(m.batch_seconds.clone()))?;
+        registry.register(Box::new(m.batch_events.clone()))?;
+        registry.register(Box::new(m.store_write_seconds.clone()))?;
+        registry.register(Box::new(m.backoff_seconds.clone()))?;
+        registry.register(Box::new(m.offsets_committed.clone()))?;
+        registry.register(Box::new(m.consumer_lag.clone()))?;
         Ok(m)
     }
 

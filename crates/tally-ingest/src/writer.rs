@@ -63,8 +63,15 @@ impl<S: UsageStore + 'static> Writer<S> {
                 self.store.insert_events(&batch.events).await.map_err(IngestError::Store)
             };
             let attempt = tokio::time::timeout(self.attempt_timeout, attempt);
-            match attempt.await.unwrap_or(Err(IngestError::Timeout(self.attempt_timeout))) {
-                Ok(()) => return Ok(()),
+            let timer = self.metrics.store_write_seconds.start_timer();
+            let result = attempt.await.unwrap_or(Err(IngestError::Timeout(self.attempt_timeout)));
+            timer.observe_duration();
+            match result {
+                Ok(()) => {
+                    self.metrics.backoff_seconds.set(0.0);
+                    self.metrics.batch_events.observe(batch.events.len() as f64);
+                    return Ok(());
+                }
                 Err(err) => {
                     self.metrics.store_retries.inc();
                     if self.stop.load(Ordering::Relaxed) {
@@ -74,6 +81,7 @@ impl<S: UsageStore + 'static> Writer<S> {
                         });
                     }
                     tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, "batch not durable yet; retrying");
+                    self.metrics.backoff_seconds.set(wait.as_secs_f64());
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(self.retry.1);
                 }

@@ -36,6 +36,8 @@ pub struct CloseSummary {
     pub already_closed: usize,
     /// Total issued now, per currency.
     pub issued_total: BTreeMap<String, Decimal>,
+    /// Lines issued now, summed per (currency, plan) (a plan change splits an invoice).
+    pub issued_by_plan: BTreeMap<(String, String), Decimal>,
     /// Time spent per phase: reading accounts and invoices, the usage queries,
     /// composing, writing.
     pub phases: Vec<(&'static str, std::time::Duration)>,
@@ -146,11 +148,11 @@ where
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
-    let mut composed: HashMap<String, (InvoiceState, String, Decimal)> = HashMap::new();
+    let mut composed: HashMap<String, (InvoiceState, String, Decimal, Vec<(String, Decimal)>)> = HashMap::new();
     let mut records = Vec::new();
     for result in results {
-        for (record, state) in result? {
-            composed.insert(record.id.clone(), (state, record.currency.clone(), record.total));
+        for (record, state, by_plan) in result? {
+            composed.insert(record.id.clone(), (state, record.currency.clone(), record.total, by_plan));
             records.push(record);
         }
     }
@@ -161,10 +163,13 @@ where
     lap("write invoices");
     summary.phases = phases;
     for w in written {
-        let Some((state, currency, total)) = composed.get(&w.id) else { continue };
+        let Some((state, currency, total, by_plan)) = composed.get(&w.id) else { continue };
         match (state, w.number) {
             (InvoiceState::Issued, Some(number)) => {
                 *summary.issued_total.entry(currency.clone()).or_default() += *total;
+                for (plan, amount) in by_plan {
+                    *summary.issued_by_plan.entry((currency.clone(), plan.clone())).or_default() += *amount;
+                }
                 summary.issued.push((w.id.clone(), number));
             }
             _ => summary.drafts += 1,
@@ -221,7 +226,8 @@ where
 }
 
 /// A composed invoice as the store keeps it, and its state.
-type Composed = (InvoiceRecord, InvoiceState);
+/// An invoice to write, its state, and its amount per plan (for the billed-amount metric).
+type Composed = (InvoiceRecord, InvoiceState, Vec<(String, Decimal)>);
 
 /// `work` (sorted by subscription) cut into at most `parts` chunks, never inside a subscription.
 fn split_by_subscription<'w, 'a>(work: &'w [Work<'a>], parts: usize) -> Vec<&'w [Work<'a>]> {
@@ -279,7 +285,14 @@ fn compose_chunk(
         if w.state == InvoiceState::Issued {
             invoice.issued_at = Some(now);
         }
-        out.push((record(&invoice), invoice.state));
+        let mut by_plan: Vec<(String, Decimal)> = Vec::new();
+        for line in &invoice.lines {
+            match by_plan.iter_mut().find(|(plan, _)| plan == line.plan.as_str()) {
+                Some((_, amount)) => *amount += line.amount,
+                None => by_plan.push((line.plan.to_string(), line.amount)),
+            }
+        }
+        out.push((record(&invoice, catalog), invoice.state, by_plan));
         if chunk.get(position + 1).is_some_and(|next| next.subscription.id == w.subscription.id) {
             this_run.push(invoice);
         } else {
@@ -326,7 +339,17 @@ pub(crate) fn billed_for(documents: &[&Invoice], period: &tally_domain::Period) 
 }
 
 /// The invoice as the store keeps it.
-pub(crate) fn record(invoice: &Invoice) -> InvoiceRecord {
+pub(crate) fn record(invoice: &Invoice, catalog: &Catalog) -> InvoiceRecord {
+    // The meter a usage line's charge reads, what the plan includes and the charge's
+    // filter (`model = "gpt-4o"`), for reports by meter, model or GPU type and of
+    // allowances (nothing for fees).
+    let no_filter = std::collections::BTreeMap::new();
+    let charge_of = |plan: &str, key: &str| {
+        catalog
+            .plan(plan)
+            .and_then(|p| p.charges.iter().find(|c| c.key.as_str() == key))
+            .map_or(("", Decimal::ZERO, &no_filter), |c| (c.meter.as_str(), c.included, &c.filter))
+    };
     let state = match invoice.state {
         InvoiceState::Draft => "draft",
         InvoiceState::Issued => "issued",
@@ -346,7 +369,8 @@ pub(crate) fn record(invoice: &Invoice) -> InvoiceRecord {
         lines: invoice
             .lines
             .iter()
-            .map(|l| InvoiceLineRecord {
+            .map(|l| (l, charge_of(l.plan.as_str(), &l.key)))
+            .map(|(l, (meter, included, filter))| InvoiceLineRecord {
                 key: l.key.clone(),
                 kind: kind_name(l.kind).to_owned(),
                 dimensions: l.dimensions.clone(),
@@ -355,10 +379,14 @@ pub(crate) fn record(invoice: &Invoice) -> InvoiceRecord {
                 // exact value stays in the body.
                 billable_quantity: l.billable_quantity.unwrap_or_default().round_dp(12),
                 amount: l.amount,
-                // The body holds the whole line; reports need its plan and service period.
+                // The body holds the whole line; reports need its plan, meter, allowance
+                // (included units per period) and service period.
                 detail: format!(
-                    "{{\"plan\":{},\"service_start_ms\":{},\"service_end_ms\":{}}}",
+                    "{{\"plan\":{},\"meter\":{},\"included\":\"{}\",\"filter\":{},\"service_start_ms\":{},\"service_end_ms\":{}}}",
                     serde_json::Value::from(l.plan.as_str()),
+                    serde_json::Value::from(meter),
+                    included.normalize(),
+                    serde_json::to_string(filter).unwrap_or_else(|_| "{}".into()),
                     l.service_period.start().timestamp_millis(),
                     l.service_period.end().timestamp_millis()
                 ),

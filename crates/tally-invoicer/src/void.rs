@@ -49,17 +49,17 @@ where
     }
     let mut voided = original.clone();
     voided.state = InvoiceState::Void;
-    store.put_invoices(&[record(&voided)], invoice_prefix).await?;
+    store.put_invoices(&[record(&voided, catalog)], invoice_prefix).await?;
     let mut note = original.credit_note();
     note.state = InvoiceState::Issued;
     note.issued_at = Some(now);
-    let written = store.put_invoices(&[record(&note)], credit_prefix).await?;
+    let written = store.put_invoices(&[record(&note, catalog)], credit_prefix).await?;
     let credit_number = written.first().and_then(|w| w.number.clone()).unwrap_or_default();
 
     let mut revision = None;
     if revise {
         let revised = recompose(store, catalog, &original, now).await?;
-        let written = store.put_invoices(&[record(&revised)], invoice_prefix).await?;
+        let written = store.put_invoices(&[record(&revised, catalog)], invoice_prefix).await?;
         revision = written.first().map(|w| (w.id.clone(), w.number.clone().unwrap_or_default()));
     }
     tracing::info!(invoice = %original.id, credit_note = %note.id, revised = revise, "invoice voided");

@@ -52,6 +52,10 @@ impl UsageStore for AnyStore {
         delegate!(self, s => s.count_events(period))
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        delegate!(self, s => s.ping())
+    }
+
     async fn compact(&self, period: &Period) -> Result<(), StoreError> {
         delegate!(self, s => s.compact(period))
     }
@@ -104,5 +108,9 @@ impl InvoiceStore for AnyStore {
 
     async fn last_number(&self, prefix: &str) -> Result<u64, StoreError> {
         delegate!(self, s => s.last_number(prefix))
+    }
+
+    async fn invoice_states(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        delegate!(self, s => s.invoice_states())
     }
 }

@@ -108,6 +108,10 @@ pub trait InvoiceStore: Send + Sync {
     ) -> impl Future<Output = Result<std::collections::HashMap<SubscriptionId, DateTime<Utc>>, StoreError>> + Send;
     /// The highest invoice number issued with `prefix` (`INV-` ... `INV-000042` gives 42), 0 if none.
     fn last_number(&self, prefix: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// How many invoices (credit notes included) are in each state, for the metrics.
+    fn invoice_states(
+        &self,
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, u64>, StoreError>> + Send;
 }
 
 /// `prefix` and a six-digit (or longer) sequence.

@@ -69,4 +69,7 @@ pub trait UsageStore: Send + Sync {
     /// of an event). Never needed for exact results, only for speed; the invoicer calls
     /// it before closing a period.
     fn compact(&self, period: &Period) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Answers when the store can serve a query (for readiness probes).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -72,6 +72,10 @@ async fn drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps(store:
     void.number = None;
     assert_eq!(store.put_invoices(&[void], "INV-").await.unwrap()[0].number.as_deref(), Some("INV-000002"));
     assert!(store.put_invoices(&[invoice("b@10", "b", 10, "issued", "5.00")], "INV-").await.unwrap().is_empty());
+    store.put_invoices(&[invoice("c@9", "c", 9, "draft", "1.00")], "INV-").await.unwrap();
+    let states: Vec<(String, u64)> = store.invoice_states().await.unwrap().into_iter().collect();
+    let want = [("draft", 1), ("issued", 2), ("void", 1)].map(|(s, n)| (s.to_owned(), n));
+    assert_eq!(states, want, "one row per invoice, in its current state");
 
     let of_a = store
         .invoices(&InvoiceFilter { subscription: Some(SubscriptionId::new("a")), ..Default::default() })

@@ -254,6 +254,16 @@ impl InvoiceStore for ClickHouseStore {
             .map_err(StoreError::clickhouse("reading invoice numbers"))?;
         Ok(numbers.iter().filter_map(|n| sequence(n, prefix)).max().unwrap_or(0))
     }
+
+    async fn invoice_states(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        let rows: Vec<(String, u64)> = self
+            .client()
+            .query("SELECT state, count() FROM invoices FINAL GROUP BY state")
+            .fetch_all()
+            .await
+            .map_err(StoreError::clickhouse("counting invoices by state"))?;
+        Ok(rows.into_iter().collect())
+    }
 }
 
 #[cfg(test)]

@@ -108,6 +108,12 @@ impl UsageStore for ClickHouseStore {
         self.read(query, true).await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        let one: u8 = self.client().query("SELECT 1").fetch_one().await.map_err(StoreError::clickhouse("ping"))?;
+        debug_assert_eq!(one, 1);
+        Ok(())
+    }
+
     async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {
         // Whole seconds for the partition key, then the exact millisecond bounds.
         let (start, end) = (period.start(), period.end());

@@ -197,4 +197,16 @@ impl InvoiceStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn invoice_states(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        self.with_conn(|conn| {
+            let count = || -> rusqlite::Result<std::collections::BTreeMap<String, u64>> {
+                let mut statement = conn.prepare_cached("SELECT state, count(*) FROM invoices GROUP BY state")?;
+                let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+                rows.map(|row| row.map(|(state, n)| (state, n.unsigned_abs()))).collect()
+            };
+            count().map_err(StoreError::sqlite("counting invoices by state"))
+        })
+        .await
+    }
 }

@@ -173,6 +173,14 @@ impl UsageStore for EmbeddedStore {
         self.with_conn(move |conn| aggregate::run_many(conn, &queries)).await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0)).map_err(StoreError::sqlite("ping"))?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {
         let period = *period;
         self.with_conn(move |conn| {

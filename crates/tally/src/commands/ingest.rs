@@ -91,7 +91,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
             property.split_once('=').with_context(|| format!("--kafka-property {property:?}: expected KEY=VALUE"))?;
         config.consumer_properties.insert(key.to_owned(), value.to_owned());
     }
-    let registry = prometheus::Registry::new();
+    let registry = super::metrics_http::registry()?;
     let metrics = IngestMetrics::register(&registry).context("registering metrics")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -110,11 +110,12 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("stop requested: draining");
         signalled.store(true, Ordering::Relaxed);
     });
+    let store = Arc::new(args.store.open(&runtime, "opening")?);
     if let Some(addr) = args.metrics_listen {
-        super::metrics_http::serve(&runtime, addr, registry.clone())?;
+        let readiness = super::ready::Readiness::new(store.clone(), Some(&args.brokers))?;
+        super::metrics_http::serve(&runtime, addr, registry.clone(), readiness)?;
     }
-    let store = args.store.open(&runtime, "opening")?;
-    let worker = Worker::new(config, decoder, Arc::new(store), metrics, runtime.handle().clone());
+    let worker = Worker::new(config, decoder, store, metrics, runtime.handle().clone());
     worker.run(stop).context("ingesting")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,7 @@
 //! The Prometheus endpoint of a long-running command: `GET /metrics` in the text
-//! exposition format and `GET /healthz`, on the address given with `--metrics-listen`.
+//! exposition format (with the process's CPU, memory and file descriptors), `GET
+//! /healthz` (alive) and `GET /readyz` (the store and brokers answer), on the address
+//! given with `--metrics-listen` or `metrics.listen`.
 
 use std::net::SocketAddr;
 
@@ -11,21 +13,45 @@ use axum::routing::get;
 use axum::Router;
 use prometheus::{Encoder, Registry, TextEncoder};
 
+use super::ready::Readiness;
+
+/// A registry with the process collector (`process_resident_memory_bytes`, ...).
+pub fn registry() -> anyhow::Result<Registry> {
+    let registry = Registry::new();
+    registry
+        .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+        .context("registering process metrics")?;
+    Ok(registry)
+}
+
+/// `/metrics`, `/healthz` and `/readyz`.
+pub fn router(registry: Registry, readiness: Readiness) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(registry)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(move || async move { readiness.check().await }))
+}
+
 /// Binds `addr` and serves the registry on the runtime; returns the bound address
 /// (port 0 picks a free one).
-pub fn serve(runtime: &tokio::runtime::Runtime, addr: SocketAddr, registry: Registry) -> anyhow::Result<SocketAddr> {
+pub fn serve(
+    runtime: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    registry: Registry,
+    readiness: Readiness,
+) -> anyhow::Result<SocketAddr> {
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(addr))
         .with_context(|| format!("listening for /metrics on {addr}"))?;
     let bound = listener.local_addr().context("reading the metrics address")?;
-    let app =
-        Router::new().route("/metrics", get(metrics)).route("/healthz", get(|| async { "ok\n" })).with_state(registry);
+    let app = router(registry, readiness);
     runtime.spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "the metrics endpoint stopped");
         }
     });
-    tracing::info!(%bound, "serving Prometheus metrics on /metrics");
+    tracing::info!(%bound, "serving /metrics, /healthz and /readyz");
     Ok(bound)
 }
 

@@ -11,6 +11,7 @@ pub mod metrics_http;
 pub mod migrate;
 pub mod produce;
 pub mod rate;
+pub mod ready;
 pub mod replay_dlq;
 pub mod run;
 pub mod settings;

@@ -1,6 +1,6 @@
 //! The HTTP side of `tally run`: `POST /v1/events` into the intake (embedded mode),
-//! and `/metrics` with `/healthz` for Prometheus. Both stop taking requests on
-//! shutdown and let the ones in flight finish.
+//! and `/metrics` with `/healthz` and `/readyz` for Prometheus and probes. Both stop
+//! taking requests on shutdown and let the ones in flight finish.
 //!
 //! `POST /v1/events` takes one CloudEvent (`application/cloudevents+json` or
 //! `application/json`), a batch (`application/cloudevents-batch+json`, a JSON array)
@@ -21,7 +21,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use prometheus::{Encoder, Registry, TextEncoder};
+use prometheus::Registry;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tally_ingest::{Intake, Outcome};
@@ -29,24 +29,21 @@ use tally_store::AnyStore;
 use tokio::net::TcpListener;
 
 use super::shutdown::Shutdown;
+use crate::commands::ready::Readiness;
 
 /// How long a request waits for its events to be durable before answering 503.
 const STORE_WAIT: Duration = Duration::from_secs(30);
 
-/// Serves `/metrics` and `/healthz` until shutdown.
-pub async fn serve_metrics(listener: TcpListener, registry: Registry, mut shutdown: Shutdown) -> anyhow::Result<()> {
-    let app =
-        Router::new().route("/metrics", get(metrics)).route("/healthz", get(|| async { "ok\n" })).with_state(registry);
+/// Serves `/metrics`, `/healthz` and `/readyz` until shutdown.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    registry: Registry,
+    readiness: Readiness,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let app = crate::commands::metrics_http::router(registry, readiness);
     axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await?;
     Ok(())
-}
-
-async fn metrics(State(registry): State<Registry>) -> Response {
-    let mut body = Vec::new();
-    match TextEncoder::new().encode(&registry.gather(), &mut body) {
-        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], body).into_response(),
-        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
-    }
 }
 
 /// Serves the events endpoint until shutdown.

@@ -6,11 +6,14 @@
 use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
-use prometheus::{Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    CounterVec, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+use rust_decimal::prelude::ToPrimitive;
 use tally_config::InvoicerSettings;
 use tally_domain::Catalog;
 use tally_invoicer::CloseOptions;
-use tally_store::AnyStore;
+use tally_store::{AnyStore, InvoiceStore};
 
 use super::shutdown::Shutdown;
 
@@ -21,6 +24,13 @@ pub struct InvoicerMetrics {
     run_seconds: Histogram,
     issued: IntCounter,
     last_success: Gauge,
+    /// Invoices in the store per state, refreshed after each run.
+    invoices: IntGaugeVec,
+    /// Amounts issued by this process per currency and plan. A float, for dashboards
+    /// and alerts only: the invoices themselves are exact decimals.
+    billed: CounterVec,
+    /// Time per phase of a run; `compose` is the rating of every invoice.
+    phase_seconds: HistogramVec,
 }
 
 impl InvoicerMetrics {
@@ -40,7 +50,26 @@ impl InvoicerMetrics {
                 "tally_invoicer_last_success_timestamp_seconds",
                 "Unix time of the last invoice run that succeeded.",
             )?,
+            invoices: IntGaugeVec::new(Opts::new("tally_invoices", "Invoices in the store, by state."), &["state"])?,
+            billed: CounterVec::new(
+                Opts::new(
+                    "tally_invoicer_billed_amount_total",
+                    "Amount issued on invoices by this process, in the currency's units.",
+                ),
+                &["currency", "plan"],
+            )?,
+            phase_seconds: HistogramVec::new(
+                HistogramOpts::new(
+                    "tally_invoicer_phase_seconds",
+                    "Time per phase of an invoice run (read, usage, compose = rating, write).",
+                )
+                .buckets(vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0]),
+                &["phase"],
+            )?,
         };
+        for state in ["draft", "issued", "void"] {
+            m.invoices.with_label_values(&[state]).set(0);
+        }
         for outcome in ["ok", "failed"] {
             m.runs.with_label_values(&[outcome]).reset();
         }
@@ -48,7 +77,43 @@ impl InvoicerMetrics {
         registry.register(Box::new(m.run_seconds.clone()))?;
         registry.register(Box::new(m.issued.clone()))?;
         registry.register(Box::new(m.last_success.clone()))?;
+        registry.register(Box::new(m.invoices.clone()))?;
+        registry.register(Box::new(m.billed.clone()))?;
+        registry.register(Box::new(m.phase_seconds.clone()))?;
         Ok(m)
+    }
+
+    fn record(&self, summary: &tally_invoicer::CloseSummary) {
+        self.runs.with_label_values(&["ok"]).inc();
+        self.issued.inc_by(summary.issued.len() as u64);
+        self.last_success.set(Utc::now().timestamp() as f64);
+        for ((currency, plan), amount) in &summary.issued_by_plan {
+            // Credit-carrying lines can be negative; a counter only goes up.
+            if let Some(amount) = amount.to_f64().filter(|a| *a > 0.0) {
+                self.billed.with_label_values(&[currency, plan]).inc_by(amount);
+            }
+        }
+        for (phase, took) in &summary.phases {
+            let label = match *phase {
+                "read accounts and invoices" => "read",
+                "usage queries" => "usage",
+                "compose" => "compose",
+                "write invoices" => "write",
+                other => other,
+            };
+            self.phase_seconds.with_label_values(&[label]).observe(took.as_secs_f64());
+        }
+    }
+
+    async fn count_invoices(&self, store: &AnyStore) {
+        match store.invoice_states().await {
+            Ok(states) => {
+                for (state, n) in states {
+                    self.invoices.with_label_values(&[&state]).set(i64::try_from(n).unwrap_or(i64::MAX));
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "counting invoices by state"),
+        }
     }
 }
 
@@ -58,8 +123,14 @@ pub async fn schedule(
     catalog: Arc<Catalog>,
     settings: InvoicerSettings,
     metrics: InvoicerMetrics,
+    mut files_stored: tokio::sync::watch::Receiver<bool>,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    tokio::select! {
+        // An error means the readers' task ended (failed): the process is stopping.
+        _ = files_stored.wait_for(|stored| *stored) => {}
+        () = shutdown.wait() => return Ok(()),
+    }
     let grace = TimeDelta::from_std(settings.grace.get())?;
     let late_window = TimeDelta::from_std(settings.late_window.get())?;
     tracing::info!(every = %settings.every, grace = %settings.grace, "invoicer scheduled");
@@ -69,9 +140,7 @@ pub async fn schedule(
         let started = std::time::Instant::now();
         match tally_invoicer::close(&*store, &catalog, &options).await {
             Ok(summary) => {
-                metrics.runs.with_label_values(&["ok"]).inc();
-                metrics.issued.inc_by(summary.issued.len() as u64);
-                metrics.last_success.set(Utc::now().timestamp() as f64);
+                metrics.record(&summary);
                 let level_info = !summary.issued.is_empty() || summary.drafts > 0;
                 if level_info {
                     tracing::info!(
@@ -91,6 +160,7 @@ pub async fn schedule(
             }
         }
         metrics.run_seconds.observe(started.elapsed().as_secs_f64());
+        metrics.count_invoices(&store).await;
         tokio::select! {
             () = tokio::time::sleep(settings.every.get()) => {}
             () = shutdown.wait() => return Ok(()),

@@ -52,7 +52,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyhow::Result<()> {
-    let registry = prometheus::Registry::new();
+    let registry = super::metrics_http::registry()?;
     let ingest_metrics = IngestMetrics::register(&registry).context("registering metrics")?;
     let invoicer_metrics = invoicer::InvoicerMetrics::register(&registry).context("registering metrics")?;
     let store = Arc::new(open_store(&settings.store).await?);
@@ -75,12 +75,19 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         let listener = tokio::net::TcpListener::bind(settings.metrics.listen)
             .await
             .with_context(|| format!("metrics.listen: binding {}", settings.metrics.listen))?;
-        tracing::info!(address = %listener.local_addr()?, "serving Prometheus metrics on /metrics");
-        roles.spawn(http::serve_metrics(listener, registry.clone(), shutdown.clone()));
+        tracing::info!(address = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
+        let brokers = (settings.ingest.enabled && settings.ingest.source == Source::Kafka)
+            .then_some(settings.ingest.kafka.brokers.as_str());
+        let readiness = super::ready::Readiness::new(store.clone(), brokers)?;
+        roles.spawn(http::serve_metrics(listener, registry.clone(), readiness, shutdown.clone()));
         serving = true;
     }
     let decoder = Decoder::new(&catalog, DecodeRules::default());
     let ingest = &settings.ingest;
+    // The first invoice run waits for the files given at start-up to be stored, so that
+    // a period is not closed while its events are still being loaded (stdin is not
+    // waited for: it may never end).
+    let (files_stored, files_waited) = tokio::sync::watch::channel(false);
     if ingest.enabled && ingest.source == Source::Files {
         let config = IntakeConfig {
             batch_max_events: ingest.batch_max_events,
@@ -89,9 +96,10 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         };
         let intake = Arc::new(Intake::new(decoder, store.clone(), ingest_metrics.clone(), config, stop.clone()));
         let mut readers: JoinSet<anyhow::Result<()>> = JoinSet::new();
+        let mut files: JoinSet<anyhow::Result<()>> = JoinSet::new();
         for path in &ingest.files {
             let (intake, path, shutdown) = (intake.clone(), path.clone(), shutdown.clone());
-            readers.spawn(async move {
+            files.spawn(async move {
                 let file = tokio::fs::File::open(&path)
                     .await
                     .with_context(|| format!("ingest.files: opening {}", path.display()))?;
@@ -108,6 +116,10 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             });
         }
         roles.spawn(async move {
+            while let Some(done) = files.join_next().await {
+                done.context("a reader task failed")??;
+            }
+            files_stored.send_replace(true);
             while let Some(done) = readers.join_next().await {
                 done.context("a reader task failed")??;
             }
@@ -122,6 +134,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             serving = true;
         }
     } else if ingest.enabled {
+        files_stored.send_replace(true);
         let kafka = &ingest.kafka;
         let mut config =
             IngestConfig::new(&kafka.brokers, &kafka.group, kafka.topics.clone(), &kafka.dead_letter_topic);
@@ -141,6 +154,8 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             Ok(())
         });
         serving = true;
+    } else {
+        files_stored.send_replace(true);
     }
     if settings.invoicer.enabled {
         roles.spawn(invoicer::schedule(
@@ -148,6 +163,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             catalog.clone(),
             settings.invoicer.clone(),
             invoicer_metrics,
+            files_waited,
             shutdown.clone(),
         ));
         serving = true;
