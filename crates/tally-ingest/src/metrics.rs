@@ -15,6 +15,8 @@ pub struct IngestMetrics {
     pub events: IntCounter,
     /// Valid events whose type no meter reads yet (kept).
     pub unmetered: IntCounter,
+    /// Valid events already stored (re-deliveries), as far as the store knows at write time.
+    pub duplicates: IntCounter,
     /// Dead-lettered events, by reason code.
     pub rejected: IntCounterVec,
     /// Batches made durable and committed.
@@ -46,6 +48,10 @@ impl IngestMetrics {
             messages: counter("tally_ingest_messages_total", "Messages read (Kafka, files, HTTP).")?,
             events: counter("tally_ingest_events_total", "Valid events written to the store.")?,
             unmetered: counter("tally_ingest_unmetered_events_total", "Valid events no meter reads yet (kept).")?,
+            duplicates: counter(
+                "tally_ingest_duplicate_events_total",
+                "Valid events already stored, counted once (the embedded store counts them on write; ClickHouse drops them on read and leaves this at 0).",
+            )?,
             rejected: IntCounterVec::new(
                 Opts::new("tally_ingest_rejected_events_total", "Events sent to the dead letters, by reason."),
                 &["reason"],
@@ -84,6 +90,7 @@ impl IngestMetrics {
         registry.register(Box::new(m.messages.clone()))?;
         registry.register(Box::new(m.events.clone()))?;
         registry.register(Box::new(m.unmetered.clone()))?;
+        registry.register(Box::new(m.duplicates.clone()))?;
         registry.register(Box::new(m.rejected.clone()))?;
         registry.register(Box::new(m.batches.clone()))?;
         registry.register(Box::new(m.store_retries.clone()))?;

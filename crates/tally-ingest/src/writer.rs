@@ -60,14 +60,15 @@ impl<S: UsageStore + 'static> Writer<S> {
                     self.store.insert_rejected(&batch.rejected).await.map_err(IngestError::Store)?;
                     rejected_stored = true;
                 }
-                self.store.insert_events(&batch.events).await.map_err(IngestError::Store)
+                self.store.insert_events_counted(&batch.events).await.map_err(IngestError::Store)
             };
             let attempt = tokio::time::timeout(self.attempt_timeout, attempt);
             let timer = self.metrics.store_write_seconds.start_timer();
             let result = attempt.await.unwrap_or(Err(IngestError::Timeout(self.attempt_timeout)));
             timer.observe_duration();
             match result {
-                Ok(()) => {
+                Ok(duplicates) => {
+                    self.metrics.duplicates.inc_by(duplicates.unwrap_or(0));
                     self.metrics.backoff_seconds.set(0.0);
                     self.metrics.batch_events.observe(batch.events.len() as f64);
                     return Ok(());

@@ -32,6 +32,10 @@ impl UsageStore for AnyStore {
         delegate!(self, s => s.insert_events(events))
     }
 
+    async fn insert_events_counted(&self, events: &[IncomingEvent]) -> Result<Option<u64>, StoreError> {
+        delegate!(self, s => s.insert_events_counted(events))
+    }
+
     async fn insert_rejected(&self, rejected: &[RejectedEvent]) -> Result<(), StoreError> {
         delegate!(self, s => s.insert_rejected(rejected))
     }

@@ -35,6 +35,16 @@ pub trait UsageStore: Send + Sync {
     /// Events already stored (same `source` and `id`) are not counted again.
     fn insert_events(&self, events: &[IncomingEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// [`insert_events`](UsageStore::insert_events), also saying how many of the events
+    /// were duplicates of stored ones when the store knows at write time: the embedded
+    /// store does; ClickHouse drops duplicates when it reads (and merges) and says `None`.
+    fn insert_events_counted(
+        &self,
+        events: &[IncomingEvent],
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
+        async move { self.insert_events(events).await.map(|()| None) }
+    }
+
     /// Records events that cannot be billed (dead letters), with their original bytes.
     fn insert_rejected(&self, rejected: &[RejectedEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -319,6 +319,7 @@ fn embedded_run_metrics_count_what_was_sent_and_pass_promtool() {
     let s = samples(&text);
     let get = |k: &str| *s.get(k).unwrap_or_else(|| panic!("{k} missing from:\n{text}"));
     assert_eq!(get("tally_ingest_events_total"), 6.0, "4 valid in the file (one twice) + 2 over HTTP");
+    assert_eq!(get("tally_ingest_duplicate_events_total"), 1.0, "f1 twice");
     assert_eq!(get("tally_ingest_rejected_events_total{reason=\"negative_value\"}"), 1.0);
     assert_eq!(get("tally_ingest_rejected_events_total{reason=\"missing_field\"}"), 1.0);
     assert_eq!(get("tally_ingest_batch_events_sum"), 6.0, "batch sizes add up to the events written");

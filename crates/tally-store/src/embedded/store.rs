@@ -53,11 +53,13 @@ fn json_object<V: ToString>(pairs: &[(String, V)]) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
-fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<(), StoreError> {
+/// Writes the batch in one transaction; returns how many were stored already.
+fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<u64, StoreError> {
     // The whole batch is checked before anything is written: stored whole or not at all.
     events.iter().try_for_each(|e| crate::check_event(&e.event))?;
     let now = chrono::Utc::now().timestamp_millis();
     let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
+    let mut duplicates = 0;
     {
         let mut stmt = tx
             .prepare_cached(
@@ -68,24 +70,27 @@ fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<(), StoreEr
         for incoming in events {
             let e = &incoming.event;
             let origin = incoming.origin.as_ref();
-            stmt.execute(params![
-                e.source,
-                e.id,
-                e.customer.as_str(),
-                e.event_type,
-                e.time_millis(),
-                json_object(&e.numbers),
-                json_object(&e.strings),
-                e.data,
-                now,
-                origin.map(|o| o.topic.as_str()),
-                origin.map(|o| o.partition),
-                origin.map(|o| o.offset),
-            ])
-            .map_err(StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id)))?;
+            let written = stmt
+                .execute(params![
+                    e.source,
+                    e.id,
+                    e.customer.as_str(),
+                    e.event_type,
+                    e.time_millis(),
+                    json_object(&e.numbers),
+                    json_object(&e.strings),
+                    e.data,
+                    now,
+                    origin.map(|o| o.topic.as_str()),
+                    origin.map(|o| o.partition),
+                    origin.map(|o| o.offset),
+                ])
+                .map_err(StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id)))?;
+            duplicates += u64::from(written == 0);
         }
     }
-    tx.commit().map_err(StoreError::sqlite("committing a write"))
+    tx.commit().map_err(StoreError::sqlite("committing a write"))?;
+    Ok(duplicates)
 }
 
 fn insert_rejected(conn: &mut Connection, rejected: &[RejectedEvent]) -> Result<(), StoreError> {
@@ -159,7 +164,12 @@ impl UsageStore for EmbeddedStore {
 
     async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
-        self.with_conn(move |conn| insert(conn, &events)).await
+        self.with_conn(move |conn| insert(conn, &events)).await.map(|_| ())
+    }
+
+    async fn insert_events_counted(&self, events: &[IncomingEvent]) -> Result<Option<u64>, StoreError> {
+        let events = events.to_vec();
+        self.with_conn(move |conn| insert(conn, &events)).await.map(Some)
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
