@@ -16,6 +16,6 @@ pub use duration::Span;
 pub use error::ConfigError;
 pub use load::{load, Sources, DEFAULT_TOML, ENV_PREFIX};
 pub use settings::{
-    ClickHouseSettings, Compression, EmbeddedSettings, HttpSettings, IngestSettings, InvoicerSettings, KafkaSettings,
-    LogSettings, MetricsSettings, Settings, Source, StoreKind, StoreSettings,
+    ApiToken, ClickHouseSettings, Compression, EmbeddedSettings, HttpSettings, IngestSettings, InvoicerSettings,
+    KafkaSettings, LogSettings, MetricsSettings, Settings, Source, StoreKind, StoreSettings,
 };

@@ -166,6 +166,22 @@ pub struct HttpSettings {
     pub listen: SocketAddr,
     /// Largest body accepted.
     pub max_body_bytes: usize,
+    /// Who may call: every request needs one of these tokens.
+    pub tokens: Vec<ApiToken>,
+    /// The issuer named on HTML invoices.
+    pub issuer: String,
+}
+
+/// An API token: its holder, its role and its SHA-256 (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    /// Who holds it (logged; the token never is).
+    pub name: String,
+    /// `ingest` (events only), `read` or `admin`.
+    pub role: String,
+    /// SHA-256 of the token, 64 hex digits (`tally token new` prints one).
+    pub sha256: String,
 }
 
 /// The metrics endpoint.
@@ -253,6 +269,17 @@ impl Settings {
                 "http.enabled",
                 "the HTTP endpoint writes to the embedded path only for now; with ingest.source = \"kafka\" set it to false".into(),
             );
+        }
+        for (i, token) in self.http.tokens.iter().enumerate() {
+            if !["ingest", "read", "admin"].contains(&token.role.as_str()) {
+                return invalid(
+                    &format!("http.tokens[{i}].role"),
+                    format!("{:?}: expected ingest, read or admin", token.role),
+                );
+            }
+            if token.sha256.len() != 64 || !token.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return invalid(&format!("http.tokens[{i}].sha256"), "must be 64 hex digits (a SHA-256)".into());
+            }
         }
         if self.http.enabled && self.http.max_body_bytes == 0 {
             return invalid("http.max_body_bytes", "must be at least 1".into());

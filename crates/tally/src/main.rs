@@ -48,6 +48,9 @@ enum Command {
     /// Close billing periods into invoices; list, show and preview invoices.
     #[command(subcommand)]
     Invoice(commands::invoice::InvoiceCommand),
+    /// Make API tokens for the HTTP API (their SHA-256 goes in the configuration).
+    #[command(subcommand)]
+    Token(commands::token::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::Customers(cmd) => commands::customers::run(&cmd),
         Command::Subscriptions(cmd) => commands::subscriptions::run(&cmd),
         Command::Invoice(cmd) => commands::invoice::run(&cmd),
+        Command::Token(cmd) => commands::token::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -138,7 +138,8 @@ fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &s
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.0\r\nHost: tally\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: tally\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        common::token("admin"),
         body.len()
     )
     .unwrap();
@@ -301,7 +302,8 @@ fn embedded_run_metrics_count_what_was_sent_and_pass_promtool() {
         d,
         &format!(
             "catalog = \"catalog.toml\"\n[store.embedded]\npath = \"tally.db\"\n[ingest]\nfiles = [\"events.ndjson\"]\n\
-             [http]\nlisten = \"{api}\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nevery = \"1s\"\ngrace = \"1s\"\n"
+             [http]\nlisten = \"{api}\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nevery = \"1s\"\ngrace = \"1s\"\n{}",
+            common::tokens_toml()
         ),
     );
     wait_for("/metrics", || TcpStream::connect(metrics).is_ok() && TcpStream::connect(api).is_ok());

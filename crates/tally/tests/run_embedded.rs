@@ -13,6 +13,8 @@ use chrono::{DurationRound, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
+mod common;
+
 const CATALOG: &str = r#"
 [[meters]]
 key = "tokens"
@@ -41,7 +43,8 @@ fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &s
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: tally\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: tally\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        common::token("ingest"),
         body.len()
     )
     .unwrap();
@@ -147,7 +150,8 @@ fn run_ingests_files_http_and_stdin_then_invoices_on_schedule() {
     let (api, metrics) = (free_port(), free_port());
     let config = format!(
         "catalog = \"catalog.toml\"\n[store.embedded]\npath = \"tally.db\"\n[ingest]\nfiles = [\"events.ndjson\"]\n\
-         [http]\nlisten = \"{api}\"\nmax_body_bytes = 4096\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n"
+         [http]\nlisten = \"{api}\"\nmax_body_bytes = 4096\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
+        common::tokens_toml()
     );
     std::fs::write(d.join("ingest.toml"), config).unwrap();
     let shown = tally(d).args(["config", "show", "--config", "ingest.toml"]).output().unwrap();

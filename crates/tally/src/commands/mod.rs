@@ -18,6 +18,7 @@ pub mod settings;
 pub mod store_args;
 pub mod subscriptions;
 pub mod table;
+pub mod token;
 
 use std::path::Path;
 

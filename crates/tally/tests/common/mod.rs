@@ -56,3 +56,25 @@ pub fn rate_err(catalog: &Path, usage: &Path) -> String {
     assert_eq!(stderr.lines().count(), 1, "one line on stderr, got {stderr:?}");
     stderr.trim_end().to_owned()
 }
+
+/// API tokens for tests, one per role: (role, token).
+pub const TOKENS: [(&str, &str); 3] =
+    [("ingest", "tly_test_ingest_token"), ("read", "tly_test_read_token"), ("admin", "tly_test_admin_token")];
+
+/// The `[[http.tokens]]` entries configuring [`TOKENS`] (append to a config file).
+pub fn tokens_toml() -> String {
+    TOKENS
+        .iter()
+        .map(|(role, token)| {
+            format!(
+                "\n[[http.tokens]]\nname = \"test-{role}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n",
+                tally_api::hash_token(token)
+            )
+        })
+        .collect()
+}
+
+/// The test token of a role.
+pub fn token(role: &str) -> &'static str {
+    TOKENS.iter().find(|(r, _)| *r == role).map(|(_, t)| *t).expect("a test role")
+}

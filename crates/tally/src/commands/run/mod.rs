@@ -129,8 +129,9 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             let listener = tokio::net::TcpListener::bind(settings.http.listen)
                 .await
                 .with_context(|| format!("http.listen: binding {}", settings.http.listen))?;
-            tracing::info!(address = %listener.local_addr()?, "serving POST /v1/events");
-            roles.spawn(http::serve_api(listener, intake, settings.http.max_body_bytes, shutdown.clone()));
+            let app = api_router(&settings, &store, &catalog, intake)?;
+            tracing::info!(address = %listener.local_addr()?, "serving the HTTP API");
+            roles.spawn(http::serve_api(listener, app, shutdown.clone()));
             serving = true;
         }
     } else if ingest.enabled {
@@ -223,6 +224,42 @@ async fn read_until_stopped<R: tokio::io::AsyncBufRead + Unpin>(
         "input stored"
     );
     Ok(())
+}
+
+/// The HTTP API with the configured tokens.
+fn api_router(
+    settings: &Settings,
+    store: &Arc<AnyStore>,
+    catalog: &Arc<tally_domain::Catalog>,
+    intake: Arc<Intake<AnyStore>>,
+) -> anyhow::Result<axum::Router> {
+    let tokens: Vec<tally_api::Token> = settings
+        .http
+        .tokens
+        .iter()
+        .map(|t| tally_api::Token {
+            name: t.name.clone(),
+            role: match t.role.as_str() {
+                "ingest" => tally_api::Role::Ingest,
+                "read" => tally_api::Role::Read,
+                _ => tally_api::Role::Admin,
+            },
+            sha256: t.sha256.clone(),
+        })
+        .collect();
+    let tokens = tally_api::Tokens::new(&tokens).map_err(|e| anyhow::anyhow!("http.tokens: {e}"))?;
+    if tokens.is_empty() {
+        tracing::warn!("http.tokens is empty: every API request is refused (tally token new makes one)");
+    }
+    let api = tally_api::Api {
+        store: store.clone(),
+        catalog: catalog.clone(),
+        intake,
+        tokens: Arc::new(tokens),
+        issuer: settings.http.issuer.clone(),
+        prefixes: (settings.invoicer.number_prefix.clone(), settings.invoicer.credit_note_prefix.clone()),
+    };
+    Ok(tally_api::router(api, settings.http.max_body_bytes))
 }
 
 /// How long the HTTP server lets requests in flight finish after a signal.

@@ -1,0 +1,159 @@
+//! Invoices: `GET /v1/invoices?customer=&subscription=&state=&from=&to=` (newest
+//! periods last), `GET /v1/invoices/{id}` (id or number; JSON, or the HTML a customer
+//! receives with `?format=html` or `Accept: text/html`), `POST /v1/invoices/{id}/void`
+//! (admin: a credit note, and with `{"revise": true}` a revised invoice), and
+//! `GET /v1/customers/{id}/invoice-preview` (the current period so far, not stored).
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tally_domain::{CustomerId, SubscriptionId};
+use tally_invoicer::InvoicerError;
+use tally_store::{AccountStore, InvoiceFilter, InvoiceStore};
+
+use crate::{Api, ApiError};
+
+/// The list's filters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    customer: Option<String>,
+    subscription: Option<String>,
+    state: Option<String>,
+    /// Periods starting at or after this instant.
+    from: Option<String>,
+    /// Periods starting before this instant.
+    to: Option<String>,
+}
+
+fn instant(field: &str, value: Option<&String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    value
+        .map(|v| v.parse().map_err(|e| ApiError::invalid(field, format!("{v:?} is not an RFC 3339 time ({e})"))))
+        .transpose()
+}
+
+fn invoicer_error(err: InvoicerError) -> ApiError {
+    match err {
+        InvoicerError::Store(e) => ApiError::store(e),
+        InvoicerError::NotVoidable { id, why } => {
+            ApiError::new(StatusCode::CONFLICT, "not_voidable", format!("invoice {id} cannot be voided: {why}"))
+        }
+        other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", other.to_string()),
+    }
+}
+
+/// `GET /v1/invoices`.
+pub async fn list(
+    State(api): State<Api>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let params = crate::error::query(params)?;
+    if let Some(state) = params.state.as_deref().filter(|s| !["draft", "issued", "void"].contains(s)) {
+        return Err(ApiError::invalid("state", format!("{state:?}: expected draft, issued or void")));
+    }
+    let filter = InvoiceFilter {
+        customer: params.customer.map(CustomerId::new),
+        subscription: params.subscription.map(SubscriptionId::new),
+        state: params.state,
+        from: instant("from", params.from.as_ref())?,
+        to: instant("to", params.to.as_ref())?,
+    };
+    let records = api.store.invoices(&filter).await.map_err(ApiError::store)?;
+    let invoices = records
+        .iter()
+        .map(|r| tally_invoicer::read_invoice(r).map(|i| serde_json::to_value(i).unwrap_or(Value::Null)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invoicer_error)?;
+    Ok(Json(invoices))
+}
+
+/// How to show one invoice.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowParams {
+    format: Option<String>,
+}
+
+/// `GET /v1/invoices/{id}`.
+pub async fn show(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    params: Result<Query<ShowParams>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = crate::error::query(params)?;
+    let html = match params.format.as_deref() {
+        Some("html") => true,
+        Some("json") => false,
+        Some(other) => return Err(ApiError::invalid("format", format!("{other:?}: expected json or html"))),
+        None => headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html")),
+    };
+    let record = tally_invoicer::find_invoice(&*api.store, &id)
+        .await
+        .map_err(invoicer_error)?
+        .ok_or_else(|| ApiError::not_found(format!("no invoice with id or number {id}")))?;
+    let invoice = tally_invoicer::read_invoice(&record).map_err(invoicer_error)?;
+    if !html {
+        return Ok(Json(invoice).into_response());
+    }
+    let customer = api
+        .store
+        .customer(&invoice.customer)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("the invoice's customer {} is gone", invoice.customer)))?;
+    let page = tally_invoicing::render::html(&invoice, &customer, &api.issuer);
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+}
+
+/// The body of a void request (optional): `{"revise": true}` also issues a revised
+/// invoice for the same period, from the usage as it is now.
+fn revise_of(body: &[u8]) -> Result<bool, ApiError> {
+    let invalid = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message);
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(false);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
+    let object = value.as_object().ok_or_else(|| invalid("the body must be a JSON object".into()))?;
+    if let Some(unknown) = object.keys().find(|k| *k != "revise") {
+        return Err(invalid(format!("{unknown}: unknown field (the only one is revise)")));
+    }
+    match object.get("revise") {
+        None => Ok(false),
+        Some(Value::Bool(revise)) => Ok(*revise),
+        Some(other) => Err(invalid(format!("revise: must be true or false, not {other}"))),
+    }
+}
+
+/// `POST /v1/invoices/{id}/void`.
+pub async fn void(State(api): State<Api>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    let revise = revise_of(&body)?;
+    let prefixes = (api.prefixes.0.as_str(), api.prefixes.1.as_str());
+    let done = tally_invoicer::void(&*api.store, &api.catalog, &id, revise, Utc::now(), prefixes)
+        .await
+        .map_err(invoicer_error)?;
+    let revision = done.revision.map(|(id, number)| json!({ "id": id, "number": number }));
+    let body = json!({
+        "voided": done.voided,
+        "credit_note": { "id": done.credit_note.0, "number": done.credit_note.1 },
+        "revision": revision,
+    });
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+/// `GET /v1/customers/{id}/invoice-preview`.
+pub async fn preview(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let customer = CustomerId::new(id.clone());
+    if api.store.customer(&customer).await.map_err(ApiError::store)?.is_none() {
+        return Err(ApiError::not_found(format!("no customer {id}")));
+    }
+    let invoices =
+        tally_invoicer::preview(&*api.store, &api.catalog, &customer, Utc::now()).await.map_err(invoicer_error)?;
+    Ok(Json(json!({ "customer": id, "as_of": Utc::now().to_rfc3339(), "invoices": invoices })))
+}

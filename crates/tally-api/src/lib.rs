@@ -1,0 +1,70 @@
+//! Tally's HTTP API, as an axum router that `tally run` serves.
+//!
+//! Every route is authenticated with an API token (`Authorization: Bearer ...`) whose
+//! SHA-256 is configured with a role: `ingest` may only send events, `read` may read
+//! everything, `admin` may also change things (void invoices). A missing or unknown
+//! token gets 401, a known token without the role 403. Errors are JSON objects with a
+//! stable `code` and a `message`.
+//!
+//! The crate knows the store, the invoicer and the ingest intake; it knows nothing of
+//! Kafka or of how the process is configured: the binary builds [`Api`].
+
+mod accounts;
+mod auth;
+mod error;
+mod events;
+mod invoices;
+mod usage;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tally_domain::Catalog;
+use tally_ingest::Intake;
+use tally_store::AnyStore;
+
+pub use auth::{hash_token, Role, Token, Tokens};
+pub use error::ApiError;
+
+/// What the routes work with.
+#[derive(Clone)]
+pub struct Api {
+    /// The store (usage, accounts, invoices).
+    pub store: Arc<AnyStore>,
+    /// The price catalog.
+    pub catalog: Arc<Catalog>,
+    /// Where `POST /v1/events` writes (embedded mode).
+    pub intake: Arc<Intake<AnyStore>>,
+    /// Who may call.
+    pub tokens: Arc<Tokens>,
+    /// The issuer named on HTML invoices.
+    pub issuer: String,
+    /// Numbering of revisions and credit notes.
+    pub prefixes: (String, String),
+}
+
+/// Every route, behind the token check.
+pub fn router(api: Api, max_body_bytes: usize) -> Router {
+    let routes = Router::new()
+        .route("/v1/events", post(events::post))
+        .route("/v1/customers", get(accounts::customers))
+        .route("/v1/customers/{id}", get(accounts::customer))
+        .route("/v1/customers/{id}/usage", get(usage::usage))
+        .route("/v1/customers/{id}/invoice-preview", get(invoices::preview))
+        .route("/v1/subscriptions", get(accounts::subscriptions))
+        .route("/v1/subscriptions/{id}", get(accounts::subscription))
+        .route("/v1/invoices", get(invoices::list))
+        .route("/v1/invoices/{id}", get(invoices::show))
+        .route("/v1/invoices/{id}/void", post(invoices::void))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(api.clone(), auth::check))
+        .with_state(api);
+    routes
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .fallback(error::not_found)
+}
+
+/// The OpenAPI document of these routes (checked in as `crates/tally-api/openapi.json`).
+pub const OPENAPI: &str = include_str!("../openapi.json");

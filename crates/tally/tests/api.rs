@@ -1,0 +1,334 @@
+//! The HTTP API of `tally run` (embedded mode) through real HTTP requests: every
+//! endpoint against every kind of caller (no token, a wrong token, each role), what
+//! the endpoints answer after real events and a real close, and clear 4xx errors that
+//! change nothing for malformed requests.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde_json::{json, Value};
+
+fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// One HTTP/1.0 request with an optional bearer token; returns (status, headers, body).
+fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let content_type =
+        if body.trim_start().starts_with('[') { "application/cloudevents-batch+json" } else { "application/json" };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: tally\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// A `tally run`, killed if the test fails first.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn tally(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_tally")).current_dir(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn event(id: &str, time: &str, model: &str, tokens: u64) -> Value {
+    json!({"specversion": "1.0", "id": id, "source": "api-test", "type": "llm.tokens", "subject": "acme",
+        "time": time, "data": {"tokens": tokens, "model": model, "direction": "input"}})
+}
+
+/// The subscription's first period: from 20 days ago (midnight UTC) for a month, so
+/// that its events are inside the late window and it can be closed with `--now`.
+fn period() -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = (Utc::now() - TimeDelta::days(20)).duration_trunc(TimeDelta::days(1)).unwrap();
+    (start, start.checked_add_months(chrono::Months::new(1)).unwrap())
+}
+
+fn at(days: i64, hours: i64) -> String {
+    (period().0 + TimeDelta::days(days) + TimeDelta::hours(hours)).to_rfc3339()
+}
+
+fn usage_path(group_by: &str) -> String {
+    let (start, end) = period();
+    let (start, end) = (start.to_rfc3339().replace('+', "%2B"), end.to_rfc3339().replace('+', "%2B"));
+    format!("/v1/customers/acme/usage?meter=llm_tokens&from={start}&to={end}{group_by}")
+}
+
+/// Every endpoint, with the role it needs: (method, path, body, role).
+fn endpoints() -> Vec<(&'static str, String, String, &'static str)> {
+    vec![
+        ("POST", "/v1/events".into(), event("m1", &at(0, 1), "gpt-4o", 1).to_string(), "ingest"),
+        ("GET", "/v1/customers".into(), String::new(), "read"),
+        ("GET", "/v1/customers/acme".into(), String::new(), "read"),
+        ("GET", usage_path(""), String::new(), "read"),
+        ("GET", "/v1/customers/acme/invoice-preview".into(), String::new(), "read"),
+        ("GET", "/v1/subscriptions".into(), String::new(), "read"),
+        ("GET", "/v1/subscriptions/sub-acme".into(), String::new(), "read"),
+        ("GET", "/v1/invoices".into(), String::new(), "read"),
+        ("GET", "/v1/invoices/no-such-invoice".into(), String::new(), "read"),
+        ("POST", "/v1/invoices/no-such-invoice/void".into(), String::new(), "admin"),
+    ]
+}
+
+#[test]
+fn every_endpoint_authenticates_and_answers_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let catalog = common::sample_catalog();
+    let catalog = catalog.to_str().unwrap();
+    let store = ["--embedded", "tally.db"];
+    tally(
+        d,
+        &[
+            &["customers", "create", "--id", "acme", "--name", "Acme AI", "--currency", "USD", "--timezone", "UTC"][..],
+            &store,
+        ]
+        .concat(),
+    );
+    tally(
+        d,
+        &[
+            &["customers", "create", "--id", "beta", "--name", "Beta", "--currency", "USD", "--timezone", "UTC"][..],
+            &store,
+        ]
+        .concat(),
+    );
+    tally(
+        d,
+        &[
+            &["subscriptions", "create", "--id", "sub-acme", "--customer", "acme", "--plan", "starter"][..],
+            &["--start", &period().0.to_rfc3339(), "--catalog", catalog],
+            &store,
+        ]
+        .concat(),
+    );
+    let (api, metrics) = (free_port(), free_port());
+    let config = format!(
+        "catalog = {catalog:?}\n[store.embedded]\npath = \"tally.db\"\n[http]\nlisten = \"{api}\"\nmax_body_bytes = 65536\n\
+         issuer = \"Tally Test Ltd\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
+        common::tokens_toml()
+    );
+    std::fs::write(d.join("api.toml"), config).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(d)
+        .args(["run", "--config", "api.toml"])
+        .env_remove("TALLY_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running(Some(child));
+    let started = Instant::now();
+    while TcpStream::connect(api).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the API did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (ingest, read, admin) =
+        (Some(common::token("ingest")), Some(common::token("read")), Some(common::token("admin")));
+
+    // The OpenAPI document is served as checked in, and documents exactly the
+    // endpoints exercised here (each of which is routed: none answers "no such route").
+    let (status, _, served) = request(api, "GET", "/openapi.json", None, "");
+    assert_eq!(status, 200);
+    let checked_in =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tally-api/openapi.json")).unwrap();
+    assert_eq!(json_of(&served), json_of(&checked_in));
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in json_of(&served)["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut exercised: Vec<(String, String)> = endpoints()
+        .iter()
+        .map(|(method, path, _, _)| {
+            let path = path.split('?').next().unwrap();
+            let template =
+                ["sub-acme", "no-such-invoice", "acme"].iter().fold(path.to_owned(), |p, id| p.replace(id, "{id}"));
+            (method.to_string(), template)
+        })
+        .collect();
+    documented.sort();
+    exercised.sort();
+    assert_eq!(documented, exercised, "openapi.json and the endpoints tested");
+
+    // The matrix: no token and a wrong token get 401, a role without the right 403,
+    // the right role neither. Refused requests change nothing (checked below: m1 is
+    // stored once, by the ingest token).
+    for (method, path, body, needs) in endpoints() {
+        let path = path.as_str();
+        for token in [None, Some("tly_wrong"), Some("")] {
+            let (status, head, answer) = request(api, method, path, token, &body);
+            assert_eq!(status, 401, "{method} {path} with {token:?}: {answer}");
+            assert_eq!(json_of(&answer)["code"], "unauthorized");
+            assert!(head.contains("www-authenticate: bearer"), "{head}");
+        }
+        for (role, token) in common::TOKENS {
+            let (status, _, answer) = request(api, method, path, Some(token), &body);
+            let allowed = role == "admin" || role == needs;
+            if allowed {
+                assert!(status != 401 && status != 403, "{method} {path} as {role}: {status} {answer}");
+            } else {
+                assert_eq!(status, 403, "{method} {path} as {role}: {answer}");
+                assert_eq!(json_of(&answer)["code"], "forbidden");
+            }
+        }
+    }
+
+    // October's events, over HTTP with the ingest token.
+    let batch = json!([
+        event("e1", &at(1, 10), "gpt-4o", 1_500_000),
+        event("e2", &at(2, 10), "gpt-4o", 500_000),
+        event("e3", &at(3, 10), "llama-3-70b", 250_000),
+        event("e1", &at(1, 10), "gpt-4o", 1_500_000),
+    ]);
+    let (status, _, answer) = request(api, "POST", "/v1/events", ingest, &batch.to_string());
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(json_of(&answer)["accepted"], 4, "{answer}");
+
+    // Usage, exact, by model (m1 from the matrix counts once although admin sent it too).
+    let path = usage_path("&group_by=model");
+    let (status, _, answer) = request(api, "GET", &path, read, "");
+    assert_eq!(status, 200, "{answer}");
+    let usage = json_of(&answer);
+    let groups: Vec<(String, String)> = usage["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["dimensions"]["model"].as_str().unwrap().to_owned(), g["quantity"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(groups, [("gpt-4o".to_owned(), "2000001".to_owned()), ("llama-3-70b".to_owned(), "250000".to_owned())]);
+
+    // Accounts.
+    let (_, _, answer) = request(api, "GET", "/v1/customers", read, "");
+    let ids: Vec<String> =
+        json_of(&answer).as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().into()).collect();
+    assert_eq!(ids, ["acme", "beta"]);
+    let (_, _, answer) = request(api, "GET", "/v1/subscriptions?customer=acme", read, "");
+    assert_eq!(json_of(&answer)[0]["id"], "sub-acme");
+    let (status, _, answer) = request(api, "GET", "/v1/customers/nobody", read, "");
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (404, Some("not_found")));
+
+    // The preview bills the period so far (nothing stored).
+    let (status, _, answer) = request(api, "GET", "/v1/customers/acme/invoice-preview", read, "");
+    assert_eq!(status, 200, "{answer}");
+    let preview = json_of(&answer);
+    assert!(preview["invoices"].as_array().unwrap().len() == 1, "{preview}");
+
+    // Close the period through the CLI on the same store (with its clock set after the
+    // period's end), then read the invoice over HTTP.
+    let now = (period().1 + TimeDelta::hours(2)).to_rfc3339();
+    let closed = tally(d, &[&["invoice", "close", "--now", &now, "--catalog", catalog][..], &store].concat());
+    assert!(closed.contains("issued 1 invoices"), "{closed}");
+    let (status, _, answer) = request(api, "GET", "/v1/invoices?customer=acme&state=issued", read, "");
+    assert_eq!(status, 200, "{answer}");
+    let listed = json_of(&answer);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let number = listed[0]["number"].as_str().unwrap().to_owned();
+    let from_cli: Value =
+        serde_json::from_str(&tally(d, &[&["invoice", "show", "--id", &number][..], &store].concat())).unwrap();
+    let (_, _, answer) = request(api, "GET", &format!("/v1/invoices/{number}"), read, "");
+    assert_eq!(json_of(&answer), from_cli, "the API gives the stored invoice");
+    let (status, head, page) = request(api, "GET", &format!("/v1/invoices/{number}?format=html"), read, "");
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(page.contains("Tally Test Ltd") && page.contains(&number) && page.contains("Acme AI"), "{page}");
+    let (_, _, answer) = request(api, "GET", "/v1/invoices?state=draft", read, "");
+    assert_eq!(json_of(&answer), json!([]));
+
+    // Void with a revision, as admin: a credit note and a revised invoice.
+    let (status, _, answer) =
+        request(api, "POST", &format!("/v1/invoices/{number}/void"), admin, r#"{"revise": true}"#);
+    assert_eq!(status, 200, "{answer}");
+    let voided = json_of(&answer);
+    assert!(voided["credit_note"]["number"].as_str().unwrap().starts_with("CN-"), "{voided}");
+    assert!(voided["revision"]["number"].as_str().unwrap().starts_with("INV-"), "{voided}");
+    let (status, _, answer) = request(api, "POST", &format!("/v1/invoices/{number}/void"), admin, "");
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (409, Some("not_voidable")), "{answer}");
+    let (_, _, answer) = request(api, "GET", "/v1/invoices?customer=acme", read, "");
+    let states: Vec<(String, String)> = json_of(&answer)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["document"].as_str().unwrap().to_owned(), i["state"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(states.len(), 3, "{states:?}");
+    assert!(
+        states.contains(&("credit_note".into(), "issued".into()))
+            && states.contains(&("invoice".into(), "void".into()))
+    );
+
+    // Malformed requests: clear 4xx, JSON, naming the field; nothing changes.
+    let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 10] = [
+        ("GET", "/v1/invoices?colour=red", read, "", 400, "invalid_parameter", "colour"),
+        ("GET", "/v1/invoices?state=paid", read, "", 400, "invalid_parameter", "state"),
+        ("GET", "/v1/invoices?from=yesterday", read, "", 400, "invalid_parameter", "from"),
+        (
+            "GET",
+            "/v1/customers/acme/usage?meter=nope&from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+            read,
+            "",
+            400,
+            "invalid_parameter",
+            "meter",
+        ),
+        (
+            "GET",
+            "/v1/customers/acme/usage?meter=llm_tokens&from=2026-11-01T00:00:00Z&to=2026-10-01T00:00:00Z",
+            read,
+            "",
+            400,
+            "invalid_parameter",
+            "to",
+        ),
+        ("GET", "/v1/customers/acme/usage?meter=llm_tokens", read, "", 400, "invalid_parameter", "from"),
+        ("GET", "/v1/invoices/x?format=pdf", read, "", 400, "invalid_parameter", "format"),
+        ("POST", "/v1/invoices/x/void", admin, "{\"revise\": \"yes\"}", 400, "invalid_body", "revise"),
+        ("GET", "/v1/nothing-here", read, "", 404, "not_found", "route"),
+        ("POST", "/v1/events", ingest, "[]", 400, "empty_batch", "no event"),
+    ];
+    for (method, path, token, body, want, code, names) in bad {
+        let (status, _, answer) = request(api, method, path, token, body);
+        assert_eq!(status, want, "{method} {path}: {answer}");
+        let answer = json_of(&answer);
+        assert_eq!(answer["code"], code, "{method} {path}: {answer}");
+        assert!(answer["message"].as_str().unwrap().contains(names), "{method} {path}: {answer}");
+    }
+    let big = json!(vec![event("big", &at(4, 0), "gpt-4o", 1); 400]).to_string();
+    let (status, _, answer) = request(api, "POST", "/v1/events", ingest, &big);
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (413, Some("body_too_large")), "{answer}");
+    let (_, _, answer) = request(api, "GET", &path, read, "");
+    assert_eq!(json_of(&answer)["groups"], usage["groups"], "refused requests stored nothing");
+
+    let mut child = running.0.take().unwrap();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+}
