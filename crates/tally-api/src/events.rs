@@ -1,8 +1,9 @@
 //! `POST /v1/events`: one CloudEvent (`application/cloudevents+json` or
 //! `application/json`), a batch (`application/cloudevents-batch+json`, a JSON array)
-//! or NDJSON (`application/x-ndjson`), written through the same intake as files and
-//! Kafka (decoder, durable batch, store dedupe). It answers once the events are
-//! durable: 202 with per-event results for a batch; 400 with the reason for a single
+//! or NDJSON (`application/x-ndjson`), validated by the same decoder as every other
+//! path; in embedded mode written through the intake (durable batch, store dedupe), in
+//! Kafka mode produced to the usage topic (acknowledged by the broker). It answers once
+//! the events are durable: 202 with per-event results for a batch; 400 with the reason for a single
 //! rejected event (kept in `rejected_events` like every dead letter); 400 for a body
 //! that is not a batch at all (nothing stored); 413 above the body limit; 415 for
 //! another media type; 503 with `Retry-After` when the store does not answer in time
@@ -94,13 +95,14 @@ pub async fn post(State(api): State<Api>, headers: HeaderMap, body: Result<Bytes
     if messages.is_empty() {
         return error(StatusCode::BAD_REQUEST, "empty_batch", "the body holds no event");
     }
-    let outcomes = match tokio::time::timeout(STORE_WAIT, api.intake.write(messages)).await {
+    let code = api.events.unavailable_code();
+    let outcomes = match tokio::time::timeout(STORE_WAIT, api.events.write(messages)).await {
         Ok(Ok(outcomes)) => outcomes,
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "events not stored");
-            return unavailable(&err.to_string());
+            return unavailable(code, &err.to_string());
         }
-        Err(_) => return unavailable("the store did not answer in time"),
+        Err(_) => return unavailable(code, "no answer in time"),
     };
     let accepted = outcomes.iter().filter(|o| matches!(o, Outcome::Accepted { .. })).count();
     if let (Shape::One, [Outcome::Rejected { reason, detail }]) = (&shape, outcomes.as_slice()) {
@@ -125,10 +127,10 @@ pub async fn post(State(api): State<Api>, headers: HeaderMap, body: Result<Bytes
     reply(StatusCode::ACCEPTED, body)
 }
 
-fn unavailable(message: &str) -> Response {
+fn unavailable(code: &'static str, message: &str) -> Response {
     let mut response = error(
         StatusCode::SERVICE_UNAVAILABLE,
-        "store_unavailable",
+        code,
         format!("{message}; send again later (events already stored count once)"),
     );
     response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));

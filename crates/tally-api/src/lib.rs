@@ -6,8 +6,9 @@
 //! token gets 401, a known token without the role 403. Errors are JSON objects with a
 //! stable `code` and a `message`.
 //!
-//! The crate knows the store, the invoicer and the ingest intake; it knows nothing of
-//! Kafka or of how the process is configured: the binary builds [`Api`].
+//! The crate knows the store, the invoicer and where events go (the ingest intake, or
+//! the Kafka forwarder); it knows nothing of how the process is configured: the binary
+//! builds [`Api`].
 
 mod accounts;
 mod auth;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 use tally_domain::Catalog;
-use tally_ingest::Intake;
+use tally_ingest::{Forwarder, IngestError, Intake, Outcome};
 use tally_store::AnyStore;
 
 pub use auth::{hash_token, Role, Token, Tokens};
@@ -34,14 +35,39 @@ pub struct Api {
     pub store: Arc<AnyStore>,
     /// The price catalog.
     pub catalog: Arc<Catalog>,
-    /// Where `POST /v1/events` writes (embedded mode).
-    pub intake: Arc<Intake<AnyStore>>,
+    /// Where `POST /v1/events` writes.
+    pub events: Events,
     /// Who may call.
     pub tokens: Arc<Tokens>,
     /// The issuer named on HTML invoices.
     pub issuer: String,
     /// Numbering of revisions and credit notes.
     pub prefixes: (String, String),
+}
+
+/// Where events sent over HTTP go.
+#[derive(Clone)]
+pub enum Events {
+    /// Embedded mode: the intake's durable write into the store.
+    Store(Arc<Intake<AnyStore>>),
+    /// Kafka mode: produced to the usage topic (rejected ones to the dead letters).
+    Kafka(Arc<Forwarder>),
+}
+
+impl Events {
+    async fn write(&self, messages: Vec<&[u8]>) -> Result<Vec<Outcome>, IngestError> {
+        match self {
+            Events::Store(intake) => intake.write(messages).await,
+            Events::Kafka(forwarder) => forwarder.write(messages).await,
+        }
+    }
+
+    fn unavailable_code(&self) -> &'static str {
+        match self {
+            Events::Store(_) => "store_unavailable",
+            Events::Kafka(_) => "kafka_unavailable",
+        }
+    }
 }
 
 /// Every route, behind the token check.

@@ -264,12 +264,6 @@ impl Settings {
         if self.invoicer.number_prefix == self.invoicer.credit_note_prefix {
             return invalid("invoicer.credit_note_prefix", "must differ from invoicer.number_prefix".into());
         }
-        if self.http.enabled && ingest.source == Source::Kafka {
-            return invalid(
-                "http.enabled",
-                "the HTTP endpoint writes to the embedded path only for now; with ingest.source = \"kafka\" set it to false".into(),
-            );
-        }
         for (i, token) in self.http.tokens.iter().enumerate() {
             if !["ingest", "read", "admin"].contains(&token.role.as_str()) {
                 return invalid(

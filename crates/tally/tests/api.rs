@@ -332,3 +332,94 @@ fn every_endpoint_authenticates_and_answers_from_the_store() {
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     assert!(child.wait().unwrap().success());
 }
+
+/// Kafka mode: events sent over HTTP are produced to the topic (answered once the
+/// broker has them), consumed by the worker of the same process into ClickHouse, and
+/// read back through the API; a rejected event is answered as such and nothing of it
+/// is billed.
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_mode_produces_http_events_and_reads_them_back_from_clickhouse() {
+    let db = tally_tests::TestDb::new().await;
+    let (topic, dead_letters) = (tally_tests::TestTopic::new(2).await, tally_tests::TestTopic::new(1).await);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let catalog = common::sample_catalog();
+    let catalog = catalog.to_str().unwrap();
+    let url = tally_tests::clickhouse_url();
+    let store = ["--clickhouse", url.as_str(), "--database", db.name()];
+    tokio::task::block_in_place(|| {
+        tally(
+            d,
+            &[
+                &["customers", "create", "--id", "acme", "--name", "Acme AI", "--currency", "USD", "--timezone", "UTC"]
+                    [..],
+                &store,
+            ]
+            .concat(),
+        );
+    });
+    let (api, metrics) = (free_port(), free_port());
+    let config = format!(
+        "catalog = {catalog:?}\n[store]\nkind = \"clickhouse\"\n[store.clickhouse]\nurl = \"{url}\"\ndatabase = \"{}\"\ncompression = \"none\"\n\
+         [ingest]\nsource = \"kafka\"\nbatch_max_wait = \"100ms\"\n[ingest.kafka]\nbrokers = \"{}\"\ntopics = [\"{}\"]\ndead_letter_topic = \"{}\"\ngroup = \"{}\"\n\
+         [http]\nlisten = \"{api}\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
+        db.name(),
+        tally_tests::kafka_brokers(),
+        topic.name(),
+        dead_letters.name(),
+        tally_tests::unique_name("api"),
+        common::tokens_toml()
+    );
+    std::fs::write(d.join("kafka.toml"), config).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(d)
+        .args(["run", "--config", "kafka.toml"])
+        .env_remove("TALLY_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running(Some(child));
+    let (ingest, read) = (Some(common::token("ingest")), Some(common::token("read")));
+    tokio::task::block_in_place(|| {
+        let started = Instant::now();
+        while TcpStream::connect(api).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "the API did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let mut negative = event("k4", &at(2, 0), "gpt-4o", 1);
+        negative["data"]["tokens"] = json!(-5);
+        let batch = json!([
+            event("k1", &at(1, 0), "gpt-4o", 700),
+            event("k2", &at(1, 1), "gpt-4o", 300),
+            event("k3", &at(1, 2), "llama-3-70b", 50),
+            negative,
+            event("k1", &at(1, 0), "gpt-4o", 700),
+        ]);
+        let (status, _, answer) = request(api, "POST", "/v1/events", ingest, &batch.to_string());
+        assert_eq!(status, 202, "{answer}");
+        let answer = json_of(&answer);
+        assert_eq!((answer["accepted"].as_u64(), answer["rejected"].as_u64()), (Some(4), Some(1)), "{answer}");
+        assert_eq!(answer["results"][3]["reason"], "negative_value");
+        assert_eq!(request(api, "GET", "/v1/customers/acme", read, "").0, 200);
+
+        let path = usage_path("&group_by=model");
+        let want = json!([
+            { "dimensions": { "model": "gpt-4o" }, "quantity": "1000" },
+            { "dimensions": { "model": "llama-3-70b" }, "quantity": "50" },
+        ]);
+        let started = Instant::now();
+        loop {
+            let (status, _, answer) = request(api, "GET", &path, read, "");
+            assert_eq!(status, 200, "{answer}");
+            if json_of(&answer)["groups"] == want {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "usage never became {want}: {answer}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let mut child = running.0.take().unwrap();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+}

@@ -95,7 +95,12 @@ fn a_wrong_value_names_its_key_and_the_reason() {
         ),
         ("[invoicer]\nevery = \"0s\"\n", "invoicer.every", "above zero"),
         ("[metrics]\nlisten = \"127.0.0.1:8080\"\n", "metrics.listen", "also http.listen"),
-        ("[ingest]\nsource = \"kafka\"\n", "http.enabled", "false"),
+        (
+            "[[http.tokens]]\nname = \"portal\"\nrole = \"owner\"\nsha256 = \"ab\"\n",
+            "http.tokens[0].role",
+            "expected ingest, read or admin",
+        ),
+        ("[[http.tokens]]\nname = \"portal\"\nrole = \"read\"\nsha256 = \"ab\"\n", "http.tokens[0].sha256", "64 hex"),
     ];
     for (toml, key, reason) in cases {
         let err = with_file(toml, &[]).expect_err(toml).to_string();

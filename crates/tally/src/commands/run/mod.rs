@@ -88,6 +88,8 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
     // a period is not closed while its events are still being loaded (stdin is not
     // waited for: it may never end).
     let (files_stored, files_waited) = tokio::sync::watch::channel(false);
+    // Where HTTP events go: the intake (embedded) or a Kafka producer.
+    let mut events = None;
     if ingest.enabled && ingest.source == Source::Files {
         let config = IntakeConfig {
             batch_max_events: ingest.batch_max_events,
@@ -125,15 +127,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             }
             Ok(())
         });
-        if settings.http.enabled {
-            let listener = tokio::net::TcpListener::bind(settings.http.listen)
-                .await
-                .with_context(|| format!("http.listen: binding {}", settings.http.listen))?;
-            let app = api_router(&settings, &store, &catalog, intake)?;
-            tracing::info!(address = %listener.local_addr()?, "serving the HTTP API");
-            roles.spawn(http::serve_api(listener, app, shutdown.clone()));
-            serving = true;
-        }
+        events = Some(tally_api::Events::Store(intake));
     } else if ingest.enabled {
         files_stored.send_replace(true);
         let kafka = &ingest.kafka;
@@ -147,6 +141,16 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         if !kafka.instance_id.is_empty() {
             config.consumer_properties.insert("group.instance.id".into(), kafka.instance_id.clone());
         }
+        if settings.http.enabled {
+            let forwarder = tally_ingest::Forwarder::new(
+                &kafka.brokers,
+                &kafka.topics[0],
+                &kafka.dead_letter_topic,
+                Decoder::new(&catalog, DecodeRules::default()),
+            )
+            .context("ingest.kafka: the HTTP events producer")?;
+            events = Some(tally_api::Events::Kafka(Arc::new(forwarder)));
+        }
         let worker =
             Worker::new(config, decoder, store.clone(), ingest_metrics.clone(), tokio::runtime::Handle::current());
         let running = stop.clone();
@@ -157,6 +161,34 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         serving = true;
     } else {
         files_stored.send_replace(true);
+    }
+    if settings.http.enabled {
+        let events = match events {
+            Some(events) => events,
+            // Ingest disabled: the API still reads; events go to Kafka if configured.
+            None if ingest.source == Source::Kafka => tally_api::Events::Kafka(Arc::new(
+                tally_ingest::Forwarder::new(
+                    &ingest.kafka.brokers,
+                    &ingest.kafka.topics[0],
+                    &ingest.kafka.dead_letter_topic,
+                    Decoder::new(&catalog, DecodeRules::default()),
+                )
+                .context("ingest.kafka: the HTTP events producer")?,
+            )),
+            None => {
+                let config = IntakeConfig { batch_max_events: ingest.batch_max_events, ..IntakeConfig::default() };
+                let decoder = Decoder::new(&catalog, DecodeRules::default());
+                let intake = Intake::new(decoder, store.clone(), ingest_metrics.clone(), config, stop.clone());
+                tally_api::Events::Store(Arc::new(intake))
+            }
+        };
+        let listener = tokio::net::TcpListener::bind(settings.http.listen)
+            .await
+            .with_context(|| format!("http.listen: binding {}", settings.http.listen))?;
+        let app = api_router(&settings, &store, &catalog, events)?;
+        tracing::info!(address = %listener.local_addr()?, "serving the HTTP API");
+        roles.spawn(http::serve_api(listener, app, shutdown.clone()));
+        serving = true;
     }
     if settings.invoicer.enabled {
         roles.spawn(invoicer::schedule(
@@ -231,7 +263,7 @@ fn api_router(
     settings: &Settings,
     store: &Arc<AnyStore>,
     catalog: &Arc<tally_domain::Catalog>,
-    intake: Arc<Intake<AnyStore>>,
+    events: tally_api::Events,
 ) -> anyhow::Result<axum::Router> {
     let tokens: Vec<tally_api::Token> = settings
         .http
@@ -254,7 +286,7 @@ fn api_router(
     let api = tally_api::Api {
         store: store.clone(),
         catalog: catalog.clone(),
-        intake,
+        events,
         tokens: Arc::new(tokens),
         issuer: settings.http.issuer.clone(),
         prefixes: (settings.invoicer.number_prefix.clone(), settings.invoicer.credit_note_prefix.clone()),

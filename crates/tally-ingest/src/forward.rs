@@ -1,0 +1,96 @@
+//! Events that arrive over HTTP in Kafka mode: validated with the same decoder as the
+//! workers (so the caller learns at once what is wrong with an event), then the
+//! valid ones are produced to the usage topic, keyed by customer, and the rejected ones
+//! to the dead-letter topic with their reason, both with `acks=all`. `write` returns
+//! only after the broker has acknowledged every message: an event answered as
+//! accepted is in Kafka, where a worker stores it exactly once.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tally_store::RejectedEvent;
+
+use crate::dead_letter::DeadLetters;
+use crate::decode::Decoder;
+use crate::error::IngestError;
+use crate::intake::Outcome;
+
+/// Produces validated events to Kafka.
+pub struct Forwarder {
+    decoder: Decoder,
+    producer: FutureProducer,
+    topic: String,
+    dead_letters: DeadLetters,
+}
+
+impl Forwarder {
+    /// A producer to `topic` (and `dead_letter_topic`) on `brokers`.
+    pub fn new(brokers: &str, topic: &str, dead_letter_topic: &str, decoder: Decoder) -> Result<Self, IngestError> {
+        let producer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "30000")
+            .create()
+            .map_err(IngestError::kafka("creating the HTTP events producer"))?;
+        let dead_letters = DeadLetters::new(brokers, dead_letter_topic)?;
+        Ok(Forwarder { decoder, producer, topic: topic.to_owned(), dead_letters })
+    }
+
+    /// Validates and produces the messages; one outcome each, in order, once the
+    /// broker has them all.
+    pub async fn write<'a>(&self, messages: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<Outcome>, IngestError> {
+        let now = Utc::now();
+        let (mut outcomes, mut pending, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
+        for message in messages {
+            match self.decoder.decode(message, now) {
+                Ok(decoded) => {
+                    let key = decoded.event.customer.as_str().as_bytes().to_vec();
+                    let mut record: FutureRecord<'_, [u8], [u8]> =
+                        FutureRecord::to(&self.topic).payload(message).key(key.as_slice());
+                    loop {
+                        match self.producer.send_result(record) {
+                            Ok(delivery) => {
+                                pending.push(delivery);
+                                break;
+                            }
+                            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                                record = back;
+                                tokio::time::sleep(Duration::from_millis(5)).await;
+                            }
+                            Err((source, _)) => return Err(IngestError::Kafka { context: self.topic.clone(), source }),
+                        }
+                    }
+                    outcomes.push(Outcome::Accepted { metered: decoded.metered });
+                }
+                Err(rejection) => {
+                    rejected.push(RejectedEvent {
+                        received_at: now,
+                        reason: rejection.reason.code().to_owned(),
+                        detail: rejection.detail.clone(),
+                        source: rejection.source,
+                        id: rejection.id,
+                        raw: message.to_vec(),
+                        origin: None,
+                    });
+                    outcomes.push(Outcome::Rejected { reason: rejection.reason, detail: rejection.detail });
+                }
+            }
+        }
+        for delivery in pending {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((source, _))) => return Err(IngestError::Kafka { context: self.topic.clone(), source }),
+                Err(_) => return Err(IngestError::Kafka { context: self.topic.clone(), source: KafkaError::Canceled }),
+            }
+        }
+        if !rejected.is_empty() {
+            let keys = vec![None; rejected.len()];
+            self.dead_letters.send(&rejected, &keys).await?;
+        }
+        Ok(outcomes)
+    }
+}
