@@ -57,7 +57,8 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let hash = {
-        let out = Command::new(&bin).args(["token", "hash"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let out =
+            Command::new(&bin).args(["token", "hash"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
         let mut child = out;
         child.stdin.take().unwrap().write_all(TOKEN.as_bytes()).unwrap();
         String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_owned()

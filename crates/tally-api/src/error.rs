@@ -81,3 +81,14 @@ pub fn query<T>(
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route; see /openapi.json")
 }
+
+/// A JSON body into `T`, or 400 `invalid_body` naming the field that is wrong.
+pub fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if path == "." { format!("the body: {inner}") } else { format!("{path}: {inner}") };
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+    })
+}

@@ -80,6 +80,39 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> AccountError
 }
 
 impl Subscription {
+    /// A subscription to one plan from `start`; its periods count from `anchor`, by
+    /// default the start's local date in the customer's time zone.
+    pub fn new(
+        id: SubscriptionId,
+        customer: &Customer,
+        plan: PlanKey,
+        start: DateTime<Utc>,
+        end: Option<DateTime<Utc>>,
+        anchor: Option<NaiveDate>,
+    ) -> Subscription {
+        Subscription {
+            id,
+            customer: customer.id.clone(),
+            start,
+            end,
+            anchor: anchor.unwrap_or_else(|| start.with_timezone(&customer.timezone).date_naive()),
+            phases: vec![Phase { plan, from: start }],
+        }
+    }
+
+    /// Bills with `plan` from `at` on: a new phase after every existing one, inside the
+    /// term (validate afterwards for the plan itself).
+    pub fn change_plan(&mut self, plan: PlanKey, at: DateTime<Utc>) -> Result<(), AccountError> {
+        if self.phases.iter().any(|p| p.from >= at) {
+            return Err(invalid("at", format!("{at}: the subscription already changes plan at or after that instant")));
+        }
+        if at < self.start {
+            return Err(invalid("at", format!("{at}: before the subscription's start {}", self.start)));
+        }
+        self.phases.push(Phase { plan, from: at });
+        Ok(())
+    }
+
     /// Checks the subscription against its customer and the catalog: known plans in the
     /// customer's currency, all of one interval, phases in order inside the term.
     pub fn validate(&self, customer: &Customer, catalog: &Catalog) -> Result<(), AccountError> {

@@ -87,6 +87,10 @@ fn endpoints() -> Vec<(&'static str, String, String, &'static str)> {
     vec![
         ("POST", "/v1/events".into(), event("m1", &at(0, 1), "gpt-4o", 1).to_string(), "ingest"),
         ("GET", "/v1/customers".into(), String::new(), "read"),
+        ("POST", "/v1/customers".into(), r#"{"id": "matrix"}"#.into(), "admin"),
+        ("PATCH", "/v1/customers/acme".into(), r#"{"colour": "red"}"#.into(), "admin"),
+        ("POST", "/v1/subscriptions".into(), r#"{"id": "matrix"}"#.into(), "admin"),
+        ("PATCH", "/v1/subscriptions/sub-acme".into(), r#"{"colour": "red"}"#.into(), "admin"),
         ("GET", "/v1/customers/acme".into(), String::new(), "read"),
         ("GET", usage_path(""), String::new(), "read"),
         ("GET", "/v1/customers/acme/invoice-preview".into(), String::new(), "read"),
@@ -286,8 +290,42 @@ fn every_endpoint_authenticates_and_answers_from_the_store() {
             && states.contains(&("invoice".into(), "void".into()))
     );
 
+    // Accounts written over HTTP (admin), validated like the CLI.
+    let (status, _, answer) = request(
+        api,
+        "POST",
+        "/v1/customers",
+        admin,
+        r#"{"id": "gamma", "name": "Gamma GmbH", "currency": "EUR", "timezone": "Europe/Berlin", "billing_details": {"vat": "DE1"}}"#,
+    );
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(json_of(&answer)["timezone"], "Europe/Berlin");
+    let sub = json!({"id": "sub-gamma", "customer": "gamma", "plan": "pro_eu", "start": at(0, 0)}).to_string();
+    let (status, _, answer) = request(api, "POST", "/v1/subscriptions", admin, &sub);
+    assert_eq!(status, 201, "{answer}");
+    let (status, _, answer) = request(api, "POST", "/v1/subscriptions", admin, &sub);
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (409, Some("exists")), "{answer}");
+    let change = json!({"change_plan": {"plan": "pro", "at": at(5, 0)}}).to_string();
+    let (status, _, answer) = request(api, "PATCH", "/v1/subscriptions/sub-gamma", admin, &change);
+    assert_eq!(status, 400, "USD plan for a EUR customer: {answer}");
+    assert!(json_of(&answer)["message"].as_str().unwrap().contains("phases[1].plan"), "{answer}");
+    let (status, _, answer) =
+        request(api, "PATCH", "/v1/subscriptions/sub-gamma", admin, &json!({"end": at(9, 0)}).to_string());
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        json_of(&answer)["end"].as_str().map(|e| e.parse::<DateTime<Utc>>().unwrap()),
+        Some(at(9, 0).parse().unwrap())
+    );
+    let (status, _, answer) = request(api, "PATCH", "/v1/subscriptions/sub-gamma", admin, r#"{"end": null}"#);
+    assert_eq!((status, json_of(&answer)["end"].clone()), (200, Value::Null), "{answer}");
+    let (status, _, answer) = request(api, "PATCH", "/v1/customers/gamma", admin, r#"{"name": "Gamma AG"}"#);
+    assert_eq!((status, json_of(&answer)["name"].as_str()), (200, Some("Gamma AG")), "{answer}");
+    let from_cli: Value =
+        serde_json::from_str(&tally(d, &[&["customers", "show", "--id", "gamma"][..], &store].concat())).unwrap();
+    assert_eq!(from_cli["name"], "Gamma AG", "stored");
+
     // Malformed requests: clear 4xx, JSON, naming the field; nothing changes.
-    let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 10] = [
+    let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 17] = [
         ("GET", "/v1/invoices?colour=red", read, "", 400, "invalid_parameter", "colour"),
         ("GET", "/v1/invoices?state=paid", read, "", 400, "invalid_parameter", "state"),
         ("GET", "/v1/invoices?from=yesterday", read, "", 400, "invalid_parameter", "from"),
@@ -312,6 +350,61 @@ fn every_endpoint_authenticates_and_answers_from_the_store() {
         ("GET", "/v1/customers/acme/usage?meter=llm_tokens", read, "", 400, "invalid_parameter", "from"),
         ("GET", "/v1/invoices/x?format=pdf", read, "", 400, "invalid_parameter", "format"),
         ("POST", "/v1/invoices/x/void", admin, "{\"revise\": \"yes\"}", 400, "invalid_body", "revise"),
+        (
+            "POST",
+            "/v1/customers",
+            admin,
+            r#"{"id": "x", "name": "X", "currency": "USD", "timezone": "Mars/Olympus"}"#,
+            400,
+            "invalid_parameter",
+            "timezone",
+        ),
+        (
+            "POST",
+            "/v1/customers",
+            admin,
+            r#"{"id": "x", "name": "X", "currency": "DOLLARS", "timezone": "UTC"}"#,
+            400,
+            "invalid_parameter",
+            "currency",
+        ),
+        (
+            "POST",
+            "/v1/customers",
+            admin,
+            r#"{"id": "x", "name": "X", "currency": "USD", "timezone": "UTC", "colour": 1}"#,
+            400,
+            "invalid_body",
+            "colour",
+        ),
+        (
+            "POST",
+            "/v1/customers",
+            admin,
+            r#"{"id": "x", "name": 5, "currency": "USD", "timezone": "UTC"}"#,
+            400,
+            "invalid_body",
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/subscriptions",
+            admin,
+            r#"{"id": "s", "customer": "acme", "plan": "gold", "start": "2026-11-01T00:00:00Z"}"#,
+            400,
+            "invalid_parameter",
+            "phases[0].plan",
+        ),
+        (
+            "POST",
+            "/v1/subscriptions",
+            admin,
+            r#"{"id": "s", "customer": "acme", "plan": "pro", "start": "soon"}"#,
+            400,
+            "invalid_body",
+            "start",
+        ),
+        ("PATCH", "/v1/customers/nobody", admin, r#"{"name": "N"}"#, 404, "not_found", "nobody"),
         ("GET", "/v1/nothing-here", read, "", 404, "not_found", "route"),
         ("POST", "/v1/events", ingest, "[]", 400, "empty_batch", "no event"),
     ];

@@ -254,7 +254,7 @@ fn scrape(log: &str) -> std::collections::BTreeMap<String, f64> {
     use std::io::{Read, Write};
     let addr = log
         .lines()
-        .find(|l| l.contains("serving Prometheus metrics"))
+        .find(|l| l.contains("serving /metrics"))
         .and_then(|l| l.split("bound=").nth(1))
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no metrics address in the log: {log}"));

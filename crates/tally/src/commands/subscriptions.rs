@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
-use tally_domain::{CustomerId, Phase, PlanKey, Subscription, SubscriptionId};
+use tally_domain::{CustomerId, PlanKey, Subscription, SubscriptionId};
 use tally_store::{AccountStore, AnyStore};
 
 use super::store_args::StoreArgs;
@@ -99,14 +99,7 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
             let owner = runtime.block_on(store.customer(&customer_id))?.with_context(|| {
                 format!("--customer: no customer {customer_id}; create it with `tally customers create`")
             })?;
-            let subscription = Subscription {
-                id,
-                customer: customer_id,
-                start: *start,
-                end: *end,
-                anchor: anchor.unwrap_or_else(|| start.with_timezone(&owner.timezone).date_naive()),
-                phases: vec![Phase { plan: PlanKey::new(plan.clone()), from: *start }],
-            };
+            let subscription = Subscription::new(id, &owner, PlanKey::new(plan.clone()), *start, *end, *anchor);
             subscription.validate(&owner, &catalog).map_err(|e| anyhow::anyhow!("{}", flag_name(&e.to_string())))?;
             runtime.block_on(store.put_subscription(&subscription))?;
             println!("{}", serde_json::to_string_pretty(&subscription)?);
@@ -116,13 +109,7 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
             let store = store.open(&runtime, "opening")?;
             let mut subscription = existing(&runtime, &store, id)?;
             if let (Some(plan), Some(at)) = (change_plan, at) {
-                if subscription.phases.iter().any(|p| p.from >= *at) {
-                    bail!("--at {at}: the subscription already changes plan at or after that instant");
-                }
-                if *at < subscription.start {
-                    bail!("--at {at}: before the subscription's start {}", subscription.start);
-                }
-                subscription.phases.push(Phase { plan: PlanKey::new(plan.clone()), from: *at });
+                subscription.change_plan(PlanKey::new(plan.clone()), *at).map_err(|e| anyhow::anyhow!("--{e}"))?;
             }
             if *no_end {
                 subscription.end = None;
