@@ -14,6 +14,7 @@ mod accounts;
 mod auth;
 mod error;
 mod events;
+mod explain;
 mod invoices;
 mod usage;
 
@@ -83,6 +84,7 @@ pub fn router(api: Api, max_body_bytes: usize) -> Router {
         .route("/v1/invoices", get(invoices::list))
         .route("/v1/invoices/{id}", get(invoices::show))
         .route("/v1/invoices/{id}/void", post(invoices::void))
+        .route("/v1/invoices/{id}/lines/{line}/explain", get(explain::explain))
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(api.clone(), auth::check))
         .with_state(api);

@@ -56,6 +56,16 @@ impl UsageStore for AnyStore {
         delegate!(self, s => s.count_events(period))
     }
 
+    async fn sample_events(
+        &self,
+        customer: &tally_domain::CustomerId,
+        event_type: &str,
+        period: &Period,
+        limit: usize,
+    ) -> Result<Vec<crate::EventSample>, StoreError> {
+        delegate!(self, s => s.sample_events(customer, event_type, period, limit))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         delegate!(self, s => s.ping())
     }

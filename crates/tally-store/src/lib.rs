@@ -27,7 +27,7 @@ pub use any::AnyStore;
 pub use error::StoreError;
 pub use invoices::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, Written};
 pub use limits::{check_event, storable, DECIMAL_SCALE, MAX_VALUE};
-pub use query::{IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};
+pub use query::{EventSample, IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};
 
 /// What every store can do with usage events.
 pub trait UsageStore: Send + Sync {
@@ -79,6 +79,16 @@ pub trait UsageStore: Send + Sync {
     /// of an event). Never needed for exact results, only for speed; the invoicer calls
     /// it before closing a period.
     fn compact(&self, period: &Period) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Up to `limit` of a customer's events of one type in `period`, oldest first, each
+    /// once: evidence behind an invoice line.
+    fn sample_events(
+        &self,
+        customer: &tally_domain::CustomerId,
+        event_type: &str,
+        period: &Period,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<EventSample>, StoreError>> + Send;
 
     /// Answers when the store can serve a query (for readiness probes).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -17,6 +17,20 @@ pub struct KafkaOrigin {
     pub offset: i64,
 }
 
+/// A stored event as evidence: which event, when, and its string properties (the
+/// dimensions filters and groups read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSample {
+    /// The producer's `source`.
+    pub source: String,
+    /// The event's `id` within its source.
+    pub id: String,
+    /// The event's time.
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// Its string properties.
+    pub strings: BTreeMap<String, String>,
+}
+
 /// An event that cannot be billed, kept with its original bytes and why, so it can be
 /// fixed and replayed.
 #[derive(Debug, Clone, PartialEq, Eq)]

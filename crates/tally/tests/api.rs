@@ -98,6 +98,7 @@ fn endpoints() -> Vec<(&'static str, String, String, &'static str)> {
         ("GET", "/v1/subscriptions/sub-acme".into(), String::new(), "read"),
         ("GET", "/v1/invoices".into(), String::new(), "read"),
         ("GET", "/v1/invoices/no-such-invoice".into(), String::new(), "read"),
+        ("GET", "/v1/invoices/no-such-invoice/lines/1/explain".into(), String::new(), "read"),
         ("POST", "/v1/invoices/no-such-invoice/void".into(), String::new(), "admin"),
     ]
 }
@@ -177,7 +178,7 @@ fn every_endpoint_authenticates_and_answers_from_the_store() {
             let path = path.split('?').next().unwrap();
             let template =
                 ["sub-acme", "no-such-invoice", "acme"].iter().fold(path.to_owned(), |p, id| p.replace(id, "{id}"));
-            (method.to_string(), template)
+            (method.to_string(), template.replace("/lines/1/", "/lines/{line}/"))
         })
         .collect();
     documented.sort();
@@ -265,6 +266,28 @@ fn every_endpoint_authenticates_and_answers_from_the_store() {
     assert_eq!(status, 200);
     assert!(head.contains("content-type: text/html"), "{head}");
     assert!(page.contains("Tally Test Ltd") && page.contains(&number) && page.contains("Acme AI"), "{page}");
+    // The evidence behind the GPT-4o input line: by day, by dimension, the events.
+    let lines = from_cli["lines"].as_array().unwrap();
+    let position = 1 + lines.iter().position(|l| l["key"] == "gpt4o_input").unwrap();
+    let (status, _, answer) = request(api, "GET", &format!("/v1/invoices/{number}/lines/{position}/explain"), read, "");
+    assert_eq!(status, 200, "{answer}");
+    let explained = json_of(&answer);
+    assert_eq!(explained["billed_quantity"], "2000001", "{explained}");
+    assert_eq!(explained["events_quantity"], "2000001", "{explained}");
+    assert_eq!(explained["filter"], json!({"model": "gpt-4o", "direction": "input"}));
+    let day = |d: i64| (period().0 + TimeDelta::days(d)).date_naive().to_string();
+    assert_eq!(
+        explained["by_day"],
+        json!([{"date": day(0), "quantity": "1"}, {"date": day(1), "quantity": "1500000"}, {"date": day(2), "quantity": "500000"}])
+    );
+    assert_eq!(explained["by_dimension"], json!([{"dimensions": {}, "quantity": "2000001"}]));
+    let ids: Vec<&str> =
+        explained["sample_events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["m1", "e1", "e2"], "the line's events, oldest first, each once");
+    for (line, status, code) in [("0", 400, "invalid_parameter"), ("99", 404, "not_found")] {
+        let (got, _, answer) = request(api, "GET", &format!("/v1/invoices/{number}/lines/{line}/explain"), read, "");
+        assert_eq!((got, json_of(&answer)["code"].as_str()), (status, Some(code)), "{answer}");
+    }
     let (_, _, answer) = request(api, "GET", "/v1/invoices?state=draft", read, "");
     assert_eq!(json_of(&answer), json!([]));
 
@@ -450,6 +473,9 @@ async fn kafka_mode_produces_http_events_and_reads_them_back_from_clickhouse() {
             ]
             .concat(),
         );
+        let start = period().0.to_rfc3339();
+        let subscribe = ["subscriptions", "create", "--id", "sub-acme", "--customer", "acme", "--plan", "starter"];
+        tally(d, &[&subscribe[..], &["--start", &start, "--catalog", catalog], &store].concat());
     });
     let (api, metrics) = (free_port(), free_port());
     let config = format!(
@@ -511,6 +537,29 @@ async fn kafka_mode_produces_http_events_and_reads_them_back_from_clickhouse() {
             assert!(started.elapsed() < Duration::from_secs(60), "usage never became {want}: {answer}");
             std::thread::sleep(Duration::from_millis(200));
         }
+
+        // Closed in ClickHouse, the invoice's GPT-4o line is explained by its events.
+        let now = (period().1 + TimeDelta::hours(2)).to_rfc3339();
+        let closed = tally(d, &[&["invoice", "close", "--now", &now, "--catalog", catalog][..], &store].concat());
+        assert!(closed.contains("issued 1 invoices"), "{closed}");
+        let (_, _, answer) = request(api, "GET", "/v1/invoices?customer=acme", read, "");
+        let invoice = json_of(&answer)[0].clone();
+        let lines = invoice["lines"].as_array().unwrap();
+        let position = 1 + lines.iter().position(|l| l["key"] == "gpt4o_input").unwrap();
+        let path = format!("/v1/invoices/{}/lines/{position}/explain", invoice["number"].as_str().unwrap());
+        let (status, _, answer) = request(api, "GET", &path, read, "");
+        assert_eq!(status, 200, "{answer}");
+        let explained = json_of(&answer);
+        assert_eq!(
+            (explained["billed_quantity"].as_str(), explained["events_quantity"].as_str()),
+            (Some("1000"), Some("1000"))
+        );
+        let day = (period().0 + TimeDelta::days(1)).date_naive().to_string();
+        assert_eq!(explained["by_day"], json!([{"date": day, "quantity": "1000"}]));
+        assert_eq!(explained["by_dimension"], json!([{"dimensions": {}, "quantity": "1000"}]));
+        let ids: Vec<&str> =
+            explained["sample_events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["k1", "k2"], "each event once although k1 was sent twice");
     });
     let mut child = running.0.take().unwrap();
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());

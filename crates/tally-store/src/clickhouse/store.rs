@@ -108,6 +108,48 @@ impl UsageStore for ClickHouseStore {
         self.read(query, true).await
     }
 
+    async fn sample_events(
+        &self,
+        customer: &tally_domain::CustomerId,
+        event_type: &str,
+        period: &Period,
+        limit: usize,
+    ) -> Result<Vec<crate::EventSample>, StoreError> {
+        // Whole seconds for the partition key, then the exact millisecond bounds; the
+        // copies of an event (not merged yet) are one row after DISTINCT.
+        let (start, end) = (period.start(), period.end());
+        let sql = format!(
+            "SELECT DISTINCT source, id, time_ms, str_keys, str_values FROM usage_events \
+             WHERE customer = {} AND event_type = {} AND time >= toDateTime({}) AND time <= toDateTime({}) \
+             AND time_ms >= {} AND time_ms < {} ORDER BY time_ms, source, id LIMIT {limit}",
+            super::sql::string(customer.as_str()),
+            super::sql::string(event_type),
+            start.timestamp(),
+            end.timestamp(),
+            start.timestamp_millis(),
+            end.timestamp_millis(),
+        );
+        #[derive(clickhouse::Row, serde::Deserialize)]
+        struct SampleRow {
+            source: String,
+            id: String,
+            time_ms: i64,
+            str_keys: Vec<String>,
+            str_values: Vec<String>,
+        }
+        let rows: Vec<SampleRow> =
+            self.client.query(&sql).fetch_all().await.map_err(StoreError::clickhouse("reading sample events"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| crate::EventSample {
+                source: r.source,
+                id: r.id,
+                time: chrono::DateTime::from_timestamp_millis(r.time_ms).unwrap_or_default(),
+                strings: r.str_keys.into_iter().zip(r.str_values).collect(),
+            })
+            .collect())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let one: u8 = self.client().query("SELECT 1").fetch_one().await.map_err(StoreError::clickhouse("ping"))?;
         debug_assert_eq!(one, 1);

@@ -183,6 +183,47 @@ impl UsageStore for EmbeddedStore {
         self.with_conn(move |conn| aggregate::run_many(conn, &queries)).await
     }
 
+    async fn sample_events(
+        &self,
+        customer: &tally_domain::CustomerId,
+        event_type: &str,
+        period: &Period,
+        limit: usize,
+    ) -> Result<Vec<crate::EventSample>, StoreError> {
+        let (customer, event_type, period) = (customer.to_string(), event_type.to_owned(), *period);
+        self.with_conn(move |conn| {
+            let read = || -> rusqlite::Result<Vec<(String, String, i64, String)>> {
+                let mut statement = conn.prepare_cached(
+                    "SELECT source, id, time_ms, strings FROM usage_events INDEXED BY usage_events_billing \
+                     WHERE event_type = ?1 AND customer = ?2 AND time_ms >= ?3 AND time_ms < ?4 \
+                     ORDER BY time_ms, source, id LIMIT ?5",
+                )?;
+                let rows = statement.query_map(
+                    (
+                        &event_type,
+                        &customer,
+                        period.start().timestamp_millis(),
+                        period.end().timestamp_millis(),
+                        i64::try_from(limit).unwrap_or(i64::MAX),
+                    ),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                )?;
+                rows.collect()
+            };
+            let rows = read().map_err(StoreError::sqlite("reading sample events"))?;
+            Ok(rows
+                .into_iter()
+                .map(|(source, id, time_ms, strings)| crate::EventSample {
+                    source,
+                    id,
+                    time: chrono::DateTime::from_timestamp_millis(time_ms).unwrap_or_default(),
+                    strings: serde_json::from_str(&strings).unwrap_or_default(),
+                })
+                .collect())
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.with_conn(|conn| {
             conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0)).map_err(StoreError::sqlite("ping"))?;
