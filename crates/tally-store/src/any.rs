@@ -128,3 +128,13 @@ impl InvoiceStore for AnyStore {
         delegate!(self, s => s.invoice_states())
     }
 }
+
+impl crate::PaymentStore for AnyStore {
+    async fn put_payment(&self, payment: &crate::Payment) -> Result<bool, StoreError> {
+        delegate!(self, s => s.put_payment(payment))
+    }
+
+    async fn payments(&self, invoice: Option<&str>) -> Result<Vec<crate::Payment>, StoreError> {
+        delegate!(self, s => s.payments(invoice))
+    }
+}

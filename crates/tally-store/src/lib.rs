@@ -16,6 +16,7 @@ pub mod embedded;
 mod error;
 mod invoices;
 mod limits;
+mod payments;
 mod query;
 
 use std::future::Future;
@@ -27,6 +28,7 @@ pub use any::AnyStore;
 pub use error::StoreError;
 pub use invoices::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, Written};
 pub use limits::{check_event, storable, DECIMAL_SCALE, MAX_VALUE};
+pub use payments::{Payment, PaymentStore};
 pub use query::{EventSample, IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};
 
 /// What every store can do with usage events.

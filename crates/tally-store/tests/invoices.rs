@@ -6,9 +6,12 @@ mod both_stores;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tally_domain::{CustomerId, Period, SubscriptionId};
-use tally_store::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore};
+use tally_store::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, Payment, PaymentStore};
 
-contract!(drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps);
+contract!(
+    drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps,
+    payments_are_recorded_once_per_reference_and_exactly
+);
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
@@ -93,4 +96,32 @@ async fn drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps(store:
         .await
         .unwrap();
     assert_eq!(november.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a@11"]);
+}
+
+async fn payments_are_recorded_once_per_reference_and_exactly(store: &(impl PaymentStore + InvoiceStore)) {
+    let paid = |reference: &str, amount: &str, day: u32| Payment {
+        invoice: "a@10".into(),
+        reference: reference.into(),
+        amount: amount.parse().unwrap(),
+        currency: "USD".into(),
+        received_on: chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+        recorded_at: t("2026-11-30T12:00:00Z"),
+    };
+    assert!(store.put_payment(&paid("wire-1", "10.004", 5)).await.unwrap(), "new");
+    assert!(!store.put_payment(&paid("wire-1", "99", 6)).await.unwrap(), "the same reference again changes nothing");
+    assert!(store.put_payment(&paid("wire-2", "2.000000000001", 3)).await.unwrap());
+    let mut other = paid("wire-1", "1", 1);
+    other.invoice = "b@10".into();
+    assert!(store.put_payment(&other).await.unwrap(), "references are per invoice");
+    let of_a = store.payments(Some("a@10")).await.unwrap();
+    let got: Vec<(&str, String, String)> =
+        of_a.iter().map(|p| (p.reference.as_str(), p.amount.to_string(), p.received_on.to_string())).collect();
+    assert_eq!(
+        got,
+        [
+            ("wire-2", "2.000000000001".to_owned(), "2026-11-03".to_owned()),
+            ("wire-1", "10.004".into(), "2026-11-05".into())
+        ]
+    );
+    assert_eq!(store.payments(None).await.unwrap().len(), 3);
 }

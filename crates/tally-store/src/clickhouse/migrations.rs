@@ -152,6 +152,19 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
         ORDER BY (invoice, version, position)",
         ],
     ),
+    (
+        3,
+        "payments received against invoices",
+        &["CREATE TABLE IF NOT EXISTS payments (
+            invoice String,
+            reference String,
+            amount Decimal(38, 12),
+            currency String,
+            received_on Date,
+            recorded_at_ms Int64
+        ) ENGINE = ReplacingMergeTree(recorded_at_ms)
+        ORDER BY (invoice, reference)"],
+    ),
 ];
 
 /// Creates the database if needed and applies the migrations not yet recorded.

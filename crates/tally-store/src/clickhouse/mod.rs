@@ -20,6 +20,7 @@ mod connect;
 mod invoices;
 mod migrations;
 mod parts;
+mod payments;
 mod rows;
 mod sql;
 mod store;

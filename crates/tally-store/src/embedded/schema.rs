@@ -114,6 +114,20 @@ const MIGRATIONS: &[(&str, &str)] = &[
     CREATE INDEX usage_events_time ON usage_events (time_ms);
     "#,
     ),
+    (
+        "payments received against invoices",
+        r#"
+    CREATE TABLE payments (
+        invoice TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        received_on TEXT NOT NULL,
+        recorded_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (invoice, reference)
+    );
+    "#,
+    ),
 ];
 
 /// Applies the migrations not yet applied; returns how many there are in all.
