@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod explain;
 mod invoices;
+mod receivables;
 mod usage;
 
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct Api {
     pub issuer: String,
     /// Numbering of revisions and credit notes.
     pub prefixes: (String, String),
+    /// How long after issue an invoice is due.
+    pub payment_terms: chrono::TimeDelta,
 }
 
 /// Where events sent over HTTP go.
@@ -85,6 +88,9 @@ pub fn router(api: Api, max_body_bytes: usize) -> Router {
         .route("/v1/invoices/{id}", get(invoices::show))
         .route("/v1/invoices/{id}/void", post(invoices::void))
         .route("/v1/invoices/{id}/lines/{line}/explain", get(explain::explain))
+        .route("/v1/invoices/{id}/payments", get(receivables::list).post(receivables::record))
+        .route("/v1/receivables/overdue", get(receivables::overdue))
+        .route("/v1/receivables/aging", get(receivables::aging))
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(api.clone(), auth::check))
         .with_state(api);

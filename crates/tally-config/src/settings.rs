@@ -154,6 +154,8 @@ pub struct InvoicerSettings {
     pub number_prefix: String,
     /// Credit note number prefix.
     pub credit_note_prefix: String,
+    /// An invoice is due this long after it is issued (receivables, overdue listing).
+    pub payment_terms: Span,
 }
 
 /// The HTTP server.

@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 fn free_port() -> SocketAddr {
@@ -100,6 +101,15 @@ fn endpoints() -> Vec<(&'static str, String, String, &'static str)> {
         ("GET", "/v1/invoices/no-such-invoice".into(), String::new(), "read"),
         ("GET", "/v1/invoices/no-such-invoice/lines/1/explain".into(), String::new(), "read"),
         ("POST", "/v1/invoices/no-such-invoice/void".into(), String::new(), "admin"),
+        ("GET", "/v1/invoices/no-such-invoice/payments".into(), String::new(), "read"),
+        (
+            "POST",
+            "/v1/invoices/no-such-invoice/payments".into(),
+            r#"{"amount": "1", "date": "2026-11-01", "reference": "r"}"#.into(),
+            "admin",
+        ),
+        ("GET", "/v1/receivables/overdue".into(), String::new(), "read"),
+        ("GET", "/v1/receivables/aging".into(), String::new(), "read"),
     ]
 }
 
@@ -313,6 +323,62 @@ fn every_endpoint_authenticates_and_answers_from_the_store() {
             && states.contains(&("invoice".into(), "void".into()))
     );
 
+    // Payments and receivables: the revision is owed, due 30 days after issue.
+    let revised = voided["revision"]["number"].as_str().unwrap().to_owned();
+    let (_, _, answer) = request(api, "GET", &format!("/v1/invoices/{revised}"), read, "");
+    let total: Decimal = json_of(&answer)["total"].as_str().unwrap().parse().unwrap();
+    assert!(total > Decimal::ONE, "{answer}");
+    let today = Utc::now().date_naive();
+    let pay = |reference: &str, amount: &str| {
+        json!({"amount": amount, "date": today.to_string(), "reference": reference}).to_string()
+    };
+    let payments = format!("/v1/invoices/{revised}/payments");
+    let (status, _, answer) = request(api, "POST", &format!("/v1/invoices/{number}/payments"), admin, &pay("w0", "1"));
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (409, Some("not_payable")), "a voided invoice: {answer}");
+    let (status, _, answer) = request(api, "POST", &payments, admin, &pay("wire-1", "1.00"));
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(json_of(&answer)["outstanding"].as_str().unwrap().parse::<Decimal>().unwrap(), total - Decimal::ONE);
+    let (status, _, answer) = request(api, "POST", &payments, admin, &pay("wire-1", "1.00"));
+    assert_eq!((status, json_of(&answer)["recorded"].as_bool()), (200, Some(false)), "the same reference: {answer}");
+    let (status, _, answer) = request(api, "POST", &payments, admin, &pay("wire-2", &total.to_string()));
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (409, Some("overpayment")), "{answer}");
+    let owed = total - Decimal::ONE;
+    let due = today + chrono::Days::new(30);
+    let late = due + chrono::Days::new(1);
+    let (_, _, answer) = request(api, "GET", &format!("/v1/receivables/overdue?as_of={due}"), read, "");
+    assert_eq!(json_of(&answer)["invoices"], json!([]), "due today is not overdue");
+    let (_, _, answer) = request(api, "GET", &format!("/v1/receivables/overdue?as_of={late}&customer=acme"), read, "");
+    let overdue = json_of(&answer)["invoices"].clone();
+    assert_eq!(overdue.as_array().unwrap().len(), 1, "{overdue}");
+    assert_eq!((overdue[0]["number"].as_str(), overdue[0]["days_overdue"].as_i64()), (Some(revised.as_str()), Some(1)));
+    assert_eq!(overdue[0]["outstanding"].as_str().unwrap().parse::<Decimal>().unwrap(), owed);
+    for (as_of, bucket) in [
+        (today, "current"),
+        (late, "1-30"),
+        (due + chrono::Days::new(45), "31-60"),
+        (due + chrono::Days::new(91), "90+"),
+    ] {
+        let (_, _, answer) = request(api, "GET", &format!("/v1/receivables/aging?as_of={as_of}"), read, "");
+        let aging = json_of(&answer);
+        let usd = aging["currencies"].as_array().unwrap().iter().find(|c| c["currency"] == "USD").unwrap().clone();
+        for b in usd["buckets"].as_array().unwrap() {
+            let amount: Decimal = b["outstanding"].as_str().unwrap().parse().unwrap();
+            let want = if b["bucket"] == bucket { owed } else { Decimal::ZERO };
+            assert_eq!(amount, want, "{as_of}: {usd}");
+        }
+    }
+    let (status, _, _) = request(api, "POST", &payments, admin, &pay("wire-3", &owed.to_string()));
+    assert_eq!(status, 201);
+    let (_, _, answer) = request(api, "GET", &payments, read, "");
+    let listed = json_of(&answer);
+    assert_eq!(
+        (listed["outstanding"].as_str(), listed["payments"].as_array().unwrap().len()),
+        (Some("0.00"), 2),
+        "{listed}"
+    );
+    let (_, _, answer) = request(api, "GET", &format!("/v1/receivables/overdue?as_of={late}"), read, "");
+    assert_eq!(json_of(&answer)["invoices"], json!([]), "paid in full");
+
     // Accounts written over HTTP (admin), validated like the CLI.
     let (status, _, answer) = request(
         api,
@@ -348,7 +414,7 @@ fn every_endpoint_authenticates_and_answers_from_the_store() {
     assert_eq!(from_cli["name"], "Gamma AG", "stored");
 
     // Malformed requests: clear 4xx, JSON, naming the field; nothing changes.
-    let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 17] = [
+    let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 20] = [
         ("GET", "/v1/invoices?colour=red", read, "", 400, "invalid_parameter", "colour"),
         ("GET", "/v1/invoices?state=paid", read, "", 400, "invalid_parameter", "state"),
         ("GET", "/v1/invoices?from=yesterday", read, "", 400, "invalid_parameter", "from"),
@@ -428,6 +494,25 @@ fn every_endpoint_authenticates_and_answers_from_the_store() {
             "start",
         ),
         ("PATCH", "/v1/customers/nobody", admin, r#"{"name": "N"}"#, 404, "not_found", "nobody"),
+        (
+            "POST",
+            "/v1/invoices/x/payments",
+            admin,
+            r#"{"amount": "-5", "date": "2026-11-01", "reference": "r"}"#,
+            400,
+            "invalid_body",
+            "amount",
+        ),
+        (
+            "POST",
+            "/v1/invoices/x/payments",
+            admin,
+            r#"{"amount": "5", "date": "soon", "reference": "r"}"#,
+            400,
+            "invalid_body",
+            "date",
+        ),
+        ("GET", "/v1/receivables/aging?as_of=later", read, "", 400, "invalid_parameter", "as_of"),
         ("GET", "/v1/nothing-here", read, "", 404, "not_found", "route"),
         ("POST", "/v1/events", ingest, "[]", 400, "empty_batch", "no event"),
     ];

@@ -290,6 +290,8 @@ fn api_router(
         tokens: Arc::new(tokens),
         issuer: settings.http.issuer.clone(),
         prefixes: (settings.invoicer.number_prefix.clone(), settings.invoicer.credit_note_prefix.clone()),
+        payment_terms: chrono::TimeDelta::from_std(settings.invoicer.payment_terms.get())
+            .context("invoicer.payment_terms: too long")?,
     };
     Ok(tally_api::router(api, settings.http.max_body_bytes))
 }
