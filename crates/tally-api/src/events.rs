@@ -6,7 +6,8 @@
 //! the events are durable: 202 with per-event results for a batch; 400 with the reason for a single
 //! rejected event (kept in `rejected_events` like every dead letter); 400 for a body
 //! that is not a batch at all (nothing stored); 413 above the body limit; 415 for
-//! another media type; 503 with `Retry-After` when the store does not answer in time
+//! another media type; 429 with `Retry-After` beyond `http.max_in_flight` concurrent
+//! event requests; 503 with `Retry-After` when the store does not answer in time
 //! (sending again is safe: events count once).
 
 use std::time::Duration;
@@ -60,6 +61,17 @@ fn shape(headers: &HeaderMap) -> Result<Shape, Response> {
 
 /// The handler.
 pub async fn post(State(api): State<Api>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    // Back-pressure: beyond `http.max_in_flight` event requests, say so at once (429)
+    // rather than queueing behind a slow store or broker.
+    let Ok(_permit) = api.in_flight.clone().try_acquire_owned() else {
+        let mut response = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many event requests in flight; send again shortly (events already stored count once)",
+        );
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    };
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {

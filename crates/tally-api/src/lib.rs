@@ -17,6 +17,8 @@ mod events;
 mod explain;
 mod invoices;
 mod receivables;
+#[cfg(test)]
+mod tests;
 mod usage;
 
 use std::sync::Arc;
@@ -47,6 +49,8 @@ pub struct Api {
     pub prefixes: (String, String),
     /// How long after issue an invoice is due.
     pub payment_terms: chrono::TimeDelta,
+    /// Event requests allowed at once; more get 429.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// Where events sent over HTTP go.

@@ -168,10 +168,55 @@ pub struct HttpSettings {
     pub listen: SocketAddr,
     /// Largest body accepted.
     pub max_body_bytes: usize,
+    /// Event requests handled at once; more are answered 429.
+    pub max_in_flight: usize,
     /// Who may call: every request needs one of these tokens.
     pub tokens: Vec<ApiToken>,
+    /// A TOML file of more `[[tokens]]` (a mounted secret), read at start-up; empty: none.
+    pub tokens_file: PathBuf,
     /// The issuer named on HTML invoices.
     pub issuer: String,
+}
+
+impl ApiToken {
+    /// A known role and a well-formed hash; errors name `key.role` or `key.sha256`.
+    pub fn check(&self, key: &str) -> Result<(), ConfigError> {
+        if !["ingest", "read", "admin"].contains(&self.role.as_str()) {
+            return Err(ConfigError::Invalid {
+                key: format!("{key}.role"),
+                reason: format!("{:?}: expected ingest, read or admin", self.role),
+            });
+        }
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ConfigError::Invalid {
+                key: format!("{key}.sha256"),
+                reason: "must be 64 hex digits (a SHA-256)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Reads `http.tokens_file`: `[[tokens]]` entries with the fields of `http.tokens`.
+pub fn read_tokens_file(path: &std::path::Path) -> Result<Vec<ApiToken>, ConfigError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        tokens: Vec<ApiToken>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+        key: "http.tokens_file".into(),
+        reason: format!("{}: {e}", path.display()),
+    })?;
+    let file: File = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        key: "http.tokens_file".into(),
+        reason: format!("{}: {e}", path.display()),
+    })?;
+    for (i, token) in file.tokens.iter().enumerate() {
+        token.check(&format!("{} tokens[{i}]", path.display()))?;
+    }
+    Ok(file.tokens)
 }
 
 /// An API token: its holder, its role and its SHA-256 (never the token itself).
@@ -267,15 +312,10 @@ impl Settings {
             return invalid("invoicer.credit_note_prefix", "must differ from invoicer.number_prefix".into());
         }
         for (i, token) in self.http.tokens.iter().enumerate() {
-            if !["ingest", "read", "admin"].contains(&token.role.as_str()) {
-                return invalid(
-                    &format!("http.tokens[{i}].role"),
-                    format!("{:?}: expected ingest, read or admin", token.role),
-                );
-            }
-            if token.sha256.len() != 64 || !token.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return invalid(&format!("http.tokens[{i}].sha256"), "must be 64 hex digits (a SHA-256)".into());
-            }
+            token.check(&format!("http.tokens[{i}]"))?;
+        }
+        if self.http.enabled && self.http.max_in_flight == 0 {
+            return invalid("http.max_in_flight", "must be at least 1".into());
         }
         if self.http.enabled && self.http.max_body_bytes == 0 {
             return invalid("http.max_body_bytes", "must be at least 1".into());

@@ -566,15 +566,16 @@ async fn kafka_mode_produces_http_events_and_reads_them_back_from_clickhouse() {
     let config = format!(
         "catalog = {catalog:?}\n[store]\nkind = \"clickhouse\"\n[store.clickhouse]\nurl = \"{url}\"\ndatabase = \"{}\"\ncompression = \"none\"\n\
          [ingest]\nsource = \"kafka\"\nbatch_max_wait = \"100ms\"\n[ingest.kafka]\nbrokers = \"{}\"\ntopics = [\"{}\"]\ndead_letter_topic = \"{}\"\ngroup = \"{}\"\n\
-         [http]\nlisten = \"{api}\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
+         [http]\nlisten = \"{api}\"\ntokens_file = \"tokens.toml\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n",
         db.name(),
         tally_tests::kafka_brokers(),
         topic.name(),
         dead_letters.name(),
         tally_tests::unique_name("api"),
-        common::tokens_toml()
     );
     std::fs::write(d.join("kafka.toml"), config).unwrap();
+    // The tokens from a separate file (http.tokens_file), as a mounted secret gives them.
+    std::fs::write(d.join("tokens.toml"), common::tokens_toml().replace("[[http.tokens]]", "[[tokens]]")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_tally"))
         .current_dir(d)
         .args(["run", "--config", "kafka.toml"])

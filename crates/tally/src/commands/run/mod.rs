@@ -265,9 +265,11 @@ fn api_router(
     catalog: &Arc<tally_domain::Catalog>,
     events: tally_api::Events,
 ) -> anyhow::Result<axum::Router> {
-    let tokens: Vec<tally_api::Token> = settings
-        .http
-        .tokens
+    let mut configured = settings.http.tokens.clone();
+    if !settings.http.tokens_file.as_os_str().is_empty() {
+        configured.extend(tally_config::read_tokens_file(&settings.http.tokens_file)?);
+    }
+    let tokens: Vec<tally_api::Token> = configured
         .iter()
         .map(|t| tally_api::Token {
             name: t.name.clone(),
@@ -292,6 +294,7 @@ fn api_router(
         prefixes: (settings.invoicer.number_prefix.clone(), settings.invoicer.credit_note_prefix.clone()),
         payment_terms: chrono::TimeDelta::from_std(settings.invoicer.payment_terms.get())
             .context("invoicer.payment_terms: too long")?,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(settings.http.max_in_flight)),
     };
     Ok(tally_api::router(api, settings.http.max_body_bytes))
 }

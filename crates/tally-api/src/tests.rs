@@ -1,0 +1,82 @@
+//! The router in process: back-pressure on `POST /v1/events` (429 while the permits
+//! are taken, 202 once one is free).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tally_domain::Catalog;
+use tally_ingest::decode::{DecodeRules, Decoder};
+use tally_ingest::{IngestMetrics, Intake, IntakeConfig};
+use tally_store::embedded::EmbeddedStore;
+use tally_store::AnyStore;
+use tower::ServiceExt;
+
+use crate::{hash_token, router, Api, Events, Role, Token, Tokens};
+
+const CATALOG: &str = r#"
+[[meters]]
+key = "tokens"
+event_type = "llm.tokens"
+aggregation = "sum"
+value = "tokens"
+
+[[plans]]
+key = "daily"
+currency = "USD"
+interval = "day"
+
+[[plans.charges]]
+key = "tokens"
+meter = "tokens"
+price = { model = "per_unit", unit_price = "0.01" }
+"#;
+
+fn api(dir: &std::path::Path, permits: usize) -> Api {
+    let store = Arc::new(AnyStore::Embedded(EmbeddedStore::open(&dir.join("tally.db")).unwrap()));
+    let catalog = Arc::new(Catalog::from_toml_str(CATALOG, "catalog.toml").unwrap());
+    let metrics = IngestMetrics::register(&prometheus_registry()).unwrap();
+    let decoder = Decoder::new(&catalog, DecodeRules::default());
+    let intake =
+        Intake::new(decoder, store.clone(), metrics, IntakeConfig::default(), Arc::new(AtomicBool::new(false)));
+    let token = Token { name: "t".into(), role: Role::Ingest, sha256: hash_token("secret") };
+    Api {
+        store,
+        catalog,
+        events: Events::Store(Arc::new(intake)),
+        tokens: Arc::new(Tokens::new(&[token]).unwrap()),
+        issuer: "Tally".into(),
+        prefixes: ("INV-".into(), "CN-".into()),
+        payment_terms: chrono::TimeDelta::days(30),
+        in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
+    }
+}
+
+fn prometheus_registry() -> prometheus::Registry {
+    prometheus::Registry::new()
+}
+
+fn post_event() -> Request<Body> {
+    let event = serde_json::json!({"specversion": "1.0", "id": "e1", "source": "s", "type": "llm.tokens",
+        "subject": "acme", "time": chrono::Utc::now().to_rfc3339(), "data": {"tokens": 5}});
+    Request::post("/v1/events")
+        .header("authorization", "Bearer secret")
+        .header("content-type", "application/cloudevents+json")
+        .body(Body::from(event.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn event_requests_beyond_the_limit_get_429_then_pass_once_a_permit_is_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api(dir.path(), 1);
+    let held = api.in_flight.clone().try_acquire_owned().unwrap();
+    let app = router(api, 1 << 20);
+    let busy = app.clone().oneshot(post_event()).await.unwrap();
+    assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(busy.headers()["retry-after"], "1");
+    drop(held);
+    let ok = app.oneshot(post_event()).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::ACCEPTED);
+}
