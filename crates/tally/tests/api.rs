@@ -114,12 +114,30 @@ fn endpoints() -> Vec<(&'static str, String, String, &'static str)> {
 }
 
 #[test]
-fn every_endpoint_authenticates_and_answers_from_the_store() {
+fn every_endpoint_authenticates_and_answers_on_the_embedded_store() {
+    every_endpoint(&["--embedded", "tally.db"], "[store.embedded]\npath = \"tally.db\"\n");
+}
+
+/// The same requests with the store in ClickHouse (events through the embedded intake).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_endpoint_authenticates_and_answers_on_clickhouse() {
+    let db = tally_tests::TestDb::new().await;
+    let url = tally_tests::clickhouse_url();
+    let config = format!(
+        "[store]\nkind = \"clickhouse\"\n[store.clickhouse]\nurl = \"{url}\"\ndatabase = \"{}\"\ncompression = \"none\"\n",
+        db.name()
+    );
+    tokio::task::block_in_place(|| every_endpoint(&["--clickhouse", &url, "--database", db.name()], &config));
+}
+
+/// Every endpoint against every kind of caller, then what each answers after real
+/// events, a close, a void, payments; `store` are the CLI's store arguments and
+/// `store_config` the same store as configuration.
+fn every_endpoint(store: &[&str], store_config: &str) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let catalog = common::sample_catalog();
     let catalog = catalog.to_str().unwrap();
-    let store = ["--embedded", "tally.db"];
     tally(
         d,
         &[
@@ -147,7 +165,7 @@ fn every_endpoint_authenticates_and_answers_from_the_store() {
     );
     let (api, metrics) = (free_port(), free_port());
     let config = format!(
-        "catalog = {catalog:?}\n[store.embedded]\npath = \"tally.db\"\n[http]\nlisten = \"{api}\"\nmax_body_bytes = 65536\n\
+        "catalog = {catalog:?}\n{store_config}[http]\nlisten = \"{api}\"\nmax_body_bytes = 65536\n\
          issuer = \"Tally Test Ltd\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
         common::tokens_toml()
     );
