@@ -174,6 +174,10 @@ pub struct HttpSettings {
     pub tokens: Vec<ApiToken>,
     /// A TOML file of more `[[tokens]]` (a mounted secret), read at start-up; empty: none.
     pub tokens_file: PathBuf,
+    /// TLS certificate chain (PEM); with `tls_key`, the API serves HTTPS. Empty: plain HTTP.
+    pub tls_cert: PathBuf,
+    /// TLS private key (PEM).
+    pub tls_key: PathBuf,
     /// The issuer named on HTML invoices.
     pub issuer: String,
 }
@@ -313,6 +317,9 @@ impl Settings {
         }
         for (i, token) in self.http.tokens.iter().enumerate() {
             token.check(&format!("http.tokens[{i}]"))?;
+        }
+        if self.http.tls_cert.as_os_str().is_empty() != self.http.tls_key.as_os_str().is_empty() {
+            return invalid("http.tls_key", "give both http.tls_cert and http.tls_key, or neither".into());
         }
         if self.http.enabled && self.http.max_in_flight == 0 {
             return invalid("http.max_in_flight", "must be at least 1".into());

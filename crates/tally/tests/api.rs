@@ -669,3 +669,57 @@ async fn kafka_mode_produces_http_events_and_reads_them_back_from_clickhouse() {
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     assert!(child.wait().unwrap().success());
 }
+
+/// With `http.tls_cert` and `http.tls_key` the API serves HTTPS (checked with curl and
+/// the certificate as its only trust root); plain HTTP on that port gets no answer.
+#[test]
+fn the_api_serves_https_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    std::fs::write(d.join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(d.join("key.pem"), certified.key_pair.serialize_pem()).unwrap();
+    let catalog = common::sample_catalog();
+    let (api, metrics) = (free_port(), free_port());
+    let config = format!(
+        "catalog = {:?}\n[store.embedded]\npath = \"tally.db\"\n[http]\nlisten = \"{api}\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n\
+         [metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
+        catalog.to_str().unwrap(),
+        common::tokens_toml()
+    );
+    std::fs::write(d.join("tls.toml"), config).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(d)
+        .args(["run", "--config", "tls.toml"])
+        .env_remove("TALLY_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running(Some(child));
+    let started = Instant::now();
+    while TcpStream::connect(api).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the API did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let curl = |scheme: &str| {
+        Command::new("curl")
+            .current_dir(d)
+            .args(["-sS", "--max-time", "10", "--cacert", "cert.pem", "-H"])
+            .arg(format!("Authorization: Bearer {}", common::token("read")))
+            .arg(format!("{scheme}://{api}/v1/customers"))
+            .output()
+            .expect("curl (installed by deploy/local/services up)")
+    };
+    let https = curl("https");
+    assert!(https.status.success(), "{}", String::from_utf8_lossy(&https.stderr));
+    assert_eq!(String::from_utf8_lossy(&https.stdout).trim(), "[]");
+    let plain = curl("http");
+    assert!(
+        !plain.status.success() || !String::from_utf8_lossy(&plain.stdout).contains('['),
+        "plain HTTP must not be served on the HTTPS port"
+    );
+    let mut child = running.0.take().unwrap();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+}

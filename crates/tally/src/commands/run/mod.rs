@@ -187,7 +187,12 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             .with_context(|| format!("http.listen: binding {}", settings.http.listen))?;
         let app = api_router(&settings, &store, &catalog, events)?;
         tracing::info!(address = %listener.local_addr()?, "serving the HTTP API");
-        roles.spawn(http::serve_api(listener, app, shutdown.clone()));
+        let tls = (!settings.http.tls_cert.as_os_str().is_empty())
+            .then(|| (settings.http.tls_cert.clone(), settings.http.tls_key.clone()));
+        if tls.is_some() {
+            tracing::info!("the HTTP API serves HTTPS");
+        }
+        roles.spawn(http::serve_api(listener, app, tls, shutdown.clone()));
         serving = true;
     }
     if settings.invoicer.enabled {
