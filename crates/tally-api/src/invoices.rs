@@ -30,6 +30,8 @@ pub struct ListParams {
     from: Option<String>,
     /// Periods starting before this instant.
     to: Option<String>,
+    /// `invoice` or `credit_note`.
+    document: Option<String>,
 }
 
 fn instant(field: &str, value: Option<&String>) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -57,6 +59,14 @@ pub async fn list(
     if let Some(state) = params.state.as_deref().filter(|s| !["draft", "issued", "void"].contains(s)) {
         return Err(ApiError::invalid("state", format!("{state:?}: expected draft, issued or void")));
     }
+    let document = match params.document.as_deref() {
+        None => None,
+        Some("invoice") => Some(tally_invoicing::Document::Invoice),
+        Some("credit_note") => Some(tally_invoicing::Document::CreditNote),
+        Some(other) => {
+            return Err(ApiError::invalid("document", format!("{other:?}: expected invoice or credit_note")))
+        }
+    };
     let filter = InvoiceFilter {
         customer: params.customer.map(CustomerId::new),
         subscription: params.subscription.map(SubscriptionId::new),
@@ -67,9 +77,13 @@ pub async fn list(
     let records = api.store.invoices(&filter).await.map_err(ApiError::store)?;
     let invoices = records
         .iter()
-        .map(|r| tally_invoicer::read_invoice(r).map(|i| serde_json::to_value(i).unwrap_or(Value::Null)))
+        .map(tally_invoicer::read_invoice)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(invoicer_error)?;
+        .map_err(invoicer_error)?
+        .into_iter()
+        .filter(|i| document.is_none_or(|d| i.document == d))
+        .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
+        .collect();
     Ok(Json(invoices))
 }
 

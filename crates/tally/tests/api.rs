@@ -336,6 +336,10 @@ fn every_endpoint(store: &[&str], store_config: &str) {
         .map(|i| (i["document"].as_str().unwrap().to_owned(), i["state"].as_str().unwrap().to_owned()))
         .collect();
     assert_eq!(states.len(), 3, "{states:?}");
+    let (_, _, answer) = request(api, "GET", "/v1/invoices?customer=acme&document=credit_note", read, "");
+    let notes = json_of(&answer);
+    assert_eq!(notes.as_array().unwrap().len(), 1, "{notes}");
+    assert_eq!(notes[0]["number"], voided["credit_note"]["number"]);
     assert!(
         states.contains(&("credit_note".into(), "issued".into()))
             && states.contains(&("invoice".into(), "void".into()))
