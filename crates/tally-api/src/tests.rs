@@ -80,3 +80,39 @@ async fn event_requests_beyond_the_limit_get_429_then_pass_once_a_permit_is_free
     let ok = app.oneshot(post_event()).await.unwrap();
     assert_eq!(ok.status(), StatusCode::ACCEPTED);
 }
+
+fn post_events(first: usize, count: usize) -> Request<Body> {
+    let now = chrono::Utc::now().to_rfc3339();
+    let events: Vec<serde_json::Value> = (first..first + count)
+        .map(|i| {
+            serde_json::json!({"specversion": "1.0", "id": format!("e{i}"), "source": "s", "type": "llm.tokens",
+                "subject": "acme", "time": now, "data": {"tokens": 1}})
+        })
+        .collect();
+    Request::post("/v1/events")
+        .header("authorization", "Bearer secret")
+        .header("content-type", "application/cloudevents-batch+json")
+        .body(Body::from(serde_json::Value::Array(events).to_string()))
+        .unwrap()
+}
+
+/// Concurrent requests share group commits: every one is answered once its own events
+/// are durable, and every event is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_event_requests_are_all_stored_through_group_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api(dir.path(), 64);
+    let store = api.store.clone();
+    let app = router(api, 1 << 20);
+    let requests: Vec<_> = (0..32).map(|r| tokio::spawn(app.clone().oneshot(post_events(r * 10, 10)))).collect();
+    for request in requests {
+        let response = request.await.unwrap().unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    // A request that repeats events already stored: accepted, counted once.
+    assert_eq!(app.oneshot(post_events(0, 10)).await.unwrap().status(), StatusCode::ACCEPTED);
+    let day = chrono::TimeDelta::days(1);
+    let period = tally_domain::Period::new(chrono::Utc::now() - day, chrono::Utc::now() + day).unwrap();
+    use tally_store::UsageStore;
+    assert_eq!(store.count_events(&period).await.unwrap(), 320);
+}
