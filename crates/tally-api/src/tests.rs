@@ -96,10 +96,10 @@ fn post_events(first: usize, count: usize) -> Request<Body> {
         .unwrap()
 }
 
-/// Concurrent requests share group commits: every one is answered once its own events
-/// are durable, and every event is stored once.
+/// Concurrent requests: every one is answered once its events are durable, and every
+/// event is stored once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_event_requests_are_all_stored_through_group_commits() {
+async fn concurrent_event_requests_are_all_stored_once() {
     let dir = tempfile::tempdir().unwrap();
     let api = api(dir.path(), 64);
     let store = api.store.clone();

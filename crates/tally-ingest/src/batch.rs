@@ -34,21 +34,4 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.messages == 0
     }
-
-    /// Takes in `other` (a group commit of several requests' batches).
-    pub fn absorb(&mut self, other: Batch) {
-        self.events.extend(other.events);
-        self.rejected.extend(other.rejected);
-        self.rejected_keys.extend(other.rejected_keys);
-        for (partition, next) in other.next_offsets {
-            let mine = self.next_offsets.entry(partition).or_insert(next);
-            *mine = (*mine).max(next);
-        }
-        self.messages += other.messages;
-        self.bytes += other.bytes;
-        self.started = match (self.started, other.started) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
 }

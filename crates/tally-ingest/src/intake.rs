@@ -76,20 +76,11 @@ pub struct IntakeSummary {
     pub complete: bool,
 }
 
-/// A batch waiting for the next group commit, and who waits for it.
-type Waiting = (Batch, tokio::sync::oneshot::Sender<Result<(), String>>);
-
 /// Decodes messages and writes them durably to a store.
 pub struct Intake<S> {
     decoder: Decoder,
     writer: Writer<S>,
     config: IntakeConfig,
-    /// Batches of concurrent `write` calls not yet committed...
-    pending: std::sync::Mutex<Vec<Waiting>>,
-    /// ...and the right to commit them: whoever holds it writes everything pending in
-    /// one store write (a group commit), so concurrent small requests share one
-    /// durable transaction instead of queueing for one each.
-    committer: tokio::sync::Mutex<()>,
 }
 
 impl<S: UsageStore + 'static> Intake<S> {
@@ -109,7 +100,7 @@ impl<S: UsageStore + 'static> Intake<S> {
             retry: config.retry,
             attempt_timeout: config.attempt_timeout,
         };
-        Intake { decoder, writer, config, pending: std::sync::Mutex::default(), committer: tokio::sync::Mutex::new(()) }
+        Intake { decoder, writer, config }
     }
 
     /// The metrics the intake counts in.
@@ -118,32 +109,11 @@ impl<S: UsageStore + 'static> Intake<S> {
     }
 
     /// Decodes `messages` and makes them durable; one outcome per message, in order.
-    /// Concurrent calls are committed together (see [`Intake`]'s `committer`).
     pub async fn write<'a>(&self, messages: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<Outcome>, IngestError> {
         let mut batch = Batch::default();
         let outcomes = messages.into_iter().map(|m| self.take(&mut batch, m)).collect();
-        let (done, mut wait) = tokio::sync::oneshot::channel();
-        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((batch, done));
-        let turn = self.committer.lock().await;
-        let waiting = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        if !waiting.is_empty() {
-            let mut group = Batch::default();
-            let mut waiters = Vec::with_capacity(waiting.len());
-            for (batch, done) in waiting {
-                group.absorb(batch);
-                waiters.push(done);
-            }
-            let result = self.finish(group).await.map_err(|e| e.to_string());
-            for done in waiters {
-                let _ = done.send(result.clone());
-            }
-        }
-        drop(turn);
-        match wait.try_recv() {
-            Ok(Ok(())) => Ok(outcomes),
-            Ok(Err(message)) => Err(IngestError::Task(message)),
-            Err(_) => Err(IngestError::Task("the group commit ended without an answer".into())),
-        }
+        self.finish(batch).await?;
+        Ok(outcomes)
     }
 
     /// Reads NDJSON until the end (or the stop flag), one event per line, writing in
