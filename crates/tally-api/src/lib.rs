@@ -59,7 +59,7 @@ pub enum Events {
     /// Embedded mode: the intake's durable write into the store.
     Store(Arc<Intake<AnyStore>>),
     /// Kafka mode: produced to the usage topic (rejected ones to the dead letters).
-    Kafka(Arc<Forwarder>),
+    Kafka(Arc<Forwarder<AnyStore>>),
 }
 
 impl Events {

@@ -1,16 +1,17 @@
 //! Events that arrive over HTTP in Kafka mode: validated with the same decoder as the
 //! workers (so the caller learns at once what is wrong with an event), then the
 //! valid ones are produced to the usage topic, keyed by customer, and the rejected ones
-//! to the dead-letter topic with their reason, both with `acks=all`. `write` returns
-//! only after the broker has acknowledged every message: an event answered as
-//! accepted is in Kafka, where a worker stores it exactly once.
+//! to the dead-letter topic with their reason, both with `acks=all`, and into the
+//! store's `rejected_events` like every dead letter. `write` returns only after the
+//! broker has acknowledged every message: an event answered as accepted is in Kafka,
+//! where a worker stores it exactly once.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tally_store::RejectedEvent;
+use tally_store::{RejectedEvent, UsageStore};
 
 use crate::dead_letter::DeadLetters;
 use crate::decode::Decoder;
@@ -18,16 +19,24 @@ use crate::error::IngestError;
 use crate::intake::Outcome;
 
 /// Produces validated events to Kafka.
-pub struct Forwarder {
+pub struct Forwarder<S> {
     decoder: Decoder,
     producer: FutureProducer,
     topic: String,
     dead_letters: DeadLetters,
+    store: std::sync::Arc<S>,
 }
 
-impl Forwarder {
-    /// A producer to `topic` (and `dead_letter_topic`) on `brokers`.
-    pub fn new(brokers: &str, topic: &str, dead_letter_topic: &str, decoder: Decoder) -> Result<Self, IngestError> {
+impl<S: UsageStore> Forwarder<S> {
+    /// A producer to `topic` (and `dead_letter_topic`) on `brokers`; rejected events are
+    /// also kept in `store`.
+    pub fn new(
+        brokers: &str,
+        topic: &str,
+        dead_letter_topic: &str,
+        decoder: Decoder,
+        store: std::sync::Arc<S>,
+    ) -> Result<Self, IngestError> {
         let producer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("acks", "all")
@@ -37,7 +46,7 @@ impl Forwarder {
             .create()
             .map_err(IngestError::kafka("creating the HTTP events producer"))?;
         let dead_letters = DeadLetters::new(brokers, dead_letter_topic)?;
-        Ok(Forwarder { decoder, producer, topic: topic.to_owned(), dead_letters })
+        Ok(Forwarder { decoder, producer, topic: topic.to_owned(), dead_letters, store })
     }
 
     /// Validates and produces the messages; one outcome each, in order, once the
@@ -90,6 +99,7 @@ impl Forwarder {
         if !rejected.is_empty() {
             let keys = vec![None; rejected.len()];
             self.dead_letters.send(&rejected, &keys).await?;
+            self.store.insert_rejected(&rejected).await.map_err(IngestError::Store)?;
         }
         Ok(outcomes)
     }

@@ -628,6 +628,11 @@ async fn kafka_mode_produces_http_events_and_reads_them_back_from_clickhouse() {
         let answer = json_of(&answer);
         assert_eq!((answer["accepted"].as_u64(), answer["rejected"].as_u64()), (Some(4), Some(1)), "{answer}");
         assert_eq!(answer["results"][3]["reason"], "negative_value");
+        // The rejected one is kept in rejected_events (and the dead-letter topic).
+        let reasons: Vec<String> = tokio::runtime::Handle::current()
+            .block_on(db.client().query("SELECT reason FROM rejected_events WHERE id = 'k4'").fetch_all())
+            .unwrap();
+        assert_eq!(reasons, ["negative_value"]);
         assert_eq!(request(api, "GET", "/v1/customers/acme", read, "").0, 200);
 
         let path = usage_path("&group_by=model");

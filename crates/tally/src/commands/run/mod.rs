@@ -147,6 +147,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
                 &kafka.topics[0],
                 &kafka.dead_letter_topic,
                 Decoder::new(&catalog, DecodeRules::default()),
+                store.clone(),
             )
             .context("ingest.kafka: the HTTP events producer")?;
             events = Some(tally_api::Events::Kafka(Arc::new(forwarder)));
@@ -172,6 +173,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
                     &ingest.kafka.topics[0],
                     &ingest.kafka.dead_letter_topic,
                     Decoder::new(&catalog, DecodeRules::default()),
+                    store.clone(),
                 )
                 .context("ingest.kafka: the HTTP events producer")?,
             )),
