@@ -22,13 +22,17 @@ impl EmbeddedStore {
         let context = format!("opening {}", path.display());
         let mut conn = Connection::open(path).map_err(StoreError::sqlite(&context))?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(StoreError::sqlite(&context))?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(StoreError::sqlite(&context))?;
+        // Switching to WAL and migrating need the file to themselves; when processes open
+        // it together SQLite can answer "busy" at once (no busy handler for a lock
+        // upgrade that could deadlock), so both are retried until the busy timeout.
+        retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL")).map_err(StoreError::sqlite(&context))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(StoreError::sqlite(&context))?;
         // 32 MiB of page cache instead of SQLite's 2 MiB: the indexes of a month of
         // events stay in memory while it is written (measured: the write rate fell from
         // 37k to 22k events/s between 100k and 1M events, most of it in page reads).
         conn.pragma_update(None, "cache_size", -32768).map_err(StoreError::sqlite(&context))?;
-        schema::migrate(&mut conn).map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
+        retry_busy(|| schema::migrate(&mut conn))
+            .map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
         Ok(EmbeddedStore { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -44,6 +48,21 @@ impl EmbeddedStore {
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?
+    }
+}
+
+/// Runs `f` again while SQLite says the database is busy, for up to 30 seconds.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 
