@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod explain;
 mod invoices;
+mod metrics;
 mod receivables;
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ use tally_store::AnyStore;
 
 pub use auth::{hash_token, Role, Token, Tokens};
 pub use error::ApiError;
+pub use metrics::HttpMetrics;
 
 /// What the routes work with.
 #[derive(Clone)]
@@ -78,8 +80,8 @@ impl Events {
     }
 }
 
-/// Every route, behind the token check.
-pub fn router(api: Api, max_body_bytes: usize) -> Router {
+/// Every route, behind the token check, counted in `metrics`.
+pub fn router(api: Api, max_body_bytes: usize, metrics: HttpMetrics) -> Router {
     let routes = Router::new()
         .route("/v1/events", post(events::post))
         .route("/v1/customers", get(accounts::customers).post(accounts::create_customer))
@@ -102,6 +104,7 @@ pub fn router(api: Api, max_body_bytes: usize) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
 }
 
 /// The OpenAPI document of these routes (checked in as `crates/tally-api/openapi.json`).

@@ -336,6 +336,13 @@ fn embedded_run_metrics_count_what_was_sent_and_pass_promtool() {
     assert_eq!(get("tally_invoicer_billed_amount_total{currency=\"USD\",plan=\"daily\"}"), 1.27);
     assert!(get("tally_invoicer_phase_seconds_count{phase=\"compose\"}") >= 3.0);
     assert!(get("process_resident_memory_bytes") > 1e6);
+    // The API's requests by route template (not the concrete path) and status.
+    let api_requests = |fragments: &[&str]| -> f64 {
+        s.iter().filter(|(k, _)| fragments.iter().all(|f| k.contains(f))).map(|(_, v)| v).sum()
+    };
+    let events_ok = ["tally_http_requests_total{", "route=\"/v1/events\"", "status=\"202\"", "method=\"POST\""];
+    assert_eq!(api_requests(&events_ok), 1.0, "{text}");
+    assert!(api_requests(&["tally_http_request_seconds_count{", "route=\"/v1/events\""]) >= 1.0);
     assert_eq!(http(metrics, "GET", "/healthz", "text/plain", ""), (200, "ok\n".to_owned()));
     assert_eq!(http(metrics, "GET", "/readyz", "text/plain", ""), (200, "ready\n".to_owned()));
 

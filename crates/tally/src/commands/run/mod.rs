@@ -187,7 +187,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         let listener = tokio::net::TcpListener::bind(settings.http.listen)
             .await
             .with_context(|| format!("http.listen: binding {}", settings.http.listen))?;
-        let app = api_router(&settings, &store, &catalog, events)?;
+        let app = api_router(&settings, &store, &catalog, events, &registry)?;
         tracing::info!(address = %listener.local_addr()?, "serving the HTTP API");
         let tls = (!settings.http.tls_cert.as_os_str().is_empty())
             .then(|| (settings.http.tls_cert.clone(), settings.http.tls_key.clone()));
@@ -271,6 +271,7 @@ fn api_router(
     store: &Arc<AnyStore>,
     catalog: &Arc<tally_domain::Catalog>,
     events: tally_api::Events,
+    registry: &prometheus::Registry,
 ) -> anyhow::Result<axum::Router> {
     let mut configured = settings.http.tokens.clone();
     if !settings.http.tokens_file.as_os_str().is_empty() {
@@ -303,7 +304,8 @@ fn api_router(
             .context("invoicer.payment_terms: too long")?,
         in_flight: Arc::new(tokio::sync::Semaphore::new(settings.http.max_in_flight)),
     };
-    Ok(tally_api::router(api, settings.http.max_body_bytes))
+    let metrics = tally_api::HttpMetrics::register(registry).context("registering the API's metrics")?;
+    Ok(tally_api::router(api, settings.http.max_body_bytes, metrics))
 }
 
 /// How long the HTTP server lets requests in flight finish after a signal.
