@@ -2,14 +2,13 @@
 //! key, and headers that say why and where they came from, so they can be fixed and
 //! replayed (`tally replay-dlq`).
 
-use std::time::Duration;
-
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tally_store::RejectedEvent;
 
 use crate::error::IngestError;
+use crate::produce::{acknowledged, enqueue};
 
 /// Header names on every dead letter.
 pub mod headers {
@@ -74,29 +73,10 @@ impl DeadLetters {
             if let Some(k) = key {
                 record = record.key(k.as_slice());
             }
-            // Enqueue now, await all acknowledgements after; a full queue waits and retries.
-            loop {
-                match self.producer.send_result(record) {
-                    Ok(delivery) => {
-                        pending.push(delivery);
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                    Err((source, _)) => return Err(self.error(source)),
-                }
-            }
+            // Enqueue now, await all acknowledgements after.
+            pending.push(enqueue(&self.producer, record).await.map_err(|e| self.error(e))?);
         }
-        for delivery in pending {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((source, _))) => return Err(self.error(source)),
-                Err(_) => return Err(self.error(KafkaError::Canceled)),
-            }
-        }
-        Ok(())
+        acknowledged(pending).await.map_err(|e| self.error(e))
     }
 
     fn error(&self, source: KafkaError) -> IngestError {

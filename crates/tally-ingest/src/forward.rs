@@ -6,17 +6,16 @@
 //! broker has acknowledged every message: an event answered as accepted is in Kafka,
 //! where a worker stores it exactly once.
 
-use std::time::Duration;
-
 use chrono::Utc;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tally_store::{RejectedEvent, UsageStore};
+use tally_store::UsageStore;
 
 use crate::dead_letter::DeadLetters;
 use crate::decode::Decoder;
 use crate::error::IngestError;
 use crate::intake::Outcome;
+use crate::produce::{acknowledged, enqueue};
 
 /// Produces validated events to Kafka.
 pub struct Forwarder<S> {
@@ -58,49 +57,26 @@ impl<S: UsageStore> Forwarder<S> {
             match self.decoder.decode(message, now) {
                 Ok(decoded) => {
                     let key = decoded.event.customer.as_str().as_bytes().to_vec();
-                    let mut record: FutureRecord<'_, [u8], [u8]> =
-                        FutureRecord::to(&self.topic).payload(message).key(key.as_slice());
-                    loop {
-                        match self.producer.send_result(record) {
-                            Ok(delivery) => {
-                                pending.push(delivery);
-                                break;
-                            }
-                            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                                record = back;
-                                tokio::time::sleep(Duration::from_millis(5)).await;
-                            }
-                            Err((source, _)) => return Err(IngestError::Kafka { context: self.topic.clone(), source }),
-                        }
-                    }
+                    let record = FutureRecord::to(&self.topic).payload(message).key(key.as_slice());
+                    pending.push(enqueue(&self.producer, record).await.map_err(|e| self.error(e))?);
                     outcomes.push(Outcome::Accepted { metered: decoded.metered });
                 }
                 Err(rejection) => {
-                    rejected.push(RejectedEvent {
-                        received_at: now,
-                        reason: rejection.reason.code().to_owned(),
-                        detail: rejection.detail.clone(),
-                        source: rejection.source,
-                        id: rejection.id,
-                        raw: message.to_vec(),
-                        origin: None,
-                    });
+                    rejected.push(rejection.stored(message, now, None));
                     outcomes.push(Outcome::Rejected { reason: rejection.reason, detail: rejection.detail });
                 }
             }
         }
-        for delivery in pending {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((source, _))) => return Err(IngestError::Kafka { context: self.topic.clone(), source }),
-                Err(_) => return Err(IngestError::Kafka { context: self.topic.clone(), source: KafkaError::Canceled }),
-            }
-        }
+        acknowledged(pending).await.map_err(|e| self.error(e))?;
         if !rejected.is_empty() {
             let keys = vec![None; rejected.len()];
             self.dead_letters.send(&rejected, &keys).await?;
             self.store.insert_rejected(&rejected).await.map_err(IngestError::Store)?;
         }
         Ok(outcomes)
+    }
+
+    fn error(&self, source: KafkaError) -> IngestError {
+        IngestError::Kafka { context: self.topic.clone(), source }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tally_store::{IncomingEvent, RejectedEvent, UsageStore};
+use tally_store::{IncomingEvent, UsageStore};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::task::JoinHandle;
 
@@ -183,15 +183,7 @@ impl<S: UsageStore + 'static> Intake<S> {
             }
             Err(rejection) => {
                 metrics.rejected.with_label_values(&[rejection.reason.code()]).inc();
-                batch.rejected.push(RejectedEvent {
-                    received_at: now,
-                    reason: rejection.reason.code().to_owned(),
-                    detail: rejection.detail.clone(),
-                    source: rejection.source,
-                    id: rejection.id,
-                    raw: message.to_vec(),
-                    origin: None,
-                });
+                batch.rejected.push(rejection.stored(message, now, None));
                 batch.rejected_keys.push(None);
                 Outcome::Rejected { reason: rejection.reason, detail: rejection.detail }
             }

@@ -16,6 +16,7 @@ mod error;
 mod forward;
 mod intake;
 mod metrics;
+mod produce;
 mod replay;
 mod worker;
 mod writer;

@@ -20,7 +20,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
-use tally_store::{IncomingEvent, KafkaOrigin, RejectedEvent, UsageStore};
+use tally_store::{IncomingEvent, KafkaOrigin, UsageStore};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
@@ -181,16 +181,7 @@ impl<S: UsageStore + 'static> Shared<S> {
             Err(rejection) => {
                 metrics.rejected.with_label_values(&[rejection.reason.code()]).inc();
                 tracing::debug!(reason = %rejection.reason, detail = %rejection.detail, "dead letter");
-                let rejected = RejectedEvent {
-                    received_at: now,
-                    reason: rejection.reason.code().to_owned(),
-                    detail: rejection.detail,
-                    source: rejection.source,
-                    id: rejection.id,
-                    raw: payload.to_vec(),
-                    origin: Some(origin),
-                };
-                batch.rejected.push(rejected);
+                batch.rejected.push(rejection.stored(payload, now, Some(origin)));
                 batch.rejected_keys.push(key);
             }
         }

@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::value::RawValue;
 use tally_domain::json::{Leaf, Members};
 use tally_domain::{Aggregation, Catalog, CustomerId, Meter, UsageEvent};
-use tally_store::{storable, DECIMAL_SCALE, MAX_VALUE};
+use tally_store::{storable, KafkaOrigin, RejectedEvent, DECIMAL_SCALE, MAX_VALUE};
 
 pub use reason::Reason;
 
@@ -49,6 +49,21 @@ pub struct Rejection {
     pub source: Option<String>,
     /// The event's `id`, if it could be read.
     pub id: Option<String>,
+}
+
+impl Rejection {
+    /// The dead letter as the store keeps it: the original bytes, why, and where from.
+    pub fn stored(&self, raw: &[u8], received_at: DateTime<Utc>, origin: Option<KafkaOrigin>) -> RejectedEvent {
+        RejectedEvent {
+            received_at,
+            reason: self.reason.code().to_owned(),
+            detail: self.detail.clone(),
+            source: self.source.clone(),
+            id: self.id.clone(),
+            raw: raw.to_vec(),
+            origin,
+        }
+    }
 }
 
 /// A valid event and whether any meter reads it.
