@@ -26,6 +26,20 @@ pub enum Role {
     Admin,
 }
 
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    /// `ingest`, `read` or `admin`, as configured.
+    fn from_str(name: &str) -> Result<Role, String> {
+        match name {
+            "ingest" => Ok(Role::Ingest),
+            "read" => Ok(Role::Read),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("{other:?}: expected ingest, read or admin")),
+        }
+    }
+}
+
 impl Role {
     fn may(self, needed: Role) -> bool {
         self == Role::Admin || self == needed

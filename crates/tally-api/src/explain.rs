@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use tally_domain::Period;
 use tally_invoicing::LineKind;
-use tally_store::{AccountStore, UsageItem, UsageQuery, UsageStore};
+use tally_store::{UsageItem, UsageQuery, UsageStore};
 
 use crate::{Api, ApiError};
 
@@ -72,12 +72,7 @@ pub async fn explain(
         .ok()
         .filter(|n| *n >= 1)
         .ok_or_else(|| ApiError::invalid("line", format!("{line:?}: lines count from 1")))?;
-    let record = tally_invoicer::find_invoice(&*api.store, &id)
-        .await
-        .map_err(|e| ApiError::store(e))?
-        .ok_or_else(|| ApiError::not_found(format!("no invoice with id or number {id}")))?;
-    let invoice = tally_invoicer::read_invoice(&record)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let invoice = crate::invoices::stored_invoice(&api, &id).await?;
     let l = invoice.lines.get(position - 1).ok_or_else(|| {
         ApiError::not_found(format!("invoice {id} has {} lines; there is no line {position}", invoice.lines.len()))
     })?;
@@ -101,12 +96,7 @@ pub async fn explain(
     let meter = api.catalog.meter(charge.meter.as_str()).ok_or_else(|| {
         ApiError::new(StatusCode::CONFLICT, "catalog_changed", format!("the catalog has no meter {}", charge.meter))
     })?;
-    let customer = api
-        .store
-        .customer(&invoice.customer)
-        .await
-        .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::not_found(format!("the invoice's customer {} is gone", invoice.customer)))?;
+    let customer = crate::invoices::customer_of(&api, &invoice).await?;
     // The charge's filter narrowed to the line's group.
     let mut filter = charge.filter.clone();
     filter.extend(l.dimensions.clone());

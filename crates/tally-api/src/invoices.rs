@@ -13,8 +13,9 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tally_domain::{CustomerId, SubscriptionId};
+use tally_domain::{Customer, CustomerId, SubscriptionId};
 use tally_invoicer::InvoicerError;
+use tally_invoicing::Invoice;
 use tally_store::{AccountStore, InvoiceFilter, InvoiceStore};
 
 use crate::{Api, ApiError};
@@ -40,7 +41,25 @@ fn instant(field: &str, value: Option<&String>) -> Result<Option<DateTime<Utc>>,
         .transpose()
 }
 
-fn invoicer_error(err: InvoicerError) -> ApiError {
+/// The stored invoice with this id or number, as the store has it.
+pub(crate) async fn stored_invoice(api: &Api, id: &str) -> Result<Invoice, ApiError> {
+    let record = tally_invoicer::find_invoice(&*api.store, id)
+        .await
+        .map_err(invoicer_error)?
+        .ok_or_else(|| ApiError::not_found(format!("no invoice with id or number {id}")))?;
+    tally_invoicer::read_invoice(&record).map_err(invoicer_error)
+}
+
+/// The customer an invoice bills.
+pub(crate) async fn customer_of(api: &Api, invoice: &Invoice) -> Result<Customer, ApiError> {
+    api.store
+        .customer(&invoice.customer)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("the invoice's customer {} is gone", invoice.customer)))
+}
+
+pub(crate) fn invoicer_error(err: InvoicerError) -> ApiError {
     match err {
         InvoicerError::Store(e) => ApiError::store(e),
         InvoicerError::NotVoidable { id, why } => {
@@ -108,20 +127,11 @@ pub async fn show(
         Some(other) => return Err(ApiError::invalid("format", format!("{other:?}: expected json or html"))),
         None => headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html")),
     };
-    let record = tally_invoicer::find_invoice(&*api.store, &id)
-        .await
-        .map_err(invoicer_error)?
-        .ok_or_else(|| ApiError::not_found(format!("no invoice with id or number {id}")))?;
-    let invoice = tally_invoicer::read_invoice(&record).map_err(invoicer_error)?;
+    let invoice = stored_invoice(&api, &id).await?;
     if !html {
         return Ok(Json(invoice).into_response());
     }
-    let customer = api
-        .store
-        .customer(&invoice.customer)
-        .await
-        .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::not_found(format!("the invoice's customer {} is gone", invoice.customer)))?;
+    let customer = customer_of(&api, &invoice).await?;
     let page = tally_invoicing::render::html(&invoice, &customer, &api.issuer);
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }

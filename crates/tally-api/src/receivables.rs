@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use tally_invoicing::{Document, Invoice, InvoiceState};
 use tally_store::{InvoiceFilter, InvoiceStore, Payment, PaymentStore};
 
+use crate::invoices::{invoicer_error, stored_invoice};
 use crate::{Api, ApiError};
 
 /// A payment to record.
@@ -38,15 +39,6 @@ pub struct NewPayment {
 fn payment_json(p: &Payment) -> Value {
     json!({ "invoice": p.invoice, "reference": p.reference, "amount": p.amount.to_string(),
         "currency": p.currency, "date": p.received_on.to_string(), "recorded_at": p.recorded_at.to_rfc3339() })
-}
-
-async fn invoice_of(api: &Api, id: &str) -> Result<Invoice, ApiError> {
-    let record = tally_invoicer::find_invoice(&*api.store, id)
-        .await
-        .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::not_found(format!("no invoice with id or number {id}")))?;
-    tally_invoicer::read_invoice(&record)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 fn paid(payments: &[Payment]) -> Decimal {
@@ -67,7 +59,7 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
     if new.reference.trim().is_empty() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", "reference: is empty"));
     }
-    let invoice = invoice_of(&api, &id).await?;
+    let invoice = stored_invoice(&api, &id).await?;
     if invoice.state != InvoiceState::Issued || invoice.document != Document::Invoice {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -108,7 +100,7 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
 
 /// `GET /v1/invoices/{id}/payments`.
 pub async fn list(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let invoice = invoice_of(&api, &id).await?;
+    let invoice = stored_invoice(&api, &id).await?;
     let payments = api.store.payments(Some(&invoice.id)).await.map_err(ApiError::store)?;
     let owed = if invoice.state == InvoiceState::Issued && invoice.document == Document::Invoice {
         invoice.total - paid(&payments)
@@ -151,8 +143,7 @@ async fn owed(api: &Api, customer: Option<String>) -> Result<Vec<Owed>, ApiError
     }
     let mut owed = Vec::new();
     for record in &records {
-        let invoice = tally_invoicer::read_invoice(record)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        let invoice = tally_invoicer::read_invoice(record).map_err(invoicer_error)?;
         if invoice.document != Document::Invoice {
             continue;
         }

@@ -88,15 +88,18 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
     // a period is not closed while its events are still being loaded (stdin is not
     // waited for: it may never end).
     let (files_stored, files_waited) = tokio::sync::watch::channel(false);
-    // Where HTTP events go: the intake (embedded) or a Kafka producer.
-    let mut events = None;
+    // The embedded path's intake: files and stdin read into it, and the HTTP API writes
+    // to it when events are not sent to Kafka.
+    let intake_config = IntakeConfig {
+        batch_max_events: ingest.batch_max_events,
+        retry: (ingest.retry_min.get(), ingest.retry_max.get()),
+        ..IntakeConfig::default()
+    };
+    // The intake of the files role, shared with the HTTP API.
+    let mut files_intake = None;
     if ingest.enabled && ingest.source == Source::Files {
-        let config = IntakeConfig {
-            batch_max_events: ingest.batch_max_events,
-            retry: (ingest.retry_min.get(), ingest.retry_max.get()),
-            ..IntakeConfig::default()
-        };
-        let intake = Arc::new(Intake::new(decoder, store.clone(), ingest_metrics.clone(), config, stop.clone()));
+        let intake =
+            Arc::new(Intake::new(decoder, store.clone(), ingest_metrics.clone(), intake_config.clone(), stop.clone()));
         let mut readers: JoinSet<anyhow::Result<()>> = JoinSet::new();
         let mut files: JoinSet<anyhow::Result<()>> = JoinSet::new();
         for path in &ingest.files {
@@ -127,7 +130,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             }
             Ok(())
         });
-        events = Some(tally_api::Events::Store(intake));
+        files_intake = Some(intake);
     } else if ingest.enabled {
         files_stored.send_replace(true);
         let kafka = &ingest.kafka;
@@ -141,17 +144,6 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         if !kafka.instance_id.is_empty() {
             config.consumer_properties.insert("group.instance.id".into(), kafka.instance_id.clone());
         }
-        if settings.http.enabled {
-            let forwarder = tally_ingest::Forwarder::new(
-                &kafka.brokers,
-                &kafka.topics[0],
-                &kafka.dead_letter_topic,
-                Decoder::new(&catalog, DecodeRules::default()),
-                store.clone(),
-            )
-            .context("ingest.kafka: the HTTP events producer")?;
-            events = Some(tally_api::Events::Kafka(Arc::new(forwarder)));
-        }
         let worker =
             Worker::new(config, decoder, store.clone(), ingest_metrics.clone(), tokio::runtime::Handle::current());
         let running = stop.clone();
@@ -164,25 +156,25 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         files_stored.send_replace(true);
     }
     if settings.http.enabled {
-        let events = match events {
-            Some(events) => events,
-            // Ingest disabled: the API still reads; events go to Kafka if configured.
-            None if ingest.source == Source::Kafka => tally_api::Events::Kafka(Arc::new(
-                tally_ingest::Forwarder::new(
-                    &ingest.kafka.brokers,
-                    &ingest.kafka.topics[0],
-                    &ingest.kafka.dead_letter_topic,
-                    Decoder::new(&catalog, DecodeRules::default()),
-                    store.clone(),
-                )
-                .context("ingest.kafka: the HTTP events producer")?,
-            )),
-            None => {
-                let config = IntakeConfig { batch_max_events: ingest.batch_max_events, ..IntakeConfig::default() };
+        // Events go to Kafka whenever it is the source (with or without a worker in this
+        // process); otherwise into the store through the files role's intake, or one of
+        // the API's own when that role is off.
+        let events = if ingest.source == Source::Kafka {
+            let forwarder = tally_ingest::Forwarder::new(
+                &ingest.kafka.brokers,
+                &ingest.kafka.topics[0],
+                &ingest.kafka.dead_letter_topic,
+                Decoder::new(&catalog, DecodeRules::default()),
+                store.clone(),
+            )
+            .context("ingest.kafka: the HTTP events producer")?;
+            tally_api::Events::Kafka(Arc::new(forwarder))
+        } else {
+            let intake = files_intake.unwrap_or_else(|| {
                 let decoder = Decoder::new(&catalog, DecodeRules::default());
-                let intake = Intake::new(decoder, store.clone(), ingest_metrics.clone(), config, stop.clone());
-                tally_api::Events::Store(Arc::new(intake))
-            }
+                Arc::new(Intake::new(decoder, store.clone(), ingest_metrics.clone(), intake_config, stop.clone()))
+            });
+            tally_api::Events::Store(intake)
         };
         let listener = tokio::net::TcpListener::bind(settings.http.listen)
             .await
@@ -279,16 +271,11 @@ fn api_router(
     }
     let tokens: Vec<tally_api::Token> = configured
         .iter()
-        .map(|t| tally_api::Token {
-            name: t.name.clone(),
-            role: match t.role.as_str() {
-                "ingest" => tally_api::Role::Ingest,
-                "read" => tally_api::Role::Read,
-                _ => tally_api::Role::Admin,
-            },
-            sha256: t.sha256.clone(),
+        .map(|t| {
+            let role = t.role.parse().map_err(|e| anyhow::anyhow!("http.tokens: token {:?}: role {e}", t.name))?;
+            Ok(tally_api::Token { name: t.name.clone(), role, sha256: t.sha256.clone() })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let tokens = tally_api::Tokens::new(&tokens).map_err(|e| anyhow::anyhow!("http.tokens: {e}"))?;
     if tokens.is_empty() {
         tracing::warn!("http.tokens is empty: every API request is refused (tally token new makes one)");
