@@ -8,16 +8,12 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
 
 /// One HTTP/1.0 request with an optional bearer token; returns (status, headers, body).
 fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String, String) {
@@ -41,18 +37,6 @@ fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body
 
 fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
-
-/// A `tally run`, killed if the test fails first.
-struct Running(Option<Child>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 fn tally(dir: &Path, args: &[&str]) -> String {
@@ -163,27 +147,15 @@ fn every_endpoint(store: &[&str], store_config: &str) {
         ]
         .concat(),
     );
-    let (api, metrics) = (free_port(), free_port());
+    let (api, metrics) = (common::free_port(), common::free_port());
     let config = format!(
         "catalog = {catalog:?}\n{store_config}[http]\nlisten = \"{api}\"\nmax_body_bytes = 65536\n\
          issuer = \"Tally Test Ltd\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
         common::tokens_toml()
     );
     std::fs::write(d.join("api.toml"), config).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .current_dir(d)
-        .args(["run", "--config", "api.toml"])
-        .env_remove("TALLY_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut running = Running(Some(child));
-    let started = Instant::now();
-    while TcpStream::connect(api).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the API did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let running = common::Running::start(d, "api.toml");
+    common::wait_for_port(api);
     let (ingest, read, admin) =
         (Some(common::token("ingest")), Some(common::token("read")), Some(common::token("admin")));
 
@@ -551,9 +523,7 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     let (_, _, answer) = request(api, "GET", &path, read, "");
     assert_eq!(json_of(&answer)["groups"], usage["groups"], "refused requests stored nothing");
 
-    let mut child = running.0.take().unwrap();
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
+    running.stop();
 }
 
 /// Kafka mode: events sent over HTTP are produced to the topic (answered once the
@@ -584,7 +554,7 @@ async fn kafka_mode_produces_http_events_and_reads_them_back_from_clickhouse() {
         let subscribe = ["subscriptions", "create", "--id", "sub-acme", "--customer", "acme", "--plan", "starter"];
         tally(d, &[&subscribe[..], &["--start", &start, "--catalog", catalog], &store].concat());
     });
-    let (api, metrics) = (free_port(), free_port());
+    let (api, metrics) = (common::free_port(), common::free_port());
     let config = format!(
         "catalog = {catalog:?}\n[store]\nkind = \"clickhouse\"\n[store.clickhouse]\nurl = \"{url}\"\ndatabase = \"{}\"\ncompression = \"none\"\n\
          [ingest]\nsource = \"kafka\"\nbatch_max_wait = \"100ms\"\n[ingest.kafka]\nbrokers = \"{}\"\ntopics = [\"{}\"]\ndead_letter_topic = \"{}\"\ngroup = \"{}\"\n\
@@ -598,22 +568,10 @@ async fn kafka_mode_produces_http_events_and_reads_them_back_from_clickhouse() {
     std::fs::write(d.join("kafka.toml"), config).unwrap();
     // The tokens from a separate file (http.tokens_file), as a mounted secret gives them.
     std::fs::write(d.join("tokens.toml"), common::tokens_toml().replace("[[http.tokens]]", "[[tokens]]")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .current_dir(d)
-        .args(["run", "--config", "kafka.toml"])
-        .env_remove("TALLY_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut running = Running(Some(child));
+    let running = common::Running::start(d, "kafka.toml");
     let (ingest, read) = (Some(common::token("ingest")), Some(common::token("read")));
     tokio::task::block_in_place(|| {
-        let started = Instant::now();
-        while TcpStream::connect(api).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "the API did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        common::wait_for_port(api);
         let mut negative = event("k4", &at(2, 0), "gpt-4o", 1);
         negative["data"]["tokens"] = json!(-5);
         let batch = json!([
@@ -674,9 +632,7 @@ async fn kafka_mode_produces_http_events_and_reads_them_back_from_clickhouse() {
             explained["sample_events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["k1", "k2"], "each event once although k1 was sent twice");
     });
-    let mut child = running.0.take().unwrap();
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
+    running.stop();
 }
 
 /// With `http.tls_cert` and `http.tls_key` the API serves HTTPS (checked with curl and
@@ -689,7 +645,7 @@ fn the_api_serves_https_with_the_configured_certificate() {
     std::fs::write(d.join("cert.pem"), certified.cert.pem()).unwrap();
     std::fs::write(d.join("key.pem"), certified.key_pair.serialize_pem()).unwrap();
     let catalog = common::sample_catalog();
-    let (api, metrics) = (free_port(), free_port());
+    let (api, metrics) = (common::free_port(), common::free_port());
     let config = format!(
         "catalog = {:?}\n[store.embedded]\npath = \"tally.db\"\n[http]\nlisten = \"{api}\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n\
          [metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
@@ -697,20 +653,8 @@ fn the_api_serves_https_with_the_configured_certificate() {
         common::tokens_toml()
     );
     std::fs::write(d.join("tls.toml"), config).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .current_dir(d)
-        .args(["run", "--config", "tls.toml"])
-        .env_remove("TALLY_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut running = Running(Some(child));
-    let started = Instant::now();
-    while TcpStream::connect(api).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the API did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let running = common::Running::start(d, "tls.toml");
+    common::wait_for_port(api);
     let curl = |scheme: &str| {
         Command::new("curl")
             .current_dir(d)
@@ -728,7 +672,5 @@ fn the_api_serves_https_with_the_configured_certificate() {
         !plain.status.success() || !String::from_utf8_lossy(&plain.stdout).contains('['),
         "plain HTTP must not be served on the HTTPS port"
     );
-    let mut child = running.0.take().unwrap();
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
+    running.stop();
 }

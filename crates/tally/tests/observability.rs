@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -128,10 +128,6 @@ fn dashboards_are_valid_and_use_only_provisioned_sources() {
 // ---------------------------------------------------------------------------------
 // Running processes: metrics after real traffic.
 
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
 /// One HTTP/1.0 request (no chunked answers); returns (status, body).
 fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -167,41 +163,10 @@ fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
-/// A `tally run`, killed if the test fails first.
-struct Running(Option<Child>);
-
-impl Running {
-    fn start(dir: &Path, config: &str) -> Running {
-        std::fs::write(dir.join("run.toml"), config).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_tally"))
-            .current_dir(dir)
-            .args(["run", "--config", "run.toml"])
-            .env_remove("TALLY_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        Running(Some(child))
-    }
-
-    fn stop(mut self) -> String {
-        let mut child = self.0.take().unwrap();
-        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-        let status = child.wait().unwrap();
-        let mut log = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
-        assert!(status.success(), "exit {status:?}:\n{log}");
-        log
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+/// `tally run` with `config` (written to `run.toml` in `dir`).
+fn run(dir: &Path, config: &str) -> common::Running {
+    std::fs::write(dir.join("run.toml"), config).unwrap();
+    common::Running::start(dir, "run.toml")
 }
 
 fn scrape(metrics: SocketAddr) -> String {
@@ -297,8 +262,8 @@ fn embedded_run_metrics_count_what_was_sent_and_pass_promtool() {
         event("f4", at(1, 4), 7),
     ];
     std::fs::write(d.join("events.ndjson"), file.join("\n") + "\n").unwrap();
-    let (api, metrics) = (free_port(), free_port());
-    let running = Running::start(
+    let (api, metrics) = (common::free_port(), common::free_port());
+    let running = run(
         d,
         &format!(
             "catalog = \"catalog.toml\"\n[store.embedded]\npath = \"tally.db\"\n[ingest]\nfiles = [\"events.ndjson\"]\n\
@@ -381,7 +346,7 @@ async fn kafka_run_reports_lag_and_commits_and_is_ready_only_with_a_broker() {
     assert!(produced.status.success(), "{}", String::from_utf8_lossy(&produced.stderr));
 
     let dir = tempfile::tempdir().unwrap();
-    let metrics = free_port();
+    let metrics = common::free_port();
     let group = tally_tests::unique_name("obs");
     let config = |brokers: &str| {
         format!(
@@ -393,7 +358,7 @@ async fn kafka_run_reports_lag_and_commits_and_is_ready_only_with_a_broker() {
             dead_letters.name()
         )
     };
-    let running = Running::start(dir.path(), &config(&kafka_brokers()));
+    let running = run(dir.path(), &config(&kafka_brokers()));
     let lag = |s: &BTreeMap<String, f64>, p: u32| {
         s.get(&format!("tally_ingest_consumer_lag_messages{{partition=\"{p}\",topic=\"{}\"}}", topic.name())).copied()
     };
@@ -418,9 +383,9 @@ async fn kafka_run_reports_lag_and_commits_and_is_ready_only_with_a_broker() {
     running.stop();
 
     // No broker where the configuration says: alive, not ready, and it says why.
-    let nowhere = free_port().to_string();
+    let nowhere = common::free_port().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let running = Running::start(dir.path(), &config(&nowhere));
+    let running = run(dir.path(), &config(&nowhere));
     tokio::task::block_in_place(|| {
         wait_for("/healthz", || TcpStream::connect(metrics).is_ok());
         assert_eq!(http(metrics, "GET", "/healthz", "text/plain", "").0, 200);

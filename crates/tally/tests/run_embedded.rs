@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, TimeDelta, Utc};
@@ -32,10 +32,6 @@ key = "tokens"
 meter = "tokens"
 price = { model = "per_unit", unit_price = "0.01" }
 "#;
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
 
 /// One HTTP/1.1 request; returns (status, body).
 fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
@@ -80,31 +76,8 @@ fn tally(dir: &Path) -> Command {
     command
 }
 
-/// A `tally run` that is killed if the test fails before stopping it, so that no
-/// server outlives the test (holding its output pipes open and the harness with them).
-struct Running(Option<Child>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn spawn(command: &mut Command) -> Running {
-    Running(Some(command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()))
-}
-
-fn stop(mut running: Running) -> String {
-    let mut child = running.0.take().unwrap();
-    let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = child.wait().unwrap();
-    let mut log = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
-    assert!(status.success(), "exit {status:?} after SIGTERM:\n{log}");
+fn stop(running: common::Running) -> String {
+    let log = running.stop();
     assert!(log.contains("SIGTERM: finishing what is in hand") && log.contains("stopped"), "{log}");
     log
 }
@@ -147,7 +120,7 @@ fn run_ingests_files_http_and_stdin_then_invoices_on_schedule() {
         event("f3", &at(2, 6), -4),
     ];
     std::fs::write(d.join("events.ndjson"), file.join("\n") + "\n").unwrap();
-    let (api, metrics) = (free_port(), free_port());
+    let (api, metrics) = (common::free_port(), common::free_port());
     let config = format!(
         "catalog = \"catalog.toml\"\n[store.embedded]\npath = \"tally.db\"\n[ingest]\nfiles = [\"events.ndjson\"]\n\
          [http]\nlisten = \"{api}\"\nmax_body_bytes = 4096\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
@@ -156,7 +129,7 @@ fn run_ingests_files_http_and_stdin_then_invoices_on_schedule() {
     std::fs::write(d.join("ingest.toml"), config).unwrap();
     let shown = tally(d).args(["config", "show", "--config", "ingest.toml"]).output().unwrap();
     assert!(String::from_utf8_lossy(&shown.stdout).contains(&format!("listen = \"{api}\"")));
-    let running = spawn(tally(d).args(["run", "--config", "ingest.toml"]));
+    let running = common::Running::start(d, "ingest.toml");
     wait_for("/metrics", || TcpStream::connect(metrics).is_ok());
     wait_for("the file", || metric(metrics, "tally_ingest_messages_total") == Some(4.0));
 
@@ -212,13 +185,13 @@ fn run_ingests_files_http_and_stdin_then_invoices_on_schedule() {
     assert!(out.status.success() && log.contains("input=\"stdin\" messages=2 accepted=2"), "{log}");
 
     // The invoicer alone, every second: the two closed days, issued once each.
-    let metrics = free_port();
+    let metrics = common::free_port();
     let config = format!(
         "catalog = \"catalog.toml\"\n[store.embedded]\npath = \"tally.db\"\n[ingest]\nenabled = false\n[http]\nenabled = false\n\
          [metrics]\nlisten = \"{metrics}\"\n[invoicer]\nevery = \"1s\"\ngrace = \"1s\"\n"
     );
     std::fs::write(d.join("invoicer.toml"), config).unwrap();
-    let running = spawn(tally(d).args(["run", "--config", "invoicer.toml"]));
+    let running = common::Running::start(d, "invoicer.toml");
     wait_for("/metrics", || TcpStream::connect(metrics).is_ok());
     wait_for("two invoice runs", || {
         metric(metrics, "tally_invoicer_runs_total{outcome=\"ok\"}").is_some_and(|n| n >= 2.0)

@@ -78,3 +78,58 @@ pub fn tokens_toml() -> String {
 pub fn token(role: &str) -> &'static str {
     TOKENS.iter().find(|(r, _)| *r == role).map(|(_, t)| *t).expect("a test role")
 }
+
+/// A free loopback port (bound, then released for the process under test).
+pub fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// Waits until something listens on `addr` (at most 30 s).
+pub fn wait_for_port(addr: std::net::SocketAddr) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "nothing listens on {addr}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A `tally run` that is killed if the test fails before stopping it, so that no
+/// server outlives the test (holding its output pipes open and the harness with them).
+pub struct Running(Option<std::process::Child>);
+
+impl Running {
+    /// `tally run --config FILE` in `dir`, its log kept for [`Running::stop`].
+    pub fn start(dir: &Path, config_file: &str) -> Running {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+            .current_dir(dir)
+            .args(["run", "--config", config_file])
+            .env_remove("TALLY_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        Running(Some(child))
+    }
+
+    /// SIGTERM, then the process must exit 0; returns its log.
+    pub fn stop(mut self) -> String {
+        use std::io::Read;
+        let mut child = self.0.take().unwrap();
+        let pid = child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = child.wait().unwrap();
+        let mut log = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+        assert!(status.success(), "exit {status:?} after SIGTERM:\n{log}");
+        log
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
