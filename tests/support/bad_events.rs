@@ -61,6 +61,11 @@ pub fn bad_events(now: DateTime<Utc>) -> Vec<BadEvent> {
     let future = (now + TimeDelta::hours(1)).to_rfc3339();
     let old = (now - TimeDelta::days(400)).to_rfc3339();
     let bad = |name, bytes, reason, detail| BadEvent { name, bytes, reason, detail };
+    // Nesting that once overflowed the decoder's stack (42 KB, under the size limit).
+    let deep = |open: &str, close: &str, depth: usize| -> Vec<u8> {
+        let event = String::from_utf8(with(&["data", "x"], Some(json!("HOLE")))).expect("UTF-8");
+        event.replace("\"HOLE\"", &format!("{}1{}", open.repeat(depth), close.repeat(depth))).into_bytes()
+    };
     vec![
         bad("empty message", vec![], "not_json", "EOF"),
         bad("not JSON", b"hello".to_vec(), "not_json", "expected value"),
@@ -124,5 +129,11 @@ pub fn bad_events(now: DateTime<Utc>) -> Vec<BadEvent> {
             "data.tokens",
         ),
         bad("too large", with(&["data", "tokens"], Some(number("1e40"))), "value_out_of_range", "data.tokens"),
+        bad("80 digits", with(&["data", "tokens"], Some(number(&"9".repeat(80)))), "value_out_of_range", "data.tokens"),
+        bad("data nests 8,000 objects", deep("{\"a\":", "}", 8_000), "too_deep", "32 levels"),
+        bad("data nests 40 objects", deep("{\"a\":", "}", 40), "too_deep", "nests more than 33 levels"),
+        bad("data nests 30,000 arrays", deep("[", "]", 30_000), "too_deep", "32 levels"),
+        bad("NUL in subject", with(&["subject"], Some(json!("acme\u{0}"))), "invalid_field", "U+0000"),
+        bad("escape in id", with(&["id"], Some(json!("e-\u{1b}[31m"))), "invalid_field", "id: contains"),
     ]
 }

@@ -37,9 +37,37 @@ pub fn parse_exact(text: &str) -> Result<Decimal, DecimalTextError> {
             | E::LessThanMinimumPossibleValue
             | E::Underflow
             | E::ScaleExceedsMaximumPrecision(_) => DecimalTextError::OutOfRange(text.to_owned()),
+            // rust_decimal reports too many digits as a parse error: a well-formed
+            // number it cannot hold is out of range, not "not a number".
+            _ if well_formed(text) => DecimalTextError::OutOfRange(text.to_owned()),
             _ => DecimalTextError::NotANumber(text.to_owned()),
         }
     })
+}
+
+/// `[+-]digits[.digits][(e|E)[+-]digits]`: the shape of a number, whatever its size.
+fn well_formed(text: &str) -> bool {
+    fn digits(s: &str) -> (&str, bool) {
+        let end = s.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(s.len());
+        (&s[end..], end > 0)
+    }
+    let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (rest, int) = digits(rest);
+    let rest = match rest.strip_prefix('.') {
+        Some(fraction) => match digits(fraction) {
+            (rest, true) => rest,
+            (_, false) => return false,
+        },
+        None => rest,
+    };
+    let rest = match rest.strip_prefix(['e', 'E']) {
+        Some(exponent) => match digits(exponent.strip_prefix(['+', '-']).unwrap_or(exponent)) {
+            (rest, true) => rest,
+            (_, false) => return false,
+        },
+        None => rest,
+    };
+    int && rest.is_empty()
 }
 
 #[cfg(test)]
@@ -71,5 +99,12 @@ mod tests {
         // 29 significant digits would have to be rounded: refused, not rounded.
         assert!(parse_exact("0.00000000000000000000000000001").is_err());
         assert!(parse_exact("99999999999999999999999999999999").is_err());
+        let eighty = "1".repeat(80);
+        for big in [eighty.as_str(), "1.5e400", "-1e-400", "123456789012345678901234567890.5"] {
+            assert!(matches!(parse_exact(big), Err(DecimalTextError::OutOfRange(_))), "{big}");
+        }
+        for not in ["1e", "--1", "1e+", "1-2"] {
+            assert!(matches!(parse_exact(not), Err(DecimalTextError::NotANumber(_))), "{not}");
+        }
     }
 }

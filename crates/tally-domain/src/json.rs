@@ -52,6 +52,11 @@ impl<'a> Members<'a> {
         self.pairs.iter().any(|(k, _)| k == name)
     }
 
+    /// The member at `index`, in order (duplicates included).
+    pub fn member(&self, index: usize) -> Option<(&str, &'a RawValue)> {
+        self.pairs.get(index).map(|(k, v)| (k.as_ref(), *v))
+    }
+
     /// The members in order (duplicates included).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
         self.pairs.iter().map(|(k, v)| (k.as_ref(), *v))

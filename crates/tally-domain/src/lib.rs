@@ -15,6 +15,7 @@ pub mod ids;
 pub mod json;
 pub mod money;
 pub mod period;
+pub mod redact;
 pub mod usage;
 
 pub use account::{AccountError, Customer, Phase, Subscription};

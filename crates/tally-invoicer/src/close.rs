@@ -310,8 +310,7 @@ pub async fn find_invoice<S: InvoiceStore>(
     if let Some(record) = store.invoice(id_or_number).await? {
         return Ok(Some(record));
     }
-    let all = store.invoices(&InvoiceFilter::default()).await?;
-    Ok(all.into_iter().find(|r| r.number.as_deref() == Some(id_or_number)))
+    Ok(store.invoice_by_number(id_or_number).await?)
 }
 
 /// A stored invoice, its state and number as the store has them (the columns are the truth).

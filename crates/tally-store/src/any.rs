@@ -110,6 +110,10 @@ impl InvoiceStore for AnyStore {
         delegate!(self, s => s.invoice(id))
     }
 
+    async fn invoice_by_number(&self, number: &str) -> Result<Option<InvoiceRecord>, StoreError> {
+        delegate!(self, s => s.invoice_by_number(number))
+    }
+
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRecord>, StoreError> {
         delegate!(self, s => s.invoices(filter))
     }

@@ -99,6 +99,9 @@ pub trait InvoiceStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Written>, StoreError>> + Send;
     /// One invoice, if it exists.
     fn invoice(&self, id: &str) -> impl Future<Output = Result<Option<InvoiceRecord>, StoreError>> + Send;
+    /// The invoice or credit note with this number (`INV-000042`), by index on both stores.
+    fn invoice_by_number(&self, number: &str)
+        -> impl Future<Output = Result<Option<InvoiceRecord>, StoreError>> + Send;
     /// Invoices matching `filter`, by period start then id (lines not loaded: read `body`).
     fn invoices(&self, filter: &InvoiceFilter) -> impl Future<Output = Result<Vec<InvoiceRecord>, StoreError>> + Send;
     /// Per subscription, the start of the latest period that has an invoice other than a

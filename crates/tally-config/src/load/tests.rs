@@ -119,15 +119,15 @@ fn a_missing_file_is_named() {
 #[test]
 fn secrets_are_masked_when_shown() {
     let s = with_file(
-        "[store.clickhouse]\nurl = \"https://billing:pa55@ch.example:8443/\"\n[ingest.kafka.properties]\n\"sasl.password\" = \"s3cret\"\n\"security.protocol\" = \"SASL_SSL\"\n",
+        "[store.clickhouse]\nurl = \"https://billing:pa55@ch.example:8443/?user=billing&password=qu3ry\"\n[ingest.kafka.properties]\n\"sasl.password\" = \"s3cret\"\n\"sasl.oauthbearer.config\" = \"clientSecret=0auth\"\n\"security.protocol\" = \"SASL_SSL\"\n",
         &[("TALLY__STORE__CLICKHOUSE__PASSWORD", "hunter2")],
     )
     .unwrap();
     let shown = s.to_masked_toml();
-    for secret in ["hunter2", "s3cret", "pa55"] {
+    for secret in ["hunter2", "s3cret", "pa55", "qu3ry", "0auth"] {
         assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
     }
-    assert!(shown.contains("SASL_SSL") && shown.contains("https://billing:********@ch.example:8443/"), "{shown}");
+    assert!(shown.contains("SASL_SSL") && shown.contains("https://billing:********@ch.example:8443/?user=billing&password=********"), "{shown}");
     // What is shown loads back to the same settings, secrets aside.
     let back: Settings = toml::from_str(&shown).unwrap();
     assert_eq!(back, s.masked());

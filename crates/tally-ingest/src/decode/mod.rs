@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::value::RawValue;
+use tally_domain::event::{DataError, MAX_DATA_DEPTH};
 use tally_domain::json::{Leaf, Members};
 use tally_domain::{Aggregation, Catalog, CustomerId, Meter, UsageEvent};
 use tally_store::{storable, KafkaOrigin, RejectedEvent, DECIMAL_SCALE, MAX_VALUE};
@@ -111,6 +112,10 @@ impl Decoder {
         }
         let text = std::str::from_utf8(bytes)
             .map_err(|e| reject(Reason::NotUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        // Before any parser sees it: the envelope is one level above `data`.
+        if let Err(err) = tally_domain::event::check_depth(text, MAX_DATA_DEPTH + 1) {
+            return Err(reject(Reason::TooDeep, format!("the event {err}; `data` may nest {MAX_DATA_DEPTH} levels")));
+        }
         let object = match Members::parse(text) {
             Ok(object) => object,
             Err(err) => {
@@ -160,6 +165,15 @@ impl Decoder {
             *slot = match object.get(name).map(leaf).transpose()? {
                 None | Some(Leaf::Null) => return Err((Reason::MissingField, format!("{name}: missing"))),
                 Some(Leaf::Str(s)) if s.is_empty() => return Err((Reason::MissingField, format!("{name}: empty"))),
+                // Ids and names end up in logs, terminals, CSV files and SQL: no control
+                // characters (NUL, escapes, line breaks).
+                Some(Leaf::Str(s)) if s.chars().any(char::is_control) => {
+                    let c = s.chars().find(|c| c.is_control()).unwrap_or_default();
+                    return Err((
+                        Reason::InvalidField,
+                        format!("{name}: contains the control character U+{:04X}", u32::from(c)),
+                    ));
+                }
                 Some(Leaf::Str(s)) => s,
                 Some(other) => {
                     return Err((Reason::InvalidField, format!("{name}: a {} instead of a string", other.kind())))
@@ -207,7 +221,10 @@ impl Decoder {
             },
         };
         let mut event = UsageEvent::from_data(CustomerId::new(subject), source, id, event_type.as_ref(), time, data)
-            .map_err(|e| (Reason::NotJson, format!("data: {e}")))?;
+            .map_err(|e| match e {
+                DataError::TooDeep { .. } => (Reason::TooDeep, format!("data: {e}")),
+                DataError::Json(e) => (Reason::NotJson, format!("data: {e}")),
+            })?;
         let meters = self.meters.get(event_type.as_ref()).map(Vec::as_slice).unwrap_or_default();
         for meter in meters {
             self.check_value(meter, &event)?;

@@ -10,6 +10,8 @@ use std::fmt;
 pub enum Reason {
     /// The message is larger than the configured limit.
     TooLarge,
+    /// The event nests objects and arrays deeper than the limit.
+    TooDeep,
     /// The bytes are not UTF-8.
     NotUtf8,
     /// The text is not JSON (or is truncated).
@@ -38,8 +40,9 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for metrics that start at zero.
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 14] = [
         Reason::TooLarge,
+        Reason::TooDeep,
         Reason::NotUtf8,
         Reason::NotJson,
         Reason::NotCloudEvent,
@@ -58,6 +61,7 @@ impl Reason {
     pub fn code(self) -> &'static str {
         match self {
             Reason::TooLarge => "too_large",
+            Reason::TooDeep => "too_deep",
             Reason::NotUtf8 => "not_utf8",
             Reason::NotJson => "not_json",
             Reason::NotCloudEvent => "not_cloudevent",

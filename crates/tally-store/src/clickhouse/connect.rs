@@ -53,7 +53,7 @@ pub async fn connect(config: &ClickHouseConfig) -> Result<(Client, ServerVersion
         .query("SELECT version()")
         .fetch_one()
         .await
-        .map_err(StoreError::clickhouse(format!("connecting to {}", config.url)))?;
+        .map_err(StoreError::clickhouse(format!("connecting to {}", tally_domain::redact::url(&config.url))))?;
     let version = ServerVersion(version);
     let client = client.with_validation(version.major() >= VALIDATION_SINCE_MAJOR);
     Ok((client, version))

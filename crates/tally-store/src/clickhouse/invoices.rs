@@ -197,6 +197,19 @@ impl InvoiceStore for ClickHouseStore {
         row.map(into_record).transpose()
     }
 
+    async fn invoice_by_number(&self, number: &str) -> Result<Option<InvoiceRecord>, StoreError> {
+        // `number` leads no index here (ORDER BY invoice), but the table holds one row
+        // per document after FINAL and the scan reads one narrow column first (a cheap filter).
+        let row: Option<InvoiceRow> = self
+            .client()
+            .query("SELECT ?fields FROM invoices FINAL WHERE number = ? LIMIT 1")
+            .bind(number)
+            .fetch_optional()
+            .await
+            .map_err(StoreError::clickhouse(format!("reading invoice {number}")))?;
+        row.map(into_record).transpose()
+    }
+
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRecord>, StoreError> {
         let mut wheres = vec!["1".to_owned()];
         if let Some(c) = &filter.customer {

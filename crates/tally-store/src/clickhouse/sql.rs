@@ -1,5 +1,10 @@
 //! Quoting for ClickHouse SQL. Values are quoted into the text because 18.16 has no
 //! server-side query parameters.
+//!
+//! Every SQL text goes to `clickhouse::Client::query`, which reads `?` as a bind
+//! placeholder (and `??` as a literal `?`) anywhere in the text, quoted or not. So a
+//! quoted value doubles its `?`: a customer id `a?b` must reach the server as `'a?b'`,
+//! never as an unbound argument, and `a??b` must not become `a?b`.
 
 /// A string literal: `'it''s'` style escaping with backslashes, as ClickHouse reads it.
 pub(crate) fn string(value: &str) -> String {
@@ -9,6 +14,7 @@ pub(crate) fn string(value: &str) -> String {
         match c {
             '\\' => out.push_str("\\\\"),
             '\'' => out.push_str("\\'"),
+            '?' => out.push_str("??"),
             c => out.push(c),
         }
     }
@@ -18,7 +24,7 @@ pub(crate) fn string(value: &str) -> String {
 
 /// An identifier in backquotes.
 pub(crate) fn identifier(name: &str) -> String {
-    format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`"))
+    format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`").replace('?', "??"))
 }
 
 #[cfg(test)]
@@ -32,5 +38,7 @@ mod tests {
         assert_eq!(string("a\\'; DROP TABLE x; --"), "'a\\\\\\'; DROP TABLE x; --'");
         assert_eq!(identifier("tally"), "`tally`");
         assert_eq!(identifier("a`b"), "`a\\`b`");
+        assert_eq!(string("a?b"), "'a??b'", "the client reads one ? as a placeholder");
+        assert_eq!(string("a??b"), "'a????b'");
     }
 }

@@ -23,7 +23,7 @@ impl ClickHouseStore {
     pub async fn open(config: &ClickHouseConfig) -> Result<Self, StoreError> {
         let (client, version) = connect(config).await?;
         let client = migrate(&client, &config.database).await?;
-        tracing::info!(url = %config.url, database = %config.database, version = %version.0, "ClickHouse store ready");
+        tracing::info!(url = %tally_domain::redact::url(&config.url), database = %config.database, version = %version.0, "ClickHouse store ready");
         Ok(ClickHouseStore { client, version })
     }
 

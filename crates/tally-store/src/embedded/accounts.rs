@@ -55,7 +55,7 @@ impl AccountStore for EmbeddedStore {
     async fn customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
         let id = id.to_string();
         let record = self
-            .with_conn(move |conn| {
+            .with_reader(move |conn| {
                 conn.query_row(
                     &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE customer = ?1"),
                     [&id],
@@ -70,7 +70,7 @@ impl AccountStore for EmbeddedStore {
 
     async fn customers(&self) -> Result<Vec<Customer>, StoreError> {
         let records = self
-            .with_conn(|conn| {
+            .with_reader(|conn| {
                 let mut stmt = conn
                     .prepare(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers ORDER BY customer"))
                     .map_err(StoreError::sqlite("listing customers"))?;
@@ -102,7 +102,7 @@ impl AccountStore for EmbeddedStore {
     async fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {
         let id = id.to_string();
         let record = self
-            .with_conn(move |conn| {
+            .with_reader(move |conn| {
                 conn.query_row(
                     &format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE subscription = ?1"),
                     [&id],
@@ -118,7 +118,7 @@ impl AccountStore for EmbeddedStore {
     async fn subscriptions(&self, customer: Option<&CustomerId>) -> Result<Vec<Subscription>, StoreError> {
         let customer = customer.map(|c| c.to_string());
         let records = self
-            .with_conn(move |conn| {
+            .with_reader(move |conn| {
                 let sql = format!(
                     "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE ?1 IS NULL OR customer = ?1 ORDER BY subscription"
                 );

@@ -133,7 +133,7 @@ impl InvoiceStore for EmbeddedStore {
     async fn invoice(&self, id: &str) -> Result<Option<InvoiceRecord>, StoreError> {
         let id = id.to_owned();
         let row = self
-            .with_conn(move |conn| {
+            .with_reader(move |conn| {
                 conn.query_row(&format!("SELECT {COLUMNS} FROM invoices WHERE invoice = ?1"), [&id], record)
                     .optional()
                     .map_err(StoreError::sqlite(format!("reading invoice {id}")))
@@ -142,10 +142,22 @@ impl InvoiceStore for EmbeddedStore {
         row.map(with_total).transpose()
     }
 
+    async fn invoice_by_number(&self, number: &str) -> Result<Option<InvoiceRecord>, StoreError> {
+        let number = number.to_owned();
+        let row = self
+            .with_reader(move |conn| {
+                conn.query_row(&format!("SELECT {COLUMNS} FROM invoices WHERE number = ?1"), [&number], record)
+                    .optional()
+                    .map_err(StoreError::sqlite(format!("reading invoice {number}")))
+            })
+            .await?;
+        row.map(with_total).transpose()
+    }
+
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRecord>, StoreError> {
         let f = filter.clone();
         let rows = self
-            .with_conn(move |conn| {
+            .with_reader(move |conn| {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM invoices WHERE (?1 IS NULL OR customer = ?1) AND (?2 IS NULL OR subscription = ?2) \
                      AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR period_start_ms >= ?4) AND (?5 IS NULL OR period_start_ms < ?5) \
@@ -174,7 +186,7 @@ impl InvoiceStore for EmbeddedStore {
         &self,
     ) -> Result<std::collections::HashMap<SubscriptionId, chrono::DateTime<chrono::Utc>>, StoreError> {
         let rows = self
-            .with_conn(|conn| {
+            .with_reader(|conn| {
                 let mut stmt = conn
                     .prepare("SELECT subscription, max(period_start_ms) FROM invoices WHERE state != 'draft' GROUP BY subscription")
                     .map_err(StoreError::sqlite("reading closed periods"))?;
@@ -192,14 +204,14 @@ impl InvoiceStore for EmbeddedStore {
 
     async fn last_number(&self, prefix: &str) -> Result<u64, StoreError> {
         let prefix = prefix.to_owned();
-        self.with_conn(move |conn| {
+        self.with_reader(move |conn| {
             highest_sequence(conn, &prefix).map_err(StoreError::sqlite("reading invoice numbers"))
         })
         .await
     }
 
     async fn invoice_states(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
-        self.with_conn(|conn| {
+        self.with_reader(|conn| {
             let count = || -> rusqlite::Result<std::collections::BTreeMap<String, u64>> {
                 let mut statement = conn.prepare_cached("SELECT state, count(*) FROM invoices GROUP BY state")?;
                 let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;

@@ -31,7 +31,7 @@ impl PaymentStore for EmbeddedStore {
 
     async fn payments(&self, invoice: Option<&str>) -> Result<Vec<Payment>, StoreError> {
         let invoice = invoice.map(str::to_owned);
-        self.with_conn(move |conn| {
+        self.with_reader(move |conn| {
             let read = || -> rusqlite::Result<Vec<(String, String, String, String, String, i64)>> {
                 let mut statement = conn.prepare_cached(
                     "SELECT invoice, reference, amount, currency, received_on, recorded_at_ms FROM payments \

@@ -1,4 +1,12 @@
-//! [`EmbeddedStore`]: the connection, its settings, and the writes.
+//! [`EmbeddedStore`]: the connections, their settings, and the writes.
+//!
+//! One writer connection behind a mutex (SQLite has one writer at a time anyway) and a
+//! small pool of read-only connections beside it: in WAL mode readers never wait for
+//! the writer nor the writer for them, so a client listing invoices or explaining a
+//! line cannot hold up ingest (measured before the pool: 8 read clients raised the
+//! median ingest latency from 5 ms to 2.5 s, all of them queued on one connection).
+//! The pool is a few lines over a `Vec` of connections rather than r2d2: connections
+//! are opened lazily on blocking threads and kept up to [`READERS_KEPT`].
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -10,10 +18,42 @@ use tally_domain::Period;
 use super::{aggregate, schema};
 use crate::{IncomingEvent, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
-/// Usage in one SQLite file. Cheap to clone; clones share the connection.
+/// Usage in one SQLite file. Cheap to clone; clones share the connections.
 #[derive(Clone)]
 pub struct EmbeddedStore {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
+}
+
+/// Read-only connections not in use right now.
+struct Readers {
+    path: std::path::PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Idle read connections kept open (more are opened while many readers are busy).
+const READERS_KEPT: usize = 8;
+
+impl Readers {
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(conn);
+        }
+        let context = format!("opening {} to read", self.path.display());
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(StoreError::sqlite(&context))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(StoreError::sqlite(&context))?;
+        conn.pragma_update(None, "cache_size", -16384).map_err(StoreError::sqlite(&context))?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < READERS_KEPT {
+                idle.push(conn);
+            }
+        }
+    }
 }
 
 impl EmbeddedStore {
@@ -33,7 +73,25 @@ impl EmbeddedStore {
         conn.pragma_update(None, "cache_size", -32768).map_err(StoreError::sqlite(&context))?;
         retry_busy(|| schema::migrate(&mut conn))
             .map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
-        Ok(EmbeddedStore { conn: Arc::new(Mutex::new(conn)) })
+        let readers = Readers { path: path.to_owned(), idle: Mutex::new(Vec::new()) };
+        Ok(EmbeddedStore { conn: Arc::new(Mutex::new(conn)), readers: Arc::new(readers) })
+    }
+
+    /// Runs `f` on a read-only connection of the pool in a blocking thread; it sees
+    /// every write committed before it starts.
+    pub(super) async fn with_reader<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let out = f(&conn);
+            readers.give_back(conn);
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
     /// Runs `f` on the connection in a blocking thread.
@@ -140,7 +198,7 @@ fn insert_rejected(conn: &mut Connection, rejected: &[RejectedEvent]) -> Result<
     tx.commit().map_err(StoreError::sqlite("committing rejected events"))
 }
 
-fn read_rejected(conn: &mut Connection, period: &Period) -> Result<Vec<RejectedEvent>, StoreError> {
+fn read_rejected(conn: &Connection, period: &Period) -> Result<Vec<RejectedEvent>, StoreError> {
     let context = "reading rejected events";
     let mut stmt = conn
         .prepare_cached(
@@ -178,7 +236,7 @@ impl UsageStore for EmbeddedStore {
 
     async fn rejected(&self, period: &Period) -> Result<Vec<RejectedEvent>, StoreError> {
         let period = *period;
-        self.with_conn(move |conn| read_rejected(conn, &period)).await
+        self.with_reader(move |conn| read_rejected(conn, &period)).await
     }
 
     async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
@@ -193,13 +251,13 @@ impl UsageStore for EmbeddedStore {
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
         let query = query.clone();
-        let mut answers = self.with_conn(move |conn| aggregate::run_many(conn, std::slice::from_ref(&query))).await?;
+        let mut answers = self.with_reader(move |conn| aggregate::run_many(conn, std::slice::from_ref(&query))).await?;
         Ok(answers.pop().unwrap_or_default())
     }
 
     async fn aggregate_many(&self, queries: &[UsageQuery]) -> Result<Vec<Vec<UsageAggregate>>, StoreError> {
         let queries = queries.to_vec();
-        self.with_conn(move |conn| aggregate::run_many(conn, &queries)).await
+        self.with_reader(move |conn| aggregate::run_many(conn, &queries)).await
     }
 
     async fn sample_events(
@@ -210,7 +268,7 @@ impl UsageStore for EmbeddedStore {
         limit: usize,
     ) -> Result<Vec<crate::EventSample>, StoreError> {
         let (customer, event_type, period) = (customer.to_string(), event_type.to_owned(), *period);
-        self.with_conn(move |conn| {
+        self.with_reader(move |conn| {
             let read = || -> rusqlite::Result<Vec<(String, String, i64, String)>> {
                 let mut statement = conn.prepare_cached(
                     "SELECT source, id, time_ms, strings FROM usage_events INDEXED BY usage_events_billing \
@@ -253,7 +311,7 @@ impl UsageStore for EmbeddedStore {
 
     async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {
         let period = *period;
-        self.with_conn(move |conn| {
+        self.with_reader(move |conn| {
             conn.query_row(
                 "SELECT count(*) FROM usage_events WHERE time_ms >= ?1 AND time_ms < ?2",
                 (period.start().timestamp_millis(), period.end().timestamp_millis()),

@@ -23,7 +23,7 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.embedded {
         println!("embedded store {}: schema up to date", path.display());
     } else if let AnyStore::ClickHouse(store) = &store {
-        let url = args.clickhouse.as_deref().unwrap_or_default();
+        let url = tally_domain::redact::url(args.clickhouse.as_deref().unwrap_or_default());
         println!("ClickHouse {} at {url}, database {}: schema up to date", store.server_version().0, args.database);
     }
     Ok(ExitCode::SUCCESS)

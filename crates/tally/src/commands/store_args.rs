@@ -62,7 +62,9 @@ impl StoreArgs {
         };
         let store = runtime
             .block_on(ClickHouseStore::open(&config))
-            .with_context(|| format!("{doing} ClickHouse at {url}, database {}", self.database))?;
+            .with_context(|| {
+                format!("{doing} ClickHouse at {}, database {}", tally_domain::redact::url(&url), self.database)
+            })?;
         Ok(AnyStore::ClickHouse(store))
     }
 }
