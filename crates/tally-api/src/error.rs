@@ -77,6 +77,73 @@ pub fn query<T>(
     })
 }
 
+/// Every error the API answers is JSON, including those axum or hyper produce before a
+/// handler runs (a path segment that is not UTF-8, a body over the limit on a JSON
+/// route, a wrong method): a plain-text error body becomes `{"code", "message"}` with
+/// the code of its status and the text as the message.
+pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+        s if s.is_server_error() => "internal_error",
+        _ => "error",
+    };
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
+    let mut out = ApiError::new(status, code, message).into_response();
+    for (name, value) in parts
+        .headers
+        .iter()
+        .filter(|(n, _)| *n != axum::http::header::CONTENT_TYPE && *n != axum::http::header::CONTENT_LENGTH)
+    {
+        out.headers_mut().insert(name.clone(), value.clone());
+    }
+    out
+}
+
+/// A request that takes longer than `limit` (a body trickling in, a store that does not
+/// answer) gets 408 and its connection closed, so no client holds a worker for ever.
+pub async fn request_timeout(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!("the request was not complete within {} s", limit.as_secs_f64()),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
 /// Unknown routes.
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route; see /openapi.json")

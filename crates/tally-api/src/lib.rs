@@ -18,6 +18,7 @@ mod explain;
 mod invoices;
 mod metrics;
 mod receivables;
+mod server;
 #[cfg(test)]
 mod tests;
 mod usage;
@@ -33,6 +34,7 @@ use tally_store::AnyStore;
 pub use auth::{hash_token, Role, Token, Tokens};
 pub use error::ApiError;
 pub use metrics::HttpMetrics;
+pub use server::{serve, ServeError, ServerLimits};
 
 /// What the routes work with.
 #[derive(Clone)]
@@ -80,8 +82,18 @@ impl Events {
     }
 }
 
-/// Every route, behind the token check, counted in `metrics`.
-pub fn router(api: Api, max_body_bytes: usize, metrics: HttpMetrics) -> Router {
+/// Limits on what one request may send and take.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    /// Largest body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// Longest a request may take, body included (408 beyond).
+    pub timeout: std::time::Duration,
+}
+
+/// Every route, behind the token check, counted in `metrics`; every error JSON.
+pub fn router(api: Api, limits: RequestLimits, metrics: HttpMetrics) -> Router {
+    let max_body_bytes = limits.max_body_bytes;
     let routes = Router::new()
         .route("/v1/events", post(events::post))
         .route("/v1/customers", get(accounts::customers).post(accounts::create_customer))
@@ -104,6 +116,8 @@ pub fn router(api: Api, max_body_bytes: usize, metrics: HttpMetrics) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(limits.timeout, error::request_timeout))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
 }
 

@@ -72,7 +72,11 @@ async fn event_requests_beyond_the_limit_get_429_then_pass_once_a_permit_is_free
     let dir = tempfile::tempdir().unwrap();
     let api = api(dir.path(), 1);
     let held = api.in_flight.clone().try_acquire_owned().unwrap();
-    let app = router(api, 1 << 20, crate::HttpMetrics::register(&prometheus_registry()).unwrap());
+    let app = router(
+        api,
+        crate::RequestLimits { max_body_bytes: 1 << 20, timeout: std::time::Duration::from_secs(60) },
+        crate::HttpMetrics::register(&prometheus_registry()).unwrap(),
+    );
     let busy = app.clone().oneshot(post_event()).await.unwrap();
     assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(busy.headers()["retry-after"], "1");
@@ -103,7 +107,11 @@ async fn concurrent_event_requests_are_all_stored_once() {
     let dir = tempfile::tempdir().unwrap();
     let api = api(dir.path(), 64);
     let store = api.store.clone();
-    let app = router(api, 1 << 20, crate::HttpMetrics::register(&prometheus_registry()).unwrap());
+    let app = router(
+        api,
+        crate::RequestLimits { max_body_bytes: 1 << 20, timeout: std::time::Duration::from_secs(60) },
+        crate::HttpMetrics::register(&prometheus_registry()).unwrap(),
+    );
     let requests: Vec<_> = (0..32).map(|r| tokio::spawn(app.clone().oneshot(post_events(r * 10, 10)))).collect();
     for request in requests {
         let response = request.await.unwrap().unwrap();

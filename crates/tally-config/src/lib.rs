@@ -11,6 +11,7 @@ mod error;
 mod load;
 mod mask;
 mod settings;
+mod whole;
 
 pub use duration::Span;
 pub use error::ConfigError;

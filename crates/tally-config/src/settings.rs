@@ -99,6 +99,7 @@ pub struct IngestSettings {
     /// Read NDJSON from stdin too.
     pub stdin: bool,
     /// Events per batch at most.
+    #[serde(deserialize_with = "crate::whole::usize")]
     pub batch_max_events: usize,
     /// Longest a batch waits before it is written.
     pub batch_max_wait: Span,
@@ -167,9 +168,19 @@ pub struct HttpSettings {
     /// Address to bind.
     pub listen: SocketAddr,
     /// Largest body accepted.
+    #[serde(deserialize_with = "crate::whole::usize")]
     pub max_body_bytes: usize,
     /// Event requests handled at once; more are answered 429.
+    #[serde(deserialize_with = "crate::whole::usize")]
     pub max_in_flight: usize,
+    /// Connections held open at once; more wait in the kernel's backlog until one closes.
+    #[serde(deserialize_with = "crate::whole::usize")]
+    pub max_connections: usize,
+    /// A request's headers must arrive within this (slow or idle clients are cut off);
+    /// also how long an idle kept-alive connection stays open.
+    pub header_timeout: Span,
+    /// A request's body must arrive within this, and its answer be ready (408 beyond).
+    pub request_timeout: Span,
     /// Who may call: every request needs one of these tokens.
     pub tokens: Vec<ApiToken>,
     /// A TOML file of more `[[tokens]]` (a mounted secret), read at start-up; empty: none.
@@ -254,6 +265,33 @@ pub struct LogSettings {
 }
 
 impl Settings {
+    /// Every API token: `http.tokens` and those of `http.tokens_file` (read now).
+    pub fn api_tokens(&self) -> Result<Vec<ApiToken>, ConfigError> {
+        let mut tokens = self.http.tokens.clone();
+        if !self.http.tokens_file.as_os_str().is_empty() {
+            tokens.extend(read_tokens_file(&self.http.tokens_file)?);
+        }
+        Ok(tokens)
+    }
+
+    /// Reads what the settings name outside themselves, as `tally run` will at start-up:
+    /// the tokens file and the TLS certificate and key (when the HTTP server is on).
+    pub fn check_files(&self) -> Result<(), ConfigError> {
+        if !self.http.enabled {
+            return Ok(());
+        }
+        self.api_tokens()?;
+        for (key, path) in [("http.tls_cert", &self.http.tls_cert), ("http.tls_key", &self.http.tls_key)] {
+            if !path.as_os_str().is_empty() {
+                std::fs::read(path).map_err(|e| ConfigError::Invalid {
+                    key: key.into(),
+                    reason: format!("{}: {e}", path.display()),
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks what types alone cannot: every problem names its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, reason: String| Err(ConfigError::Invalid { key: key.to_owned(), reason });
@@ -326,6 +364,48 @@ impl Settings {
         }
         if self.http.enabled && self.http.max_body_bytes == 0 {
             return invalid("http.max_body_bytes", "must be at least 1".into());
+        }
+        // Every duration and size within a bound that the arithmetic on dates and the
+        // server can hold: beyond it, a typo ("300000years") would overflow a date at
+        // run time instead of failing here.
+        const DAY: u64 = 86_400;
+        let spans = [
+            ("ingest.batch_max_wait", ingest.batch_max_wait, 3_600),
+            ("ingest.retry_max", ingest.retry_max, 3_600),
+            ("invoicer.every", self.invoicer.every, 31 * DAY),
+            ("invoicer.grace", self.invoicer.grace, 366 * DAY),
+            ("invoicer.late_window", self.invoicer.late_window, 3_660 * DAY),
+            ("invoicer.payment_terms", self.invoicer.payment_terms, 3_660 * DAY),
+            ("http.header_timeout", self.http.header_timeout, 3_600),
+            ("http.request_timeout", self.http.request_timeout, 3_600),
+        ];
+        for (key, span, max_seconds) in spans {
+            if span.get().as_secs() > max_seconds {
+                let max = Span(std::time::Duration::from_secs(max_seconds));
+                return invalid(key, format!("{span} is over the limit of {max}"));
+            }
+        }
+        let sizes = [
+            ("ingest.batch_max_events", ingest.batch_max_events, 1_000_000),
+            ("http.max_body_bytes", self.http.max_body_bytes, 1 << 30),
+            ("http.max_in_flight", self.http.max_in_flight, 100_000),
+            ("http.max_connections", self.http.max_connections, 1_000_000),
+        ];
+        for (key, size, max) in sizes {
+            if size > max {
+                return invalid(key, format!("{size} is over the limit of {max}"));
+            }
+        }
+        if self.http.enabled {
+            for (key, zero) in [
+                ("http.max_connections", self.http.max_connections == 0),
+                ("http.header_timeout", self.http.header_timeout.get().is_zero()),
+                ("http.request_timeout", self.http.request_timeout.get().is_zero()),
+            ] {
+                if zero {
+                    return invalid(key, "must be above zero".into());
+                }
+            }
         }
         if self.http.enabled && self.metrics.enabled && self.http.listen == self.metrics.listen {
             return invalid("metrics.listen", format!("{} is also http.listen", self.metrics.listen));

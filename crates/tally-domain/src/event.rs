@@ -241,7 +241,8 @@ mod tests {
         let ok = ok.unwrap();
         assert_eq!(ok.number(&format!("x{}", ".a".repeat(MAX_DATA_DEPTH - 1))), Some(Decimal::ONE));
         for depth in [MAX_DATA_DEPTH, 8_000, 60_000] {
-            let err = UsageEvent::from_data(CustomerId::new("c"), "s", "1", "t", Utc::now(), &nested(depth)).unwrap_err();
+            let err =
+                UsageEvent::from_data(CustomerId::new("c"), "s", "1", "t", Utc::now(), &nested(depth)).unwrap_err();
             assert!(matches!(err, DataError::TooDeep { limit: MAX_DATA_DEPTH, .. }), "{depth}: {err}");
         }
         let arrays = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));

@@ -59,7 +59,10 @@ mod tests {
     fn passwords_in_urls_are_masked_wherever_they_are() {
         assert_eq!(url("http://tally:s3cret@ch:8123/db"), "http://tally:********@ch:8123/db");
         assert_eq!(url("https://ch:8443/?user=tally&password=s3cret"), "https://ch:8443/?user=tally&password=********");
-        assert_eq!(url("http://a:b@ch/?x=1&access_token=t#frag"), "http://a:********@ch/?x=1&access_token=********#frag");
+        assert_eq!(
+            url("http://a:b@ch/?x=1&access_token=t#frag"),
+            "http://a:********@ch/?x=1&access_token=********#frag"
+        );
         assert_eq!(url("http://p@ss:w@rd@ch:8123"), "http://p@ss:********@ch:8123", "the last @ ends the user info");
         assert_eq!(url("http://ch:8123?password="), "http://ch:8123?password=********");
         assert_eq!(url("http://127.0.0.1:8123"), "http://127.0.0.1:8123");

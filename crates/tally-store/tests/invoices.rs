@@ -10,7 +10,9 @@ use tally_store::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore,
 
 contract!(
     drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps,
-    payments_are_recorded_once_per_reference_and_exactly
+    payments_are_recorded_once_per_reference_and_exactly,
+    question_marks_and_quotes_in_values_are_values,
+    an_invoice_is_found_by_its_number
 );
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -124,4 +126,52 @@ async fn payments_are_recorded_once_per_reference_and_exactly(store: &(impl Paym
         ]
     );
     assert_eq!(store.payments(None).await.unwrap().len(), 3);
+}
+
+/// The ClickHouse client reads `?` as a bind placeholder anywhere in a query's text:
+/// ids, references and filters holding `?`, `??`, quotes or backslashes must reach the
+/// server as the values they are, on both stores.
+async fn question_marks_and_quotes_in_values_are_values(store: &(impl PaymentStore + InvoiceStore)) {
+    let ids = ["a?b", "a??b", "?", "it's?\\"];
+    for (i, id) in ids.iter().enumerate() {
+        let mut record = invoice(&format!("{id}@10"), id, 10, "issued", "1.00");
+        record.customer = CustomerId::new(*id);
+        store.put_invoices(&[record], &format!("Q?{i}-")).await.unwrap();
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let customer = CustomerId::new(*id);
+        let found = store.invoices(&InvoiceFilter { customer: Some(customer), ..Default::default() }).await.unwrap();
+        assert_eq!(found.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [format!("{id}@10")], "customer {id:?}");
+        let by_sub = store
+            .invoices(&InvoiceFilter { subscription: Some(SubscriptionId::new(*id)), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(by_sub.len(), 1, "subscription {id:?}");
+        assert_eq!(store.last_number(&format!("Q?{i}-")).await.unwrap(), 1, "prefix Q?{i}-");
+        let record = store.invoice(&format!("{id}@10")).await.unwrap().expect("found by id");
+        assert_eq!(record.customer.as_str(), *id);
+        let payment = Payment {
+            invoice: record.id.clone(),
+            reference: format!("ACH?{id}"),
+            amount: "1.00".parse().unwrap(),
+            currency: "USD".into(),
+            received_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            recorded_at: t("2026-11-30T12:00:00Z"),
+        };
+        assert!(store.put_payment(&payment).await.unwrap());
+        assert!(!store.put_payment(&payment).await.unwrap(), "recorded once per reference {id:?}");
+        let paid = store.payments(Some(&record.id)).await.unwrap();
+        assert_eq!(paid.iter().map(|p| p.reference.as_str()).collect::<Vec<_>>(), [payment.reference.as_str()]);
+    }
+}
+
+async fn an_invoice_is_found_by_its_number(store: &impl InvoiceStore) {
+    store
+        .put_invoices(&[invoice("a@10", "a", 10, "issued", "1.00"), invoice("b@10", "b", 10, "issued", "2.00")], "INV-")
+        .await
+        .unwrap();
+    let b = store.invoice_by_number("INV-000002").await.unwrap().expect("by number");
+    assert_eq!((b.id.as_str(), b.number.as_deref()), ("b@10", Some("INV-000002")));
+    assert!(store.invoice_by_number("INV-000003").await.unwrap().is_none());
+    assert!(store.invoice_by_number("").await.unwrap().is_none(), "drafts have no number to find");
 }

@@ -101,11 +101,25 @@ fn a_wrong_value_names_its_key_and_the_reason() {
             "expected ingest, read or admin",
         ),
         ("[[http.tokens]]\nname = \"portal\"\nrole = \"read\"\nsha256 = \"ab\"\n", "http.tokens[0].sha256", "64 hex"),
+        // Typed bounds: what once passed `config check` and then panicked or lied.
+        ("[invoicer]\ngrace = \"300000years\"\n", "invoicer.grace", "over the limit"),
+        ("[invoicer]\npayment_terms = \"300000years\"\n", "invoicer.payment_terms", "over the limit"),
+        ("[invoicer]\nlate_window = \"11years\"\n", "invoicer.late_window", "over the limit"),
+        ("[http]\nmax_body_bytes = 1e300\n", "max_body_bytes", "not a whole number"),
+        ("[http]\nmax_body_bytes = 2000000000000\n", "http.max_body_bytes", "over the limit"),
+        ("[http]\nmax_in_flight = 2.7\n", "max_in_flight", "2.7 is not a whole number"),
+        ("[http]\nmax_connections = 0\n", "http.max_connections", "above zero"),
+        ("[http]\nheader_timeout = \"2h\"\n", "http.header_timeout", "over the limit"),
     ];
     for (toml, key, reason) in cases {
         let err = with_file(toml, &[]).expect_err(toml).to_string();
         assert!(err.contains(key) && err.contains(reason), "{toml:?}: {err}");
     }
+    for (var, value) in [("TALLY__HTTP__MAX_IN_FLIGHT", "2.7"), ("TALLY__HTTP__MAX_BODY_BYTES", "1e400")] {
+        let err = with_env(&[(var, value)]).unwrap_err().to_string();
+        assert!(err.contains(&var[13..].to_ascii_lowercase()) && err.contains("not a whole number"), "{err}");
+    }
+    assert_eq!(with_env(&[("TALLY__HTTP__MAX_IN_FLIGHT", "7")]).unwrap().http.max_in_flight, 7);
 }
 
 #[test]
@@ -127,7 +141,11 @@ fn secrets_are_masked_when_shown() {
     for secret in ["hunter2", "s3cret", "pa55", "qu3ry", "0auth"] {
         assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
     }
-    assert!(shown.contains("SASL_SSL") && shown.contains("https://billing:********@ch.example:8443/?user=billing&password=********"), "{shown}");
+    assert!(
+        shown.contains("SASL_SSL")
+            && shown.contains("https://billing:********@ch.example:8443/?user=billing&password=********"),
+        "{shown}"
+    );
     // What is shown loads back to the same settings, secrets aside.
     let back: Settings = toml::from_str(&shown).unwrap();
     assert_eq!(back, s.masked());

@@ -11,7 +11,8 @@ use super::settings::ConfigArgs;
 pub enum ConfigCommand {
     /// Print the effective configuration (defaults, file, environment) as TOML, secrets masked.
     Show(ConfigArgs),
-    /// Check the configuration and say so; exits non-zero, naming the key, when it is invalid.
+    /// Check the configuration, the catalog and the files it names (tokens file, TLS
+    /// certificate and key) and say so; exits non-zero, naming the key, when it is invalid.
     Check(ConfigArgs),
 }
 
@@ -21,6 +22,7 @@ pub fn run(command: &ConfigCommand) -> anyhow::Result<ExitCode> {
         ConfigCommand::Show(args) => print!("{}", args.load()?.to_masked_toml()),
         ConfigCommand::Check(args) => {
             let settings = args.load()?;
+            settings.check_files()?;
             super::load_catalog(&settings.catalog)?;
             println!("configuration ok (store: {})", super::settings::describe(&settings.store));
         }

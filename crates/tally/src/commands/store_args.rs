@@ -60,11 +60,9 @@ impl StoreArgs {
             password,
             compression: self.clickhouse_compression,
         };
-        let store = runtime
-            .block_on(ClickHouseStore::open(&config))
-            .with_context(|| {
-                format!("{doing} ClickHouse at {}, database {}", tally_domain::redact::url(&url), self.database)
-            })?;
+        let store = runtime.block_on(ClickHouseStore::open(&config)).with_context(|| {
+            format!("{doing} ClickHouse at {}, database {}", tally_domain::redact::url(&url), self.database)
+        })?;
         Ok(AnyStore::ClickHouse(store))
     }
 }

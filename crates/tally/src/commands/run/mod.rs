@@ -186,7 +186,12 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         if tls.is_some() {
             tracing::info!("the HTTP API serves HTTPS");
         }
-        roles.spawn(http::serve_api(listener, app, tls, shutdown.clone()));
+        let limits = tally_api::ServerLimits {
+            max_connections: settings.http.max_connections,
+            header_timeout: settings.http.header_timeout.get(),
+            drain: DRAIN,
+        };
+        roles.spawn(http::serve_api(listener, app, tls, limits, shutdown.clone()));
         serving = true;
     }
     if settings.invoicer.enabled {
@@ -265,10 +270,7 @@ fn api_router(
     events: tally_api::Events,
     registry: &prometheus::Registry,
 ) -> anyhow::Result<axum::Router> {
-    let mut configured = settings.http.tokens.clone();
-    if !settings.http.tokens_file.as_os_str().is_empty() {
-        configured.extend(tally_config::read_tokens_file(&settings.http.tokens_file)?);
-    }
+    let configured = settings.api_tokens()?;
     let tokens: Vec<tally_api::Token> = configured
         .iter()
         .map(|t| {
@@ -292,7 +294,11 @@ fn api_router(
         in_flight: Arc::new(tokio::sync::Semaphore::new(settings.http.max_in_flight)),
     };
     let metrics = tally_api::HttpMetrics::register(registry).context("registering the API's metrics")?;
-    Ok(tally_api::router(api, settings.http.max_body_bytes, metrics))
+    let limits = tally_api::RequestLimits {
+        max_body_bytes: settings.http.max_body_bytes,
+        timeout: settings.http.request_timeout.get(),
+    };
+    Ok(tally_api::router(api, limits, metrics))
 }
 
 /// How long the HTTP server lets requests in flight finish after a signal.
