@@ -214,6 +214,7 @@ pub async fn create_subscription(State(api): State<Api>, body: Bytes) -> Result<
         .ok_or_else(|| ApiError::invalid("customer", format!("no customer {}", new.customer)))?;
     let subscription = Subscription::new(id, &owner, PlanKey::new(new.plan), new.start, new.end, new.anchor);
     subscription.validate(&owner, &api.catalog).map_err(account_error)?;
+    subscription.validate_dates(chrono::Utc::now(), api.horizon, owner.timezone).map_err(account_error)?;
     api.store.put_subscription(&subscription).await.map_err(ApiError::store)?;
     Ok((StatusCode::CREATED, Json(subscription)).into_response())
 }
@@ -232,6 +233,13 @@ pub async fn update_subscription(
         .await
         .map_err(ApiError::store)?
         .ok_or_else(|| ApiError::not_found(format!("no subscription {id}")))?;
+    let now = chrono::Utc::now();
+    if let Some(change) = &change.change_plan {
+        api.horizon.check("change_plan.at", change.at, now).map_err(account_error)?;
+    }
+    if let Some(Some(end)) = change.end {
+        api.horizon.check("end", end, now).map_err(account_error)?;
+    }
     if let Some(change) = change.change_plan {
         subscription.change_plan(PlanKey::new(change.plan), change.at).map_err(account_error)?;
     }

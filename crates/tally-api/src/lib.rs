@@ -51,6 +51,8 @@ pub struct Api {
     pub issuer: String,
     /// Numbering of revisions and credit notes.
     pub prefixes: (String, String),
+    /// How far from today subscription dates may be set.
+    pub horizon: tally_domain::DateHorizon,
     /// How long after issue an invoice is due.
     pub payment_terms: chrono::TimeDelta,
     /// Event requests allowed at once; more get 429.

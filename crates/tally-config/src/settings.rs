@@ -20,6 +20,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Where events come from.
     pub ingest: IngestSettings,
+    /// Customers and subscriptions.
+    pub accounts: AccountsSettings,
     /// Closing periods into invoices.
     pub invoicer: InvoicerSettings,
     /// The HTTP server.
@@ -137,6 +139,24 @@ pub struct KafkaSettings {
     pub instance_id: String,
     /// Extra librdkafka properties.
     pub properties: BTreeMap<String, String>,
+}
+
+/// Customers and subscriptions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsSettings {
+    /// How far back a subscription's start, plan change or end may be dated.
+    pub max_backdate: Span,
+    /// How far ahead.
+    pub max_ahead: Span,
+}
+
+impl AccountsSettings {
+    /// The horizon the domain checks dates against.
+    pub fn horizon(&self) -> tally_domain::DateHorizon {
+        let delta = |span: Span| chrono::TimeDelta::from_std(span.get()).unwrap_or(chrono::TimeDelta::MAX);
+        tally_domain::DateHorizon { past: delta(self.max_backdate), future: delta(self.max_ahead) }
+    }
 }
 
 /// The invoicer role.
@@ -372,6 +392,8 @@ impl Settings {
         let spans = [
             ("ingest.batch_max_wait", ingest.batch_max_wait, 3_600),
             ("ingest.retry_max", ingest.retry_max, 3_600),
+            ("accounts.max_backdate", self.accounts.max_backdate, 3_660 * DAY),
+            ("accounts.max_ahead", self.accounts.max_ahead, 3_660 * DAY),
             ("invoicer.every", self.invoicer.every, 31 * DAY),
             ("invoicer.grace", self.invoicer.grace, 366 * DAY),
             ("invoicer.late_window", self.invoicer.late_window, 3_660 * DAY),

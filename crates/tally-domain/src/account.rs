@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -79,6 +79,40 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> AccountError
     AccountError::Invalid { field: field.into(), message: message.into() }
 }
 
+/// How far from today a subscription's dates may be set. A slip of the year (0001,
+/// 1970, 3026) would otherwise be accepted and open thousands of immutable invoices at
+/// the next invoice run (a start in 1970 issued 99,984 in one run before this check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateHorizon {
+    /// How far back a start, a plan change or an end may be dated.
+    pub past: TimeDelta,
+    /// How far ahead.
+    pub future: TimeDelta,
+}
+
+/// How far an anchor date may lie from the start's local date.
+const ANCHOR_SPREAD_DAYS: i64 = 366;
+
+impl DateHorizon {
+    /// `at` (named `field`) lies within the horizon around `now`.
+    pub fn check(&self, field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), AccountError> {
+        let earliest = now.checked_sub_signed(self.past).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let latest = now.checked_add_signed(self.future).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        if at < earliest || at > latest {
+            return Err(invalid(
+                field,
+                format!(
+                    "{} is outside the accepted range {} to {} (accounts.max_backdate / accounts.max_ahead)",
+                    at.to_rfc3339(),
+                    earliest.date_naive(),
+                    latest.date_naive()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Subscription {
     /// A subscription to one plan from `start`; its periods count from `anchor`, by
     /// default the start's local date in the customer's time zone.
@@ -110,6 +144,27 @@ impl Subscription {
             return Err(invalid("at", format!("{at}: before the subscription's start {}", self.start)));
         }
         self.phases.push(Phase { plan, from: at });
+        Ok(())
+    }
+
+    /// A new subscription's dates: start, end and plan changes within `horizon` of
+    /// `now`, and the anchor within a year of the start's local date (`zone`). Changes
+    /// to an existing subscription check only the dates they set ([`DateHorizon::check`]).
+    pub fn validate_dates(&self, now: DateTime<Utc>, horizon: DateHorizon, zone: Tz) -> Result<(), AccountError> {
+        horizon.check("start", self.start, now)?;
+        if let Some(end) = self.end {
+            horizon.check("end", end, now)?;
+        }
+        for (i, phase) in self.phases.iter().enumerate().skip(1) {
+            horizon.check(&format!("phases[{i}].from"), phase.from, now)?;
+        }
+        let start_date = self.start.with_timezone(&zone).date_naive();
+        if (self.anchor - start_date).num_days().abs() > ANCHOR_SPREAD_DAYS {
+            return Err(invalid(
+                "anchor",
+                format!("{} is more than {ANCHOR_SPREAD_DAYS} days from the start date {start_date}", self.anchor),
+            ));
+        }
         Ok(())
     }
 

@@ -18,7 +18,7 @@ pub mod period;
 pub mod redact;
 pub mod usage;
 
-pub use account::{AccountError, Customer, Phase, Subscription};
+pub use account::{AccountError, Customer, DateHorizon, Phase, Subscription};
 pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier};
 pub use cycle::BillingCycle;
 pub use event::UsageEvent;

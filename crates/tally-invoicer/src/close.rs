@@ -41,7 +41,16 @@ pub struct CloseSummary {
     /// Time spent per phase: reading accounts and invoices, the usage queries,
     /// composing, writing.
     pub phases: Vec<(&'static str, std::time::Duration)>,
+    /// Subscriptions that could not be closed, and why (a plan gone from the catalog, a
+    /// missing customer, dates that would open thousands of periods): each is left as it
+    /// is, reported, and tried again next run; every other subscription is closed.
+    pub failed: Vec<(String, String)>,
 }
+
+/// Periods one subscription may close in one run. A year of daily periods is 366; a
+/// subscription with more due at once has dates no one meant (a start in year 1 once
+/// issued 99,984 invoices in one run) and is reported instead.
+pub const MAX_PERIODS_PER_RUN: usize = 1_000;
 
 /// One invoice to compose: a subscription's period, and the earlier issued periods
 /// whose late usage it bills.
@@ -74,19 +83,41 @@ where
     let mut summary = CloseSummary::default();
     let mut work = Vec::new();
     for subscription in &subscriptions {
-        let customer = customers.get(&subscription.customer).ok_or_else(|| InvoicerError::NoCustomer {
-            subscription: subscription.id.to_string(),
-            customer: subscription.customer.to_string(),
-        })?;
-        let cycle = cycle_of(subscription, customer, catalog)
-            .map_err(|source| InvoicerError::Account { subscription: subscription.id.to_string(), source })?;
+        let Some(customer) = customers.get(&subscription.customer) else {
+            let err = InvoicerError::NoCustomer {
+                subscription: subscription.id.to_string(),
+                customer: subscription.customer.to_string(),
+            };
+            summary.failed.push((subscription.id.to_string(), err.to_string()));
+            continue;
+        };
+        let cycle = match cycle_of(subscription, customer, catalog) {
+            Ok(cycle) => cycle,
+            Err(source) => {
+                let err = InvoicerError::Account { subscription: subscription.id.to_string(), source };
+                summary.failed.push((subscription.id.to_string(), err.to_string()));
+                continue;
+            }
+        };
+        let last = last_closed.get(&subscription.id);
+        let is_closed = |index: i64| last.is_some_and(|last| cycle.period(index).start() <= *last);
         // Issued: ended before the grace period; drafts: ended since.
         let ended = due_periods(subscription, &cycle, options.now, TimeDelta::zero());
+        let open = ended.iter().filter(|&&i| !is_closed(i)).count();
+        if open > MAX_PERIODS_PER_RUN {
+            summary.failed.push((
+                subscription.id.to_string(),
+                format!(
+                    "{open} periods to close at once (more than {MAX_PERIODS_PER_RUN}): check its start {} and anchor {}",
+                    subscription.start.to_rfc3339(),
+                    subscription.anchor
+                ),
+            ));
+            continue;
+        }
         let issuable: HashSet<i64> =
             due_periods(subscription, &cycle, options.now, options.grace).into_iter().collect();
         let mut first_open = true;
-        let last = last_closed.get(&subscription.id);
-        let is_closed = |index: i64| last.is_some_and(|last| cycle.period(index).start() <= *last);
         for &index in &ended {
             if is_closed(index) {
                 summary.already_closed += 1;
@@ -141,7 +172,7 @@ where
     // subscription boundaries (a subscription's periods stay in order in one chunk).
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunks = split_by_subscription(&work, threads);
-    let results: Vec<Result<Vec<Composed>, InvoicerError>> = std::thread::scope(|scope| {
+    let results: Vec<(Vec<Composed>, Vec<(String, String)>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| scope.spawn(|| compose_chunk(chunk, catalog, &usage, &documents, options.now)))
@@ -150,8 +181,9 @@ where
     });
     let mut composed: HashMap<String, (InvoiceState, String, Decimal, Vec<(String, Decimal)>)> = HashMap::new();
     let mut records = Vec::new();
-    for result in results {
-        for (record, state, by_plan) in result? {
+    for (result, failed) in results {
+        summary.failed.extend(failed);
+        for (record, state, by_plan) in result {
             composed.insert(record.id.clone(), (state, record.currency.clone(), record.total, by_plan));
             records.push(record);
         }
@@ -174,6 +206,9 @@ where
             }
             _ => summary.drafts += 1,
         }
+    }
+    for (subscription, why) in &summary.failed {
+        tracing::warn!(%subscription, reason = %why, "subscription not closed; the others were");
     }
     tracing::debug!(
         issued = summary.issued.len(),
@@ -245,61 +280,88 @@ fn split_by_subscription<'w, 'a>(work: &'w [Work<'a>], parts: usize) -> Vec<&'w 
     chunks
 }
 
-/// Composes one chunk's invoices in order; `documents` are what the store holds.
+/// Composes one chunk's invoices in order; `documents` are what the store holds. A
+/// subscription whose invoice cannot be composed is reported, and none of its later
+/// periods composed (they would bill on top of the missing one).
 fn compose_chunk(
     chunk: &[Work<'_>],
     catalog: &Catalog,
     usage: &UsageBook,
     documents: &HashMap<String, Vec<Invoice>>,
     now: DateTime<Utc>,
-) -> Result<Vec<Composed>, InvoicerError> {
+) -> (Vec<Composed>, Vec<(String, String)>) {
     let mut out = Vec::with_capacity(chunk.len());
+    let mut failed: Vec<(String, String)> = Vec::new();
     // Invoices composed here that a later period of the same subscription counts.
     let mut this_run: Vec<Invoice> = Vec::new();
     for (position, w) in chunk.iter().enumerate() {
-        let cycle = w.cycle;
-        let period = cycle.period(w.index);
-        let period_usage: Vec<_> =
-            w.subscription.spans(&period).iter().map(|(plan, span)| usage.get(span, plan, &w.customer.id)).collect();
-        let docs: Vec<&Invoice> = documents
-            .get(w.subscription.id.as_str())
-            .into_iter()
-            .flatten()
-            .chain(this_run.iter().filter(|i| i.subscription == w.subscription.id))
-            .collect();
-        let billed = billed_for(&docs, &period);
-        let mut invoice = compose_in(catalog, w.customer, w.subscription, &cycle, w.index, &period_usage, &billed)?;
-        for &j in &w.late {
-            let earlier = cycle.period(j);
-            for (plan, span) in w.subscription.spans(&earlier) {
-                let billed = tally_invoicing::billed_usage(&docs, &plan, &span);
-                let now_usage = usage.get(&span, &plan, &w.customer.id);
-                let name = w.subscription.id.as_str();
-                invoice.lines.extend(tally_invoicing::late_usage_lines(
-                    catalog, name, &plan, &earlier, &span, now_usage, &billed,
-                )?);
+        if failed.last().is_some_and(|(id, _)| id == w.subscription.id.as_str()) {
+            continue;
+        }
+        match compose_one(w, catalog, usage, documents, &this_run, now) {
+            Ok((invoice, composed)) => {
+                out.push(composed);
+                if chunk.get(position + 1).is_some_and(|next| next.subscription.id == w.subscription.id) {
+                    this_run.push(invoice);
+                } else {
+                    this_run.clear();
+                }
             }
-        }
-        invoice.total = invoice.currency.round(invoice.lines.iter().map(|l| l.amount).sum()).unwrap_or(invoice.total);
-        invoice.state = w.state;
-        if w.state == InvoiceState::Issued {
-            invoice.issued_at = Some(now);
-        }
-        let mut by_plan: Vec<(String, Decimal)> = Vec::new();
-        for line in &invoice.lines {
-            match by_plan.iter_mut().find(|(plan, _)| plan == line.plan.as_str()) {
-                Some((_, amount)) => *amount += line.amount,
-                None => by_plan.push((line.plan.to_string(), line.amount)),
+            Err(err) => {
+                this_run.clear();
+                failed.push((w.subscription.id.to_string(), err.to_string()));
             }
-        }
-        out.push((record(&invoice, catalog), invoice.state, by_plan));
-        if chunk.get(position + 1).is_some_and(|next| next.subscription.id == w.subscription.id) {
-            this_run.push(invoice);
-        } else {
-            this_run.clear();
         }
     }
-    Ok(out)
+    (out, failed)
+}
+
+/// One period's invoice, its late usage lines included.
+fn compose_one(
+    w: &Work<'_>,
+    catalog: &Catalog,
+    usage: &UsageBook,
+    documents: &HashMap<String, Vec<Invoice>>,
+    this_run: &[Invoice],
+    now: DateTime<Utc>,
+) -> Result<(Invoice, Composed), InvoicerError> {
+    let cycle = w.cycle;
+    let period = cycle.period(w.index);
+    let period_usage: Vec<_> =
+        w.subscription.spans(&period).iter().map(|(plan, span)| usage.get(span, plan, &w.customer.id)).collect();
+    let docs: Vec<&Invoice> = documents
+        .get(w.subscription.id.as_str())
+        .into_iter()
+        .flatten()
+        .chain(this_run.iter().filter(|i| i.subscription == w.subscription.id))
+        .collect();
+    let billed = billed_for(&docs, &period);
+    let mut invoice = compose_in(catalog, w.customer, w.subscription, &cycle, w.index, &period_usage, &billed)?;
+    for &j in &w.late {
+        let earlier = cycle.period(j);
+        for (plan, span) in w.subscription.spans(&earlier) {
+            let billed = tally_invoicing::billed_usage(&docs, &plan, &span);
+            let now_usage = usage.get(&span, &plan, &w.customer.id);
+            let name = w.subscription.id.as_str();
+            invoice.lines.extend(tally_invoicing::late_usage_lines(
+                catalog, name, &plan, &earlier, &span, now_usage, &billed,
+            )?);
+        }
+    }
+    invoice.total = invoice.currency.round(invoice.lines.iter().map(|l| l.amount).sum()).unwrap_or(invoice.total);
+    invoice.state = w.state;
+    if w.state == InvoiceState::Issued {
+        invoice.issued_at = Some(now);
+    }
+    let mut by_plan: Vec<(String, Decimal)> = Vec::new();
+    for line in &invoice.lines {
+        match by_plan.iter_mut().find(|(plan, _)| plan == line.plan.as_str()) {
+            Some((_, amount)) => *amount += line.amount,
+            None => by_plan.push((line.plan.to_string(), line.amount)),
+        }
+    }
+    let composed = (record(&invoice, catalog), invoice.state, by_plan);
+    Ok((invoice, composed))
 }
 
 /// The stored invoice with this id, or else with this number.

@@ -144,6 +144,16 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 summary.drafts,
                 summary.already_closed
             );
+            if !summary.failed.is_empty() {
+                for (subscription, why) in &summary.failed {
+                    eprintln!("not closed: subscription {subscription}: {why}");
+                }
+                eprintln!(
+                    "{} subscriptions could not be closed (the others were); fix them and run again",
+                    summary.failed.len()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
         }
         InvoiceCommand::List { customer, subscription, state, json, store } => {
             let store = store.open(&runtime, "opening")?;

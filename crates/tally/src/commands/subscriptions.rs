@@ -9,6 +9,7 @@ use clap::Subcommand;
 use tally_domain::{CustomerId, PlanKey, Subscription, SubscriptionId};
 use tally_store::{AccountStore, AnyStore};
 
+use super::settings::ConfigArgs;
 use super::store_args::StoreArgs;
 
 /// `tally subscriptions ...`
@@ -39,6 +40,8 @@ pub enum SubscriptionsCommand {
         catalog: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Change a subscription's plan from an instant on, or set or clear its end.
     Update {
@@ -62,6 +65,8 @@ pub enum SubscriptionsCommand {
         catalog: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// List subscriptions (a table, or JSON lines with --json).
     List {
@@ -88,7 +93,8 @@ pub enum SubscriptionsCommand {
 pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     match command {
-        SubscriptionsCommand::Create { id, customer, plan, start, end, anchor, catalog, store } => {
+        SubscriptionsCommand::Create { id, customer, plan, start, end, anchor, catalog, store, config } => {
+            let horizon = config.load()?.accounts.horizon();
             let catalog = super::load_catalog(catalog)?;
             let store = store.open(&runtime, "opening")?;
             let id = SubscriptionId::new(id.clone());
@@ -101,20 +107,27 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
             })?;
             let subscription = Subscription::new(id, &owner, PlanKey::new(plan.clone()), *start, *end, *anchor);
             subscription.validate(&owner, &catalog).map_err(|e| anyhow::anyhow!("{}", flag_name(&e.to_string())))?;
+            subscription
+                .validate_dates(chrono::Utc::now(), horizon, owner.timezone)
+                .map_err(|e| anyhow::anyhow!("{}", flag_name(&e.to_string())))?;
             runtime.block_on(store.put_subscription(&subscription))?;
             println!("{}", serde_json::to_string_pretty(&subscription)?);
         }
-        SubscriptionsCommand::Update { id, change_plan, at, end, no_end, catalog, store } => {
+        SubscriptionsCommand::Update { id, change_plan, at, end, no_end, catalog, store, config } => {
+            let horizon = config.load()?.accounts.horizon();
+            let now = chrono::Utc::now();
             let catalog = super::load_catalog(catalog)?;
             let store = store.open(&runtime, "opening")?;
             let mut subscription = existing(&runtime, &store, id)?;
             if let (Some(plan), Some(at)) = (change_plan, at) {
+                horizon.check("at", *at, now).map_err(|e| anyhow::anyhow!("--{e}"))?;
                 subscription.change_plan(PlanKey::new(plan.clone()), *at).map_err(|e| anyhow::anyhow!("--{e}"))?;
             }
             if *no_end {
                 subscription.end = None;
-            } else if end.is_some() {
-                subscription.end = *end;
+            } else if let Some(end) = end {
+                horizon.check("end", *end, now).map_err(|e| anyhow::anyhow!("--{e}"))?;
+                subscription.end = Some(*end);
             }
             let owner = runtime
                 .block_on(store.customer(&subscription.customer))?
@@ -171,6 +184,8 @@ fn flag_name(message: &str) -> String {
         "from" => "--at",
         "end" => "--end",
         "customer" => "--customer",
+        "start" => "--start",
+        "anchor" => "--anchor",
         _ => return message.to_owned(),
     };
     format!("{flag}: {rest}")

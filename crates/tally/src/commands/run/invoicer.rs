@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
 use prometheus::{
-    CounterVec, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    CounterVec, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 use rust_decimal::prelude::ToPrimitive;
 use tally_config::InvoicerSettings;
@@ -31,6 +32,8 @@ pub struct InvoicerMetrics {
     billed: CounterVec,
     /// Time per phase of a run; `compose` is the rating of every invoice.
     phase_seconds: HistogramVec,
+    /// Subscriptions the last run could not close (each is logged with its reason).
+    failed_subscriptions: IntGauge,
 }
 
 impl InvoicerMetrics {
@@ -66,6 +69,10 @@ impl InvoicerMetrics {
                 .buckets(vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0]),
                 &["phase"],
             )?,
+            failed_subscriptions: IntGauge::new(
+                "tally_invoicer_failed_subscriptions",
+                "Subscriptions the last invoice run could not close (logged with the reason); the others were closed.",
+            )?,
         };
         for state in ["draft", "issued", "void"] {
             m.invoices.with_label_values(&[state]).set(0);
@@ -80,6 +87,7 @@ impl InvoicerMetrics {
         registry.register(Box::new(m.invoices.clone()))?;
         registry.register(Box::new(m.billed.clone()))?;
         registry.register(Box::new(m.phase_seconds.clone()))?;
+        registry.register(Box::new(m.failed_subscriptions.clone()))?;
         Ok(m)
     }
 
@@ -87,6 +95,7 @@ impl InvoicerMetrics {
         self.runs.with_label_values(&["ok"]).inc();
         self.issued.inc_by(summary.issued.len() as u64);
         self.last_success.set(Utc::now().timestamp() as f64);
+        self.failed_subscriptions.set(i64::try_from(summary.failed.len()).unwrap_or(i64::MAX));
         for ((currency, plan), amount) in &summary.issued_by_plan {
             // Credit-carrying lines can be negative; a counter only goes up.
             if let Some(amount) = amount.to_f64().filter(|a| *a > 0.0) {
@@ -141,12 +150,13 @@ pub async fn schedule(
         match tally_invoicer::close(&*store, &catalog, &options).await {
             Ok(summary) => {
                 metrics.record(&summary);
-                let level_info = !summary.issued.is_empty() || summary.drafts > 0;
+                let level_info = !summary.issued.is_empty() || summary.drafts > 0 || !summary.failed.is_empty();
                 if level_info {
                     tracing::info!(
                         issued = summary.issued.len(),
                         drafts = summary.drafts,
                         already_closed = summary.already_closed,
+                        failed = summary.failed.len(),
                         seconds = started.elapsed().as_secs_f64(),
                         "invoice run"
                     );

@@ -288,6 +288,7 @@ fn api_router(
         events,
         tokens: Arc::new(tokens),
         issuer: settings.http.issuer.clone(),
+        horizon: settings.accounts.horizon(),
         prefixes: (settings.invoicer.number_prefix.clone(), settings.invoicer.credit_note_prefix.clone()),
         payment_terms: chrono::TimeDelta::from_std(settings.invoicer.payment_terms.get())
             .context("invoicer.payment_terms: too long")?,
