@@ -109,6 +109,7 @@ pub async fn create_customer(State(api): State<Api>, body: Bytes) -> Result<Resp
         timezone: zone(&new.timezone)?,
         billing_details: new.billing_details,
     };
+    customer.validate().map_err(account_error)?;
     if api.store.customer(&customer.id).await.map_err(ApiError::store)?.is_some() {
         return Err(ApiError::new(StatusCode::CONFLICT, "exists", format!("customer {} exists already", customer.id)));
     }
@@ -149,6 +150,7 @@ pub async fn update_customer(
     if let Some(details) = change.billing_details {
         customer.billing_details = details;
     }
+    customer.validate().map_err(account_error)?;
     api.store.put_customer(&customer).await.map_err(ApiError::store)?;
     Ok(Json(customer))
 }

@@ -47,7 +47,10 @@ fn api(dir: &std::path::Path, permits: usize) -> Api {
         events: Events::Store(Arc::new(intake)),
         tokens: Arc::new(Tokens::new(&[token]).unwrap()),
         issuer: "Tally".into(),
-        horizon: tally_domain::DateHorizon { past: chrono::TimeDelta::days(400), future: chrono::TimeDelta::days(1830) },
+        horizon: tally_domain::DateHorizon {
+            past: chrono::TimeDelta::days(400),
+            future: chrono::TimeDelta::days(1830),
+        },
         prefixes: ("INV-".into(), "CN-".into()),
         payment_terms: chrono::TimeDelta::days(30),
         in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),

@@ -90,6 +90,34 @@ pub struct DateHorizon {
     pub future: TimeDelta,
 }
 
+/// `value` (named `field`) is not empty and holds no control character: ids and names
+/// reach terminals, logs, CSV files and SQL, where an escape or a NUL does harm. Line
+/// breaks are allowed where `multiline` (an address).
+pub fn check_text(field: &str, value: &str, multiline: bool) -> Result<(), AccountError> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "is empty"));
+    }
+    if let Some(c) = value.chars().find(|&c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t'))) {
+        return Err(invalid(field, format!("contains the control character U+{:04X}", u32::from(c))));
+    }
+    Ok(())
+}
+
+impl Customer {
+    /// Its id, name and billing details hold text that can be shown safely.
+    pub fn validate(&self) -> Result<(), AccountError> {
+        check_text("id", self.id.as_str(), false)?;
+        check_text("name", &self.name, false)?;
+        for (key, value) in &self.billing_details {
+            check_text(&format!("billing_details.{key}"), key, false)?;
+            if !value.is_empty() {
+                check_text(&format!("billing_details.{key}"), value, true)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How far an anchor date may lie from the start's local date.
 const ANCHOR_SPREAD_DAYS: i64 = 366;
 
@@ -174,6 +202,7 @@ impl Subscription {
         if self.customer != customer.id {
             return Err(invalid("customer", format!("{} is not {}", self.customer, customer.id)));
         }
+        check_text("id", self.id.as_str(), false)?;
         if let Some(end) = self.end {
             if end <= self.start {
                 return Err(invalid("end", format!("{end} is not after start {}", self.start)));

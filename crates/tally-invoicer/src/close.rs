@@ -343,9 +343,9 @@ fn compose_one(
             let billed = tally_invoicing::billed_usage(&docs, &plan, &span);
             let now_usage = usage.get(&span, &plan, &w.customer.id);
             let name = w.subscription.id.as_str();
-            invoice.lines.extend(tally_invoicing::late_usage_lines(
-                catalog, name, &plan, &earlier, &span, now_usage, &billed,
-            )?);
+            invoice
+                .lines
+                .extend(tally_invoicing::late_usage_lines(catalog, name, &plan, &earlier, &span, now_usage, &billed)?);
         }
     }
     invoice.total = invoice.currency.round(invoice.lines.iter().map(|l| l.amount).sum()).unwrap_or(invoice.total);

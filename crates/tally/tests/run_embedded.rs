@@ -3,11 +3,10 @@
 //! `/metrics`; SIGTERM ends the process cleanly; then an invoicer-only `tally run`
 //! closes the days on its schedule, and the invoices bill exactly what was sent.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, TimeDelta, Utc};
 use rust_decimal::Decimal;
@@ -33,35 +32,17 @@ meter = "tokens"
 price = { model = "per_unit", unit_price = "0.01" }
 "#;
 
-/// One HTTP/1.1 request; returns (status, body).
+/// One HTTP/1.1 request with the ingest token; returns (status, body).
 fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: tally\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        common::token("ingest"),
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
+    common::request(addr, method, path, Some(common::token("ingest")), content_type, body.as_bytes())
 }
 
 fn metric(addr: SocketAddr, name: &str) -> Option<f64> {
-    let (_, body) = http(addr, "GET", "/metrics", "text/plain", "");
-    body.lines().find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')).map(|v| v.parse().unwrap()))
+    common::metric(addr, name)
 }
 
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ok() {
-        assert!(started.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn wait_for(what: &str, ok: impl FnMut() -> bool) {
+    common::wait_for(what, ok)
 }
 
 fn event(id: &str, time: &str, tokens: i64) -> String {

@@ -85,6 +85,7 @@ pub fn run(command: &CustomersCommand) -> anyhow::Result<ExitCode> {
                 timezone: zone(fields.timezone.as_deref().context("--timezone is required")?)?,
                 billing_details: details(&fields.details, BTreeMap::new())?,
             };
+            customer.validate().map_err(|e| anyhow::anyhow!("--{e}"))?;
             runtime.block_on(store.put_customer(&customer))?;
             println!("{}", serde_json::to_string_pretty(&customer)?);
         }
@@ -113,6 +114,7 @@ pub fn run(command: &CustomersCommand) -> anyhow::Result<ExitCode> {
                 kept.remove(key);
             }
             customer.billing_details = details(&fields.details, kept)?;
+            customer.validate().map_err(|e| anyhow::anyhow!("--{e}"))?;
             runtime.block_on(store.put_customer(&customer))?;
             println!("{}", serde_json::to_string_pretty(&customer)?);
         }
