@@ -15,7 +15,7 @@ mod whole;
 
 pub use duration::Span;
 pub use error::ConfigError;
-pub use load::{load, Sources, DEFAULT_TOML, ENV_PREFIX};
+pub use load::{load, parse, Sources, DEFAULT_TOML, ENV_PREFIX};
 pub use settings::read_tokens_file;
 pub use settings::{
     ApiToken, ClickHouseSettings, Compression, EmbeddedSettings, HttpSettings, IngestSettings, InvoicerSettings,

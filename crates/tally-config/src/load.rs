@@ -35,6 +35,22 @@ pub fn load(sources: &Sources<'_>) -> Result<Settings, ConfigError> {
         }
         builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
     }
+    finish(builder, sources)
+}
+
+/// The configuration `text` (TOML) layered over the defaults, with no environment:
+/// what a file holding `text` would give (the settings fuzz target reads through this).
+pub fn parse(text: &str) -> Result<Settings, ConfigError> {
+    let builder = Config::builder()
+        .add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml))
+        .add_source(File::from_str(text, FileFormat::Toml));
+    finish(builder, &Sources { file: None, env: Some(BTreeMap::new()) })
+}
+
+fn finish(
+    builder: config::ConfigBuilder<config::builder::DefaultState>,
+    sources: &Sources<'_>,
+) -> Result<Settings, ConfigError> {
     let env = Environment::with_prefix(ENV_PREFIX)
         .prefix_separator("__")
         .separator("__")

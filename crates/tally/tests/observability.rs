@@ -48,7 +48,7 @@ fn alert_rules_and_prometheus_config_pass_promtool() {
         assert!(ok, "promtool {args:?}:\n{out}");
     }
     let (_, out) = promtool(&dir, &["check", "rules", "alerts.yml"], None);
-    assert!(out.contains("SUCCESS: 7 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 8 rules found"), "{out}");
 }
 
 // ---------------------------------------------------------------------------------
