@@ -76,11 +76,21 @@ pub struct NewCustomer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerChange {
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     currency: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     timezone: Option<String>,
     /// Replaces the billing details when given.
+    #[serde(default, deserialize_with = "present")]
     billing_details: Option<BTreeMap<String, String>>,
+}
+
+/// A field that may be left out but not given as `null` (which would read as "keep it"
+/// and hide a client's mistake).
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 fn currency(code: &str) -> Result<Currency, ApiError> {
