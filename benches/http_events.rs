@@ -123,7 +123,8 @@ fn main() {
     let done = std::sync::atomic::AtomicBool::new(false);
     let latencies = std::sync::Mutex::new(Vec::new());
     let reads = std::sync::atomic::AtomicUsize::new(0);
-    let (from, to) = ((now - chrono::TimeDelta::days(2)).format("%Y-%m-%dT%H:%M:%SZ"), now.format("%Y-%m-%dT%H:%M:%SZ"));
+    let (from, to) =
+        ((now - chrono::TimeDelta::days(2)).format("%Y-%m-%dT%H:%M:%SZ"), now.format("%Y-%m-%dT%H:%M:%SZ"));
     let usage = format!("/v1/customers/customer-0001/usage?meter=llm_tokens&from={from}&to={to}&group_by=model");
     let accepted: usize = std::thread::scope(|scope| {
         for _ in 0..readers {

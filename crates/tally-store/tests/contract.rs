@@ -16,6 +16,7 @@ use tally_store::{IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, Usa
 contract!(
     every_aggregation_with_filters_and_group_by,
     one_customer_or_all_customers,
+    question_marks_in_customers_and_filters_are_values,
     period_bounds_are_half_open_to_the_millisecond,
     duplicates_count_once_before_and_after_merges,
     ten_thousand_copies_of_one_event_count_once,
@@ -181,6 +182,38 @@ async fn one_customer_or_all_customers(store: &impl UsageStore) {
     assert_eq!(all.len(), 3);
     let one = store.aggregate(&UsageQuery { customer: Some(CustomerId::new("beta")), ..query(items) }).await.unwrap();
     assert_eq!(table(one), vec![row("beta", 0, "", "20")]);
+}
+
+/// The ClickHouse client reads `?` as a bind placeholder anywhere in the SQL text: a
+/// customer id or a filter value with `?` must be matched as written (`a??b` is not `a?b`).
+async fn question_marks_in_customers_and_filters_are_values(store: &impl UsageStore) {
+    store
+        .insert_events(&[
+            tokens("a?b", "1", "2026-11-02T10:00:00Z", "gpt?4", "input", "10"),
+            tokens("a??b", "2", "2026-11-02T10:00:00Z", "gpt?4", "input", "20"),
+            tokens("a?b", "3", "2026-11-02T10:00:00Z", "gpt??4", "input", "40"),
+        ])
+        .await
+        .unwrap();
+    let model = |value: &str| {
+        vec![item(meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")), &[("model", value)], &["model"])]
+    };
+    let of = |customer: &str, items| UsageQuery { customer: Some(CustomerId::new(customer)), ..query(items) };
+    assert_eq!(
+        table(store.aggregate(&of("a?b", model("gpt?4"))).await.unwrap()),
+        vec![row("a?b", 0, "model=gpt?4", "10")]
+    );
+    assert_eq!(
+        table(store.aggregate(&of("a??b", model("gpt?4"))).await.unwrap()),
+        vec![row("a??b", 0, "model=gpt?4", "20")]
+    );
+    assert_eq!(
+        table(store.aggregate(&of("a?b", model("gpt??4"))).await.unwrap()),
+        vec![row("a?b", 0, "model=gpt??4", "40")]
+    );
+    let period = november();
+    let samples = store.sample_events(&CustomerId::new("a??b"), "llm.tokens", &period, 10).await.unwrap();
+    assert_eq!(samples.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["2"]);
 }
 
 async fn period_bounds_are_half_open_to_the_millisecond(store: &impl UsageStore) {

@@ -50,14 +50,17 @@ fn event(id: &str, time: &str, tokens: i64) -> String {
 
 /// The attack's event: `data` = `{"tokens":1,"x":` + `{"a":`*d + `1` + `}`*d + `}`.
 fn deep_event(id: &str, time: &str, depth: usize) -> String {
-    event(id, time, 1).replace(
-        "\"tokens\":1}",
-        &format!("\"tokens\":1,\"x\":{}1{}}}", "{\"a\":".repeat(depth), "}".repeat(depth)),
-    )
+    event(id, time, 1)
+        .replace("\"tokens\":1}", &format!("\"tokens\":1,\"x\":{}1{}}}", "{\"a\":".repeat(depth), "}".repeat(depth)))
 }
 
 fn tally(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tally")).current_dir(dir).env_remove("TALLY_LOG").args(args).output().unwrap()
+    std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(dir)
+        .env_remove("TALLY_LOG")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn ok(out: std::process::Output) -> String {
@@ -97,7 +100,14 @@ fn setup(files: &[&str], extra: &str) -> Setup {
     std::fs::write(d.join("catalog.toml"), CATALOG).unwrap();
     let start = (Utc::now().duration_trunc(TimeDelta::days(1)).unwrap() - TimeDelta::days(2)).to_rfc3339();
     let store = ["--embedded", "tally.db"];
-    ok(tally(d, &[&["customers", "create", "--id", "acme", "--name", "Acme", "--currency", "USD", "--timezone", "UTC"][..], &store].concat()));
+    ok(tally(
+        d,
+        &[
+            &["customers", "create", "--id", "acme", "--name", "Acme", "--currency", "USD", "--timezone", "UTC"][..],
+            &store,
+        ]
+        .concat(),
+    ));
     ok(tally(
         d,
         &[
@@ -151,7 +161,10 @@ fn an_event_nested_thousands_deep_is_dead_lettered_and_the_process_keeps_running
             assert_eq!((body["accepted"].as_u64(), body["rejected"].as_u64()), (Some(2), Some(1)), "{body}");
             assert_eq!(body["results"][1]["reason"], "too_deep");
             // Arrays nest the same way; a batch of one is refused per event, not as a whole.
-            let arrays = event("h-arr", &at(2), 1).replace("\"tokens\":1}", &format!("\"tokens\":1,\"x\":{}{}}}", "[".repeat(30_000), "]".repeat(30_000)));
+            let arrays = event("h-arr", &at(2), 1).replace(
+                "\"tokens\":1}",
+                &format!("\"tokens\":1,\"x\":{}{}}}", "[".repeat(30_000), "]".repeat(30_000)),
+            );
             let (status, body) = post(s.api, "application/cloudevents-batch+json", &format!("[{arrays}]"));
             assert_eq!(status, 202, "{body}");
             assert!(body.contains("too_deep"), "{body}");
@@ -190,7 +203,8 @@ fn open_sockets(pid: u32) -> usize {
 fn slow_and_idle_clients_are_cut_off_while_others_are_served() {
     let s = setup(&[], "[invoicer]\nenabled = false\n");
     let d = s.dir.path();
-    let config = std::fs::read_to_string(d.join("run.toml")).unwrap().replace("[http]\n", "[http]\nmax_connections = 16\n");
+    let config =
+        std::fs::read_to_string(d.join("run.toml")).unwrap().replace("[http]\n", "[http]\nmax_connections = 16\n");
     std::fs::write(d.join("run.toml"), config).unwrap();
     let running = common::Running::start(d, "run.toml");
     common::wait_for_port(s.api);
@@ -270,7 +284,13 @@ fn every_error_is_json_even_before_a_handler_runs() {
         ("POST", "/v1/customers", &big, 413, "body_too_large"),
         ("DELETE", "/v1/customers", b"", 405, "method_not_allowed"),
         ("GET", "/v1/invoices/%00", b"", 404, "not_found"),
-        ("POST", "/v1/customers", b"{\"id\": \"a\\u001b[31m\", \"name\": \"x\", \"currency\": \"USD\", \"timezone\": \"UTC\"}", 400, "control character"),
+        (
+            "POST",
+            "/v1/customers",
+            b"{\"id\": \"a\\u001b[31m\", \"name\": \"x\", \"currency\": \"USD\", \"timezone\": \"UTC\"}",
+            400,
+            "control character",
+        ),
     ];
     for (method, path, body, status, code) in cases {
         let (got, answer) = common::request(s.api, method, path, admin, "application/json", body);
@@ -304,11 +324,23 @@ fn dates_that_would_flood_the_invoicer_are_refused_and_a_broken_subscription_sto
         assert!(!out.status.success() && err.contains(flag), "{start}: {err}");
     }
     // A second customer whose plan then leaves the catalog.
-    ok(tally(d, &[&["customers", "create", "--id", "beta", "--name", "Beta", "--currency", "USD", "--timezone", "UTC"][..], &store].concat()));
+    ok(tally(
+        d,
+        &[
+            &["customers", "create", "--id", "beta", "--name", "Beta", "--currency", "USD", "--timezone", "UTC"][..],
+            &store,
+        ]
+        .concat(),
+    ));
     let start = (Utc::now().duration_trunc(TimeDelta::days(1)).unwrap() - TimeDelta::days(2)).to_rfc3339();
     ok(tally(
         d,
-        &[&["subscriptions", "create", "--id", "sub-beta", "--customer", "beta", "--plan", "retired"][..], &["--start", &start, "--catalog", "catalog.toml"], &store].concat(),
+        &[
+            &["subscriptions", "create", "--id", "sub-beta", "--customer", "beta", "--plan", "retired"][..],
+            &["--start", &start, "--catalog", "catalog.toml"],
+            &store,
+        ]
+        .concat(),
     ));
     let without = CATALOG.split("[[plans]]\nkey = \"retired\"").next().unwrap();
     std::fs::write(d.join("catalog.toml"), without).unwrap();
@@ -317,7 +349,8 @@ fn dates_that_would_flood_the_invoicer_are_refused_and_a_broken_subscription_sto
     common::wait_for_port(s.api);
     let admin = Some(common::token("admin"));
     let body = json!({"id": "sub-y", "customer": "acme", "plan": "daily", "start": "1970-01-01T00:00:00Z"}).to_string();
-    let (status, answer) = common::request(s.api, "POST", "/v1/subscriptions", admin, "application/json", body.as_bytes());
+    let (status, answer) =
+        common::request(s.api, "POST", "/v1/subscriptions", admin, "application/json", body.as_bytes());
     assert_eq!(status, 400, "{answer}");
     assert!(answer.contains("start") && answer.contains("outside the accepted range"), "{answer}");
     common::wait_for("two invoice runs", || {
@@ -358,8 +391,12 @@ fn configuration_that_would_panic_or_lie_fails_config_check_naming_the_key() {
     )
     .unwrap();
     let shown = ok(tally(d, &["config", "show", "--config", "ch.toml"]));
-    let failed = tally(d, &["migrate", "--clickhouse", "http://tally:pw-in-url@127.0.0.1:9/?password=pw-in-query", "--database", "x"]);
-    let printed = format!("{shown}{}{}", String::from_utf8_lossy(&failed.stdout), String::from_utf8_lossy(&failed.stderr));
+    let failed = tally(
+        d,
+        &["migrate", "--clickhouse", "http://tally:pw-in-url@127.0.0.1:9/?password=pw-in-query", "--database", "x"],
+    );
+    let printed =
+        format!("{shown}{}{}", String::from_utf8_lossy(&failed.stdout), String::from_utf8_lossy(&failed.stderr));
     assert!(!failed.status.success());
     for secret in ["pw-in-url", "pw-in-query", "pw-oauth"] {
         assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
@@ -372,7 +409,25 @@ fn names_with_terminal_escapes_are_refused_and_never_printed_raw() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let store = ["--embedded", "tally.db"];
-    let out = tally(d, &[&["customers", "create", "--id", "evil", "--name", "\u{1b}[2J\u{1b}[31mEvil", "--currency", "USD", "--timezone", "UTC"][..], &store].concat());
+    let out = tally(
+        d,
+        &[
+            &[
+                "customers",
+                "create",
+                "--id",
+                "evil",
+                "--name",
+                "\u{1b}[2J\u{1b}[31mEvil",
+                "--currency",
+                "USD",
+                "--timezone",
+                "UTC",
+            ][..],
+            &store,
+        ]
+        .concat(),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("--name") && err.contains("U+001B"), "{err}");
     // One stored before names were checked (written to the store directly) is listed

@@ -12,7 +12,6 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use rust_decimal::Decimal;
@@ -128,22 +127,9 @@ fn dashboards_are_valid_and_use_only_provisioned_sources() {
 // ---------------------------------------------------------------------------------
 // Running processes: metrics after real traffic.
 
-/// One HTTP/1.0 request (no chunked answers); returns (status, body).
+/// One request with the admin token; returns (status, body).
 fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: tally\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
-        common::token("admin"),
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
+    common::request(addr, method, path, Some(common::token("admin")), content_type, body.as_bytes())
 }
 
 /// Samples of a scrape: `name{labels}` -> value.
@@ -155,12 +141,8 @@ fn samples(scrape: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ok() {
-        assert!(started.elapsed() < Duration::from_secs(90), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+fn wait_for(what: &str, ok: impl FnMut() -> bool) {
+    common::wait_for(what, ok)
 }
 
 /// `tally run` with `config` (written to `run.toml` in `dir`).

@@ -36,7 +36,11 @@ fn main() {
     for (name, path) in [("default", "config/default.toml"), ("kafka-clickhouse", "config/kafka-clickhouse.toml")] {
         write(&settings, name, &std::fs::read(root.join(path)).expect("a configuration"));
     }
-    write(&settings, "tokens", b"[[http.tokens]]\nname = \"p\"\nrole = \"read\"\nsha256 = \"00\"\n[invoicer]\ngrace = \"2h\"\n");
+    write(
+        &settings,
+        "tokens",
+        b"[[http.tokens]]\nname = \"p\"\nrole = \"read\"\nsha256 = \"00\"\n[invoicer]\ngrace = \"2h\"\n",
+    );
     // The API target: byte 0 picks the route and content type, byte 1 the role, then
     // path segments separated by '/', a newline, and the body.
     let api = out.join("api_requests");

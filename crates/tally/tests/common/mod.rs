@@ -173,11 +173,11 @@ pub fn metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
     body.lines().find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')).map(|v| v.parse().unwrap()))
 }
 
-/// Waits until `ok` (at most 60 s).
+/// Waits until `ok` (at most 90 s).
 pub fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let started = std::time::Instant::now();
     while !ok() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "timed out waiting for {what}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(90), "timed out waiting for {what}");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
