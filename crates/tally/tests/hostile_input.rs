@@ -14,23 +14,8 @@ use serde_json::{json, Value};
 
 mod common;
 
-const CATALOG: &str = r#"
-[[meters]]
-key = "tokens"
-event_type = "llm.tokens"
-aggregation = "sum"
-value = "tokens"
-
-[[plans]]
-key = "daily"
-currency = "USD"
-interval = "day"
-
-[[plans.charges]]
-key = "tokens"
-meter = "tokens"
-price = { model = "per_unit", unit_price = "0.01" }
-
+/// The daily plan, and a second one that leaves the catalog in one test.
+const RETIRED_PLAN: &str = r#"
 [[plans]]
 key = "retired"
 currency = "USD"
@@ -97,7 +82,7 @@ struct Setup {
 fn setup(files: &[&str], extra: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("catalog.toml"), CATALOG).unwrap();
+    std::fs::write(d.join("catalog.toml"), format!("{}{RETIRED_PLAN}", common::DAILY_CATALOG)).unwrap();
     let start = (Utc::now().duration_trunc(TimeDelta::days(1)).unwrap() - TimeDelta::days(2)).to_rfc3339();
     let store = ["--embedded", "tally.db"];
     ok(tally(
@@ -342,8 +327,7 @@ fn dates_that_would_flood_the_invoicer_are_refused_and_a_broken_subscription_sto
         ]
         .concat(),
     ));
-    let without = CATALOG.split("[[plans]]\nkey = \"retired\"").next().unwrap();
-    std::fs::write(d.join("catalog.toml"), without).unwrap();
+    std::fs::write(d.join("catalog.toml"), common::DAILY_CATALOG).unwrap();
 
     let running = common::Running::start(d, "run.toml");
     common::wait_for_port(s.api);
@@ -371,7 +355,7 @@ fn dates_that_would_flood_the_invoicer_are_refused_and_a_broken_subscription_sto
 fn configuration_that_would_panic_or_lie_fails_config_check_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("catalog.toml"), CATALOG).unwrap();
+    std::fs::write(d.join("catalog.toml"), format!("{}{RETIRED_PLAN}", common::DAILY_CATALOG)).unwrap();
     for (toml, key) in [
         ("[invoicer]\ngrace = \"300000years\"\n", "invoicer.grace"),
         ("[invoicer]\npayment_terms = \"300000years\"\n", "invoicer.payment_terms"),

@@ -162,23 +162,7 @@ fn assert_promtool_accepts(scrape: &str) {
     assert!(ok, "promtool check metrics:\n{out}\n--- scrape ---\n{scrape}");
 }
 
-const DAILY_CATALOG: &str = r#"
-[[meters]]
-key = "tokens"
-event_type = "llm.tokens"
-aggregation = "sum"
-value = "tokens"
-
-[[plans]]
-key = "daily"
-currency = "USD"
-interval = "day"
-
-[[plans.charges]]
-key = "tokens"
-meter = "tokens"
-price = { model = "per_unit", unit_price = "0.01" }
-"#;
+const DAILY_CATALOG: &str = common::DAILY_CATALOG;
 
 fn event(id: &str, time: DateTime<Utc>, tokens: i64) -> String {
     json!({"specversion": "1.0", "id": id, "source": "obs", "type": "llm.tokens", "subject": "acme",

@@ -14,23 +14,7 @@ use serde_json::{json, Value};
 
 mod common;
 
-const CATALOG: &str = r#"
-[[meters]]
-key = "tokens"
-event_type = "llm.tokens"
-aggregation = "sum"
-value = "tokens"
-
-[[plans]]
-key = "daily"
-currency = "USD"
-interval = "day"
-
-[[plans.charges]]
-key = "tokens"
-meter = "tokens"
-price = { model = "per_unit", unit_price = "0.01" }
-"#;
+const CATALOG: &str = common::DAILY_CATALOG;
 
 /// One HTTP/1.1 request with the ingest token; returns (status, body).
 fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {

@@ -187,27 +187,13 @@ impl InvoiceStore for ClickHouseStore {
     }
 
     async fn invoice(&self, id: &str) -> Result<Option<InvoiceRecord>, StoreError> {
-        let row: Option<InvoiceRow> = self
-            .client()
-            .query("SELECT ?fields FROM invoices FINAL WHERE invoice = ?")
-            .bind(id)
-            .fetch_optional()
-            .await
-            .map_err(StoreError::clickhouse(format!("reading invoice {id}")))?;
-        row.map(into_record).transpose()
+        self.one_invoice("SELECT ?fields FROM invoices FINAL WHERE invoice = ?", id).await
     }
 
     async fn invoice_by_number(&self, number: &str) -> Result<Option<InvoiceRecord>, StoreError> {
-        // `number` leads no index here (ORDER BY invoice), but the table holds one row
-        // per document after FINAL and the scan reads one narrow column first (a cheap filter).
-        let row: Option<InvoiceRow> = self
-            .client()
-            .query("SELECT ?fields FROM invoices FINAL WHERE number = ? LIMIT 1")
-            .bind(number)
-            .fetch_optional()
-            .await
-            .map_err(StoreError::clickhouse(format!("reading invoice {number}")))?;
-        row.map(into_record).transpose()
+        // `number` leads no index here (ORDER BY invoice): one scan of the documents
+        // (one row each after FINAL), never every invoice read into Tally.
+        self.one_invoice("SELECT ?fields FROM invoices FINAL WHERE number = ? LIMIT 1", number).await
     }
 
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRecord>, StoreError> {
@@ -290,5 +276,19 @@ mod tests {
         assert!(version("issued", early) > version("draft", late), "an issue replaces any draft");
         assert!(version("issued", early) > version("issued", late), "a second issue never replaces the first");
         assert!(version("void", early) > version("issued", early), "a void replaces the issue");
+    }
+}
+
+impl ClickHouseStore {
+    /// The one invoice `sql` (with one `?` for `value`) selects.
+    async fn one_invoice(&self, sql: &str, value: &str) -> Result<Option<InvoiceRecord>, StoreError> {
+        let row: Option<InvoiceRow> = self
+            .client()
+            .query(sql)
+            .bind(value)
+            .fetch_optional()
+            .await
+            .map_err(StoreError::clickhouse(format!("reading invoice {value}")))?;
+        row.map(into_record).transpose()
     }
 }

@@ -131,27 +131,11 @@ impl InvoiceStore for EmbeddedStore {
     }
 
     async fn invoice(&self, id: &str) -> Result<Option<InvoiceRecord>, StoreError> {
-        let id = id.to_owned();
-        let row = self
-            .with_reader(move |conn| {
-                conn.query_row(&format!("SELECT {COLUMNS} FROM invoices WHERE invoice = ?1"), [&id], record)
-                    .optional()
-                    .map_err(StoreError::sqlite(format!("reading invoice {id}")))
-            })
-            .await?;
-        row.map(with_total).transpose()
+        self.one_invoice("invoice", id).await
     }
 
     async fn invoice_by_number(&self, number: &str) -> Result<Option<InvoiceRecord>, StoreError> {
-        let number = number.to_owned();
-        let row = self
-            .with_reader(move |conn| {
-                conn.query_row(&format!("SELECT {COLUMNS} FROM invoices WHERE number = ?1"), [&number], record)
-                    .optional()
-                    .map_err(StoreError::sqlite(format!("reading invoice {number}")))
-            })
-            .await?;
-        row.map(with_total).transpose()
+        self.one_invoice("number", number).await
     }
 
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRecord>, StoreError> {
@@ -220,5 +204,20 @@ impl InvoiceStore for EmbeddedStore {
             count().map_err(StoreError::sqlite("counting invoices by state"))
         })
         .await
+    }
+}
+
+impl EmbeddedStore {
+    /// The invoice whose indexed `column` (`invoice` or `number`) is `value`.
+    async fn one_invoice(&self, column: &'static str, value: &str) -> Result<Option<InvoiceRecord>, StoreError> {
+        let value = value.to_owned();
+        let row = self
+            .with_reader(move |conn| {
+                conn.query_row(&format!("SELECT {COLUMNS} FROM invoices WHERE {column} = ?1"), [&value], record)
+                    .optional()
+                    .map_err(StoreError::sqlite(format!("reading invoice {value}")))
+            })
+            .await?;
+        row.map(with_total).transpose()
     }
 }

@@ -7,6 +7,26 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+/// A catalog of one daily plan billing `llm.tokens` at 0.01 a token, for tests of
+/// `tally run` that close days.
+pub const DAILY_CATALOG: &str = r#"
+[[meters]]
+key = "tokens"
+event_type = "llm.tokens"
+aggregation = "sum"
+value = "tokens"
+
+[[plans]]
+key = "daily"
+currency = "USD"
+interval = "day"
+
+[[plans.charges]]
+key = "tokens"
+meter = "tokens"
+price = { model = "per_unit", unit_price = "0.01" }
+"#;
+
 /// The fixtures folder of this crate.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
