@@ -1,0 +1,299 @@
+//! The book: everything derived from the entries dated on or before one day. Nothing
+//! here is stored; a book is rebuilt from entries whenever it is needed, so it can never
+//! disagree with them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use tally_domain::{Currency, CustomerId};
+
+use crate::entry::{Entry, EntryKind, Source};
+
+/// An invoice as the book knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenDocument {
+    /// The invoice's id.
+    pub document: String,
+    /// Its number.
+    pub number: String,
+    /// Whose.
+    pub customer: CustomerId,
+    /// In which currency.
+    pub currency: Currency,
+    /// Its amount.
+    pub amount: Decimal,
+    /// The day it was issued.
+    pub issued: NaiveDate,
+    /// When it is due.
+    pub due: NaiveDate,
+    /// What it still owes.
+    pub owed: Decimal,
+}
+
+/// A source of credit as the book knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SourceState {
+    pub(crate) currency: Currency,
+    pub(crate) amount: Decimal,
+    pub(crate) effective: NaiveDate,
+    /// Allocated to invoices, net of allocations undone.
+    pub(crate) allocated: Decimal,
+    /// Refunded or reversed.
+    pub(crate) taken: Decimal,
+    pub(crate) reversed: bool,
+}
+
+impl SourceState {
+    pub(crate) fn available(&self) -> Decimal {
+        self.amount - self.allocated - self.taken
+    }
+}
+
+/// The aging buckets, by days past due.
+pub const AGING_BUCKETS: [&str; 5] = ["current", "1-30", "31-60", "61-90", "90+"];
+
+/// The bucket of an invoice `days_past_due` (0 or less: not yet due).
+pub fn aging_bucket(days_past_due: i64) -> &'static str {
+    match days_past_due {
+        ..=0 => AGING_BUCKETS[0],
+        1..=30 => AGING_BUCKETS[1],
+        31..=60 => AGING_BUCKETS[2],
+        61..=90 => AGING_BUCKETS[3],
+        _ => AGING_BUCKETS[4],
+    }
+}
+
+/// What is owed in one currency, by age.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgingRow {
+    /// The currency.
+    pub currency: Currency,
+    /// Per bucket of [`AGING_BUCKETS`]: amount owed and invoices.
+    pub buckets: [(Decimal, u64); 5],
+    /// Credit not allocated to any invoice (payments and credit notes), which a customer
+    /// may still use.
+    pub unapplied_credit: Decimal,
+}
+
+impl AgingRow {
+    /// Everything owed.
+    pub fn owed(&self) -> Decimal {
+        self.buckets.iter().map(|b| b.0).sum()
+    }
+}
+
+/// The entries dated on or before a day, added up.
+#[derive(Debug, Clone, Default)]
+pub struct Book {
+    as_of: Option<NaiveDate>,
+    invoices: BTreeMap<String, OpenDocument>,
+    sources: BTreeMap<(CustomerId, Source), SourceState>,
+    /// Per (source, invoice): allocated net of allocations undone.
+    allocations: BTreeMap<(CustomerId, Source, String), Decimal>,
+    balances: BTreeMap<(CustomerId, Currency), Decimal>,
+    /// Ids of the entries counted, to tell a new entry from one appended already.
+    ids: HashMap<String, NaiveDate>,
+}
+
+impl Book {
+    /// The book of `entries` as of the end of `day` (entries dated later are left out).
+    pub fn as_of<'a>(entries: impl IntoIterator<Item = &'a Entry>, day: NaiveDate) -> Book {
+        let mut book = Book { as_of: Some(day), ..Book::default() };
+        for entry in entries.into_iter().filter(|e| e.effective <= day) {
+            book.add(entry);
+        }
+        book
+    }
+
+    /// The book of every entry, whatever its date.
+    pub fn all<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Book {
+        let mut book = Book::default();
+        for entry in entries {
+            book.add(entry);
+        }
+        book
+    }
+
+    /// The day the book is as of (`None`: every entry).
+    pub fn day(&self) -> Option<NaiveDate> {
+        self.as_of
+    }
+
+    /// Counts one entry (an entry counted already is ignored: ids are unique).
+    pub fn add(&mut self, entry: &Entry) {
+        if self.ids.insert(entry.id.clone(), entry.effective).is_some() {
+            return;
+        }
+        let customer = &entry.customer;
+        *self.balances.entry((customer.clone(), entry.currency)).or_default() += entry.balance_effect();
+        let source_state = |entry: &Entry| SourceState {
+            currency: entry.currency,
+            amount: entry.amount,
+            effective: entry.effective,
+            allocated: Decimal::ZERO,
+            taken: Decimal::ZERO,
+            reversed: false,
+        };
+        match &entry.kind {
+            EntryKind::Invoice { document, number, due } => {
+                self.invoices.insert(
+                    document.clone(),
+                    OpenDocument {
+                        document: document.clone(),
+                        number: number.clone(),
+                        customer: customer.clone(),
+                        currency: entry.currency,
+                        amount: entry.amount,
+                        issued: entry.effective,
+                        due: *due,
+                        owed: entry.amount,
+                    },
+                );
+            }
+            EntryKind::CreditNote { document, .. } => {
+                self.sources.insert((customer.clone(), Source::CreditNote(document.clone())), source_state(entry));
+            }
+            EntryKind::Payment { reference } => {
+                self.sources.insert((customer.clone(), Source::Payment(reference.clone())), source_state(entry));
+            }
+            EntryKind::Allocation { source, document } | EntryKind::Deallocation { source, document } => {
+                let sign =
+                    if matches!(entry.kind, EntryKind::Allocation { .. }) { Decimal::ONE } else { -Decimal::ONE };
+                let amount = sign * entry.amount;
+                if let Some(s) = self.sources.get_mut(&(customer.clone(), source.clone())) {
+                    s.allocated += amount;
+                }
+                if let Some(invoice) = self.invoices.get_mut(document) {
+                    invoice.owed -= amount;
+                }
+                *self.allocations.entry((customer.clone(), source.clone(), document.clone())).or_default() += amount;
+            }
+            EntryKind::PaymentReversal { reference, .. } => {
+                if let Some(s) = self.sources.get_mut(&(customer.clone(), Source::Payment(reference.clone()))) {
+                    s.taken += entry.amount;
+                    s.reversed = true;
+                }
+            }
+            EntryKind::Refund { source, .. } => {
+                if let Some(s) = self.sources.get_mut(&(customer.clone(), source.clone())) {
+                    s.taken += entry.amount;
+                }
+            }
+            EntryKind::WriteOff { document, .. } => {
+                if let Some(invoice) = self.invoices.get_mut(document) {
+                    invoice.owed -= entry.amount;
+                }
+            }
+        }
+    }
+
+    /// Whether an entry with this id is counted.
+    pub fn has(&self, id: &str) -> bool {
+        self.ids.contains_key(id)
+    }
+
+    /// The invoice `document`, with what it still owes.
+    pub fn invoice(&self, document: &str) -> Option<&OpenDocument> {
+        self.invoices.get(document)
+    }
+
+    /// Every invoice of `customer` (or of all), by due date then number.
+    pub fn invoices(&self, customer: Option<&CustomerId>) -> Vec<&OpenDocument> {
+        let mut out: Vec<&OpenDocument> =
+            self.invoices.values().filter(|d| customer.is_none_or(|c| &d.customer == c)).collect();
+        out.sort_by(|a, b| (a.due, a.issued, &a.number).cmp(&(b.due, b.issued, &b.number)));
+        out
+    }
+
+    /// Invoices of `customer` (or of all) that still owe something, oldest due first.
+    pub fn open(&self, customer: Option<&CustomerId>) -> Vec<&OpenDocument> {
+        self.invoices(customer).into_iter().filter(|d| d.owed > Decimal::ZERO).collect()
+    }
+
+    /// A customer's balance in a currency: positive when it owes, negative when it is in credit.
+    pub fn balance(&self, customer: &CustomerId, currency: Currency) -> Decimal {
+        self.balances.get(&(customer.clone(), currency)).copied().unwrap_or_default()
+    }
+
+    /// Every (customer, currency) the book has entries for, with its balance.
+    pub fn balances(&self) -> impl Iterator<Item = (&CustomerId, Currency, Decimal)> {
+        self.balances.iter().map(|((c, cur), b)| (c, *cur, *b))
+    }
+
+    /// Credit of `customer` in `currency` not allocated to any invoice (negative when a
+    /// reversed payment had been refunded in part: money paid out that never came in).
+    pub fn unapplied(&self, customer: &CustomerId, currency: Currency) -> Decimal {
+        self.sources
+            .iter()
+            .filter(|((c, _), s)| c == customer && s.currency == currency)
+            .map(|(_, s)| s.available())
+            .sum()
+    }
+
+    /// What `source` of `customer` can still give (allocate or refund).
+    pub fn available(&self, customer: &CustomerId, source: &Source) -> Option<Decimal> {
+        self.sources.get(&(customer.clone(), source.clone())).map(SourceState::available)
+    }
+
+    pub(crate) fn source(&self, customer: &CustomerId, source: &Source) -> Option<&SourceState> {
+        self.sources.get(&(customer.clone(), source.clone()))
+    }
+
+    /// Sources of `customer` in `currency` with credit left, oldest first.
+    pub(crate) fn sources_with_credit(&self, customer: &CustomerId, currency: Currency) -> Vec<(Source, Decimal)> {
+        let mut out: Vec<(NaiveDate, Source, Decimal)> = self
+            .sources
+            .iter()
+            .filter(|((c, _), s)| c == customer && s.currency == currency && s.available() > Decimal::ZERO)
+            .map(|((_, source), s)| (s.effective, source.clone(), s.available()))
+            .collect();
+        out.sort();
+        out.into_iter().map(|(_, s, a)| (s, a)).collect()
+    }
+
+    /// What each source has allocated to `document` (net, positive only).
+    pub fn allocations_to(&self, customer: &CustomerId, document: &str) -> Vec<(Source, Decimal)> {
+        self.allocations
+            .iter()
+            .filter(|((c, _, d), a)| c == customer && d == document && **a > Decimal::ZERO)
+            .map(|((_, s, _), a)| (s.clone(), *a))
+            .collect()
+    }
+
+    /// Where `source` is allocated (net, positive only).
+    pub fn allocations_of(&self, customer: &CustomerId, source: &Source) -> Vec<(String, Decimal)> {
+        self.allocations
+            .iter()
+            .filter(|((c, s, _), a)| c == customer && s == source && **a > Decimal::ZERO)
+            .map(|((_, _, d), a)| (d.clone(), *a))
+            .collect()
+    }
+
+    /// What is owed per currency by days past due on `day`, for `customer` or all.
+    pub fn aging(&self, customer: Option<&CustomerId>, day: NaiveDate) -> Vec<AgingRow> {
+        let mut rows: BTreeMap<&str, AgingRow> = BTreeMap::new();
+        let row = |rows: &mut BTreeMap<&str, AgingRow>, currency: Currency| {
+            let code = currency.code();
+            rows.entry(code).or_insert(AgingRow {
+                currency,
+                buckets: Default::default(),
+                unapplied_credit: Decimal::ZERO,
+            });
+            code
+        };
+        for doc in self.open(customer) {
+            let code = row(&mut rows, doc.currency);
+            let bucket = AGING_BUCKETS.iter().position(|b| *b == aging_bucket((day - doc.due).num_days())).unwrap_or(0);
+            let cell = &mut rows.get_mut(code).expect("the row was made").buckets[bucket];
+            *cell = (cell.0 + doc.owed, cell.1 + 1);
+        }
+        for ((c, _), s) in &self.sources {
+            if customer.is_none_or(|want| want == c) && s.available() > Decimal::ZERO {
+                let code = row(&mut rows, s.currency);
+                rows.get_mut(code).expect("the row was made").unapplied_credit += s.available();
+            }
+        }
+        rows.into_values().collect()
+    }
+}
