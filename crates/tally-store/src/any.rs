@@ -142,3 +142,16 @@ impl crate::PaymentStore for AnyStore {
         delegate!(self, s => s.payments(invoice))
     }
 }
+
+impl crate::LedgerStore for AnyStore {
+    async fn append_entries(&self, entries: &[tally_ledger::Entry]) -> Result<usize, StoreError> {
+        delegate!(self, s => s.append_entries(entries))
+    }
+
+    async fn entries(
+        &self,
+        customer: Option<&tally_domain::CustomerId>,
+    ) -> Result<Vec<tally_ledger::Entry>, StoreError> {
+        delegate!(self, s => s.entries(customer))
+    }
+}

@@ -165,6 +165,21 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
         ) ENGINE = ReplacingMergeTree(recorded_at_ms)
         ORDER BY (invoice, reference)"],
     ),
+    (
+        4,
+        "the receivables ledger: append-only entries",
+        &["CREATE TABLE IF NOT EXISTS ledger_entries (
+            entry_id String,
+            customer String,
+            currency String,
+            effective String,
+            recorded_at_ms Int64,
+            amount Decimal(38, 12),
+            kind String,
+            memo String
+        ) ENGINE = ReplacingMergeTree
+        ORDER BY (customer, entry_id)"],
+    ),
 ];
 
 /// Creates the database if needed and applies the migrations not yet recorded.

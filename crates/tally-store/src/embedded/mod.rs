@@ -9,6 +9,7 @@
 mod accounts;
 mod aggregate;
 mod invoices;
+mod ledger;
 mod payments;
 mod schema;
 mod store;

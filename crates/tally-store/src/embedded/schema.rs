@@ -128,6 +128,28 @@ const MIGRATIONS: &[(&str, &str)] = &[
     );
     "#,
     ),
+    (
+        "the receivables ledger: append-only entries",
+        r#"
+    CREATE TABLE ledger_entries (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry_id TEXT NOT NULL UNIQUE,
+        customer TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        effective TEXT NOT NULL,
+        recorded_at_ms INTEGER NOT NULL,
+        amount TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        memo TEXT NOT NULL
+    );
+    CREATE INDEX ledger_entries_customer ON ledger_entries (customer, effective);
+    -- Append-only: the database itself refuses to change or remove an entry.
+    CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
+        BEGIN SELECT RAISE(ABORT, 'ledger entries are never changed'); END;
+    CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+        BEGIN SELECT RAISE(ABORT, 'ledger entries are never deleted'); END;
+    "#,
+    ),
 ];
 
 /// Applies the migrations not yet applied; returns how many there are in all.
