@@ -65,6 +65,15 @@ pub(crate) fn invoicer_error(err: InvoicerError) -> ApiError {
         InvoicerError::NotVoidable { id, why } => {
             ApiError::new(StatusCode::CONFLICT, "not_voidable", format!("invoice {id} cannot be voided: {why}"))
         }
+        InvoicerError::Ledger(e) => {
+            use tally_ledger::LedgerError as L;
+            match e {
+                L::Amount { .. } => ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()),
+                L::Date { why, .. } => ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("date: {why}")),
+                L::Reference { .. } => ApiError::new(StatusCode::CONFLICT, "reference_conflict", e.to_string()),
+                L::Refused(_) => ApiError::new(StatusCode::CONFLICT, "refused", e.to_string()),
+            }
+        }
         other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", other.to_string()),
     }
 }
@@ -159,7 +168,8 @@ fn revise_of(body: &[u8]) -> Result<bool, ApiError> {
 pub async fn void(State(api): State<Api>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
     let revise = revise_of(&body)?;
     let prefixes = (api.prefixes.0.as_str(), api.prefixes.1.as_str());
-    let done = tally_invoicer::void(&*api.store, &api.catalog, &id, revise, Utc::now(), prefixes)
+    let terms = tally_invoicer::receivables::Terms { payment_terms: api.payment_terms };
+    let done = tally_invoicer::void(&*api.store, &api.catalog, &id, revise, Utc::now(), prefixes, terms)
         .await
         .map_err(invoicer_error)?;
     let revision = done.revision.map(|(id, number)| json!({ "id": id, "number": number }));

@@ -35,6 +35,9 @@ pub enum InvoicerError {
         /// Why not.
         why: String,
     },
+    /// The ledger refused a billing act (an amount, a date, a reference, ...).
+    #[error(transparent)]
+    Ledger(tally_ledger::LedgerError),
     /// A customer or subscription no longer fits the catalog.
     #[error("subscription {subscription}: {source}")]
     Account {

@@ -9,6 +9,7 @@
 
 mod close;
 mod error;
+pub mod receivables;
 mod usage;
 mod void;
 

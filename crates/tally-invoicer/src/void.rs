@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tally_domain::Catalog;
 use tally_invoicing::{compose_in, cycle_of, Document, Invoice, InvoiceState, LineKind};
 use tally_rating::ChargeUsage;
-use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, UsageStore};
+use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, LedgerStore, PaymentStore, UsageStore};
 
 use crate::close::{billed_for, find_invoice, parse_record, record};
 use crate::error::InvoicerError;
@@ -26,7 +26,9 @@ pub struct Voided {
 
 /// Voids issued invoice `id` (or number) with a credit note; with `revise`, issues a
 /// revised invoice for the same period from the usage as it is now (less the usage of
-/// that period billed since as late usage, which stays where it was billed).
+/// that period billed since as late usage, which stays where it was billed). In the
+/// ledger, what paid the voided invoice moves to the revision, or else to the
+/// customer's credit (`tally_ledger::plan::void`).
 pub async fn void<S>(
     store: &S,
     catalog: &Catalog,
@@ -34,9 +36,10 @@ pub async fn void<S>(
     revise: bool,
     now: DateTime<Utc>,
     prefixes: (&str, &str),
+    terms: crate::receivables::Terms,
 ) -> Result<Voided, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + PaymentStore,
 {
     let (invoice_prefix, credit_prefix) = prefixes;
     let stored = find_invoice(store, id)
@@ -47,6 +50,8 @@ where
         let why = format!("it is a {:?} {:?}; only issued invoices can be voided", original.state, original.document);
         return Err(InvoicerError::NotVoidable { id: id.to_owned(), why: why.to_lowercase() });
     }
+    // The ledger knows the invoice and what paid it before anything changes.
+    let entries = crate::receivables::sync(store, terms, Some(&original.customer)).await?;
     let mut voided = original.clone();
     voided.state = InvoiceState::Void;
     store.put_invoices(&[record(&voided, catalog)], invoice_prefix).await?;
@@ -57,10 +62,30 @@ where
     let credit_number = written.first().and_then(|w| w.number.clone()).unwrap_or_default();
 
     let mut revision = None;
+    let mut revised_total = rust_decimal::Decimal::ZERO;
     if revise {
         let revised = recompose(store, catalog, &original, now).await?;
+        revised_total = revised.total;
         let written = store.put_invoices(&[record(&revised, catalog)], invoice_prefix).await?;
         revision = written.first().map(|w| (w.id.clone(), w.number.clone().unwrap_or_default()));
+    }
+    let book = tally_ledger::Book::all(&entries);
+    if book.invoice(&original.id).is_some() {
+        let ctx = tally_ledger::plan::Context {
+            customer: original.customer.clone(),
+            currency: original.currency,
+            day: now.date_naive(),
+            today: now.date_naive(),
+            recorded_at: now,
+            memo: format!("void of {}", original.number.clone().unwrap_or_default()),
+        };
+        let due = (now + terms.payment_terms).date_naive();
+        let rev = revision
+            .as_ref()
+            .filter(|_| revised_total > rust_decimal::Decimal::ZERO)
+            .map(|(id, number)| (id.as_str(), number.as_str(), revised_total, due));
+        let moves = tally_ledger::plan::void(&book, &ctx, &original.id, (&note.id, &credit_number), rev)?;
+        store.append_entries(&moves).await?;
     }
     tracing::info!(invoice = %original.id, credit_note = %note.id, revised = revise, "invoice voided");
     Ok(Voided { voided: original.number.clone().unwrap_or_default(), credit_note: (note.id, credit_number), revision })

@@ -1,6 +1,8 @@
 //! The book: everything derived from the entries dated on or before one day. Nothing
 //! here is stored; a book is rebuilt from entries whenever it is needed, so it can never
-//! disagree with them.
+//! disagree with them. It is a sum: the entries may come in any order (stores return
+//! them by day, not by the order of the acts), and what an invoice owes or a payment
+//! has left is worked out when asked.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -91,6 +93,13 @@ pub struct Book {
     sources: BTreeMap<(CustomerId, Source), SourceState>,
     /// Per (source, invoice): allocated net of allocations undone.
     allocations: BTreeMap<(CustomerId, Source, String), Decimal>,
+    /// Per invoice: allocated to it, net; and written off.
+    allocated_to: HashMap<String, Decimal>,
+    written_off: HashMap<String, Decimal>,
+    /// Per source: allocated from it, net; refunded or reversed; reversed at all.
+    allocated_from: HashMap<(CustomerId, Source), Decimal>,
+    taken: HashMap<(CustomerId, Source), Decimal>,
+    reversed: std::collections::HashSet<(CustomerId, Source)>,
     balances: BTreeMap<(CustomerId, Currency), Decimal>,
     /// Ids of the entries counted, to tell a new entry from one appended already.
     ids: HashMap<String, NaiveDate>,
@@ -161,30 +170,55 @@ impl Book {
                 let sign =
                     if matches!(entry.kind, EntryKind::Allocation { .. }) { Decimal::ONE } else { -Decimal::ONE };
                 let amount = sign * entry.amount;
-                if let Some(s) = self.sources.get_mut(&(customer.clone(), source.clone())) {
-                    s.allocated += amount;
-                }
-                if let Some(invoice) = self.invoices.get_mut(document) {
-                    invoice.owed -= amount;
-                }
+                *self.allocated_from.entry((customer.clone(), source.clone())).or_default() += amount;
+                *self.allocated_to.entry(document.clone()).or_default() += amount;
                 *self.allocations.entry((customer.clone(), source.clone(), document.clone())).or_default() += amount;
             }
             EntryKind::PaymentReversal { reference, .. } => {
-                if let Some(s) = self.sources.get_mut(&(customer.clone(), Source::Payment(reference.clone()))) {
-                    s.taken += entry.amount;
-                    s.reversed = true;
-                }
+                let key = (customer.clone(), Source::Payment(reference.clone()));
+                *self.taken.entry(key.clone()).or_default() += entry.amount;
+                self.reversed.insert(key);
             }
             EntryKind::Refund { source, .. } => {
-                if let Some(s) = self.sources.get_mut(&(customer.clone(), source.clone())) {
-                    s.taken += entry.amount;
-                }
+                *self.taken.entry((customer.clone(), source.clone())).or_default() += entry.amount;
             }
             EntryKind::WriteOff { document, .. } => {
-                if let Some(invoice) = self.invoices.get_mut(document) {
-                    invoice.owed -= entry.amount;
-                }
+                *self.written_off.entry(document.clone()).or_default() += entry.amount;
             }
+        }
+        match &entry.kind {
+            EntryKind::Invoice { document, .. } | EntryKind::WriteOff { document, .. } => {
+                self.refresh_invoice(document)
+            }
+            EntryKind::Allocation { source, document } | EntryKind::Deallocation { source, document } => {
+                self.refresh_invoice(document);
+                self.refresh_source(&(customer.clone(), source.clone()));
+            }
+            EntryKind::CreditNote { document, .. } => {
+                self.refresh_source(&(customer.clone(), Source::CreditNote(document.clone())))
+            }
+            EntryKind::Payment { reference } | EntryKind::PaymentReversal { reference, .. } => {
+                self.refresh_source(&(customer.clone(), Source::Payment(reference.clone())))
+            }
+            EntryKind::Refund { source, .. } => self.refresh_source(&(customer.clone(), source.clone())),
+        }
+    }
+
+    /// What an invoice owes, from the sums (whichever entries came first).
+    fn refresh_invoice(&mut self, document: &str) {
+        if let Some(invoice) = self.invoices.get_mut(document) {
+            let allocated = self.allocated_to.get(document).copied().unwrap_or_default();
+            let written_off = self.written_off.get(document).copied().unwrap_or_default();
+            invoice.owed = invoice.amount - allocated - written_off;
+        }
+    }
+
+    /// What a source has given and has left, from the sums.
+    fn refresh_source(&mut self, key: &(CustomerId, Source)) {
+        if let Some(source) = self.sources.get_mut(key) {
+            source.allocated = self.allocated_from.get(key).copied().unwrap_or_default();
+            source.taken = self.taken.get(key).copied().unwrap_or_default();
+            source.reversed = self.reversed.contains(key);
         }
     }
 

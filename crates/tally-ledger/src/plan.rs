@@ -262,8 +262,9 @@ pub fn void(
     out.iter().for_each(|e| after.add(e));
     out.extend(credit_note(&after, ctx, invoice, note, doc.amount, "void")?);
     if let Some((document, number, amount, due)) = revision {
-        let revision_ctx = Context { day, ..ctx.clone() };
-        let issued = self::invoice(&after, &revision_ctx, document, number, amount, due)?;
+        // The revision is owed from the day it is issued; the money moved off the
+        // voided invoice reaches it once both exist.
+        let issued = self::invoice(&after, ctx, document, number, amount, due)?;
         issued.iter().for_each(|e| after.add(e));
         out.extend(issued);
         let mut room = amount;

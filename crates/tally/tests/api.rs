@@ -334,8 +334,14 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     assert_eq!(json_of(&answer)["outstanding"].as_str().unwrap().parse::<Decimal>().unwrap(), total - Decimal::ONE);
     let (status, _, answer) = request(api, "POST", &payments, admin, &pay("wire-1", "1.00"));
     assert_eq!((status, json_of(&answer)["recorded"].as_bool()), (200, Some(false)), "the same reference: {answer}");
-    let (status, _, answer) = request(api, "POST", &payments, admin, &pay("wire-2", &total.to_string()));
-    assert_eq!((status, json_of(&answer)["code"].as_str()), (409, Some("overpayment")), "{answer}");
+    let (status, _, answer) = request(api, "POST", &payments, admin, &pay("wire-1", "2.00"));
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (409, Some("reference_conflict")), "{answer}");
+    let tomorrow = (today + chrono::Days::new(1)).to_string();
+    let ahead = json!({"amount": "1.00", "date": tomorrow, "reference": "wire-x"}).to_string();
+    let (status, _, answer) = request(api, "POST", &payments, admin, &ahead);
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (400, Some("invalid_body")), "dated ahead: {answer}");
+    let (status, _, answer) = request(api, "POST", &payments, admin, &pay("wire-y", "0.005"));
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (400, Some("invalid_body")), "below a cent: {answer}");
     let owed = total - Decimal::ONE;
     let due = today + chrono::Days::new(30);
     let late = due + chrono::Days::new(1);
@@ -361,8 +367,18 @@ fn every_endpoint(store: &[&str], store_config: &str) {
             assert_eq!(amount, want, "{as_of}: {usd}");
         }
     }
-    let (status, _, _) = request(api, "POST", &payments, admin, &pay("wire-3", &owed.to_string()));
-    assert_eq!(status, 201);
+    // More than is owed: the invoice is paid and the rest is the customer's credit.
+    let (status, _, answer) =
+        request(api, "POST", &payments, admin, &pay("wire-3", &(owed + Decimal::new(500, 2)).to_string()));
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        (json_of(&answer)["outstanding"].as_str(), json_of(&answer)["credit"].as_str()),
+        (Some("0.00"), Some("5.00"))
+    );
+    let (_, _, answer) = request(api, "GET", &format!("/v1/receivables/aging?customer=acme&as_of={late}"), read, "");
+    let usd =
+        json_of(&answer)["currencies"].as_array().unwrap().iter().find(|c| c["currency"] == "USD").unwrap().clone();
+    assert_eq!((usd["outstanding"].as_str(), usd["unapplied_credit"].as_str()), (Some("0.00"), Some("5.00")), "{usd}");
     let (_, _, answer) = request(api, "GET", &payments, read, "");
     let listed = json_of(&answer);
     assert_eq!(

@@ -105,6 +105,8 @@ pub enum InvoiceCommand {
         catalog: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        config: super::settings::ConfigArgs,
     },
     /// The current period's invoice-to-date of a customer (nothing is stored).
     Preview {
@@ -223,11 +225,15 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 None => print!("{csv}"),
             }
         }
-        InvoiceCommand::Void { id, revise, number_prefix, credit_prefix, catalog, store } => {
+        InvoiceCommand::Void { id, revise, number_prefix, credit_prefix, catalog, store, config } => {
             let catalog = super::load_catalog(catalog)?;
             let store = store.open(&runtime, "opening")?;
             let prefixes = (number_prefix.as_str(), credit_prefix.as_str());
-            let done = runtime.block_on(tally_invoicer::void(&store, &catalog, id, *revise, Utc::now(), prefixes))?;
+            let terms = tally_invoicer::receivables::Terms {
+                payment_terms: chrono::TimeDelta::from_std(config.load()?.invoicer.payment_terms.get())?,
+            };
+            let done =
+                runtime.block_on(tally_invoicer::void(&store, &catalog, id, *revise, Utc::now(), prefixes, terms))?;
             let mut line = format!("voided {} with credit note {}", done.voided, done.credit_note.1);
             if let Some((_, number)) = &done.revision {
                 line.push_str(&format!("; revised as {number}"));

@@ -1,0 +1,310 @@
+//! Receivables through the ledger: the billing acts after an invoice is issued (record
+//! a payment, reverse it, refund credit, credit part of an invoice, write one off) and
+//! what is derived from the entries (what is owed, overdue, aging, statements), as one
+//! set of calls that the CLI and the HTTP API both use; the rules are in
+//! `tally_ledger::plan`, the entries in the store.
+//!
+//! Issued documents enter the ledger when they are issued; [`sync`] also brings in
+//! those issued before the ledger existed (and payments of the old per-invoice
+//! payments table), idempotently, so every read starts from complete entries.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use rust_decimal::Decimal;
+use tally_domain::{Currency, CustomerId};
+use tally_invoicing::{Document, InvoiceState};
+use tally_ledger::plan::{self, Context};
+use tally_ledger::{AgingRow, Book, Entry, LedgerError, OpenDocument, Source, Statement};
+use tally_store::{InvoiceFilter, InvoiceStore, LedgerStore, PaymentStore};
+
+use crate::close::parse_record;
+use crate::error::InvoicerError;
+
+/// How receivables are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Terms {
+    /// An invoice is due this long after it is issued.
+    pub payment_terms: TimeDelta,
+}
+
+impl From<LedgerError> for InvoicerError {
+    fn from(err: LedgerError) -> Self {
+        InvoicerError::Ledger(err)
+    }
+}
+
+fn context(customer: &CustomerId, currency: Currency, day: NaiveDate, now: DateTime<Utc>, memo: &str) -> Context {
+    Context {
+        customer: customer.clone(),
+        currency,
+        day,
+        today: now.date_naive(),
+        recorded_at: now,
+        memo: memo.to_owned(),
+    }
+}
+
+/// Brings every issued document and every payment of the old payments table into the
+/// ledger (appending only what is missing); returns the entries of `customer` (or all).
+pub async fn sync<S>(store: &S, terms: Terms, customer: Option<&CustomerId>) -> Result<Vec<Entry>, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let mut entries = store.entries(customer).await?;
+    let filter = InvoiceFilter { customer: customer.cloned(), ..Default::default() };
+    let mut documents = Vec::new();
+    for record in store.invoices(&filter).await? {
+        if record.state == "draft" {
+            continue;
+        }
+        documents.push(parse_record(&record)?);
+    }
+    documents.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
+    let mut book = Book::all(&entries);
+    let mut new = Vec::new();
+    let push = |book: &mut Book, new: &mut Vec<Entry>, more: Vec<Entry>| {
+        more.iter().for_each(|e| book.add(e));
+        new.extend(more);
+    };
+    // Invoices first (voided ones too: they were owed until voided), then the old
+    // payments against them, then credit notes.
+    for doc in documents.iter().filter(|d| d.document == Document::Invoice) {
+        let (Some(issued), Some(number)) = (doc.issued_at, doc.number.as_deref()) else { continue };
+        let ctx = context(&doc.customer, doc.currency, issued.date_naive(), issued, "");
+        let due = (issued + terms.payment_terms).date_naive();
+        if doc.total > Decimal::ZERO {
+            let more = plan::invoice(&book, &ctx, &doc.id, number, doc.total, due)?;
+            push(&mut book, &mut new, more);
+        }
+    }
+    let known: HashSet<&str> = documents.iter().map(|d| d.id.as_str()).collect();
+    for payment in store.payments(None).await? {
+        let Some(doc) = documents.iter().find(|d| d.id == payment.invoice) else { continue };
+        if !known.contains(payment.invoice.as_str()) || customer.is_some_and(|c| c != &doc.customer) {
+            continue;
+        }
+        let ctx = context(&doc.customer, doc.currency, payment.received_on, payment.recorded_at, "");
+        let ctx = Context { today: ctx.day.max(ctx.today), ..ctx };
+        match plan::payment(&book, &ctx, &payment.reference, payment.amount, std::slice::from_ref(&doc.id)) {
+            Ok(more) => push(&mut book, &mut new, more),
+            // An old payment that breaks a rule of the ledger (a reference used on two
+            // invoices, an amount below the minor unit) is left out and said so.
+            Err(err) => tracing::warn!(invoice = %doc.id, reference = %payment.reference, error = %err,
+                "an old payment cannot enter the ledger; record it again by hand"),
+        }
+    }
+    for doc in documents.iter().filter(|d| d.document == Document::CreditNote && d.state == InvoiceState::Issued) {
+        let (Some(issued), Some(number), Some(credits)) =
+            (doc.issued_at, doc.number.as_deref(), doc.credits.as_deref())
+        else {
+            continue;
+        };
+        if book.invoice(credits).is_none() {
+            continue;
+        }
+        let ctx = context(&doc.customer, doc.currency, issued.date_naive(), issued, "");
+        let more = plan::credit_note(&book, &ctx, credits, (&doc.id, number), doc.total.abs(), "void")?;
+        push(&mut book, &mut new, more);
+    }
+    if !new.is_empty() {
+        store.append_entries(&new).await?;
+        entries.extend(new);
+    }
+    Ok(entries)
+}
+
+/// A payment recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRecorded {
+    /// False when the same payment (reference, amount, day) was recorded already.
+    pub recorded: bool,
+    /// Per invoice it went to: (invoice id, number, amount, still owed after).
+    pub allocated: Vec<(String, String, Decimal, Decimal)>,
+    /// Credit it left (more than was owed).
+    pub credit: Decimal,
+}
+
+/// Money received from `customer`: once per reference, held to the currency's minor
+/// unit, not dated ahead of today; allocated to `allocate_to` in order, or else to the
+/// oldest open invoices; what is left is the customer's credit.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_payment<S>(
+    store: &S,
+    terms: Terms,
+    customer: &CustomerId,
+    currency: Currency,
+    reference: &str,
+    amount: Decimal,
+    received_on: NaiveDate,
+    allocate_to: &[String],
+    memo: &str,
+    now: DateTime<Utc>,
+) -> Result<PaymentRecorded, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let entries = sync(store, terms, Some(customer)).await?;
+    let book = Book::all(&entries);
+    let ctx = context(customer, currency, received_on, now, memo);
+    let new = plan::payment(&book, &ctx, reference, amount, allocate_to)?;
+    if new.is_empty() {
+        return Ok(PaymentRecorded { recorded: false, allocated: Vec::new(), credit: Decimal::ZERO });
+    }
+    store.append_entries(&new).await?;
+    let mut after = book;
+    new.iter().for_each(|e| after.add(e));
+    let allocated: Vec<_> = new
+        .iter()
+        .filter_map(|e| match &e.kind {
+            tally_ledger::EntryKind::Allocation { document, .. } => {
+                let doc = after.invoice(document)?;
+                Some((document.clone(), doc.number.clone(), e.amount, doc.owed))
+            }
+            _ => None,
+        })
+        .collect();
+    let credit = after.available(customer, &Source::Payment(reference.trim().to_owned())).unwrap_or_default();
+    Ok(PaymentRecorded { recorded: true, allocated, credit })
+}
+
+/// Runs one planned act on `customer`'s entries and appends what it returns.
+async fn act<S>(
+    store: &S,
+    terms: Terms,
+    customer: &CustomerId,
+    plan: impl FnOnce(&Book) -> Result<Vec<Entry>, LedgerError>,
+) -> Result<Vec<Entry>, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let entries = sync(store, terms, Some(customer)).await?;
+    let new = plan(&Book::all(&entries))?;
+    store.append_entries(&new).await?;
+    Ok(new)
+}
+
+/// A payment that bounced or was charged back.
+pub async fn reverse_payment<S>(
+    store: &S,
+    terms: Terms,
+    customer: &CustomerId,
+    currency: Currency,
+    reference: &str,
+    reason: &str,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Entry>, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let ctx = context(customer, currency, day, now, reason);
+    act(store, terms, customer, |book| plan::reverse_payment(book, &ctx, reference, reason)).await
+}
+
+/// Credit paid back to the customer out of a payment's unallocated part.
+#[allow(clippy::too_many_arguments)]
+pub async fn refund<S>(
+    store: &S,
+    terms: Terms,
+    customer: &CustomerId,
+    currency: Currency,
+    payment: &str,
+    reference: &str,
+    amount: Decimal,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Entry>, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let ctx = context(customer, currency, day, now, "");
+    let source = Source::Payment(payment.to_owned());
+    act(store, terms, customer, |book| plan::refund(book, &ctx, &source, reference, amount)).await
+}
+
+/// What an invoice still owes, given up.
+pub async fn write_off<S>(
+    store: &S,
+    terms: Terms,
+    customer: &CustomerId,
+    currency: Currency,
+    invoice: &str,
+    reason: &str,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Entry>, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let ctx = context(customer, currency, day, now, reason);
+    act(store, terms, customer, |book| plan::write_off(book, &ctx, invoice, reason)).await
+}
+
+/// The ledger of `customer` (or all) with every entry, whatever its day: what stands now.
+pub async fn current<S>(store: &S, terms: Terms, customer: Option<&CustomerId>) -> Result<Book, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let entries = sync(store, terms, customer).await?;
+    Ok(Book::all(&entries))
+}
+
+/// The ledger of `customer` (or all) as of the end of `day`.
+pub async fn book<S>(
+    store: &S,
+    terms: Terms,
+    customer: Option<&CustomerId>,
+    day: NaiveDate,
+) -> Result<Book, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let entries = sync(store, terms, customer).await?;
+    Ok(Book::as_of(&entries, day))
+}
+
+/// What is owed per currency by days past due on `day`.
+pub async fn aging<S>(
+    store: &S,
+    terms: Terms,
+    customer: Option<&CustomerId>,
+    day: NaiveDate,
+) -> Result<Vec<AgingRow>, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    Ok(book(store, terms, customer, day).await?.aging(customer, day))
+}
+
+/// Invoices past due on `day` with something owed, most overdue first.
+pub async fn overdue<S>(
+    store: &S,
+    terms: Terms,
+    customer: Option<&CustomerId>,
+    day: NaiveDate,
+) -> Result<Vec<OpenDocument>, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let book = book(store, terms, customer, day).await?;
+    let mut late: Vec<OpenDocument> = book.open(customer).into_iter().filter(|d| d.due < day).cloned().collect();
+    late.sort_by(|a, b| (a.due, &a.number).cmp(&(b.due, &b.number)));
+    Ok(late)
+}
+
+/// `customer`'s statement in `currency` from `from` to `to`.
+pub async fn statement<S>(
+    store: &S,
+    terms: Terms,
+    customer: &CustomerId,
+    currency: Currency,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Statement, InvoicerError>
+where
+    S: InvoiceStore + LedgerStore + PaymentStore,
+{
+    let entries = sync(store, terms, Some(customer)).await?;
+    Ok(Statement::of(&entries, customer, currency, from, to))
+}
