@@ -48,6 +48,12 @@ enum Command {
     /// Close billing periods into invoices; list, show and preview invoices.
     #[command(subcommand)]
     Invoice(commands::invoice::InvoiceCommand),
+    /// Record payments against customers' invoices, reverse them, refund credit.
+    #[command(subcommand)]
+    Payments(commands::receivables::PaymentsCommand),
+    /// Receivables: aging, overdue invoices, customer statements, write-offs.
+    #[command(subcommand)]
+    Receivables(commands::receivables::ReceivablesCommand),
     /// Make API tokens for the HTTP API (their SHA-256 goes in the configuration).
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
@@ -85,6 +91,8 @@ fn main() -> ExitCode {
         Command::Subscriptions(cmd) => commands::subscriptions::run(&cmd),
         Command::Invoice(cmd) => commands::invoice::run(&cmd),
         Command::Token(cmd) => commands::token::run(&cmd),
+        Command::Payments(cmd) => commands::receivables::payments(&cmd),
+        Command::Receivables(cmd) => commands::receivables::receivables(&cmd),
     };
     match result {
         Ok(code) => code,

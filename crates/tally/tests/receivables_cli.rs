@@ -1,0 +1,155 @@
+//! `tally payments` and `tally receivables` as billing staff use them, on both stores:
+//! two months of a Pro subscription issued, a payment that settles the first invoice
+//! and leaves credit, the same bank reference again (once), one below the cent and
+//! one dated ahead (refused), a refund of the credit, a reversal that reopens the
+//! invoice, aging as of two days, and a statement whose CSV adds up.
+
+use chrono::{Datelike, Months, Utc};
+use rust_decimal::Decimal;
+use tally_tests::{clickhouse_url, TestDb};
+
+mod common;
+
+fn run(store: &[String], args: &[&str]) -> std::process::Output {
+    common::tally().args(args).args(store).output().unwrap()
+}
+
+fn ok(store: &[String], args: &[&str]) -> String {
+    let out = run(store, args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn refused(store: &[String], args: &[&str]) -> String {
+    let out = run(store, args);
+    assert!(!out.status.success(), "{args:?} should fail: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn receivables_round_trip(store: &[String]) {
+    let catalog = common::sample_catalog();
+    let catalog = catalog.to_str().unwrap();
+    let today = Utc::now().date_naive();
+    let start = today.with_day(1).unwrap().checked_sub_months(Months::new(2)).unwrap();
+    ok(store, &["customers", "create", "--id", "acme", "--name", "Acme AI", "--currency", "USD", "--timezone", "UTC"]);
+    let start = format!("{start}T00:00:00Z");
+    ok(
+        store,
+        &[
+            "subscriptions",
+            "create",
+            "--id",
+            "sub-acme",
+            "--customer",
+            "acme",
+            "--plan",
+            "pro",
+            "--start",
+            &start,
+            "--catalog",
+            catalog,
+        ],
+    );
+    let closed = ok(store, &["invoice", "close", "--catalog", catalog]);
+    assert!(closed.contains("issued 2 invoices"), "{closed}");
+    let listed = ok(store, &["invoice", "list", "--json"]);
+    let invoices: Vec<serde_json::Value> = listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let first_total: Decimal = invoices[0]["total"].as_str().unwrap().parse().unwrap();
+    let all: Decimal = invoices.iter().map(|i| i["total"].as_str().unwrap().parse::<Decimal>().unwrap()).sum();
+    let first = invoices[0]["number"].as_str().unwrap().to_owned();
+    let acme = ["--customer", "acme"];
+
+    // 100.00 more than the first invoice: it is paid, the rest is credit.
+    let amount = (first_total + d("100.00")).to_string();
+    let day = today.to_string();
+    let paid = ok(
+        store,
+        &[
+            &["payments", "record"][..],
+            &acme,
+            &["--reference", "ACH-1", "--amount", &amount, "--date", &day, "--invoice", &first],
+        ]
+        .concat(),
+    );
+    assert!(paid.contains(&format!("to {first} (still owed: 0")), "{paid}");
+    let again = ok(
+        store,
+        &[&["payments", "record"][..], &acme, &["--reference", "ACH-1", "--amount", &amount, "--date", &day]].concat(),
+    );
+    assert!(again.contains("recorded already"), "{again}");
+    let err = refused(
+        store,
+        &[&["payments", "record"][..], &acme, &["--reference", "ACH-1", "--amount", "1.00", "--date", &day]].concat(),
+    );
+    assert!(err.contains("recorded already for customer acme"), "{err}");
+    let err =
+        refused(store, &[&["payments", "record"][..], &acme, &["--reference", "ACH-2", "--amount", "10.005"]].concat());
+    assert!(err.contains("amount") && err.contains("decimals"), "{err}");
+    let ahead = (today + chrono::Days::new(3)).to_string();
+    let err = refused(
+        store,
+        &[&["payments", "record"][..], &acme, &["--reference", "ACH-3", "--amount", "1.00", "--date", &ahead]].concat(),
+    );
+    assert!(err.contains("received_on") && err.contains("future"), "{err}");
+
+    // Aging: what is owed is the other invoices less the 100.00 credit not yet used.
+    let aging = ok(store, &["receivables", "aging", "--json", "--customer", "acme"]);
+    let row: serde_json::Value = serde_json::from_str(aging.lines().next().unwrap()).unwrap();
+    assert_eq!(d(row["outstanding"].as_str().unwrap()), all - first_total, "{row}");
+    assert_eq!(row["unapplied_credit"], "100.00", "{row}");
+    let before =
+        ok(store, &["receivables", "aging", "--json", "--as-of", &(today - chrono::Days::new(40)).to_string()]);
+    assert!(!before.contains("ACH"), "{before}");
+
+    // Refund 60.00 of the credit; then the payment bounces: the first invoice owes again.
+    let err = refused(
+        store,
+        &[&["payments", "refund"][..], &acme, &["--payment", "ACH-1", "--reference", "RF-1", "--amount", "100.01"]]
+            .concat(),
+    );
+    assert!(err.contains("more than"), "{err}");
+    ok(
+        store,
+        &[&["payments", "refund"][..], &acme, &["--payment", "ACH-1", "--reference", "RF-1", "--amount", "60.00"]]
+            .concat(),
+    );
+    ok(store, &[&["payments", "reverse"][..], &acme, &["--reference", "ACH-1", "--reason", "bounced"]].concat());
+    let overdue = ok(store, &["receivables", "overdue", "--as-of", &(today + chrono::Days::new(90)).to_string()]);
+    assert!(overdue.contains(&first), "the first invoice is owed again: {overdue}");
+
+    // The statement: opening 0, every line, closing = invoices + 60.00 refunded of money never received.
+    let from = invoices[0]["period"]["start"].as_str().unwrap()[..10].to_owned();
+    let csv = ok(
+        store,
+        &[&["receivables", "statement"][..], &acme, &["--from", &from, "--to", &today.to_string(), "--format", "csv"]]
+            .concat(),
+    );
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(&rows[0][1], "opening_balance");
+    assert_eq!(d(&rows[0][5]), Decimal::ZERO);
+    let moved: Decimal = rows[1..rows.len() - 1].iter().map(|r| d(&r[4])).sum();
+    let closing = d(&rows[rows.len() - 1][5]);
+    assert_eq!(closing, moved, "the lines add up to the closing balance:\n{csv}");
+    assert_eq!(closing, all + d("60.00"), "{csv}");
+    let kinds: Vec<&str> = rows.iter().map(|r| r.get(1).unwrap()).collect();
+    assert!(["invoice", "payment", "refund", "payment_reversal"].iter().all(|k| kinds.contains(k)), "{kinds:?}");
+}
+
+#[test]
+fn receivables_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = vec!["--embedded".to_owned(), dir.path().join("tally.db").to_str().unwrap().to_owned()];
+    receivables_round_trip(&store);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receivables_on_clickhouse() {
+    let db = TestDb::new().await;
+    let store = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
+    tokio::task::spawn_blocking(move || receivables_round_trip(&store)).await.unwrap();
+}
