@@ -73,20 +73,10 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
     let now = Utc::now();
     let to = [invoice.id.clone()];
     let (customer, currency, reference) = (&invoice.customer, invoice.currency, new.reference.trim());
-    let done = receivables::record_payment(
-        &*api.store,
-        terms(&api),
-        customer,
-        currency,
-        reference,
-        amount,
-        new.date,
-        &to,
-        "",
-        now,
-    )
-    .await
-    .map_err(invoicer_error)?;
+    let on = receivables::On { customer, currency, day: new.date, now };
+    let done = receivables::record_payment(&*api.store, terms(&api), on, reference, amount, &to, "")
+        .await
+        .map_err(invoicer_error)?;
     let book = receivables::current(&*api.store, terms(&api), Some(customer)).await.map_err(invoicer_error)?;
     let outstanding = book.invoice(&invoice.id).map_or(Decimal::ZERO, |d| d.owed);
     let status = if done.recorded { StatusCode::CREATED } else { StatusCode::OK };

@@ -34,6 +34,25 @@ impl From<LedgerError> for InvoicerError {
     }
 }
 
+/// Who acts on which account, in which currency, from which day, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct On<'a> {
+    /// The customer.
+    pub customer: &'a CustomerId,
+    /// The currency of the act.
+    pub currency: Currency,
+    /// The day it takes effect (a payment's received date).
+    pub day: NaiveDate,
+    /// The clock: today is its date, and entries are recorded at it.
+    pub now: DateTime<Utc>,
+}
+
+impl On<'_> {
+    fn context(&self, memo: &str) -> Context {
+        context(self.customer, self.currency, self.day, self.now, memo)
+    }
+}
+
 fn context(customer: &CustomerId, currency: Currency, day: NaiveDate, now: DateTime<Utc>, memo: &str) -> Context {
     Context {
         customer: customer.clone(),
@@ -125,29 +144,25 @@ pub struct PaymentRecorded {
     pub credit: Decimal,
 }
 
-/// Money received from `customer`: once per reference, held to the currency's minor
-/// unit, not dated ahead of today; allocated to `allocate_to` in order, or else to the
-/// oldest open invoices; what is left is the customer's credit.
-#[allow(clippy::too_many_arguments)]
+/// Money received: once per customer and reference, held to the currency's minor unit,
+/// not dated ahead of today; allocated to `allocate_to` in order, or else to the oldest
+/// open invoices; what is left is the customer's credit.
 pub async fn record_payment<S>(
     store: &S,
     terms: Terms,
-    customer: &CustomerId,
-    currency: Currency,
+    on: On<'_>,
     reference: &str,
     amount: Decimal,
-    received_on: NaiveDate,
     allocate_to: &[String],
     memo: &str,
-    now: DateTime<Utc>,
 ) -> Result<PaymentRecorded, InvoicerError>
 where
     S: InvoiceStore + LedgerStore + PaymentStore,
 {
+    let customer = on.customer;
     let entries = sync(store, terms, Some(customer)).await?;
     let book = Book::all(&entries);
-    let ctx = context(customer, currency, received_on, now, memo);
-    let new = plan::payment(&book, &ctx, reference, amount, allocate_to)?;
+    let new = plan::payment(&book, &on.context(memo), reference, amount, allocate_to)?;
     if new.is_empty() {
         return Ok(PaymentRecorded { recorded: false, allocated: Vec::new(), credit: Decimal::ZERO });
     }
@@ -188,57 +203,47 @@ where
 pub async fn reverse_payment<S>(
     store: &S,
     terms: Terms,
-    customer: &CustomerId,
-    currency: Currency,
+    on: On<'_>,
     reference: &str,
     reason: &str,
-    day: NaiveDate,
-    now: DateTime<Utc>,
 ) -> Result<Vec<Entry>, InvoicerError>
 where
     S: InvoiceStore + LedgerStore + PaymentStore,
 {
-    let ctx = context(customer, currency, day, now, reason);
-    act(store, terms, customer, |book| plan::reverse_payment(book, &ctx, reference, reason)).await
+    let ctx = on.context(reason);
+    act(store, terms, on.customer, |book| plan::reverse_payment(book, &ctx, reference, reason)).await
 }
 
 /// Credit paid back to the customer out of a payment's unallocated part.
-#[allow(clippy::too_many_arguments)]
 pub async fn refund<S>(
     store: &S,
     terms: Terms,
-    customer: &CustomerId,
-    currency: Currency,
+    on: On<'_>,
     payment: &str,
     reference: &str,
     amount: Decimal,
-    day: NaiveDate,
-    now: DateTime<Utc>,
 ) -> Result<Vec<Entry>, InvoicerError>
 where
     S: InvoiceStore + LedgerStore + PaymentStore,
 {
-    let ctx = context(customer, currency, day, now, "");
+    let ctx = on.context("");
     let source = Source::Payment(payment.to_owned());
-    act(store, terms, customer, |book| plan::refund(book, &ctx, &source, reference, amount)).await
+    act(store, terms, on.customer, |book| plan::refund(book, &ctx, &source, reference, amount)).await
 }
 
 /// What an invoice still owes, given up.
 pub async fn write_off<S>(
     store: &S,
     terms: Terms,
-    customer: &CustomerId,
-    currency: Currency,
+    on: On<'_>,
     invoice: &str,
     reason: &str,
-    day: NaiveDate,
-    now: DateTime<Utc>,
 ) -> Result<Vec<Entry>, InvoicerError>
 where
     S: InvoiceStore + LedgerStore + PaymentStore,
 {
-    let ctx = context(customer, currency, day, now, reason);
-    act(store, terms, customer, |book| plan::write_off(book, &ctx, invoice, reason)).await
+    let ctx = on.context(reason);
+    act(store, terms, on.customer, |book| plan::write_off(book, &ctx, invoice, reason)).await
 }
 
 /// The ledger of `customer` (or all) with every entry, whatever its day: what stands now.

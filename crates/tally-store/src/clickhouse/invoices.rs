@@ -265,20 +265,6 @@ impl InvoiceStore for ClickHouseStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::version;
-
-    #[test]
-    fn an_issue_beats_drafts_the_first_issue_beats_later_ones_and_a_void_beats_all() {
-        let (early, late) = (1_790_000_000_000, 1_790_000_000_500);
-        assert!(version("draft", late) > version("draft", early), "a refreshed draft replaces the old one");
-        assert!(version("issued", early) > version("draft", late), "an issue replaces any draft");
-        assert!(version("issued", early) > version("issued", late), "a second issue never replaces the first");
-        assert!(version("void", early) > version("issued", early), "a void replaces the issue");
-    }
-}
-
 impl ClickHouseStore {
     /// The one invoice `sql` (with one `?` for `value`) selects.
     async fn one_invoice(&self, sql: &str, value: &str) -> Result<Option<InvoiceRecord>, StoreError> {
@@ -290,5 +276,19 @@ impl ClickHouseStore {
             .await
             .map_err(StoreError::clickhouse(format!("reading invoice {value}")))?;
         row.map(into_record).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version;
+
+    #[test]
+    fn an_issue_beats_drafts_the_first_issue_beats_later_ones_and_a_void_beats_all() {
+        let (early, late) = (1_790_000_000_000, 1_790_000_000_500);
+        assert!(version("draft", late) > version("draft", early), "a refreshed draft replaces the old one");
+        assert!(version("issued", early) > version("draft", late), "an issue replaces any draft");
+        assert!(version("issued", early) > version("issued", late), "a second issue never replaces the first");
+        assert!(version("void", early) > version("issued", early), "a void replaces the issue");
     }
 }

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use rust_decimal::Decimal;
 use tally_domain::{Currency, CustomerId};
-use tally_invoicer::receivables::{self, Terms};
+use tally_invoicer::receivables::{self, On, Terms};
 use tally_ledger::AGING_BUCKETS;
 use tally_store::{AccountStore, AnyStore};
 
@@ -179,9 +179,9 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
             let (store, customer, currency, terms) = account.open(&runtime)?;
             let to = invoices.iter().map(|i| invoice_id(&runtime, &store, i)).collect::<anyhow::Result<Vec<_>>>()?;
             let day = date.unwrap_or_else(|| now.date_naive());
-            let done = runtime.block_on(receivables::record_payment(
-                &store, terms, &customer, currency, reference, *amount, day, &to, memo, now,
-            ))?;
+            let on = On { customer: &customer, currency, day, now };
+            let done =
+                runtime.block_on(receivables::record_payment(&store, terms, on, reference, *amount, &to, memo))?;
             if !done.recorded {
                 println!("payment {reference} was recorded already; nothing changed");
             }
@@ -195,17 +195,15 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
         PaymentsCommand::Reverse { account, reference, reason, date } => {
             let (store, customer, currency, terms) = account.open(&runtime)?;
             let day = date.unwrap_or_else(|| now.date_naive());
-            let entries = runtime.block_on(receivables::reverse_payment(
-                &store, terms, &customer, currency, reference, reason, day, now,
-            ))?;
+            let on = On { customer: &customer, currency, day, now };
+            let entries = runtime.block_on(receivables::reverse_payment(&store, terms, on, reference, reason))?;
             println!("payment {reference} reversed ({} entries)", entries.len());
         }
         PaymentsCommand::Refund { account, payment, reference, amount, date } => {
             let (store, customer, currency, terms) = account.open(&runtime)?;
             let day = date.unwrap_or_else(|| now.date_naive());
-            runtime.block_on(receivables::refund(
-                &store, terms, &customer, currency, payment, reference, *amount, day, now,
-            ))?;
+            let on = On { customer: &customer, currency, day, now };
+            runtime.block_on(receivables::refund(&store, terms, on, payment, reference, *amount))?;
             println!("refunded {amount} {currency} of payment {payment} as {reference}");
         }
     }
@@ -284,8 +282,8 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
             let (store, customer, currency, terms) = account.open(&runtime)?;
             let id = invoice_id(&runtime, &store, invoice)?;
             let now = Utc::now();
-            let entries = runtime
-                .block_on(receivables::write_off(&store, terms, &customer, currency, &id, reason, today, now))?;
+            let on = On { customer: &customer, currency, day: today, now };
+            let entries = runtime.block_on(receivables::write_off(&store, terms, on, &id, reason))?;
             match entries.first() {
                 Some(e) => println!("wrote off {} {currency} of {invoice}", e.amount),
                 None => println!("{invoice} owes nothing; nothing written off"),
