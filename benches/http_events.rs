@@ -9,7 +9,9 @@
 //! With `TALLY_BENCH_READERS=8`, that many read clients ask for usage and for an
 //! unknown invoice number in a loop while the events go in (issue 17: with every store
 //! call behind one SQLite connection, 8 readers raised the ingest latency from 5 ms to
-//! 2.5 s median); the ingest requests' median and worst latency are printed.
+//! 2.5 s median); the ingest requests' median and worst latency are printed. With
+//! `TALLY_BENCH_INVOICES=100000` the store holds that many issued invoices first (the
+//! attack's store: an unknown invoice number was then looked up by reading them all).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -29,6 +31,35 @@ fn get(stream: &mut BufReader<TcpStream>, path: &str) -> u16 {
     let request = format!("GET {path} HTTP/1.1\r\nHost: tally\r\nAuthorization: Bearer {READ_TOKEN}\r\n\r\n");
     stream.get_mut().write_all(request.as_bytes()).unwrap();
     read_response(stream).0
+}
+
+/// `count` issued one-line invoices of 1,000 customers over the last months.
+fn fill_invoices(path: &std::path::Path, count: usize) {
+    use tally_store::InvoiceStore;
+    let store = tally_store::embedded::EmbeddedStore::open(path).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let start = chrono::Utc::now() - chrono::TimeDelta::days(400);
+    let records: Vec<tally_store::InvoiceRecord> = (0..count)
+        .map(|i| {
+            let from = start + chrono::TimeDelta::hours(i as i64 / 1000);
+            tally_store::InvoiceRecord {
+                id: format!("sub-{:04}@{i}", i % 1000),
+                number: None,
+                customer: tally_domain::CustomerId::new(format!("customer-{:04}", i % 1000)),
+                subscription: tally_domain::SubscriptionId::new(format!("sub-{:04}", i % 1000)),
+                period: tally_domain::Period::new(from, from + chrono::TimeDelta::hours(1)).unwrap(),
+                currency: "USD".into(),
+                state: "issued".into(),
+                total: rust_decimal::Decimal::new(4900, 2),
+                issued_at: Some(from + chrono::TimeDelta::hours(2)),
+                body: "{}".into(),
+                lines: Vec::new(),
+            }
+        })
+        .collect();
+    for chunk in records.chunks(10_000) {
+        runtime.block_on(store.put_invoices(chunk, "INV-")).unwrap();
+    }
 }
 
 fn hash_of(bin: &std::path::Path, token: &str) -> String {
@@ -83,6 +114,10 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let (hash, read_hash) = (hash_of(&bin, TOKEN), hash_of(&bin, READ_TOKEN));
+    let invoices = env("TALLY_BENCH_INVOICES", 0);
+    if invoices > 0 {
+        fill_invoices(&dir.join("tally.db"), invoices);
+    }
     let config = format!(
         "catalog = {:?}\n[store.embedded]\npath = \"tally.db\"\n[http]\nlisten = \"{addr}\"\n[metrics]\nenabled = false\n\
          [invoicer]\nenabled = false\n[log]\nlevel = \"warn\"\n[[http.tokens]]\nname = \"bench\"\nrole = \"ingest\"\nsha256 = \"{hash}\"\n\
