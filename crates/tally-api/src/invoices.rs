@@ -141,7 +141,8 @@ pub async fn show(
         return Ok(Json(invoice).into_response());
     }
     let customer = customer_of(&api, &invoice).await?;
-    let page = tally_invoicing::render::html(&invoice, &customer, &api.issuer);
+    let trail = tally_invoicer::paper_trail(&*api.store, &invoice).await.map_err(invoicer_error)?;
+    let page = tally_invoicing::render::html(&invoice, &customer, &api.issuer, &trail);
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 

@@ -375,6 +375,17 @@ pub async fn find_invoice<S: InvoiceStore>(
     Ok(store.invoice_by_number(id_or_number).await?)
 }
 
+/// The documents linked to `invoice` (its credit note, revision, the invoice a credit
+/// note cancels), by number, from the documents of its subscription.
+pub async fn paper_trail<S: InvoiceStore>(
+    store: &S,
+    invoice: &Invoice,
+) -> Result<tally_invoicing::Trail, InvoicerError> {
+    let filter = InvoiceFilter { subscription: Some(invoice.subscription.clone()), ..Default::default() };
+    let documents = store.invoices(&filter).await?.iter().map(parse_record).collect::<Result<Vec<_>, _>>()?;
+    Ok(tally_invoicing::Trail::of(invoice, &documents))
+}
+
 /// A stored invoice, its state and number as the store has them (the columns are the truth).
 pub fn parse_record(record: &InvoiceRecord) -> Result<Invoice, InvoicerError> {
     let mut invoice: Invoice = serde_json::from_str(&record.body)

@@ -13,6 +13,6 @@ pub mod receivables;
 mod usage;
 mod void;
 
-pub use close::{close, find_invoice, parse_record as read_invoice, preview, CloseOptions, CloseSummary};
+pub use close::{close, find_invoice, paper_trail, parse_record as read_invoice, preview, CloseOptions, CloseSummary};
 pub use error::InvoicerError;
 pub use void::{void, Voided};

@@ -72,9 +72,19 @@ pub fn compose_in(
     };
 
     let mut fees_due: BTreeMap<(PlanKey, String), Decimal> = BTreeMap::new();
+    // The part of the period each plan was active: what its fee lines say they bill
+    // (a start on the 10th bills from the 10th, not from the 1st).
+    let mut active_part: BTreeMap<PlanKey, Period> = BTreeMap::new();
     let mut usage_lines = Vec::new();
     let mut true_ups = Vec::new();
     for ((plan, active), span_usage) in spans.iter().zip(usage) {
+        let hull = match active_part.get(plan) {
+            Some(seen) => {
+                Period::new(seen.start().min(active.start()), seen.end().max(active.end())).unwrap_or(*active)
+            }
+            None => *active,
+        };
+        active_part.insert(plan.clone(), hull);
         let rated = rate(plan, &period, active, span_usage)?;
         for line in lines_of(&rated, plan, active) {
             match line.kind {
@@ -98,7 +108,8 @@ pub fn compose_in(
             Some(paid) if paid == due => continue,
             Some(paid) => (LineKind::FeeAdjustment, due - paid),
         };
-        lines.push(fee_line(key, plan, kind, period, amount));
+        let service = active_part.get(&plan).copied().unwrap_or(period);
+        lines.push(fee_line(key, plan, kind, service, amount));
     }
     lines.extend(usage_lines);
     lines.extend(true_ups);

@@ -138,6 +138,23 @@ fn receivables_round_trip(store: &[String]) {
     assert_eq!(closing, all + d("60.00"), "{csv}");
     let kinds: Vec<&str> = rows.iter().map(|r| r.get(1).unwrap()).collect();
     assert!(["invoice", "payment", "refund", "payment_reversal"].iter().all(|k| kinds.contains(k)), "{kinds:?}");
+
+    // The paper trail by number: the credit note names the invoice it cancels, the
+    // revision the one it replaces, the voided invoice both (issue 18, finding 8).
+    let second = invoices[1]["number"].as_str().unwrap().to_owned();
+    let voided = ok(store, &["invoice", "void", "--id", &second, "--revise", "--catalog", catalog]);
+    let words: Vec<&str> = voided.split_whitespace().collect();
+    let (note, revision) = (words[5].trim_end_matches(';'), *words.last().unwrap());
+    let show = |number: &str| ok(store, &["invoice", "show", "--id", number, "--format", "html"]);
+    assert!(show(note).contains(&format!("Cancels invoice: {second}")), "{voided}");
+    assert!(show(revision).contains(&format!("Replaces invoice: {second}")));
+    let page = show(&second);
+    assert!(
+        page.contains(&format!("Cancelled by credit note: {note}"))
+            && page.contains(&format!("Replaced by invoice: {revision}")),
+        "{page}"
+    );
+    assert!(!page.contains("sub-acme@"), "no internal ids: {page}");
 }
 
 #[test]

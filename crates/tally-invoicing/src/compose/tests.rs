@@ -92,7 +92,7 @@ fn a_plan_change_mid_period_splits_usage_and_corrects_the_fees() {
     assert_eq!(
         summary(&invoice),
         vec![
-            line("platform", LineKind::Fee, "2026-11-01T00:00:00Z", "24.50"),
+            line("platform", LineKind::Fee, "2026-11-16T00:00:00Z", "24.50"),
             line("gpt4o_input", LineKind::Usage, "2026-11-01T00:00:00Z", "5.00"),
             line("gpt4o_input", LineKind::Usage, "2026-11-16T00:00:00Z", "2.50"),
             line("platform", LineKind::Fee, "2026-12-01T00:00:00Z", "49.00"),
@@ -108,6 +108,23 @@ fn a_plan_change_mid_period_splits_usage_and_corrects_the_fees() {
     let fees: Vec<_> = summary(&december).into_iter().filter(|l| l.0 == "platform").collect();
     assert_eq!(fees, vec![line("platform", LineKind::FeeAdjustment, "2026-12-01T00:00:00Z", "-25.29")]);
     assert_eq!(december.total, d("-25.29"), "no fee in advance: starter has none");
+}
+
+#[test]
+fn a_fee_prorated_from_a_late_start_says_the_part_it_bills() {
+    // Issue 18: a start on Nov 10 billed 21 of 30 days but said "Nov 1 to Nov 30".
+    let s = subscription(&[("pro", "2026-11-10T00:00:00Z")], None);
+    let invoice = compose(&catalog(), &customer("UTC"), &s, 0, &[&ChargeUsage::new()], &[]).unwrap();
+    let fee = invoice
+        .lines
+        .iter()
+        .find(|l| l.kind == LineKind::Fee && l.service_period.start() < t("2026-12-01T00:00:00Z"))
+        .unwrap();
+    assert_eq!(
+        (fee.service_period.start(), fee.service_period.end()),
+        (t("2026-11-10T00:00:00Z"), t("2026-12-01T00:00:00Z"))
+    );
+    assert_eq!(fee.amount, d("34.30"), "21 of 30 days of 49.00");
 }
 
 #[test]
@@ -145,9 +162,10 @@ fn a_dst_change_inside_the_period_prorates_by_real_hours() {
     let fee = invoice
         .lines
         .iter()
-        .find(|l| l.kind == LineKind::Fee && l.service_period.start() == invoice.period.start())
+        .find(|l| l.kind == LineKind::Fee && l.service_period.start() < invoice.period.end())
         .unwrap();
     assert_eq!(fee.amount, d("25.26"), "49.00 * 383 / 743 = 25.258...");
+    assert_eq!(fee.service_period.start(), t("2026-03-15T23:00:00Z"), "pro's part of March");
 }
 
 #[test]

@@ -8,14 +8,16 @@ use chrono_tz::Tz;
 use tally_domain::Customer;
 
 use crate::model::{Document, Invoice, InvoiceLine, InvoiceState, LineKind};
+use crate::trail::Trail;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}\
 table{border-collapse:collapse;width:100%}th,td{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tr.tier td{color:#666;font-size:.9em}\
 .total td{font-weight:bold;border-top:2px solid #222}.state{display:inline-block;padding:.1rem .5rem;border:1px solid #999}";
 
-/// The page for `invoice`, addressed to `customer`, from `issuer`.
-pub fn html(invoice: &Invoice, customer: &Customer, issuer: &str) -> String {
+/// The page for `invoice`, addressed to `customer`, from `issuer`; `trail` names the
+/// documents linked to it by number.
+pub fn html(invoice: &Invoice, customer: &Customer, issuer: &str, trail: &Trail) -> String {
     let zone = customer.timezone;
     let title = match invoice.document {
         Document::Invoice => "Invoice",
@@ -49,11 +51,19 @@ pub fn html(invoice: &Invoice, customer: &Customer, issuer: &str) -> String {
     if let Some(issued) = invoice.issued_at {
         let _ = write!(page, "<br>Issued: {}", day(issued, zone));
     }
-    if let Some(credited) = &invoice.credits {
-        let _ = write!(page, "<br>Cancels invoice: {}", esc(credited));
+    // By number: an id (sub-acme@1793516400000) means nothing to a customer.
+    let linked = |number: &Option<String>, id: &Option<String>| number.clone().or_else(|| id.clone());
+    if let Some(cancels) = linked(&trail.cancels, &invoice.credits) {
+        let _ = write!(page, "<br>Cancels invoice: {}", esc(&cancels));
     }
-    if let Some(revised) = &invoice.revises {
-        let _ = write!(page, "<br>Replaces invoice: {}", esc(revised));
+    if let Some(replaces) = linked(&trail.replaces, &invoice.revises) {
+        let _ = write!(page, "<br>Replaces invoice: {}", esc(&replaces));
+    }
+    if !trail.credited_by.is_empty() {
+        let _ = write!(page, "<br>Cancelled by credit note: {}", esc(&trail.credited_by.join(", ")));
+    }
+    if !trail.replaced_by.is_empty() {
+        let _ = write!(page, "<br>Replaced by invoice: {}", esc(&trail.replaced_by.join(", ")));
     }
     page.push_str("</p>\n<table>\n<tr><th>Description</th><th>Service period</th><th class=\"n\">Quantity</th><th class=\"n\">Billable</th><th class=\"n\">Amount</th></tr>\n");
     for line in &invoice.lines {

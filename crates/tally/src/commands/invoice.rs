@@ -198,7 +198,8 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 let customer = runtime
                     .block_on(store.customer(&invoice.customer))?
                     .with_context(|| format!("the invoice's customer {} is gone", invoice.customer))?;
-                print!("{}", tally_invoicing::render::html(&invoice, &customer, issuer));
+                let trail = runtime.block_on(tally_invoicer::paper_trail(&store, &invoice))?;
+                print!("{}", tally_invoicing::render::html(&invoice, &customer, issuer, &trail));
             } else {
                 println!("{}", serde_json::to_string_pretty(&body(&record)?)?);
             }

@@ -152,13 +152,20 @@ pub fn write_invoices(records: &[InvoiceRecord], customers: &[Customer], dir: &P
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let by_id: BTreeMap<&str, &Customer> = customers.iter().map(|c| (c.id.as_str(), c)).collect();
     let bar = bar(records.len() as u64, "writing invoices");
-    for record in records {
-        let invoice = tally_invoicer::read_invoice(record)?;
+    let documents = records.iter().map(tally_invoicer::read_invoice).collect::<Result<Vec<_>, _>>()?;
+    // The paper trail links documents of one subscription: look only there.
+    let mut by_subscription: BTreeMap<&str, Vec<tally_invoicing::Invoice>> = BTreeMap::new();
+    for doc in &documents {
+        by_subscription.entry(doc.subscription.as_str()).or_default().push(doc.clone());
+    }
+    for (record, invoice) in records.iter().zip(&documents) {
         let name = record.number.clone().unwrap_or_else(|| record.id.replace(['@', ':'], "_"));
-        let json = serde_json::to_string_pretty(&invoice)? + "\n";
+        let json = serde_json::to_string_pretty(invoice)? + "\n";
         std::fs::write(dir.join(format!("{name}.json")), json).with_context(|| format!("writing invoice {name}"))?;
         if let Some(customer) = by_id.get(invoice.customer.as_str()) {
-            let html = tally_invoicing::render::html(&invoice, customer, "Tally demo");
+            let siblings = by_subscription.get(invoice.subscription.as_str()).map_or(&[][..], Vec::as_slice);
+            let trail = tally_invoicing::Trail::of(invoice, siblings);
+            let html = tally_invoicing::render::html(invoice, customer, "Tally demo", &trail);
             std::fs::write(dir.join(format!("{name}.html")), html)
                 .with_context(|| format!("writing invoice {name}"))?;
         }
