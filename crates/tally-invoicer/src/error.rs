@@ -35,6 +35,14 @@ pub enum InvoicerError {
         /// Why not.
         why: String,
     },
+    /// The invoice's period cannot be billed again.
+    #[error("invoice {id}: its period cannot be billed again: {why}")]
+    NotRebillable {
+        /// The id or number given.
+        id: String,
+        /// Why not.
+        why: String,
+    },
     /// The ledger refused a billing act (an amount, a date, a reference, ...).
     #[error(transparent)]
     Ledger(tally_ledger::LedgerError),

@@ -15,4 +15,4 @@ mod void;
 
 pub use close::{close, find_invoice, paper_trail, parse_record as read_invoice, preview, CloseOptions, CloseSummary};
 pub use error::InvoicerError;
-pub use void::{void, Voided};
+pub use void::{rebill, void, Voided};

@@ -91,6 +91,57 @@ where
     Ok(Voided { voided: original.number.clone().unwrap_or_default(), credit_note: (note.id, credit_number), revision })
 }
 
+/// Bills again the period of an invoice voided without a revision (the period would
+/// otherwise stay closed for ever): a revised invoice from the usage as it is now, and
+/// in the ledger the customer's credit (what paid the voided invoice) goes to it first.
+/// Returns the revision's id and number.
+pub async fn rebill<S>(
+    store: &S,
+    catalog: &Catalog,
+    id: &str,
+    now: DateTime<Utc>,
+    invoice_prefix: &str,
+    terms: crate::receivables::Terms,
+) -> Result<(String, String), InvoicerError>
+where
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + PaymentStore,
+{
+    let refuse = |why: &str| InvoicerError::NotRebillable { id: id.to_owned(), why: why.to_owned() };
+    let stored = find_invoice(store, id).await?.ok_or_else(|| refuse("no such invoice"))?;
+    let original = parse_record(&stored)?;
+    if original.state != InvoiceState::Void || original.document != Document::Invoice {
+        return Err(refuse("only a voided invoice's period can be billed again"));
+    }
+    let filter = InvoiceFilter { subscription: Some(original.subscription.clone()), ..Default::default() };
+    for record in store.invoices(&filter).await? {
+        let doc = parse_record(&record)?;
+        if doc.revises.as_deref() == Some(original.id.as_str()) && doc.state != InvoiceState::Void {
+            let number = doc.number.unwrap_or_default();
+            return Err(refuse(&format!("its period is billed already, by {number}")));
+        }
+    }
+    let revised = recompose(store, catalog, &original, now).await?;
+    let written = store.put_invoices(&[record(&revised, catalog)], invoice_prefix).await?;
+    let (revision, number) = written
+        .first()
+        .map(|w| (w.id.clone(), w.number.clone().unwrap_or_default()))
+        .ok_or_else(|| refuse("the revision was written already; run again to see it"))?;
+    let entries = crate::receivables::sync(store, terms, Some(&original.customer)).await?;
+    let ctx = tally_ledger::plan::Context {
+        customer: original.customer.clone(),
+        currency: original.currency,
+        day: now.date_naive(),
+        today: now.date_naive(),
+        recorded_at: now,
+        memo: format!("billed again after the void of {}", original.number.clone().unwrap_or_default()),
+    };
+    let credit =
+        tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &format!("rebill|{revision}"));
+    store.append_entries(&credit).await?;
+    tracing::info!(invoice = %original.id, %revision, "voided period billed again");
+    Ok((revision, number))
+}
+
 /// The revised invoice of `original`'s period.
 async fn recompose<S>(
     store: &S,

@@ -155,6 +155,17 @@ fn receivables_round_trip(store: &[String]) {
         "{page}"
     );
     assert!(!page.contains("sub-acme@"), "no internal ids: {page}");
+
+    // A void without a revision, then the period billed again (finding 10): once only.
+    ok(store, &["invoice", "void", "--id", &first, "--catalog", catalog]);
+    let again = ok(store, &["invoice", "rebill", "--id", &first, "--catalog", catalog]);
+    assert!(again.contains(&format!("billed the period of {first} again as INV-")), "{again}");
+    let err = refused(store, &["invoice", "rebill", "--id", &first, "--catalog", catalog]);
+    assert!(err.contains("billed already"), "{err}");
+    let err = refused(store, &["invoice", "rebill", "--id", revision, "--catalog", catalog]);
+    assert!(err.contains("only a voided invoice"), "{err}");
+    let closed = ok(store, &["invoice", "close", "--catalog", catalog]);
+    assert!(closed.contains("issued 0 invoices"), "a rebilled period is not billed a third time: {closed}");
 }
 
 #[test]

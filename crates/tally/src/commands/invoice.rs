@@ -108,6 +108,23 @@ pub enum InvoiceCommand {
         #[command(flatten)]
         config: super::settings::ConfigArgs,
     },
+    /// Bill again the period of an invoice voided without a revision: a revised invoice
+    /// from the usage as it is now; the customer's credit goes to it first.
+    Rebill {
+        /// The voided invoice's id or number.
+        #[arg(long)]
+        id: String,
+        /// Invoice numbers: this prefix and a sequence.
+        #[arg(long, default_value = "INV-")]
+        number_prefix: String,
+        /// The price catalog.
+        #[arg(long, default_value = "config/catalog.toml")]
+        catalog: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        config: super::settings::ConfigArgs,
+    },
     /// The current period's invoice-to-date of a customer (nothing is stored).
     Preview {
         /// The customer's id.
@@ -225,6 +242,16 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 Some(path) => std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{csv}"),
             }
+        }
+        InvoiceCommand::Rebill { id, number_prefix, catalog, store, config } => {
+            let catalog = super::load_catalog(catalog)?;
+            let store = store.open(&runtime, "opening")?;
+            let terms = tally_invoicer::receivables::Terms {
+                payment_terms: chrono::TimeDelta::from_std(config.load()?.invoicer.payment_terms.get())?,
+            };
+            let (_, number) =
+                runtime.block_on(tally_invoicer::rebill(&store, &catalog, id, Utc::now(), number_prefix, terms))?;
+            println!("billed the period of {id} again as {number}");
         }
         InvoiceCommand::Void { id, revise, number_prefix, credit_prefix, catalog, store, config } => {
             let catalog = super::load_catalog(catalog)?;
