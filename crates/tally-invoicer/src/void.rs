@@ -46,28 +46,50 @@ where
         .await?
         .ok_or_else(|| InvoicerError::NotVoidable { id: id.to_owned(), why: "no such invoice".into() })?;
     let original = parse_record(&stored)?;
-    if original.state != InvoiceState::Issued || original.document != Document::Invoice {
+    if original.state == InvoiceState::Draft || original.document != Document::Invoice {
         let why = format!("it is a {:?} {:?}; only issued invoices can be voided", original.state, original.document);
         return Err(InvoicerError::NotVoidable { id: id.to_owned(), why: why.to_lowercase() });
     }
+    // The credit note and the revision have ids derived from the voided invoice, so a
+    // void that stopped half-way (a killed process, a store that failed) is completed by
+    // voiding again, and voids of one invoice at once converge on one of each.
+    let filter = InvoiceFilter { subscription: Some(original.subscription.clone()), ..Default::default() };
+    let find = |docs: &[Invoice], id: &str| docs.iter().find(|d| d.id == id).cloned();
+    let documents =
+        store.invoices(&filter).await?.iter().map(parse_record).collect::<Result<Vec<_>, InvoicerError>>()?;
+    let mut note = original.credit_note();
+    let revision_id = revision_id(&original);
+    let (had_note, had_revision) = (find(&documents, &note.id), find(&documents, &revision_id));
+    if original.state == InvoiceState::Void && had_note.is_some() && (!revise || had_revision.is_some()) {
+        let why = "it is voided already (its credit note and any revision are issued)".to_owned();
+        return Err(InvoicerError::NotVoidable { id: id.to_owned(), why });
+    }
     // The ledger knows the invoice and what paid it before anything changes.
     let entries = crate::receivables::sync(store, terms, Some(&original.customer)).await?;
-    let mut voided = original.clone();
-    voided.state = InvoiceState::Void;
-    store.put_invoices(&[record(&voided, catalog)], invoice_prefix).await?;
-    let mut note = original.credit_note();
+    if original.state == InvoiceState::Issued {
+        let mut voided = original.clone();
+        voided.state = InvoiceState::Void;
+        store.put_invoices(&[record(&voided, catalog)], invoice_prefix).await?;
+    }
     note.state = InvoiceState::Issued;
     note.issued_at = Some(now);
-    let written = store.put_invoices(&[record(&note, catalog)], credit_prefix).await?;
-    let credit_number = written.first().and_then(|w| w.number.clone()).unwrap_or_default();
-
+    let credit_number = match had_note {
+        Some(existing) => existing.number.unwrap_or_default(),
+        None => number_of(store, &record(&note, catalog), credit_prefix).await?,
+    };
     let mut revision = None;
     let mut revised_total = rust_decimal::Decimal::ZERO;
     if revise {
-        let revised = recompose(store, catalog, &original, now).await?;
+        let revised = match had_revision {
+            Some(existing) => existing,
+            None => recompose(store, catalog, &original, now).await?,
+        };
         revised_total = revised.total;
-        let written = store.put_invoices(&[record(&revised, catalog)], invoice_prefix).await?;
-        revision = written.first().map(|w| (w.id.clone(), w.number.clone().unwrap_or_default()));
+        let number = match revised.number.clone() {
+            Some(number) => number,
+            None => number_of(store, &record(&revised, catalog), invoice_prefix).await?,
+        };
+        revision = Some((revised.id.clone(), number));
     }
     let book = tally_ledger::Book::all(&entries);
     if book.invoice(&original.id).is_some() {
@@ -86,6 +108,14 @@ where
             .map(|(id, number)| (id.as_str(), number.as_str(), revised_total, due));
         let moves = tally_ledger::plan::void(&book, &ctx, &original.id, (&note.id, &credit_number), rev)?;
         store.append_entries(&moves).await?;
+        if moves.is_empty() && revision.is_some() {
+            // Completing an earlier void: the revision enters the ledger now, and the
+            // credit the void left goes to it.
+            let entries = crate::receivables::sync(store, terms, Some(&original.customer)).await?;
+            let act = format!("void|{}|complete", original.id);
+            let credit = tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &act);
+            store.append_entries(&credit).await?;
+        }
     }
     tracing::info!(invoice = %original.id, credit_note = %note.id, revised = revise, "invoice voided");
     Ok(Voided { voided: original.number.clone().unwrap_or_default(), credit_note: (note.id, credit_number), revision })
@@ -121,11 +151,8 @@ where
         }
     }
     let revised = recompose(store, catalog, &original, now).await?;
-    let written = store.put_invoices(&[record(&revised, catalog)], invoice_prefix).await?;
-    let (revision, number) = written
-        .first()
-        .map(|w| (w.id.clone(), w.number.clone().unwrap_or_default()))
-        .ok_or_else(|| refuse("the revision was written already; run again to see it"))?;
+    let revision = revised.id.clone();
+    let number = number_of(store, &record(&revised, catalog), invoice_prefix).await?;
     let entries = crate::receivables::sync(store, terms, Some(&original.customer)).await?;
     let ctx = tally_ledger::plan::Context {
         customer: original.customer.clone(),
@@ -140,6 +167,26 @@ where
     store.append_entries(&credit).await?;
     tracing::info!(invoice = %original.id, %revision, "voided period billed again");
     Ok((revision, number))
+}
+
+/// The id of `original`'s revision: one per voided invoice, derived from it.
+fn revision_id(original: &Invoice) -> String {
+    format!("{}/r1", original.id)
+}
+
+/// Writes `record` (a new issued document) and returns its number: the one it was
+/// given, or, when another writer stored it first, the stored one.
+async fn number_of<S: InvoiceStore>(
+    store: &S,
+    record: &tally_store::InvoiceRecord,
+    prefix: &str,
+) -> Result<String, InvoicerError> {
+    let written = store.put_invoices(std::slice::from_ref(record), prefix).await?;
+    if let Some(number) = written.first().and_then(|w| w.number.clone()) {
+        return Ok(number);
+    }
+    let stored = store.invoice(&record.id).await?;
+    Ok(stored.and_then(|r| r.number).unwrap_or_default())
 }
 
 /// The revised invoice of `original`'s period.
@@ -165,12 +212,8 @@ where
     let usage = UsageBook::read(store, catalog, wanted, Some(&customer.id)).await?;
     let filter = InvoiceFilter { subscription: Some(subscription.id.clone()), ..Default::default() };
     let mut documents = Vec::new();
-    let mut revisions = 0;
     for r in store.invoices(&filter).await? {
         let doc = parse_record(&r)?;
-        if doc.revises.as_deref() == Some(original.id.as_str()) {
-            revisions += 1;
-        }
         if doc.counts() {
             documents.push(doc);
         }
@@ -198,7 +241,7 @@ where
     let billed = billed_for(&docs, &period);
     let period_usage: Vec<&ChargeUsage> = period_usage.iter().collect();
     let mut revised = compose_in(catalog, &customer, &subscription, &cycle, index, &period_usage, &billed)?;
-    revised.id = format!("{}/r{}", original.id, revisions + 1);
+    revised.id = revision_id(original);
     revised.revises = Some(original.id.clone());
     revised.state = InvoiceState::Issued;
     revised.issued_at = Some(now);

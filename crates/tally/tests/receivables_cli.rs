@@ -168,6 +168,134 @@ fn receivables_round_trip(store: &[String]) {
     assert!(closed.contains("issued 0 invoices"), "a rebilled period is not billed a third time: {closed}");
 }
 
+/// The store behind the CLI's store arguments, opened in a thread of its own (the
+/// ClickHouse test runs on a runtime already).
+fn mark_void_only(store: &[String], number: &str) {
+    let (store, number) = (store.to_vec(), number.to_owned());
+    std::thread::spawn(move || {
+        use tally_store::InvoiceStore;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let opened = match store[0].as_str() {
+            "--embedded" => tally_store::AnyStore::Embedded(
+                tally_store::embedded::EmbeddedStore::open(std::path::Path::new(&store[1])).unwrap(),
+            ),
+            _ => {
+                let config = tally_store::clickhouse::ClickHouseConfig {
+                    url: store[1].clone(),
+                    database: store[3].clone(),
+                    user: None,
+                    password: None,
+                    compression: tally_store::clickhouse::Compression::None,
+                };
+                tally_store::AnyStore::ClickHouse(
+                    runtime.block_on(tally_store::clickhouse::ClickHouseStore::open(&config)).unwrap(),
+                )
+            }
+        };
+        let mut record = runtime.block_on(opened.invoice_by_number(&number)).unwrap().unwrap();
+        let mut body: serde_json::Value = serde_json::from_str(&record.body).unwrap();
+        body["state"] = "void".into();
+        record.state = "void".into();
+        record.body = body.to_string();
+        runtime.block_on(opened.put_invoices(&[record], "INV-")).unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
+/// Ten voids of one invoice at once (separate processes) give one credit note and one
+/// revision, and the payment moves to the revision once; a void that stopped after
+/// marking the invoice void is completed by voiding again (issue 18, finding 13).
+fn voids_are_one_act(store: &[String]) {
+    let catalog = common::sample_catalog();
+    let catalog = catalog.to_str().unwrap();
+    let today = Utc::now().date_naive();
+    let start = today.with_day(1).unwrap().checked_sub_months(Months::new(2)).unwrap();
+    ok(store, &["customers", "create", "--id", "beta", "--name", "Beta", "--currency", "USD", "--timezone", "UTC"]);
+    let start = format!("{start}T00:00:00Z");
+    let sub = ["subscriptions", "create", "--id", "sub-beta", "--customer", "beta", "--plan", "pro", "--start", &start];
+    ok(store, &[&sub[..], &["--catalog", catalog]].concat());
+    ok(store, &["invoice", "close", "--catalog", catalog]);
+    let list = |store: &[String]| -> Vec<serde_json::Value> {
+        let listed = ok(store, &["invoice", "list", "--json", "--customer", "beta"]);
+        listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let invoices = list(store);
+    let first = invoices[0]["number"].as_str().unwrap().to_owned();
+    let second = invoices[1]["number"].as_str().unwrap().to_owned();
+    let day = today.to_string();
+    ok(
+        store,
+        &[
+            "payments",
+            "record",
+            "--customer",
+            "beta",
+            "--reference",
+            "W-1",
+            "--amount",
+            "30.00",
+            "--date",
+            &day,
+            "--invoice",
+            &first,
+        ],
+    );
+    let voids: Vec<std::process::Child> = (0..10)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+                .args(["invoice", "void", "--id", &first, "--revise", "--catalog", catalog])
+                .args(store)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let succeeded = voids.into_iter().map(|mut c| c.wait().unwrap().success()).filter(|ok| *ok).count();
+    assert!(succeeded >= 1, "one void succeeds");
+    let docs = list(store);
+    let count = |pick: &dyn Fn(&serde_json::Value) -> bool| docs.iter().filter(|x| pick(x)).count();
+    assert_eq!(count(&|x| x["document"] == "credit_note"), 1, "one credit note: {docs:#?}");
+    assert_eq!(count(&|x| x["revises"].is_string()), 1, "one revision: {docs:#?}");
+
+    // Half a void: the second invoice marked void, no credit note, no revision.
+    mark_void_only(store, &second);
+    ok(store, &["invoice", "void", "--id", &second, "--revise", "--catalog", catalog]);
+    let docs = list(store);
+    let count = |pick: &dyn Fn(&serde_json::Value) -> bool| docs.iter().filter(|x| pick(x)).count();
+    assert_eq!(count(&|x| x["document"] == "credit_note"), 2, "completed with its credit note: {docs:#?}");
+    assert_eq!(count(&|x| x["revises"].is_string()), 2, "and its revision");
+    let err = refused(store, &["invoice", "void", "--id", &second, "--revise", "--catalog", catalog]);
+    assert!(err.contains("voided already"), "{err}");
+
+    // What is owed: the two revisions, less the 30.00 paid once.
+    let late = (today + chrono::Days::new(400)).to_string();
+    let aging = ok(store, &["receivables", "aging", "--json", "--customer", "beta", "--as-of", &late]);
+    let row: serde_json::Value = serde_json::from_str(aging.lines().next().unwrap()).unwrap();
+    let owed: Decimal = docs
+        .iter()
+        .filter(|x| x["state"] == "issued" && x["document"] == "invoice")
+        .map(|x| d(x["total"].as_str().unwrap()))
+        .sum();
+    assert_eq!(d(row["outstanding"].as_str().unwrap()), owed - d("30.00"), "{row} {docs:#?}");
+    assert_eq!(row["unapplied_credit"], "0.00", "{row}");
+}
+
+#[test]
+fn voids_are_one_act_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = vec!["--embedded".to_owned(), dir.path().join("tally.db").to_str().unwrap().to_owned()];
+    voids_are_one_act(&store);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn voids_are_one_act_on_clickhouse() {
+    let db = TestDb::new().await;
+    let store = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
+    tokio::task::spawn_blocking(move || voids_are_one_act(&store)).await.unwrap();
+}
+
 #[test]
 fn receivables_on_the_embedded_store() {
     let dir = tempfile::tempdir().unwrap();
