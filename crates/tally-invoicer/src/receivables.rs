@@ -123,7 +123,23 @@ where
             continue;
         }
         let ctx = context(&doc.customer, doc.currency, issued.date_naive(), issued, "");
-        let more = plan::credit_note(&book, &ctx, credits, (&doc.id, number), doc.total.abs(), "void")?;
+        // The credit note of a void gets the void's own entries (what paid the voided
+        // invoice moves to its revision): whichever of a void and a concurrent reader
+        // appends them first, they are the same entries with the same ids.
+        let voided = documents.iter().any(|d| d.id == credits && d.state == InvoiceState::Void);
+        let more = if voided {
+            let revision = documents.iter().find(|d| {
+                d.revises.as_deref() == Some(credits) && d.state == InvoiceState::Issued && d.number.is_some()
+            });
+            let revision = revision.and_then(|r| {
+                let issued = r.issued_at?;
+                let due = (issued + terms.payment_terms).date_naive();
+                Some((r.id.as_str(), r.number.as_deref()?, r.total, due)).filter(|rev| rev.2 > Decimal::ZERO)
+            });
+            plan::void(&book, &ctx, credits, (&doc.id, number), revision)?
+        } else {
+            plan::credit_note(&book, &ctx, credits, (&doc.id, number), doc.total.abs(), "credit")?
+        };
         push(&mut book, &mut new, more);
     }
     if !new.is_empty() {

@@ -84,10 +84,15 @@ where
             Some(existing) => existing,
             None => recompose(store, catalog, &original, now).await?,
         };
-        revised_total = revised.total;
         let number = match revised.number.clone() {
             Some(number) => number,
             None => number_of(store, &record(&revised, catalog), invoice_prefix).await?,
+        };
+        // The ledger owes what the stored revision says (the store keeps one copy
+        // whatever number of voids wrote it).
+        revised_total = match store.invoice(&revised.id).await? {
+            Some(stored) => stored.total,
+            None => revised.total,
         };
         revision = Some((revised.id.clone(), number));
     }
@@ -212,9 +217,13 @@ where
     let usage = UsageBook::read(store, catalog, wanted, Some(&customer.id)).await?;
     let filter = InvoiceFilter { subscription: Some(subscription.id.clone()), ..Default::default() };
     let mut documents = Vec::new();
+    let itself = revision_id(original);
     for r in store.invoices(&filter).await? {
         let doc = parse_record(&r)?;
-        if doc.counts() {
+        // The revision itself, written by a concurrent void of the same invoice, is not
+        // something this period was billed by: leaving it out makes every void compose
+        // the same revision.
+        if doc.counts() && doc.id != itself {
             documents.push(doc);
         }
     }

@@ -108,7 +108,7 @@ fn check(store: &[String]) {
     assert_eq!(
         lines(switch),
         vec![
-            line("fee", "pro", "2026-10-01T00:00:00Z", "25.29"), // 49.00 * 16 / 31 days
+            line("fee", "pro", "2026-10-16T00:00:00Z", "25.29"), // 49.00 * 16 / 31 days, from the 16th
             line("usage", "starter", "2026-10-01T00:00:00Z", "5.00"),
             line("usage", "pro", "2026-10-16T00:00:00Z", "2.50"),
             line("fee", "pro", "2026-11-01T00:00:00Z", "49.00"),
