@@ -98,14 +98,7 @@ where
     }
     let book = tally_ledger::Book::all(&entries);
     if book.invoice(&original.id).is_some() {
-        let ctx = tally_ledger::plan::Context {
-            customer: original.customer.clone(),
-            currency: original.currency,
-            day: now.date_naive(),
-            today: now.date_naive(),
-            recorded_at: now,
-            memo: format!("void of {}", original.number.clone().unwrap_or_default()),
-        };
+        let ctx = ledger_context(&original, now, "void of");
         let due = (now + terms.payment_terms).date_naive();
         let rev = revision
             .as_ref()
@@ -159,19 +152,24 @@ where
     let revision = revised.id.clone();
     let number = number_of(store, &record(&revised, catalog), invoice_prefix).await?;
     let entries = crate::receivables::sync(store, terms, Some(&original.customer)).await?;
-    let ctx = tally_ledger::plan::Context {
-        customer: original.customer.clone(),
-        currency: original.currency,
-        day: now.date_naive(),
-        today: now.date_naive(),
-        recorded_at: now,
-        memo: format!("billed again after the void of {}", original.number.clone().unwrap_or_default()),
-    };
+    let ctx = ledger_context(&original, now, "billed again after the void of");
     let credit =
         tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &format!("rebill|{revision}"));
     store.append_entries(&credit).await?;
     tracing::info!(invoice = %original.id, %revision, "voided period billed again");
     Ok((revision, number))
+}
+
+/// The ledger's context of an act on `original` now, its memo `what` and the number.
+fn ledger_context(original: &Invoice, now: DateTime<Utc>, what: &str) -> tally_ledger::plan::Context {
+    tally_ledger::plan::Context {
+        customer: original.customer.clone(),
+        currency: original.currency,
+        day: now.date_naive(),
+        today: now.date_naive(),
+        recorded_at: now,
+        memo: format!("{what} {}", original.number.clone().unwrap_or_default()),
+    }
 }
 
 /// The id of `original`'s revision: one per voided invoice, derived from it.
