@@ -149,8 +149,13 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route; see /openapi.json")
 }
 
-/// A JSON body into `T`, or 400 `invalid_body` naming the field that is wrong.
+/// A JSON object body into `T`, or 400 `invalid_body` naming the field that is wrong.
+/// Only an object: serde would also fill a struct from an array (`[]` would read as a
+/// change of nothing).
 pub fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", "the body must be a JSON object"));
+    }
     let mut json = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut json).map_err(|e| {
         let path = e.path().to_string();

@@ -70,6 +70,7 @@ pub(crate) fn invoicer_error(err: InvoicerError) -> ApiError {
             match e {
                 L::Amount { .. } => ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()),
                 L::Date { why, .. } => ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("date: {why}")),
+                L::Invalid { .. } => ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()),
                 L::Reference { .. } => ApiError::new(StatusCode::CONFLICT, "reference_conflict", e.to_string()),
                 L::Refused(_) => ApiError::new(StatusCode::CONFLICT, "refused", e.to_string()),
             }

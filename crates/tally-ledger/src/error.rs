@@ -23,6 +23,14 @@ pub enum LedgerError {
         /// What is wrong.
         why: String,
     },
+    /// A field that is not well formed (an empty reference, a control character).
+    #[error("{field}: {why}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        why: String,
+    },
     /// A document, payment or reference the ledger does not know, or knows already.
     #[error("{what}: {why}")]
     Reference {

@@ -32,6 +32,20 @@ pub fn check_amount(amount: Decimal, currency: Currency) -> Result<(), LedgerErr
     Ok(())
 }
 
+/// A reference (a bank line's, a refund's) as people and bank files write it: not
+/// empty, no control characters (it reaches statements, CSV files and terminals).
+fn check_reference(reference: &str) -> Result<&str, LedgerError> {
+    let reference = reference.trim();
+    let refuse = |why: &str| LedgerError::Invalid { field: "reference", why: why.into() };
+    if reference.is_empty() {
+        return Err(refuse("is empty"));
+    }
+    if reference.chars().any(char::is_control) {
+        return Err(refuse("contains a control character"));
+    }
+    Ok(reference)
+}
+
 fn not_future(field: &'static str, day: NaiveDate, today: NaiveDate) -> Result<(), LedgerError> {
     if day > today {
         return Err(LedgerError::Date { field, why: format!("{day} is in the future (today is {today})") });
@@ -104,10 +118,7 @@ pub fn payment(
 ) -> Result<Vec<Entry>, LedgerError> {
     check_amount(amount, ctx.currency)?;
     not_future("received_on", ctx.day, ctx.today)?;
-    let reference = reference.trim();
-    if reference.is_empty() {
-        return Err(LedgerError::Reference { what: "reference".into(), why: "is empty".into() });
-    }
+    let reference = check_reference(reference)?;
     let source = Source::Payment(reference.to_owned());
     if let Some(known) = book.source(&ctx.customer, &source) {
         if known.amount == amount && known.effective == ctx.day && known.currency == ctx.currency {
@@ -323,6 +334,7 @@ pub fn refund(
 ) -> Result<Vec<Entry>, LedgerError> {
     check_amount(amount, ctx.currency)?;
     not_future("day", ctx.day, ctx.today)?;
+    let reference = check_reference(reference)?;
     let id = entry_id(&["refund", ctx.customer.as_str(), reference]);
     if book.has(&id) {
         return Ok(Vec::new());

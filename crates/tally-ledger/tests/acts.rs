@@ -70,6 +70,10 @@ fn amounts_are_held_to_the_minor_unit_and_payments_are_not_dated_ahead() {
         assert!(matches!(r, Err(LedgerError::Amount { .. })), "{currency} {amount}: {r:?}");
     }
     assert!(plan::payment(&book, &ctx("KWD", "2026-11-10"), "r", d("1.005"), &[]).is_ok(), "KWD has 3 decimals");
+    for reference in ["", "  ", "ACH\u{0}1", "ACH\u{1b}[31m"] {
+        let r = plan::payment(&book, &ctx("USD", "2026-11-10"), reference, d("1"), &[]);
+        assert!(matches!(r, Err(LedgerError::Invalid { field: "reference", .. })), "{reference:?}: {r:?}");
+    }
     let r = plan::payment(&book, &ctx("USD", "2027-06-01"), "r", d("1"), &[]);
     assert!(matches!(r, Err(LedgerError::Date { field: "received_on", .. })), "{r:?}");
 }
