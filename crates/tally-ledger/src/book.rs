@@ -33,23 +33,12 @@ pub struct OpenDocument {
     pub owed: Decimal,
 }
 
-/// A source of credit as the book knows it.
+/// A source of credit as the book knows it; what it has given is in the book's sums.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SourceState {
     pub(crate) currency: Currency,
     pub(crate) amount: Decimal,
     pub(crate) effective: NaiveDate,
-    /// Allocated to invoices, net of allocations undone.
-    pub(crate) allocated: Decimal,
-    /// Refunded or reversed.
-    pub(crate) taken: Decimal,
-    pub(crate) reversed: bool,
-}
-
-impl SourceState {
-    pub(crate) fn available(&self) -> Decimal {
-        self.amount - self.allocated - self.taken
-    }
 }
 
 /// The aging buckets, by days past due.
@@ -96,10 +85,9 @@ pub struct Book {
     /// Per invoice: allocated to it, net; and written off.
     allocated_to: HashMap<String, Decimal>,
     written_off: HashMap<String, Decimal>,
-    /// Per source: allocated from it, net; refunded or reversed; reversed at all.
+    /// Per source: allocated from it, net; refunded or reversed.
     allocated_from: HashMap<(CustomerId, Source), Decimal>,
     taken: HashMap<(CustomerId, Source), Decimal>,
-    reversed: std::collections::HashSet<(CustomerId, Source)>,
     balances: BTreeMap<(CustomerId, Currency), Decimal>,
     /// Ids of the entries counted, to tell a new entry from one appended already.
     ids: HashMap<String, NaiveDate>,
@@ -136,14 +124,8 @@ impl Book {
         }
         let customer = &entry.customer;
         *self.balances.entry((customer.clone(), entry.currency)).or_default() += entry.balance_effect();
-        let source_state = |entry: &Entry| SourceState {
-            currency: entry.currency,
-            amount: entry.amount,
-            effective: entry.effective,
-            allocated: Decimal::ZERO,
-            taken: Decimal::ZERO,
-            reversed: false,
-        };
+        let source_state =
+            |entry: &Entry| SourceState { currency: entry.currency, amount: entry.amount, effective: entry.effective };
         match &entry.kind {
             EntryKind::Invoice { document, number, due } => {
                 self.invoices.insert(
@@ -159,6 +141,7 @@ impl Book {
                         owed: entry.amount,
                     },
                 );
+                self.refresh_invoice(document);
             }
             EntryKind::CreditNote { document, .. } => {
                 self.sources.insert((customer.clone(), Source::CreditNote(document.clone())), source_state(entry));
@@ -173,34 +156,18 @@ impl Book {
                 *self.allocated_from.entry((customer.clone(), source.clone())).or_default() += amount;
                 *self.allocated_to.entry(document.clone()).or_default() += amount;
                 *self.allocations.entry((customer.clone(), source.clone(), document.clone())).or_default() += amount;
+                self.refresh_invoice(document);
             }
             EntryKind::PaymentReversal { reference, .. } => {
-                let key = (customer.clone(), Source::Payment(reference.clone()));
-                *self.taken.entry(key.clone()).or_default() += entry.amount;
-                self.reversed.insert(key);
+                *self.taken.entry((customer.clone(), Source::Payment(reference.clone()))).or_default() += entry.amount;
             }
             EntryKind::Refund { source, .. } => {
                 *self.taken.entry((customer.clone(), source.clone())).or_default() += entry.amount;
             }
             EntryKind::WriteOff { document, .. } => {
                 *self.written_off.entry(document.clone()).or_default() += entry.amount;
-            }
-        }
-        match &entry.kind {
-            EntryKind::Invoice { document, .. } | EntryKind::WriteOff { document, .. } => {
-                self.refresh_invoice(document)
-            }
-            EntryKind::Allocation { source, document } | EntryKind::Deallocation { source, document } => {
                 self.refresh_invoice(document);
-                self.refresh_source(&(customer.clone(), source.clone()));
             }
-            EntryKind::CreditNote { document, .. } => {
-                self.refresh_source(&(customer.clone(), Source::CreditNote(document.clone())))
-            }
-            EntryKind::Payment { reference } | EntryKind::PaymentReversal { reference, .. } => {
-                self.refresh_source(&(customer.clone(), Source::Payment(reference.clone())))
-            }
-            EntryKind::Refund { source, .. } => self.refresh_source(&(customer.clone(), source.clone())),
         }
     }
 
@@ -213,13 +180,10 @@ impl Book {
         }
     }
 
-    /// What a source has given and has left, from the sums.
-    fn refresh_source(&mut self, key: &(CustomerId, Source)) {
-        if let Some(source) = self.sources.get_mut(key) {
-            source.allocated = self.allocated_from.get(key).copied().unwrap_or_default();
-            source.taken = self.taken.get(key).copied().unwrap_or_default();
-            source.reversed = self.reversed.contains(key);
-        }
+    /// What a source has not given yet (allocated, refunded or reversed), from the sums.
+    fn left(&self, key: &(CustomerId, Source), source: &SourceState) -> Decimal {
+        let allocated = self.allocated_from.get(key).copied().unwrap_or_default();
+        source.amount - allocated - self.taken.get(key).copied().unwrap_or_default()
     }
 
     /// Whether an entry with this id is counted.
@@ -261,13 +225,14 @@ impl Book {
         self.sources
             .iter()
             .filter(|((c, _), s)| c == customer && s.currency == currency)
-            .map(|(_, s)| s.available())
+            .map(|(key, s)| self.left(key, s))
             .sum()
     }
 
     /// What `source` of `customer` can still give (allocate or refund).
     pub fn available(&self, customer: &CustomerId, source: &Source) -> Option<Decimal> {
-        self.sources.get(&(customer.clone(), source.clone())).map(SourceState::available)
+        let key = (customer.clone(), source.clone());
+        self.sources.get(&key).map(|s| self.left(&key, s))
     }
 
     pub(crate) fn source(&self, customer: &CustomerId, source: &Source) -> Option<&SourceState> {
@@ -279,8 +244,9 @@ impl Book {
         let mut out: Vec<(NaiveDate, Source, Decimal)> = self
             .sources
             .iter()
-            .filter(|((c, _), s)| c == customer && s.currency == currency && s.available() > Decimal::ZERO)
-            .map(|((_, source), s)| (s.effective, source.clone(), s.available()))
+            .filter(|((c, _), s)| c == customer && s.currency == currency)
+            .map(|(key, s)| (s.effective, key.1.clone(), self.left(key, s)))
+            .filter(|(_, _, left)| *left > Decimal::ZERO)
             .collect();
         out.sort();
         out.into_iter().map(|(_, s, a)| (s, a)).collect()
@@ -322,10 +288,11 @@ impl Book {
             let cell = &mut rows.get_mut(code).expect("the row was made").buckets[bucket];
             *cell = (cell.0 + doc.owed, cell.1 + 1);
         }
-        for ((c, _), s) in &self.sources {
-            if customer.is_none_or(|want| want == c) && s.available() > Decimal::ZERO {
+        for (key, s) in &self.sources {
+            let left = self.left(key, s);
+            if customer.is_none_or(|want| want == &key.0) && left > Decimal::ZERO {
                 let code = row(&mut rows, s.currency);
-                rows.get_mut(code).expect("the row was made").unapplied_credit += s.available();
+                rows.get_mut(code).expect("the row was made").unapplied_credit += left;
             }
         }
         rows.into_values().collect()

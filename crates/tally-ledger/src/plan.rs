@@ -302,7 +302,7 @@ pub fn reverse_payment(book: &Book, ctx: &Context, reference: &str, reason: &str
         why: format!("no such payment of customer {}", ctx.customer),
     })?;
     let act = entry_id(&["reversal", ctx.customer.as_str(), reference]);
-    if state.reversed {
+    if book.has(&act) {
         return Ok(Vec::new());
     }
     if reason.trim().is_empty() {
