@@ -246,14 +246,8 @@ where
         let wanted: Vec<_> = spans.iter().map(|(plan, span)| (*span, plan.clone())).collect();
         let usage = UsageBook::read(store, catalog, wanted, Some(customer)).await?;
         let period_usage: Vec<_> = spans.iter().map(|(plan, span)| usage.get(span, plan, customer)).collect();
-        let filter = InvoiceFilter { subscription: Some(subscription.id.clone()), ..Default::default() };
-        let mut docs = Vec::new();
-        for record in store.invoices(&filter).await? {
-            let invoice = parse_record(&record)?;
-            if invoice.counts() {
-                docs.push(invoice);
-            }
-        }
+        let docs: Vec<Invoice> =
+            documents_of(store, &subscription.id).await?.into_iter().filter(Invoice::counts).collect();
         let billed = billed_for(&docs.iter().collect::<Vec<_>>(), &period);
         invoices.push(compose_in(catalog, &owner, &subscription, &cycle, index, &period_usage, &billed)?);
     }
@@ -381,9 +375,17 @@ pub async fn paper_trail<S: InvoiceStore>(
     store: &S,
     invoice: &Invoice,
 ) -> Result<tally_invoicing::Trail, InvoicerError> {
-    let filter = InvoiceFilter { subscription: Some(invoice.subscription.clone()), ..Default::default() };
-    let documents = store.invoices(&filter).await?.iter().map(parse_record).collect::<Result<Vec<_>, _>>()?;
-    Ok(tally_invoicing::Trail::of(invoice, &documents))
+    Ok(tally_invoicing::Trail::of(invoice, &documents_of(store, &invoice.subscription).await?))
+}
+
+/// Every document of a subscription (drafts, issued, voided invoices and credit notes),
+/// read back from the store.
+pub(crate) async fn documents_of<S: InvoiceStore>(
+    store: &S,
+    subscription: &tally_domain::SubscriptionId,
+) -> Result<Vec<Invoice>, InvoicerError> {
+    let filter = InvoiceFilter { subscription: Some(subscription.clone()), ..Default::default() };
+    store.invoices(&filter).await?.iter().map(parse_record).collect()
 }
 
 /// A stored invoice, its state and number as the store has them (the columns are the truth).

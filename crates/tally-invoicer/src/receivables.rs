@@ -8,12 +8,12 @@
 //! those issued before the ledger existed (and payments of the old per-invoice
 //! payments table), idempotently, so every read starts from complete entries.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use tally_domain::{Currency, CustomerId};
-use tally_invoicing::{Document, InvoiceState};
+use tally_invoicing::{Document, Invoice, InvoiceState};
 use tally_ledger::plan::{self, Context};
 use tally_ledger::{AgingRow, Book, Entry, LedgerError, OpenDocument, Source, Statement};
 use tally_store::{InvoiceFilter, InvoiceStore, LedgerStore, PaymentStore};
@@ -97,12 +97,10 @@ where
             push(&mut book, &mut new, more);
         }
     }
-    let known: HashSet<&str> = documents.iter().map(|d| d.id.as_str()).collect();
+    let by_id: HashMap<&str, &Invoice> = documents.iter().map(|d| (d.id.as_str(), d)).collect();
     for payment in store.payments(None).await? {
-        let Some(doc) = documents.iter().find(|d| d.id == payment.invoice) else { continue };
-        if !known.contains(payment.invoice.as_str()) || customer.is_some_and(|c| c != &doc.customer) {
-            continue;
-        }
+        // Only payments of the documents read (those of `customer`, when given).
+        let Some(doc) = by_id.get(payment.invoice.as_str()) else { continue };
         let ctx = context(&doc.customer, doc.currency, payment.received_on, payment.recorded_at, "");
         let ctx = Context { today: ctx.day.max(ctx.today), ..ctx };
         match plan::payment(&book, &ctx, &payment.reference, payment.amount, std::slice::from_ref(&doc.id)) {
@@ -126,7 +124,7 @@ where
         // The credit note of a void gets the void's own entries (what paid the voided
         // invoice moves to its revision): whichever of a void and a concurrent reader
         // appends them first, they are the same entries with the same ids.
-        let voided = documents.iter().any(|d| d.id == credits && d.state == InvoiceState::Void);
+        let voided = by_id.get(credits).is_some_and(|d| d.state == InvoiceState::Void);
         let more = if voided {
             let revision = documents.iter().find(|d| {
                 d.revises.as_deref() == Some(credits) && d.state == InvoiceState::Issued && d.number.is_some()

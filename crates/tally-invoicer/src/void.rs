@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use tally_domain::Catalog;
 use tally_invoicing::{compose_in, cycle_of, Document, Invoice, InvoiceState, LineKind};
 use tally_rating::ChargeUsage;
-use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, LedgerStore, PaymentStore, UsageStore};
+use tally_store::{AccountStore, InvoiceStore, LedgerStore, PaymentStore, UsageStore};
 
-use crate::close::{billed_for, find_invoice, parse_record, record};
+use crate::close::{billed_for, documents_of, find_invoice, parse_record, record};
 use crate::error::InvoicerError;
 use crate::usage::UsageBook;
 
@@ -53,10 +53,8 @@ where
     // The credit note and the revision have ids derived from the voided invoice, so a
     // void that stopped half-way (a killed process, a store that failed) is completed by
     // voiding again, and voids of one invoice at once converge on one of each.
-    let filter = InvoiceFilter { subscription: Some(original.subscription.clone()), ..Default::default() };
     let find = |docs: &[Invoice], id: &str| docs.iter().find(|d| d.id == id).cloned();
-    let documents =
-        store.invoices(&filter).await?.iter().map(parse_record).collect::<Result<Vec<_>, InvoicerError>>()?;
+    let documents = documents_of(store, &original.subscription).await?;
     let mut note = original.credit_note();
     let revision_id = revision_id(&original);
     let (had_note, had_revision) = (find(&documents, &note.id), find(&documents, &revision_id));
@@ -80,21 +78,19 @@ where
     let mut revision = None;
     let mut revised_total = rust_decimal::Decimal::ZERO;
     if revise {
-        let revised = match had_revision {
-            Some(existing) => existing,
-            None => recompose(store, catalog, &original, now).await?,
+        let (id, number, total) = match had_revision {
+            Some(existing) => (existing.id, existing.number.unwrap_or_default(), existing.total),
+            None => {
+                let revised = recompose(store, catalog, &original, now).await?;
+                let number = number_of(store, &record(&revised, catalog), invoice_prefix).await?;
+                // The ledger owes what the stored revision says (the store keeps one
+                // copy whatever number of voids wrote it).
+                let total = store.invoice(&revised.id).await?.map_or(revised.total, |stored| stored.total);
+                (revised.id, number, total)
+            }
         };
-        let number = match revised.number.clone() {
-            Some(number) => number,
-            None => number_of(store, &record(&revised, catalog), invoice_prefix).await?,
-        };
-        // The ledger owes what the stored revision says (the store keeps one copy
-        // whatever number of voids wrote it).
-        revised_total = match store.invoice(&revised.id).await? {
-            Some(stored) => stored.total,
-            None => revised.total,
-        };
-        revision = Some((revised.id.clone(), number));
+        revised_total = total;
+        revision = Some((id, number));
     }
     let book = tally_ledger::Book::all(&entries);
     if book.invoice(&original.id).is_some() {
@@ -140,9 +136,7 @@ where
     if original.state != InvoiceState::Void || original.document != Document::Invoice {
         return Err(refuse("only a voided invoice's period can be billed again"));
     }
-    let filter = InvoiceFilter { subscription: Some(original.subscription.clone()), ..Default::default() };
-    for record in store.invoices(&filter).await? {
-        let doc = parse_record(&record)?;
+    for doc in documents_of(store, &original.subscription).await? {
         if doc.revises.as_deref() == Some(original.id.as_str()) && doc.state != InvoiceState::Void {
             let number = doc.number.unwrap_or_default();
             return Err(refuse(&format!("its period is billed already, by {number}")));
@@ -213,18 +207,15 @@ where
     let spans = subscription.spans(&period);
     let wanted: Vec<_> = spans.iter().map(|(plan, span)| (*span, plan.clone())).collect();
     let usage = UsageBook::read(store, catalog, wanted, Some(&customer.id)).await?;
-    let filter = InvoiceFilter { subscription: Some(subscription.id.clone()), ..Default::default() };
-    let mut documents = Vec::new();
+    // The revision itself, written by a concurrent void of the same invoice, is not
+    // something this period was billed by: leaving it out makes every void compose the
+    // same revision.
     let itself = revision_id(original);
-    for r in store.invoices(&filter).await? {
-        let doc = parse_record(&r)?;
-        // The revision itself, written by a concurrent void of the same invoice, is not
-        // something this period was billed by: leaving it out makes every void compose
-        // the same revision.
-        if doc.counts() && doc.id != itself {
-            documents.push(doc);
-        }
-    }
+    let documents: Vec<Invoice> = documents_of(store, &subscription.id)
+        .await?
+        .into_iter()
+        .filter(|doc| doc.counts() && doc.id != itself)
+        .collect();
     let docs: Vec<&Invoice> = documents.iter().collect();
     let period_usage: Vec<ChargeUsage> = spans
         .iter()
