@@ -170,7 +170,7 @@ fn revise_of(body: &[u8]) -> Result<bool, ApiError> {
 pub async fn void(State(api): State<Api>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
     let revise = revise_of(&body)?;
     let prefixes = (api.prefixes.0.as_str(), api.prefixes.1.as_str());
-    let terms = tally_invoicer::receivables::Terms { payment_terms: api.payment_terms };
+    let terms = api.terms();
     let done = tally_invoicer::void(&*api.store, &api.catalog, &id, revise, Utc::now(), prefixes, terms)
         .await
         .map_err(invoicer_error)?;

@@ -68,6 +68,13 @@ pub enum Events {
     Kafka(Arc<Forwarder<AnyStore>>),
 }
 
+impl Api {
+    /// The receivables' terms.
+    pub(crate) fn terms(&self) -> tally_invoicer::receivables::Terms {
+        tally_invoicer::receivables::Terms { payment_terms: self.payment_terms }
+    }
+}
+
 impl Events {
     async fn write(&self, messages: Vec<&[u8]>) -> Result<Vec<Outcome>, IngestError> {
         match self {

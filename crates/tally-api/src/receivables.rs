@@ -19,7 +19,7 @@ use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tally_invoicer::receivables::{self, Terms};
+use tally_invoicer::receivables;
 use tally_invoicing::{Document, InvoiceState};
 use tally_ledger::AGING_BUCKETS;
 
@@ -36,15 +36,6 @@ pub struct NewPayment {
     date: NaiveDate,
     /// The bank's or payer's reference; recording it again changes nothing.
     reference: String,
-}
-
-/// An amount written with the currency's decimals (`0` is `0.00` in USD).
-fn money(currency: tally_domain::Currency, amount: Decimal) -> String {
-    currency.round(amount).unwrap_or(amount).to_string()
-}
-
-fn terms(api: &Api) -> Terms {
-    Terms { payment_terms: api.payment_terms }
 }
 
 /// `POST /v1/invoices/{id}/payments`: 201 when recorded, 200 when the same payment was
@@ -74,18 +65,26 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
     let to = [invoice.id.clone()];
     let (customer, currency, reference) = (&invoice.customer, invoice.currency, new.reference.trim());
     let on = receivables::On { customer, currency, day: new.date, now };
-    let done = receivables::record_payment(&*api.store, terms(&api), on, reference, amount, &to, "")
+    let done = receivables::record_payment(&*api.store, api.terms(), on, reference, amount, &to, "")
         .await
         .map_err(invoicer_error)?;
-    let book = receivables::current(&*api.store, terms(&api), Some(customer)).await.map_err(invoicer_error)?;
-    let outstanding = book.invoice(&invoice.id).map_or(Decimal::ZERO, |d| d.owed);
+    // What the invoice owes now: the payment's allocation says it; only a payment that
+    // did not reach this invoice (a retry, or nothing left owed) reads the ledger again.
+    let outstanding = match done.allocated.iter().find(|(document, ..)| *document == invoice.id) {
+        Some((.., owed)) => *owed,
+        None => receivables::current(&*api.store, api.terms(), Some(customer))
+            .await
+            .map_err(invoicer_error)?
+            .invoice(&invoice.id)
+            .map_or(Decimal::ZERO, |d| d.owed),
+    };
     let status = if done.recorded { StatusCode::CREATED } else { StatusCode::OK };
     let body = json!({
         "recorded": done.recorded,
         "payment": { "invoice": invoice.id, "reference": reference, "amount": amount.to_string(),
             "currency": currency.to_string(), "date": new.date.to_string() },
-        "outstanding": money(currency, outstanding),
-        "credit": money(currency, done.credit),
+        "outstanding": currency.show(outstanding),
+        "credit": currency.show(done.credit),
     });
     Ok((status, Json(body)).into_response())
 }
@@ -93,12 +92,11 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
 /// `GET /v1/invoices/{id}/payments`: what paid it (payments and credit notes) and what it still owes.
 pub async fn list(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let invoice = stored_invoice(&api, &id).await?;
-    let book = receivables::current(&*api.store, terms(&api), Some(&invoice.customer)).await.map_err(invoicer_error)?;
+    let book = receivables::current(&*api.store, api.terms(), Some(&invoice.customer)).await.map_err(invoicer_error)?;
     let allocations = book.allocations_to(&invoice.customer, &invoice.id);
     let paid: Decimal =
         allocations.iter().filter(|(s, _)| matches!(s, tally_ledger::Source::Payment(_))).map(|a| a.1).sum();
     let owed = book.invoice(&invoice.id).map_or(Decimal::ZERO, |d| d.owed);
-    let owed = invoice.currency.round(owed).unwrap_or(owed);
     let payments: Vec<Value> = allocations
         .iter()
         .map(|(source, amount)| {
@@ -111,7 +109,7 @@ pub async fn list(State(api): State<Api>, Path(id): Path<String>) -> Result<Json
         .collect();
     Ok(Json(json!({
         "invoice": invoice.id, "number": invoice.number, "currency": invoice.currency.to_string(),
-        "total": invoice.total.to_string(), "paid": paid.to_string(), "outstanding": owed.to_string(),
+        "total": invoice.total.to_string(), "paid": paid.to_string(), "outstanding": invoice.currency.show(owed),
         "payments": payments,
     })))
 }
@@ -134,7 +132,7 @@ pub async fn overdue(
     let as_of = params.as_of.unwrap_or_else(|| Utc::now().date_naive());
     let customer = params.customer.map(tally_domain::CustomerId::new);
     let late =
-        receivables::overdue(&*api.store, terms(&api), customer.as_ref(), as_of).await.map_err(invoicer_error)?;
+        receivables::overdue(&*api.store, api.terms(), customer.as_ref(), as_of).await.map_err(invoicer_error)?;
     let rows: Vec<Value> = late
         .iter()
         .map(|d| {
@@ -154,17 +152,17 @@ pub async fn aging(
     let params = crate::error::query(params)?;
     let as_of = params.as_of.unwrap_or_else(|| Utc::now().date_naive());
     let customer = params.customer.map(tally_domain::CustomerId::new);
-    let rows = receivables::aging(&*api.store, terms(&api), customer.as_ref(), as_of).await.map_err(invoicer_error)?;
+    let rows = receivables::aging(&*api.store, api.terms(), customer.as_ref(), as_of).await.map_err(invoicer_error)?;
     let currencies: Vec<Value> = rows
         .iter()
         .map(|row| {
             let buckets: Vec<Value> = AGING_BUCKETS
                 .iter()
                 .zip(row.buckets)
-                .map(|(b, (amount, invoices))| json!({ "bucket": b, "outstanding": money(row.currency, amount), "invoices": invoices }))
+                .map(|(b, (amount, invoices))| json!({ "bucket": b, "outstanding": row.currency.show(amount), "invoices": invoices }))
                 .collect();
-            json!({ "currency": row.currency.to_string(), "outstanding": money(row.currency, row.owed()),
-                "unapplied_credit": money(row.currency, row.unapplied_credit), "buckets": buckets })
+            json!({ "currency": row.currency.to_string(), "outstanding": row.currency.show(row.owed()),
+                "unapplied_credit": row.currency.show(row.unapplied_credit), "buckets": buckets })
         })
         .collect();
     Ok(Json(json!({ "as_of": as_of.to_string(), "currencies": currencies })))

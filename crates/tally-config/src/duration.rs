@@ -15,6 +15,12 @@ impl Span {
     pub fn get(self) -> Duration {
         self.0
     }
+
+    /// The duration for date arithmetic. Every span of the settings is bounded by
+    /// `Settings::validate` far below `TimeDelta::MAX`, which a larger one saturates to.
+    pub fn delta(self) -> chrono::TimeDelta {
+        chrono::TimeDelta::from_std(self.0).unwrap_or(chrono::TimeDelta::MAX)
+    }
 }
 
 impl fmt::Display for Span {

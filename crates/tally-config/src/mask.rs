@@ -5,11 +5,6 @@ use crate::settings::Settings;
 use tally_domain::redact::{self, MASK};
 
 impl Settings {
-    /// `scheme://user:password@host` with the password masked.
-    pub fn mask_url(url: &str) -> String {
-        redact::url(url)
-    }
-
     /// A copy with every secret replaced by `********` (empty secrets stay empty).
     pub fn masked(&self) -> Settings {
         let mut out = self.clone();

@@ -154,8 +154,7 @@ pub struct AccountsSettings {
 impl AccountsSettings {
     /// The horizon the domain checks dates against.
     pub fn horizon(&self) -> tally_domain::DateHorizon {
-        let delta = |span: Span| chrono::TimeDelta::from_std(span.get()).unwrap_or(chrono::TimeDelta::MAX);
-        tally_domain::DateHorizon { past: delta(self.max_backdate), future: delta(self.max_ahead) }
+        tally_domain::DateHorizon { past: self.max_backdate.delta(), future: self.max_ahead.delta() }
     }
 }
 

@@ -54,6 +54,13 @@ impl Currency {
         self.minor_units
     }
 
+    /// `amount` written with the currency's decimals (`0` is `0.00` in USD), as
+    /// statements, receivables and exports show it; an amount [`Currency::round`]
+    /// cannot write is shown as it is.
+    pub fn show(&self, amount: Decimal) -> String {
+        self.round(amount).unwrap_or(amount).to_string()
+    }
+
     /// Rounds an amount to the minor unit, half away from zero, and writes it with
     /// exactly that many decimals (`49` becomes `49.00` in USD). `None` if the
     /// rounded amount cannot be written with that many decimals (beyond ~7.9e25).

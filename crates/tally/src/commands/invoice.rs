@@ -246,9 +246,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
         InvoiceCommand::Rebill { id, number_prefix, catalog, store, config } => {
             let catalog = super::load_catalog(catalog)?;
             let store = store.open(&runtime, "opening")?;
-            let terms = tally_invoicer::receivables::Terms {
-                payment_terms: chrono::TimeDelta::from_std(config.load()?.invoicer.payment_terms.get())?,
-            };
+            let terms = super::receivables::terms(config)?;
             let (_, number) =
                 runtime.block_on(tally_invoicer::rebill(&store, &catalog, id, Utc::now(), number_prefix, terms))?;
             println!("billed the period of {id} again as {number}");
@@ -257,9 +255,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             let catalog = super::load_catalog(catalog)?;
             let store = store.open(&runtime, "opening")?;
             let prefixes = (number_prefix.as_str(), credit_prefix.as_str());
-            let terms = tally_invoicer::receivables::Terms {
-                payment_terms: chrono::TimeDelta::from_std(config.load()?.invoicer.payment_terms.get())?,
-            };
+            let terms = super::receivables::terms(config)?;
             let done =
                 runtime.block_on(tally_invoicer::void(&store, &catalog, id, *revise, Utc::now(), prefixes, terms))?;
             let mut line = format!("voided {} with credit note {}", done.voided, done.credit_note.1);

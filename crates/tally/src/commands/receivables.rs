@@ -149,9 +149,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")
 }
 
-fn terms(config: &ConfigArgs) -> anyhow::Result<Terms> {
-    let span = config.load()?.invoicer.payment_terms.get();
-    Ok(Terms { payment_terms: chrono::TimeDelta::from_std(span).context("invoicer.payment_terms")? })
+/// The receivables' terms of the configuration (`invoicer.payment_terms`).
+pub fn terms(config: &ConfigArgs) -> anyhow::Result<Terms> {
+    Ok(Terms { payment_terms: config.load()?.invoicer.payment_terms.delta() })
 }
 
 impl Account {
@@ -220,7 +220,7 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
             let customer = customer.clone().map(CustomerId::new);
             let day = as_of.unwrap_or(today);
             let rows = runtime.block_on(receivables::aging(&store, terms(config)?, customer.as_ref(), day))?;
-            let money = |c: Currency, a: Decimal| c.round(a).unwrap_or(a).to_string();
+            let money = |c: Currency, a: Decimal| c.show(a);
             if *json {
                 for row in &rows {
                     let buckets: serde_json::Map<String, serde_json::Value> = AGING_BUCKETS

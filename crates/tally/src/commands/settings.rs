@@ -34,7 +34,7 @@ pub fn describe(store: &StoreSettings) -> String {
     match store.kind {
         StoreKind::Embedded => format!("the embedded store {}", store.embedded.path.display()),
         StoreKind::Clickhouse => {
-            let masked = Settings::mask_url(&store.clickhouse.url);
+            let masked = tally_domain::redact::url(&store.clickhouse.url);
             format!("ClickHouse at {masked}, database {}", store.clickhouse.database)
         }
     }

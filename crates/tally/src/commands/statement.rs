@@ -7,7 +7,7 @@ use tally_ledger::Statement;
 /// Prints `statement` in `format` (`text`, `json` or `csv`).
 pub fn print(statement: &Statement, format: &str) -> anyhow::Result<()> {
     let s = statement;
-    let money = |a: rust_decimal::Decimal| s.currency.round(a).unwrap_or(a).to_string();
+    let money = |a: rust_decimal::Decimal| s.currency.show(a);
     match format {
         "json" => {
             let lines: Vec<serde_json::Value> = s

@@ -94,9 +94,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let starts = accounts::zones().map(|z| accounts::local_midnight(z, month));
     let ends: Vec<DateTime<Utc>> = accounts::zones().map(|z| accounts::local_midnight(z, next)).collect();
     let window = Period::new(starts.max().expect("zones"), *ends.iter().min().expect("zones"))?;
-    let now = *ends.iter().max().expect("zones")
-        + TimeDelta::from_std(settings.invoicer.grace.get())?
-        + TimeDelta::minutes(1);
+    let now = *ends.iter().max().expect("zones") + settings.invoicer.grace.delta() + TimeDelta::minutes(1);
     let generate = GenerateConfig {
         seed: args.seed,
         events: args.events,
@@ -113,9 +111,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let bar = report::spinner("closing the month");
     let options = CloseOptions {
         now,
-        grace: TimeDelta::from_std(settings.invoicer.grace.get())?,
+        grace: settings.invoicer.grace.delta(),
         number_prefix: settings.invoicer.number_prefix.clone(),
-        late_window: TimeDelta::from_std(settings.invoicer.late_window.get())?,
+        late_window: settings.invoicer.late_window.delta(),
     };
     let closed = runtime.block_on(tally_invoicer::close(&*store, &catalog, &options)).context("closing the month")?;
     bar.finish_and_clear();

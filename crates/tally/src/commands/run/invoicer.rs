@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use prometheus::{
     CounterVec, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
@@ -140,8 +140,7 @@ pub async fn schedule(
         _ = files_stored.wait_for(|stored| *stored) => {}
         () = shutdown.wait() => return Ok(()),
     }
-    let grace = TimeDelta::from_std(settings.grace.get())?;
-    let late_window = TimeDelta::from_std(settings.late_window.get())?;
+    let (grace, late_window) = (settings.grace.delta(), settings.late_window.delta());
     tracing::info!(every = %settings.every, grace = %settings.grace, "invoicer scheduled");
     loop {
         let options =

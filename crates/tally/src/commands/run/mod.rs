@@ -290,8 +290,7 @@ fn api_router(
         issuer: settings.http.issuer.clone(),
         horizon: settings.accounts.horizon(),
         prefixes: (settings.invoicer.number_prefix.clone(), settings.invoicer.credit_note_prefix.clone()),
-        payment_terms: chrono::TimeDelta::from_std(settings.invoicer.payment_terms.get())
-            .context("invoicer.payment_terms: too long")?,
+        payment_terms: settings.invoicer.payment_terms.delta(),
         in_flight: Arc::new(tokio::sync::Semaphore::new(settings.http.max_in_flight)),
     };
     let metrics = tally_api::HttpMetrics::register(registry).context("registering the API's metrics")?;
