@@ -95,6 +95,7 @@ fn main() {
         grace: TimeDelta::hours(1),
         number_prefix: "INV-".into(),
         late_window: TimeDelta::days(35),
+        payment_terms: TimeDelta::days(30),
     };
     let closing = Instant::now();
     let summary = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).expect("close");

@@ -65,14 +65,13 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
     let to = [invoice.id.clone()];
     let (customer, currency, reference) = (&invoice.customer, invoice.currency, new.reference.trim());
     let on = receivables::On { customer, currency, day: new.date, now };
-    let done = receivables::record_payment(&*api.store, api.terms(), on, reference, amount, &to, "")
-        .await
-        .map_err(invoicer_error)?;
+    let done =
+        receivables::record_payment(&*api.store, on, reference, amount, &to, "").await.map_err(invoicer_error)?;
     // What the invoice owes now: the payment's allocation says it; only a payment that
     // did not reach this invoice (a retry, or nothing left owed) reads the ledger again.
     let outstanding = match done.allocated.iter().find(|(document, ..)| *document == invoice.id) {
         Some((.., owed)) => *owed,
-        None => receivables::current(&*api.store, api.terms(), Some(customer))
+        None => receivables::current(&*api.store, Some(customer))
             .await
             .map_err(invoicer_error)?
             .invoice(&invoice.id)
@@ -92,7 +91,7 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
 /// `GET /v1/invoices/{id}/payments`: what paid it (payments and credit notes) and what it still owes.
 pub async fn list(State(api): State<Api>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let invoice = stored_invoice(&api, &id).await?;
-    let book = receivables::current(&*api.store, api.terms(), Some(&invoice.customer)).await.map_err(invoicer_error)?;
+    let book = receivables::current(&*api.store, Some(&invoice.customer)).await.map_err(invoicer_error)?;
     let allocations = book.allocations_to(&invoice.customer, &invoice.id);
     let paid: Decimal =
         allocations.iter().filter(|(s, _)| matches!(s, tally_ledger::Source::Payment(_))).map(|a| a.1).sum();
@@ -131,8 +130,7 @@ pub async fn overdue(
     let params = crate::error::query(params)?;
     let as_of = params.as_of.unwrap_or_else(|| Utc::now().date_naive());
     let customer = params.customer.map(tally_domain::CustomerId::new);
-    let late =
-        receivables::overdue(&*api.store, api.terms(), customer.as_ref(), as_of).await.map_err(invoicer_error)?;
+    let late = receivables::overdue(&*api.store, customer.as_ref(), as_of).await.map_err(invoicer_error)?;
     let rows: Vec<Value> = late
         .iter()
         .map(|d| {
@@ -152,7 +150,7 @@ pub async fn aging(
     let params = crate::error::query(params)?;
     let as_of = params.as_of.unwrap_or_else(|| Utc::now().date_naive());
     let customer = params.customer.map(tally_domain::CustomerId::new);
-    let rows = receivables::aging(&*api.store, api.terms(), customer.as_ref(), as_of).await.map_err(invoicer_error)?;
+    let rows = receivables::aging(&*api.store, customer.as_ref(), as_of).await.map_err(invoicer_error)?;
     let currencies: Vec<Value> = rows
         .iter()
         .map(|row| {

@@ -6,7 +6,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use tally_domain::{Catalog, Customer, CustomerId, Subscription};
 use tally_invoicing::{compose_in, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
-use tally_store::{AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, UsageStore};
+use tally_store::{
+    AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LedgerStore, UsageStore,
+};
 
 use crate::error::InvoicerError;
 use crate::usage::UsageBook;
@@ -23,6 +25,8 @@ pub struct CloseOptions {
     /// How far back late events are looked for in issued periods (the ingest's late
     /// window: older events are refused at the door).
     pub late_window: TimeDelta,
+    /// An issued invoice is due this long after it is issued (its ledger entry says when).
+    pub payment_terms: TimeDelta,
 }
 
 /// What a close did.
@@ -66,7 +70,7 @@ struct Work<'a> {
 /// Closes every due period of every subscription (see the crate docs).
 pub async fn close<S>(store: &S, catalog: &Catalog, options: &CloseOptions) -> Result<CloseSummary, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore,
 {
     let mut clock = std::time::Instant::now();
     let mut phases = Vec::new();
@@ -193,6 +197,45 @@ where
     lap("compose");
     let written = store.put_invoices(&records, &options.number_prefix).await?;
     lap("write invoices");
+    // Into the ledger: what was issued now, and the issued invoices read above (the
+    // latest of each subscription), so an invoice issued by a run that stopped before
+    // this step is owed from the next run on. Entries are appended once per id.
+    let terms = crate::receivables::Terms { payment_terms: options.payment_terms };
+    let mut owed = Vec::new();
+    for w in &written {
+        let Some(number) = &w.number else { continue };
+        let Some(record) = records.iter().find(|r| r.id == w.id) else { continue };
+        owed.extend(crate::receivables::invoice_entry(
+            terms,
+            &record.customer,
+            record.currency.parse().map_err(|_| InvoicerError::Corrupt {
+                id: record.id.clone(),
+                message: format!("unreadable currency {:?}", record.currency),
+            })?,
+            &record.id,
+            number,
+            record.total,
+            options.now,
+        )?);
+    }
+    for doc in documents.values().flatten() {
+        if let (Some(number), Some(issued)) = (&doc.number, doc.issued_at) {
+            if doc.document == tally_invoicing::Document::Invoice {
+                let customer = &doc.customer;
+                owed.extend(crate::receivables::invoice_entry(
+                    terms,
+                    customer,
+                    doc.currency,
+                    &doc.id,
+                    number,
+                    doc.total,
+                    issued,
+                )?);
+            }
+        }
+    }
+    store.append_entries(&owed).await?;
+    lap("ledger");
     summary.phases = phases;
     for w in written {
         let Some((state, currency, total, by_plan)) = composed.get(&w.id) else { continue };

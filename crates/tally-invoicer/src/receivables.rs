@@ -4,9 +4,12 @@
 //! set of calls that the CLI and the HTTP API both use; the rules are in
 //! `tally_ledger::plan`, the entries in the store.
 //!
-//! Issued documents enter the ledger when they are issued; [`sync`] also brings in
-//! those issued before the ledger existed (and payments of the old per-invoice
-//! payments table), idempotently, so every read starts from complete entries.
+//! Issued documents enter the ledger when they are issued (invoice close, void,
+//! rebill), so every read and act works on the ledger's entries alone: one customer's
+//! entries for an act or a statement, the store's totals (added up where the entries
+//! are) for aging and overdue lists. [`sync`] brings in what was issued before the
+//! ledger existed (and payments of the old per-invoice payments table), idempotently:
+//! `tally migrate` runs it.
 
 use std::collections::HashMap;
 
@@ -64,13 +67,33 @@ fn context(customer: &CustomerId, currency: Currency, day: NaiveDate, now: DateT
     }
 }
 
+/// The ledger entry of an invoice issued at `issued` (none for a zero total): due
+/// after the payment terms.
+pub fn invoice_entry(
+    terms: Terms,
+    customer: &CustomerId,
+    currency: Currency,
+    id: &str,
+    number: &str,
+    total: Decimal,
+    issued: DateTime<Utc>,
+) -> Result<Vec<Entry>, InvoicerError> {
+    if total <= Decimal::ZERO {
+        return Ok(Vec::new()); // nothing owed: a zero (or credit) invoice is not a receivable
+    }
+    let ctx = context(customer, currency, issued.date_naive(), issued, "");
+    let due = (issued + terms.payment_terms).date_naive();
+    Ok(plan::invoice(&Book::default(), &ctx, id, number, total, due)?)
+}
+
 /// Brings every issued document and every payment of the old payments table into the
-/// ledger (appending only what is missing); returns the entries of `customer` (or all).
-pub async fn sync<S>(store: &S, terms: Terms, customer: Option<&CustomerId>) -> Result<Vec<Entry>, InvoicerError>
+/// ledger, appending only what is missing (for stores written before the ledger
+/// existed; `tally migrate` runs it). Returns how many entries it added.
+pub async fn sync<S>(store: &S, terms: Terms, customer: Option<&CustomerId>) -> Result<usize, InvoicerError>
 where
     S: InvoiceStore + LedgerStore + PaymentStore,
 {
-    let mut entries = store.entries(customer).await?;
+    let entries = store.entries(customer).await?;
     let filter = InvoiceFilter { customer: customer.cloned(), ..Default::default() };
     let mut documents = Vec::new();
     for record in store.invoices(&filter).await? {
@@ -140,11 +163,7 @@ where
         };
         push(&mut book, &mut new, more);
     }
-    if !new.is_empty() {
-        store.append_entries(&new).await?;
-        entries.extend(new);
-    }
-    Ok(entries)
+    Ok(store.append_entries(&new).await?)
 }
 
 /// A payment recorded.
@@ -163,7 +182,6 @@ pub struct PaymentRecorded {
 /// open invoices; what is left is the customer's credit.
 pub async fn record_payment<S>(
     store: &S,
-    terms: Terms,
     on: On<'_>,
     reference: &str,
     amount: Decimal,
@@ -171,11 +189,10 @@ pub async fn record_payment<S>(
     memo: &str,
 ) -> Result<PaymentRecorded, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
     let customer = on.customer;
-    let entries = sync(store, terms, Some(customer)).await?;
-    let book = Book::all(&entries);
+    let book = Book::all(&store.entries(Some(customer)).await?);
     let new = plan::payment(&book, &on.context(memo), reference, amount, allocate_to)?;
     if new.is_empty() {
         return Ok(PaymentRecorded { recorded: false, allocated: Vec::new(), credit: Decimal::ZERO });
@@ -200,15 +217,13 @@ where
 /// Runs one planned act on `customer`'s entries and appends what it returns.
 async fn act<S>(
     store: &S,
-    terms: Terms,
     customer: &CustomerId,
     plan: impl FnOnce(&Book) -> Result<Vec<Entry>, LedgerError>,
 ) -> Result<Vec<Entry>, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
-    let entries = sync(store, terms, Some(customer)).await?;
-    let new = plan(&Book::all(&entries))?;
+    let new = plan(&Book::all(&store.entries(Some(customer)).await?))?;
     store.append_entries(&new).await?;
     Ok(new)
 }
@@ -216,114 +231,90 @@ where
 /// A payment that bounced or was charged back.
 pub async fn reverse_payment<S>(
     store: &S,
-    terms: Terms,
     on: On<'_>,
     reference: &str,
     reason: &str,
 ) -> Result<Vec<Entry>, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
     let ctx = on.context(reason);
-    act(store, terms, on.customer, |book| plan::reverse_payment(book, &ctx, reference, reason)).await
+    act(store, on.customer, |book| plan::reverse_payment(book, &ctx, reference, reason)).await
 }
 
 /// Credit paid back to the customer out of a payment's unallocated part.
 pub async fn refund<S>(
     store: &S,
-    terms: Terms,
     on: On<'_>,
     payment: &str,
     reference: &str,
     amount: Decimal,
 ) -> Result<Vec<Entry>, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
     let ctx = on.context("");
     let source = Source::Payment(payment.to_owned());
-    act(store, terms, on.customer, |book| plan::refund(book, &ctx, &source, reference, amount)).await
+    act(store, on.customer, |book| plan::refund(book, &ctx, &source, reference, amount)).await
 }
 
 /// What an invoice still owes, given up.
-pub async fn write_off<S>(
-    store: &S,
-    terms: Terms,
-    on: On<'_>,
-    invoice: &str,
-    reason: &str,
-) -> Result<Vec<Entry>, InvoicerError>
+pub async fn write_off<S>(store: &S, on: On<'_>, invoice: &str, reason: &str) -> Result<Vec<Entry>, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
     let ctx = on.context(reason);
-    act(store, terms, on.customer, |book| plan::write_off(book, &ctx, invoice, reason)).await
+    act(store, on.customer, |book| plan::write_off(book, &ctx, invoice, reason)).await
 }
 
 /// The ledger of `customer` (or all) with every entry, whatever its day: what stands now.
-pub async fn current<S>(store: &S, terms: Terms, customer: Option<&CustomerId>) -> Result<Book, InvoicerError>
+pub async fn current<S>(store: &S, customer: Option<&CustomerId>) -> Result<Book, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
-    let entries = sync(store, terms, customer).await?;
-    Ok(Book::all(&entries))
+    Ok(Book::all(&store.entries(customer).await?))
 }
 
 /// The ledger of `customer` (or all) as of the end of `day`.
-pub async fn book<S>(
-    store: &S,
-    terms: Terms,
-    customer: Option<&CustomerId>,
-    day: NaiveDate,
-) -> Result<Book, InvoicerError>
+pub async fn book<S>(store: &S, customer: Option<&CustomerId>, day: NaiveDate) -> Result<Book, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
-    let entries = sync(store, terms, customer).await?;
-    Ok(Book::as_of(&entries, day))
+    Ok(Book::as_of(&store.entries(customer).await?, day))
 }
 
 /// What is owed per currency by days past due on `day`.
-pub async fn aging<S>(
-    store: &S,
-    terms: Terms,
-    customer: Option<&CustomerId>,
-    day: NaiveDate,
-) -> Result<Vec<AgingRow>, InvoicerError>
+pub async fn aging<S>(store: &S, customer: Option<&CustomerId>, day: NaiveDate) -> Result<Vec<AgingRow>, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
-    Ok(book(store, terms, customer, day).await?.aging(customer, day))
+    Ok(store.totals(day, customer).await?.aging(customer))
 }
 
 /// Invoices past due on `day` with something owed, most overdue first.
 pub async fn overdue<S>(
     store: &S,
-    terms: Terms,
     customer: Option<&CustomerId>,
     day: NaiveDate,
 ) -> Result<Vec<OpenDocument>, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
-    let book = book(store, terms, customer, day).await?;
-    let mut late: Vec<OpenDocument> = book.open(customer).into_iter().filter(|d| d.due < day).cloned().collect();
-    late.sort_by(|a, b| (a.due, &a.number).cmp(&(b.due, &b.number)));
-    Ok(late)
+    let totals = store.totals(day, customer).await?;
+    Ok(totals.overdue(customer).into_iter().cloned().collect())
 }
 
 /// `customer`'s statement in `currency` from `from` to `to`.
 pub async fn statement<S>(
     store: &S,
-    terms: Terms,
     customer: &CustomerId,
     currency: Currency,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Statement, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore + PaymentStore,
+    S: LedgerStore,
 {
-    let entries = sync(store, terms, Some(customer)).await?;
+    let entries = store.entries(Some(customer)).await?;
     Ok(Statement::of(&entries, customer, currency, from, to))
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tally_domain::Catalog;
 use tally_invoicing::{compose_in, cycle_of, Document, Invoice, InvoiceState, LineKind};
 use tally_rating::ChargeUsage;
-use tally_store::{AccountStore, InvoiceStore, LedgerStore, PaymentStore, UsageStore};
+use tally_store::{AccountStore, InvoiceStore, LedgerStore, UsageStore};
 
 use crate::close::{billed_for, documents_of, find_invoice, parse_record, record};
 use crate::error::InvoicerError;
@@ -39,7 +39,7 @@ pub async fn void<S>(
     terms: crate::receivables::Terms,
 ) -> Result<Voided, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + PaymentStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore,
 {
     let (invoice_prefix, credit_prefix) = prefixes;
     let stored = find_invoice(store, id)
@@ -62,8 +62,10 @@ where
         let why = "it is voided already (its credit note and any revision are issued)".to_owned();
         return Err(InvoicerError::NotVoidable { id: id.to_owned(), why });
     }
-    // The ledger knows the invoice and what paid it before anything changes.
-    let entries = crate::receivables::sync(store, terms, Some(&original.customer)).await?;
+    // The ledger knows the invoice and what paid it before anything changes (an invoice
+    // issued before the ledger existed enters it now).
+    let mut entries = store.entries(Some(&original.customer)).await?;
+    owe(store, terms, &original, &mut entries).await?;
     if original.state == InvoiceState::Issued {
         let mut voided = original.clone();
         voided.state = InvoiceState::Void;
@@ -105,7 +107,10 @@ where
         if moves.is_empty() && revision.is_some() {
             // Completing an earlier void: the revision enters the ledger now, and the
             // credit the void left goes to it.
-            let entries = crate::receivables::sync(store, terms, Some(&original.customer)).await?;
+            let mut entries = store.entries(Some(&original.customer)).await?;
+            if let Some(stored) = store.invoice(&revision_id).await? {
+                owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
+            }
             let act = format!("void|{}|complete", original.id);
             let credit = tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &act);
             store.append_entries(&credit).await?;
@@ -128,7 +133,7 @@ pub async fn rebill<S>(
     terms: crate::receivables::Terms,
 ) -> Result<(String, String), InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + PaymentStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore,
 {
     let refuse = |why: &str| InvoicerError::NotRebillable { id: id.to_owned(), why: why.to_owned() };
     let stored = find_invoice(store, id).await?.ok_or_else(|| refuse("no such invoice"))?;
@@ -145,13 +150,33 @@ where
     let revised = recompose(store, catalog, &original, now).await?;
     let revision = revised.id.clone();
     let number = number_of(store, &record(&revised, catalog), invoice_prefix).await?;
-    let entries = crate::receivables::sync(store, terms, Some(&original.customer)).await?;
+    let mut entries = store.entries(Some(&original.customer)).await?;
+    if let Some(stored) = store.invoice(&revision).await? {
+        owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
+    }
     let ctx = ledger_context(&original, now, "billed again after the void of");
     let credit =
         tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &format!("rebill|{revision}"));
     store.append_entries(&credit).await?;
     tracing::info!(invoice = %original.id, %revision, "voided period billed again");
     Ok((revision, number))
+}
+
+/// Puts issued invoice `doc` into the ledger if it is not there (`entries` are its
+/// customer's, and gain the new entry).
+async fn owe<S: LedgerStore>(
+    store: &S,
+    terms: crate::receivables::Terms,
+    doc: &Invoice,
+    entries: &mut Vec<tally_ledger::Entry>,
+) -> Result<(), InvoicerError> {
+    let (Some(number), Some(issued)) = (&doc.number, doc.issued_at) else { return Ok(()) };
+    let new =
+        crate::receivables::invoice_entry(terms, &doc.customer, doc.currency, &doc.id, number, doc.total, issued)?;
+    let new: Vec<_> = new.into_iter().filter(|e| !entries.iter().any(|known| known.id == e.id)).collect();
+    store.append_entries(&new).await?;
+    entries.extend(new);
+    Ok(())
 }
 
 /// The ledger's context of an act on `original` now, its memo `what` and the number.

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use tally_domain::{Currency, CustomerId};
 
 use crate::entry::{Entry, EntryKind, Source};
+use crate::totals::Totals;
 
 /// An invoice as the book knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,31 +271,25 @@ impl Book {
             .collect()
     }
 
-    /// What is owed per currency by days past due on `day`, for `customer` or all.
-    pub fn aging(&self, customer: Option<&CustomerId>, day: NaiveDate) -> Vec<AgingRow> {
-        let mut rows: BTreeMap<&str, AgingRow> = BTreeMap::new();
-        let row = |rows: &mut BTreeMap<&str, AgingRow>, currency: Currency| {
-            let code = currency.code();
-            rows.entry(code).or_insert(AgingRow {
-                currency,
-                buckets: Default::default(),
-                unapplied_credit: Decimal::ZERO,
-            });
-            code
-        };
-        for doc in self.open(customer) {
-            let code = row(&mut rows, doc.currency);
-            let bucket = AGING_BUCKETS.iter().position(|b| *b == aging_bucket((day - doc.due).num_days())).unwrap_or(0);
-            let cell = &mut rows.get_mut(code).expect("the row was made").buckets[bucket];
-            *cell = (cell.0 + doc.owed, cell.1 + 1);
-        }
-        for (key, s) in &self.sources {
+    /// The totals of `customer` (or of all) on `day`: open invoices, unused credit and
+    /// balances.
+    pub fn totals(&self, customer: Option<&CustomerId>, day: NaiveDate) -> Totals {
+        let mut open: Vec<OpenDocument> = self.open(customer).into_iter().cloned().collect();
+        Totals::sort(&mut open);
+        let mine = |c: &CustomerId| customer.is_none_or(|want| want == c);
+        let mut credit: BTreeMap<(CustomerId, Currency), Decimal> = BTreeMap::new();
+        for (key, s) in self.sources.iter().filter(|(key, _)| mine(&key.0)) {
             let left = self.left(key, s);
-            if customer.is_none_or(|want| want == &key.0) && left > Decimal::ZERO {
-                let code = row(&mut rows, s.currency);
-                rows.get_mut(code).expect("the row was made").unapplied_credit += left;
+            if left > Decimal::ZERO {
+                *credit.entry((key.0.clone(), s.currency)).or_default() += left;
             }
         }
-        rows.into_values().collect()
+        let balances = self.balances.iter().filter(|(key, _)| mine(&key.0)).map(|(k, b)| (k.clone(), *b)).collect();
+        Totals { day, open, credit, balances }
+    }
+
+    /// What is owed per currency by days past due on `day`, for `customer` or all.
+    pub fn aging(&self, customer: Option<&CustomerId>, day: NaiveDate) -> Vec<AgingRow> {
+        self.totals(customer, day).aging(customer)
     }
 }

@@ -17,6 +17,15 @@ pub enum Source {
 }
 
 impl Source {
+    /// One string naming the source, as stores keep it: `payment:<reference>` or
+    /// `credit_note:<id>`.
+    pub fn key(&self) -> String {
+        match self {
+            Source::Payment(id) => format!("payment:{id}"),
+            Source::CreditNote(id) => format!("credit_note:{id}"),
+        }
+    }
+
     /// The payment reference or credit note id.
     pub fn id(&self) -> &str {
         match self {
@@ -123,6 +132,36 @@ impl Entry {
             EntryKind::Invoice { .. } | EntryKind::PaymentReversal { .. } | EntryKind::Refund { .. } => self.amount,
             EntryKind::CreditNote { .. } | EntryKind::Payment { .. } | EntryKind::WriteOff { .. } => -self.amount,
             EntryKind::Allocation { .. } | EntryKind::Deallocation { .. } => Decimal::ZERO,
+        }
+    }
+
+    /// Its effect on what one invoice still owes: (the invoice, signed change). An
+    /// invoice adds its amount; an allocation takes from it, an allocation undone gives
+    /// it back; a write-off takes from it. Stores that add up owed amounts themselves
+    /// keep this beside the entry, so both ways of counting share one rule.
+    pub fn owes(&self) -> Option<(&str, Decimal)> {
+        match &self.kind {
+            EntryKind::Invoice { document, .. } => Some((document, self.amount)),
+            EntryKind::Allocation { document, .. } | EntryKind::WriteOff { document, .. } => {
+                Some((document, -self.amount))
+            }
+            EntryKind::Deallocation { document, .. } => Some((document, self.amount)),
+            _ => None,
+        }
+    }
+
+    /// Its effect on what one source of credit has left: (the source, signed change). A
+    /// payment or credit note brings its amount; an allocation, a reversal or a refund
+    /// takes from it; an allocation undone gives it back.
+    pub fn gives(&self) -> Option<(Source, Decimal)> {
+        match &self.kind {
+            EntryKind::Payment { reference } => Some((Source::Payment(reference.clone()), self.amount)),
+            EntryKind::CreditNote { document, .. } => Some((Source::CreditNote(document.clone()), self.amount)),
+            EntryKind::Allocation { source, .. } => Some((source.clone(), -self.amount)),
+            EntryKind::Deallocation { source, .. } => Some((source.clone(), self.amount)),
+            EntryKind::PaymentReversal { reference, .. } => Some((Source::Payment(reference.clone()), -self.amount)),
+            EntryKind::Refund { source, .. } => Some((source.clone(), -self.amount)),
+            EntryKind::Invoice { .. } | EntryKind::WriteOff { .. } => None,
         }
     }
 

@@ -23,8 +23,10 @@ mod entry;
 mod error;
 pub mod plan;
 mod statement;
+mod totals;
 
 pub use book::{aging_bucket, AgingRow, Book, OpenDocument, AGING_BUCKETS};
 pub use entry::{Entry, EntryKind, Source};
 pub use error::LedgerError;
 pub use statement::{Statement, StatementLine};
+pub use totals::Totals;

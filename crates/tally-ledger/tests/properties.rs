@@ -216,6 +216,32 @@ impl World {
         }
         let ids: std::collections::HashSet<&str> = self.entries.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids.len(), self.entries.len(), "entry ids are unique");
+        // Stores that add up in SQL use each entry's effects (`owes`, `gives`,
+        // `balance_effect`): summed, they are the book's figures.
+        let mut owes: std::collections::HashMap<&str, Decimal> = Default::default();
+        let mut gives: std::collections::HashMap<(CustomerId, Source), Decimal> = Default::default();
+        for e in &self.entries {
+            if let Some((doc, change)) = e.owes() {
+                *owes.entry(doc).or_default() += change;
+            }
+            if let Some((source, change)) = e.gives() {
+                *gives.entry((e.customer.clone(), source)).or_default() += change;
+            }
+        }
+        for doc in book.invoices(None) {
+            assert_eq!(owes.get(doc.document.as_str()).copied(), Some(doc.owed), "owes of {}", doc.number);
+        }
+        for ((customer, source), left) in &gives {
+            assert_eq!(book.available(customer, source), Some(*left), "gives of {source:?}");
+        }
+        let totals = book.totals(None, self.today);
+        let open: Decimal = totals.open.iter().map(|d| d.owed).sum();
+        let credit: Decimal = totals.credit.values().sum();
+        let aging = book.aging(None, self.today);
+        assert_eq!(aging.iter().map(|r| r.owed()).sum::<Decimal>(), open);
+        assert_eq!(aging.iter().map(|r| r.unapplied_credit).sum::<Decimal>(), credit);
+        let positive: Decimal = gives.values().filter(|v| **v > Decimal::ZERO).sum();
+        assert_eq!(credit, positive, "credit is the sources with some left");
     }
 }
 

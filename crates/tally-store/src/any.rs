@@ -154,4 +154,12 @@ impl crate::LedgerStore for AnyStore {
     ) -> Result<Vec<tally_ledger::Entry>, StoreError> {
         delegate!(self, s => s.entries(customer))
     }
+
+    async fn totals(
+        &self,
+        day: chrono::NaiveDate,
+        customer: Option<&tally_domain::CustomerId>,
+    ) -> Result<tally_ledger::Totals, StoreError> {
+        delegate!(self, s => s.totals(day, customer))
+    }
 }

@@ -17,6 +17,16 @@ pub trait LedgerStore: Send + Sync {
 
     /// The entries of one customer, or of all, by effective day then the order appended.
     fn entries(&self, customer: Option<&CustomerId>) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+
+    /// What the entries dated on or before `day` add up to, for `customer` or all: the
+    /// invoices that still owe, unused credit, balances (`tally_ledger::Totals`, the
+    /// same figures as `Book::as_of(entries, day).totals(..)`). A store may add them up
+    /// where the entries are, so aging thousands of customers does not move every entry.
+    fn totals(
+        &self,
+        day: chrono::NaiveDate,
+        customer: Option<&CustomerId>,
+    ) -> impl Future<Output = Result<tally_ledger::Totals, StoreError>> + Send;
 }
 
 /// An entry's kind and detail as stored: the JSON of its `EntryKind`.

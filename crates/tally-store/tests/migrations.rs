@@ -15,7 +15,17 @@ async fn clickhouse_migrations_run_once_even_when_two_processes_start_together()
     let again = ClickHouseStore::open(&config).await.unwrap();
     let versions: Vec<u32> =
         again.client().query("SELECT version FROM schema_migrations FINAL ORDER BY version").fetch_all().await.unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    // Migration 5 added columns: both processes ran it, each column is there once.
+    let columns: Vec<String> = again
+        .client()
+        .query("SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'ledger_entries' ORDER BY name")
+        .fetch_all()
+        .await
+        .unwrap();
+    for column in ["balance", "document", "gives", "owes", "source"] {
+        assert_eq!(columns.iter().filter(|c| *c == column).count(), 1, "{column} in {columns:?}");
+    }
     let mut tables: Vec<String> = a
         .client()
         .query("SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name")

@@ -311,3 +311,54 @@ async fn receivables_on_clickhouse() {
     let store = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
     tokio::task::spawn_blocking(move || receivables_round_trip(&store)).await.unwrap();
 }
+
+/// A store written before the ledger existed: invoices issued, a payment in the old
+/// payments table, no ledger entries. Receivables read the ledger alone, so nothing is
+/// owed until `tally migrate` brings the documents and the payment in (once: a second
+/// run adds nothing).
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_from_before_the_ledger_enter_it_with_tally_migrate() {
+    let db = TestDb::new().await;
+    let store = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
+    let name = db.name().to_owned();
+    let (store, first, total) = tokio::task::spawn_blocking(move || {
+        let catalog = common::sample_catalog();
+        let catalog = catalog.to_str().unwrap();
+        let start = Utc::now().date_naive().with_day(1).unwrap().checked_sub_months(Months::new(1)).unwrap();
+        ok(
+            &store,
+            &["customers", "create", "--id", "old", "--name", "Old Co", "--currency", "USD", "--timezone", "UTC"],
+        );
+        let start = format!("{start}T00:00:00Z");
+        let sub = ["subscriptions", "create", "--id", "sub-old", "--customer", "old", "--plan", "pro", "--start"];
+        ok(&store, &[&sub[..], &[&start, "--catalog", catalog]].concat());
+        ok(&store, &["invoice", "close", "--catalog", catalog]);
+        let listed = ok(&store, &["invoice", "list", "--json"]);
+        let invoice: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+        let total = d(invoice["total"].as_str().unwrap());
+        (store, invoice["id"].as_str().unwrap().to_owned(), total)
+    })
+    .await
+    .unwrap();
+    assert!(total > d("10.00"), "{total}");
+    // Back to before the ledger: no entries, and 10.00 paid in the old table.
+    db.client().query(&format!("TRUNCATE TABLE {name}.ledger_entries")).execute().await.unwrap();
+    let paid = format!(
+        "INSERT INTO {name}.payments (invoice, reference, amount, currency, received_on, recorded_at_ms) \
+         VALUES ('{first}', 'OLD-1', 10.00, 'USD', today(), 0)"
+    );
+    db.client().query(&paid).execute().await.unwrap();
+    tokio::task::spawn_blocking(move || {
+        let aging = ok(&store, &["receivables", "aging", "--json", "--customer", "old"]);
+        assert_eq!(aging.trim(), "", "no entries, nothing owed yet: {aging}");
+        let migrated = ok(&store, &["migrate"]);
+        assert!(migrated.contains("3 entries added"), "invoice, payment, allocation: {migrated}");
+        let again = ok(&store, &["migrate"]);
+        assert!(!again.contains("entries added"), "{again}");
+        let aging = ok(&store, &["receivables", "aging", "--json", "--customer", "old"]);
+        let row: serde_json::Value = serde_json::from_str(aging.lines().next().unwrap()).unwrap();
+        assert_eq!(d(row["outstanding"].as_str().unwrap()), total - d("10.00"), "{row}");
+    })
+    .await
+    .unwrap();
+}

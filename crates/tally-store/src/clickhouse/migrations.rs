@@ -1,6 +1,7 @@
 //! Versioned, idempotent schema migrations, recorded in `schema_migrations`.
 //!
-//! Every statement is idempotent (`IF NOT EXISTS`), and the record table is a
+//! Every statement is idempotent (`IF NOT EXISTS`; a column added is looked for in
+//! `system.columns` first, as 18.16 has no `ADD COLUMN IF NOT EXISTS`), and the record table is a
 //! `ReplacingMergeTree` keyed by version, so two processes migrating at once both
 //! succeed and leave one schema and one record per version.
 
@@ -180,6 +181,46 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
         ) ENGINE = ReplacingMergeTree
         ORDER BY (customer, entry_id)"],
     ),
+    (
+        5,
+        "ledger entries carry their effects, so totals are added up in SQL",
+        // Each entry's kind, an invoice's number and due day, and the entry's effect on
+        // the invoice it concerns (`owes`), on the source of credit it concerns
+        // (`gives`) and on the balance, as `tally_ledger::Entry` defines them; new
+        // entries are written with them. The defaults derive them for
+        // entries written before, from the kind's JSON (field names are the entry
+        // kinds' own; `visitParamExtractString` runs on 18.16 and on current servers).
+        &[
+            "ALTER TABLE ledger_entries ADD COLUMN kind_name String DEFAULT visitParamExtractString(kind, 'kind')",
+            "ALTER TABLE ledger_entries ADD COLUMN number String DEFAULT \
+             if(visitParamExtractString(kind, 'kind') = 'invoice', visitParamExtractString(kind, 'number'), '')",
+            "ALTER TABLE ledger_entries ADD COLUMN due String DEFAULT \
+             if(visitParamExtractString(kind, 'kind') = 'invoice', visitParamExtractString(kind, 'due'), '')",
+            "ALTER TABLE ledger_entries ADD COLUMN document String DEFAULT \
+             if(visitParamExtractString(kind, 'kind') IN ('invoice', 'allocation', 'deallocation', 'write_off'), \
+                visitParamExtractString(kind, 'document'), '')",
+            "ALTER TABLE ledger_entries ADD COLUMN source String DEFAULT multiIf( \
+             visitParamExtractString(kind, 'kind') IN ('payment', 'payment_reversal'), \
+                concat('payment:', visitParamExtractString(kind, 'reference')), \
+             visitParamExtractString(kind, 'kind') = 'credit_note', \
+                concat('credit_note:', visitParamExtractString(kind, 'document')), \
+             visitParamExtractString(kind, 'kind') IN ('allocation', 'deallocation', 'refund'), \
+                concat(visitParamExtractString(kind, 'type'), ':', visitParamExtractString(kind, 'id')), \
+             '')",
+            "ALTER TABLE ledger_entries ADD COLUMN owes Decimal(38, 12) DEFAULT multiIf( \
+             visitParamExtractString(kind, 'kind') IN ('invoice', 'deallocation'), amount, \
+             visitParamExtractString(kind, 'kind') IN ('allocation', 'write_off'), -amount, \
+             toDecimal128(0, 12))",
+            "ALTER TABLE ledger_entries ADD COLUMN gives Decimal(38, 12) DEFAULT multiIf( \
+             visitParamExtractString(kind, 'kind') IN ('payment', 'credit_note', 'deallocation'), amount, \
+             visitParamExtractString(kind, 'kind') IN ('allocation', 'payment_reversal', 'refund'), -amount, \
+             toDecimal128(0, 12))",
+            "ALTER TABLE ledger_entries ADD COLUMN balance Decimal(38, 12) DEFAULT multiIf( \
+             visitParamExtractString(kind, 'kind') IN ('invoice', 'payment_reversal', 'refund'), amount, \
+             visitParamExtractString(kind, 'kind') IN ('credit_note', 'payment', 'write_off'), -amount, \
+             toDecimal128(0, 12))",
+        ],
+    ),
 ];
 
 /// Creates the database if needed and applies the migrations not yet recorded.
@@ -211,11 +252,22 @@ pub async fn migrate(client: &Client, database: &str) -> Result<Client, StoreErr
         }
         tracing::info!(version, name, "applying ClickHouse migration");
         for statement in *statements {
-            client
-                .query(statement)
-                .execute()
-                .await
-                .map_err(StoreError::clickhouse(format!("migration {version} ({name})")))?;
+            let added = added_column(statement);
+            if let Some((table, column)) = added {
+                if column_exists(&client, database, table, column).await? {
+                    continue; // added by a run that stopped before recording the migration
+                }
+            }
+            let done = client.query(statement).execute().await;
+            if let Err(err) = done {
+                // Two processes migrating at once: the other one added it first.
+                let Some((table, column)) = added else {
+                    return Err(StoreError::clickhouse(format!("migration {version} ({name})"))(err));
+                };
+                if !column_exists(&client, database, table, column).await? {
+                    return Err(StoreError::clickhouse(format!("migration {version} ({name})"))(err));
+                }
+            }
         }
         let now = chrono::Utc::now().timestamp();
         client
@@ -228,4 +280,25 @@ pub async fn migrate(client: &Client, database: &str) -> Result<Client, StoreErr
             .map_err(StoreError::clickhouse(format!("recording migration {version}")))?;
     }
     Ok(client)
+}
+
+/// The table and column of an `ALTER TABLE t ADD COLUMN c ...` statement (18.16 has no
+/// `ADD COLUMN IF NOT EXISTS`: the migration checks the column itself).
+fn added_column(statement: &str) -> Option<(&str, &str)> {
+    let rest = statement.trim_start().strip_prefix("ALTER TABLE ")?;
+    let (table, rest) = rest.split_once(' ')?;
+    let column = rest.trim_start().strip_prefix("ADD COLUMN ")?.split_whitespace().next()?;
+    Some((table, column))
+}
+
+async fn column_exists(client: &Client, database: &str, table: &str, column: &str) -> Result<bool, StoreError> {
+    let sql = format!(
+        "SELECT count() FROM system.columns WHERE database = {} AND table = {} AND name = {}",
+        super::sql::string(database),
+        super::sql::string(table),
+        super::sql::string(column)
+    );
+    let found: u64 =
+        client.query(&sql).fetch_one().await.map_err(StoreError::clickhouse(format!("looking for column {column}")))?;
+    Ok(found > 0)
 }

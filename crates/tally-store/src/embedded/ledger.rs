@@ -1,5 +1,6 @@
 //! Ledger entries in the embedded store: `INSERT OR IGNORE` on the entry id, in one
-//! transaction per append; triggers refuse any UPDATE or DELETE.
+//! transaction per append; triggers refuse any UPDATE or DELETE. Totals are the book's
+//! (`tally_ledger::Book`) over the entries read: one machine's ledger is small enough.
 
 use rusqlite::params;
 use tally_domain::CustomerId;
@@ -70,5 +71,14 @@ impl LedgerStore for EmbeddedStore {
                 .collect()
         })
         .await
+    }
+
+    async fn totals(
+        &self,
+        day: chrono::NaiveDate,
+        customer: Option<&CustomerId>,
+    ) -> Result<tally_ledger::Totals, StoreError> {
+        let entries = self.entries(customer).await?;
+        Ok(tally_ledger::Book::as_of(&entries, day).totals(customer, day))
     }
 }

@@ -36,6 +36,9 @@ pub enum InvoiceCommand {
         catalog: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
+        /// The settings (`invoicer.payment_terms`: when an issued invoice is due).
+        #[command(flatten)]
+        config: super::settings::ConfigArgs,
     },
     /// List invoices (a table, or JSON lines with --json).
     List {
@@ -145,7 +148,7 @@ pub enum InvoiceCommand {
 pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     match command {
-        InvoiceCommand::Close { now, grace_minutes, number_prefix, late_window_days, catalog, store } => {
+        InvoiceCommand::Close { now, grace_minutes, number_prefix, late_window_days, catalog, store, config } => {
             let catalog = super::load_catalog(catalog)?;
             let store = store.open(&runtime, "opening")?;
             let options = CloseOptions {
@@ -153,6 +156,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 grace: TimeDelta::minutes(*grace_minutes),
                 number_prefix: number_prefix.clone(),
                 late_window: TimeDelta::days(*late_window_days),
+                payment_terms: super::receivables::terms(config)?.payment_terms,
             };
             let summary = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).context("closing")?;
             let totals: Vec<String> = summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect();

@@ -25,8 +25,6 @@ pub struct Account {
     customer: String,
     #[command(flatten)]
     store: StoreArgs,
-    #[command(flatten)]
-    config: ConfigArgs,
 }
 
 /// `tally payments ...`
@@ -102,8 +100,6 @@ pub enum ReceivablesCommand {
         json: bool,
         #[command(flatten)]
         store: StoreArgs,
-        #[command(flatten)]
-        config: ConfigArgs,
     },
     /// Invoices past due with something owed, most overdue first.
     Overdue {
@@ -115,8 +111,6 @@ pub enum ReceivablesCommand {
         as_of: Option<NaiveDate>,
         #[command(flatten)]
         store: StoreArgs,
-        #[command(flatten)]
-        config: ConfigArgs,
     },
     /// A customer's statement: opening balance, documents and payments, closing balance.
     Statement {
@@ -155,12 +149,12 @@ pub fn terms(config: &ConfigArgs) -> anyhow::Result<Terms> {
 }
 
 impl Account {
-    fn open(&self, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(AnyStore, CustomerId, Currency, Terms)> {
+    fn open(&self, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(AnyStore, CustomerId, Currency)> {
         let store = self.store.open(runtime, "opening")?;
         let id = CustomerId::new(self.customer.clone());
         let customer =
             runtime.block_on(store.customer(&id))?.with_context(|| format!("--customer: no customer {id}"))?;
-        Ok((store, id, customer.currency, terms(&self.config)?))
+        Ok((store, id, customer.currency))
     }
 }
 
@@ -176,12 +170,11 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
     match command {
         PaymentsCommand::Record { account, reference, amount, date, invoices, memo } => {
-            let (store, customer, currency, terms) = account.open(&runtime)?;
+            let (store, customer, currency) = account.open(&runtime)?;
             let to = invoices.iter().map(|i| invoice_id(&runtime, &store, i)).collect::<anyhow::Result<Vec<_>>>()?;
             let day = date.unwrap_or_else(|| now.date_naive());
             let on = On { customer: &customer, currency, day, now };
-            let done =
-                runtime.block_on(receivables::record_payment(&store, terms, on, reference, *amount, &to, memo))?;
+            let done = runtime.block_on(receivables::record_payment(&store, on, reference, *amount, &to, memo))?;
             if !done.recorded {
                 println!("payment {reference} was recorded already; nothing changed");
             }
@@ -193,17 +186,17 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
             }
         }
         PaymentsCommand::Reverse { account, reference, reason, date } => {
-            let (store, customer, currency, terms) = account.open(&runtime)?;
+            let (store, customer, currency) = account.open(&runtime)?;
             let day = date.unwrap_or_else(|| now.date_naive());
             let on = On { customer: &customer, currency, day, now };
-            let entries = runtime.block_on(receivables::reverse_payment(&store, terms, on, reference, reason))?;
+            let entries = runtime.block_on(receivables::reverse_payment(&store, on, reference, reason))?;
             println!("payment {reference} reversed ({} entries)", entries.len());
         }
         PaymentsCommand::Refund { account, payment, reference, amount, date } => {
-            let (store, customer, currency, terms) = account.open(&runtime)?;
+            let (store, customer, currency) = account.open(&runtime)?;
             let day = date.unwrap_or_else(|| now.date_naive());
             let on = On { customer: &customer, currency, day, now };
-            runtime.block_on(receivables::refund(&store, terms, on, payment, reference, *amount))?;
+            runtime.block_on(receivables::refund(&store, on, payment, reference, *amount))?;
             println!("refunded {amount} {currency} of payment {payment} as {reference}");
         }
     }
@@ -215,11 +208,11 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     let today = Utc::now().date_naive();
     match command {
-        ReceivablesCommand::Aging { customer, as_of, json, store, config } => {
+        ReceivablesCommand::Aging { customer, as_of, json, store } => {
             let store = store.open(&runtime, "opening")?;
             let customer = customer.clone().map(CustomerId::new);
             let day = as_of.unwrap_or(today);
-            let rows = runtime.block_on(receivables::aging(&store, terms(config)?, customer.as_ref(), day))?;
+            let rows = runtime.block_on(receivables::aging(&store, customer.as_ref(), day))?;
             let money = |c: Currency, a: Decimal| c.show(a);
             if *json {
                 for row in &rows {
@@ -253,11 +246,11 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
                 super::table::print(&["currency", "current", "1-30", "31-60", "61-90", "90+", "owed", "credit"], &rows);
             }
         }
-        ReceivablesCommand::Overdue { customer, as_of, store, config } => {
+        ReceivablesCommand::Overdue { customer, as_of, store } => {
             let store = store.open(&runtime, "opening")?;
             let customer = customer.clone().map(CustomerId::new);
             let day = as_of.unwrap_or(today);
-            let late = runtime.block_on(receivables::overdue(&store, terms(config)?, customer.as_ref(), day))?;
+            let late = runtime.block_on(receivables::overdue(&store, customer.as_ref(), day))?;
             let rows: Vec<[String; 6]> = late
                 .iter()
                 .map(|d| {
@@ -274,16 +267,16 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
             super::table::print(&["invoice", "customer", "due", "days late", "currency", "owed"], &rows);
         }
         ReceivablesCommand::Statement { account, from, to, format } => {
-            let (store, customer, currency, terms) = account.open(&runtime)?;
-            let s = runtime.block_on(receivables::statement(&store, terms, &customer, currency, *from, *to))?;
+            let (store, customer, currency) = account.open(&runtime)?;
+            let s = runtime.block_on(receivables::statement(&store, &customer, currency, *from, *to))?;
             super::statement::print(&s, format)?;
         }
         ReceivablesCommand::WriteOff { account, invoice, reason } => {
-            let (store, customer, currency, terms) = account.open(&runtime)?;
+            let (store, customer, currency) = account.open(&runtime)?;
             let id = invoice_id(&runtime, &store, invoice)?;
             let now = Utc::now();
             let on = On { customer: &customer, currency, day: today, now };
-            let entries = runtime.block_on(receivables::write_off(&store, terms, on, &id, reason))?;
+            let entries = runtime.block_on(receivables::write_off(&store, on, &id, reason))?;
             match entries.first() {
                 Some(e) => println!("wrote off {} {currency} of {invoice}", e.amount),
                 None => println!("{invoice} owes nothing; nothing written off"),

@@ -114,6 +114,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         grace: settings.invoicer.grace.delta(),
         number_prefix: settings.invoicer.number_prefix.clone(),
         late_window: settings.invoicer.late_window.delta(),
+        payment_terms: settings.invoicer.payment_terms.delta(),
     };
     let closed = runtime.block_on(tally_invoicer::close(&*store, &catalog, &options)).context("closing the month")?;
     bar.finish_and_clear();

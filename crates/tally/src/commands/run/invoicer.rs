@@ -140,11 +140,12 @@ pub async fn schedule(
         _ = files_stored.wait_for(|stored| *stored) => {}
         () = shutdown.wait() => return Ok(()),
     }
-    let (grace, late_window) = (settings.grace.delta(), settings.late_window.delta());
+    let (grace, late_window, payment_terms) =
+        (settings.grace.delta(), settings.late_window.delta(), settings.payment_terms.delta());
     tracing::info!(every = %settings.every, grace = %settings.grace, "invoicer scheduled");
     loop {
-        let options =
-            CloseOptions { now: Utc::now(), grace, number_prefix: settings.number_prefix.clone(), late_window };
+        let number_prefix = settings.number_prefix.clone();
+        let options = CloseOptions { now: Utc::now(), grace, number_prefix, late_window, payment_terms };
         let started = std::time::Instant::now();
         match tally_invoicer::close(&*store, &catalog, &options).await {
             Ok(summary) => {
