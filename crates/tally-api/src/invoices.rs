@@ -65,6 +65,9 @@ pub(crate) fn invoicer_error(err: InvoicerError) -> ApiError {
         InvoicerError::NotVoidable { id, why } => {
             ApiError::new(StatusCode::CONFLICT, "not_voidable", format!("invoice {id} cannot be voided: {why}"))
         }
+        InvoicerError::NotCreditable { id, why } => {
+            ApiError::new(StatusCode::CONFLICT, "not_creditable", format!("invoice {id} cannot be credited: {why}"))
+        }
         InvoicerError::Ledger(e) => {
             use tally_ledger::LedgerError as L;
             match e {

@@ -12,6 +12,7 @@
 
 mod accounts;
 mod auth;
+mod credit_notes;
 mod error;
 mod events;
 mod explain;
@@ -114,6 +115,7 @@ pub fn router(api: Api, limits: RequestLimits, metrics: HttpMetrics) -> Router {
         .route("/v1/invoices", get(invoices::list))
         .route("/v1/invoices/{id}", get(invoices::show))
         .route("/v1/invoices/{id}/void", post(invoices::void))
+        .route("/v1/invoices/{id}/credit-notes", post(credit_notes::issue))
         .route("/v1/invoices/{id}/lines/{line}/explain", get(explain::explain))
         .route("/v1/invoices/{id}/payments", get(receivables::list).post(receivables::record))
         .route("/v1/receivables/overdue", get(receivables::overdue))

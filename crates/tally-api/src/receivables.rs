@@ -95,7 +95,10 @@ pub async fn list(State(api): State<Api>, Path(id): Path<String>) -> Result<Json
     let allocations = book.allocations_to(&invoice.customer, &invoice.id);
     let paid: Decimal =
         allocations.iter().filter(|(s, _)| matches!(s, tally_ledger::Source::Payment(_))).map(|a| a.1).sum();
+    let credited: Decimal =
+        allocations.iter().filter(|(s, _)| matches!(s, tally_ledger::Source::CreditNote(_))).map(|a| a.1).sum();
     let owed = book.invoice(&invoice.id).map_or(Decimal::ZERO, |d| d.owed);
+    let money = |a: Decimal| invoice.currency.show(a);
     let payments: Vec<Value> = allocations
         .iter()
         .map(|(source, amount)| {
@@ -103,13 +106,15 @@ pub async fn list(State(api): State<Api>, Path(id): Path<String>) -> Result<Json
                 tally_ledger::Source::Payment(_) => "payment",
                 tally_ledger::Source::CreditNote(_) => "credit_note",
             };
-            json!({ "source": kind, "reference": source.id(), "amount": amount.to_string() })
+            // A payment by its reference, a credit note by its number.
+            let reference = book.label(&invoice.customer, source).unwrap_or(source.id());
+            json!({ "source": kind, "reference": reference, "amount": money(*amount) })
         })
         .collect();
     Ok(Json(json!({
         "invoice": invoice.id, "number": invoice.number, "currency": invoice.currency.to_string(),
-        "total": invoice.total.to_string(), "paid": paid.to_string(), "outstanding": invoice.currency.show(owed),
-        "payments": payments,
+        "total": money(invoice.total), "paid": money(paid), "credited": money(credited),
+        "outstanding": money(owed), "payments": payments,
     })))
 }
 

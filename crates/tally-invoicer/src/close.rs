@@ -489,7 +489,7 @@ pub(crate) fn record(invoice: &Invoice, catalog: &Catalog) -> InvoiceRecord {
             .map(|l| (l, charge_of(l.plan.as_str(), &l.key)))
             .map(|(l, (meter, included, filter))| InvoiceLineRecord {
                 key: l.key.clone(),
-                kind: kind_name(l.kind).to_owned(),
+                kind: LineKind::name(l.kind).to_owned(),
                 dimensions: l.dimensions.clone(),
                 quantity: l.quantity.unwrap_or_default(),
                 // A reporting column of 12 decimals: `per` divisions can go further; the
@@ -513,15 +513,6 @@ pub(crate) fn record(invoice: &Invoice, catalog: &Catalog) -> InvoiceRecord {
 }
 
 /// A line kind's name, as in the invoice JSON.
-fn kind_name(kind: LineKind) -> &'static str {
-    match kind {
-        LineKind::Fee => "fee",
-        LineKind::Usage => "usage",
-        LineKind::MinimumCommitment => "minimum_commitment",
-        LineKind::FeeAdjustment => "fee_adjustment",
-        LineKind::LateUsage => "late_usage",
-    }
-}
 
 #[cfg(test)]
 mod tests {

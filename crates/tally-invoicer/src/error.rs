@@ -43,6 +43,14 @@ pub enum InvoicerError {
         /// Why not.
         why: String,
     },
+    /// The invoice cannot be credited (as asked).
+    #[error("invoice {id} cannot be credited: {why}")]
+    NotCreditable {
+        /// The id or number given.
+        id: String,
+        /// Why not.
+        why: String,
+    },
     /// The ledger refused a billing act (an amount, a date, a reference, ...).
     #[error(transparent)]
     Ledger(tally_ledger::LedgerError),

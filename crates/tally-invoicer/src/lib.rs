@@ -8,11 +8,13 @@
 //! never rewritten, so running it twice, or two invoicers at once, yields one invoice.
 
 mod close;
+mod credit;
 mod error;
 pub mod receivables;
 mod usage;
 mod void;
 
 pub use close::{close, find_invoice, paper_trail, parse_record as read_invoice, preview, CloseOptions, CloseSummary};
+pub use credit::{credit, Credit, Credited};
 pub use error::InvoicerError;
 pub use void::{rebill, void, Voided};

@@ -86,6 +86,22 @@ pub fn invoice_entry(
     Ok(plan::invoice(&Book::default(), &ctx, id, number, total, due)?)
 }
 
+/// Puts issued invoice `doc` into the ledger if it is not there (`entries` are its
+/// customer's, and gain the new entry).
+pub(crate) async fn owe<S: LedgerStore>(
+    store: &S,
+    terms: Terms,
+    doc: &Invoice,
+    entries: &mut Vec<tally_ledger::Entry>,
+) -> Result<(), InvoicerError> {
+    let (Some(number), Some(issued)) = (&doc.number, doc.issued_at) else { return Ok(()) };
+    let new = invoice_entry(terms, &doc.customer, doc.currency, &doc.id, number, doc.total, issued)?;
+    let new: Vec<_> = new.into_iter().filter(|e| !entries.iter().any(|known| known.id == e.id)).collect();
+    store.append_entries(&new).await?;
+    entries.extend(new);
+    Ok(())
+}
+
 /// Brings every issued document and every payment of the old payments table into the
 /// ledger, appending only what is missing (for stores written before the ledger
 /// existed; `tally migrate` runs it). Returns how many entries it added.
@@ -147,7 +163,7 @@ where
         // The credit note of a void gets the void's own entries (what paid the voided
         // invoice moves to its revision): whichever of a void and a concurrent reader
         // appends them first, they are the same entries with the same ids.
-        let voided = by_id.get(credits).is_some_and(|d| d.state == InvoiceState::Void);
+        let voided = by_id.get(credits).is_some_and(|d| d.state == InvoiceState::Void) && doc.cancels_whole();
         let more = if voided {
             let revision = documents.iter().find(|d| {
                 d.revises.as_deref() == Some(credits) && d.state == InvoiceState::Issued && d.number.is_some()
@@ -159,7 +175,8 @@ where
             });
             plan::void(&book, &ctx, credits, (&doc.id, number), revision)?
         } else {
-            plan::credit_note(&book, &ctx, credits, (&doc.id, number), doc.total.abs(), "credit")?
+            let reason = doc.reason.as_deref().unwrap_or("credit");
+            plan::credit_note(&book, &ctx, credits, (&doc.id, number), doc.total.abs(), reason)?
         };
         push(&mut book, &mut new, more);
     }

@@ -65,7 +65,7 @@ where
     // The ledger knows the invoice and what paid it before anything changes (an invoice
     // issued before the ledger existed enters it now).
     let mut entries = store.entries(Some(&original.customer)).await?;
-    owe(store, terms, &original, &mut entries).await?;
+    crate::receivables::owe(store, terms, &original, &mut entries).await?;
     if original.state == InvoiceState::Issued {
         let mut voided = original.clone();
         voided.state = InvoiceState::Void;
@@ -109,7 +109,7 @@ where
             // credit the void left goes to it.
             let mut entries = store.entries(Some(&original.customer)).await?;
             if let Some(stored) = store.invoice(&revision_id).await? {
-                owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
+                crate::receivables::owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
             }
             let act = format!("void|{}|complete", original.id);
             let credit = tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &act);
@@ -152,7 +152,7 @@ where
     let number = number_of(store, &record(&revised, catalog), invoice_prefix).await?;
     let mut entries = store.entries(Some(&original.customer)).await?;
     if let Some(stored) = store.invoice(&revision).await? {
-        owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
+        crate::receivables::owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
     }
     let ctx = ledger_context(&original, now, "billed again after the void of");
     let credit =
@@ -160,23 +160,6 @@ where
     store.append_entries(&credit).await?;
     tracing::info!(invoice = %original.id, %revision, "voided period billed again");
     Ok((revision, number))
-}
-
-/// Puts issued invoice `doc` into the ledger if it is not there (`entries` are its
-/// customer's, and gain the new entry).
-async fn owe<S: LedgerStore>(
-    store: &S,
-    terms: crate::receivables::Terms,
-    doc: &Invoice,
-    entries: &mut Vec<tally_ledger::Entry>,
-) -> Result<(), InvoicerError> {
-    let (Some(number), Some(issued)) = (&doc.number, doc.issued_at) else { return Ok(()) };
-    let new =
-        crate::receivables::invoice_entry(terms, &doc.customer, doc.currency, &doc.id, number, doc.total, issued)?;
-    let new: Vec<_> = new.into_iter().filter(|e| !entries.iter().any(|known| known.id == e.id)).collect();
-    store.append_entries(&new).await?;
-    entries.extend(new);
-    Ok(())
 }
 
 /// The ledger's context of an act on `original` now, its memo `what` and the number.
@@ -198,7 +181,7 @@ fn revision_id(original: &Invoice) -> String {
 
 /// Writes `record` (a new issued document) and returns its number: the one it was
 /// given, or, when another writer stored it first, the stored one.
-async fn number_of<S: InvoiceStore>(
+pub(crate) async fn number_of<S: InvoiceStore>(
     store: &S,
     record: &tally_store::InvoiceRecord,
     prefix: &str,

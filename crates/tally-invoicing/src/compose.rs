@@ -137,6 +137,9 @@ pub fn compose_in(
         document: crate::model::Document::Invoice,
         credits: None,
         revises: None,
+        reason: None,
+        memo: None,
+        credited_lines: Vec::new(),
     })
 }
 

@@ -32,6 +32,23 @@ pub enum LineKind {
     FeeAdjustment,
     /// Usage that arrived after its period's invoice was issued, billed here.
     LateUsage,
+    /// An amount a credit note gives back that is not one of the invoice's lines (a
+    /// dispute settled for an amount, a goodwill credit).
+    Credit,
+}
+
+impl LineKind {
+    /// Its name as stored and exported (`fee`, `usage`, `late_usage`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            LineKind::Fee => "fee",
+            LineKind::Usage => "usage",
+            LineKind::MinimumCommitment => "minimum_commitment",
+            LineKind::FeeAdjustment => "fee_adjustment",
+            LineKind::LateUsage => "late_usage",
+            LineKind::Credit => "credit",
+        }
+    }
 }
 
 /// One line of an invoice.
@@ -96,6 +113,16 @@ pub struct Invoice {
     /// For a revised invoice: the voided invoice it replaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revises: Option<String>,
+    /// For a credit note: why it was issued (a void, a dispute, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A note for the customer or for the books.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+    /// For a partial credit note of lines: the positions (from 0) of the credited
+    /// invoice's lines it gives back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credited_lines: Vec<usize>,
 }
 
 /// What kind of billing document.
@@ -105,7 +132,7 @@ pub enum Document {
     /// An invoice (an original or a revision).
     #[default]
     Invoice,
-    /// A credit note: the negation of a voided invoice.
+    /// A credit note: the negation of a voided invoice, or of part of an issued one.
     CreditNote,
 }
 
@@ -114,6 +141,13 @@ impl Invoice {
     /// not a voided one, not a credit note (which only offsets a voided one).
     pub fn counts(&self) -> bool {
         self.state == InvoiceState::Issued && self.document == Document::Invoice
+    }
+
+    /// Whether this is the credit note of a void (it cancels the whole invoice), not a
+    /// partial credit.
+    pub fn cancels_whole(&self) -> bool {
+        self.document == Document::CreditNote
+            && self.credits.as_ref().is_some_and(|id| self.id == format!("{id}/credit"))
     }
 
     /// The credit note cancelling this invoice: every line negated, same period.

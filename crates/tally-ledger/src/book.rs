@@ -37,6 +37,8 @@ pub struct OpenDocument {
 /// A source of credit as the book knows it; what it has given is in the book's sums.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SourceState {
+    /// How people name it: the payment's reference, the credit note's number.
+    pub(crate) label: String,
     pub(crate) currency: Currency,
     pub(crate) amount: Decimal,
     pub(crate) effective: NaiveDate,
@@ -125,8 +127,12 @@ impl Book {
         }
         let customer = &entry.customer;
         *self.balances.entry((customer.clone(), entry.currency)).or_default() += entry.balance_effect();
-        let source_state =
-            |entry: &Entry| SourceState { currency: entry.currency, amount: entry.amount, effective: entry.effective };
+        let source_state = |entry: &Entry, label: &str| SourceState {
+            label: label.to_owned(),
+            currency: entry.currency,
+            amount: entry.amount,
+            effective: entry.effective,
+        };
         match &entry.kind {
             EntryKind::Invoice { document, number, due } => {
                 self.invoices.insert(
@@ -144,11 +150,13 @@ impl Book {
                 );
                 self.refresh_invoice(document);
             }
-            EntryKind::CreditNote { document, .. } => {
-                self.sources.insert((customer.clone(), Source::CreditNote(document.clone())), source_state(entry));
+            EntryKind::CreditNote { document, number, .. } => {
+                let state = source_state(entry, number);
+                self.sources.insert((customer.clone(), Source::CreditNote(document.clone())), state);
             }
             EntryKind::Payment { reference } => {
-                self.sources.insert((customer.clone(), Source::Payment(reference.clone())), source_state(entry));
+                let state = source_state(entry, reference);
+                self.sources.insert((customer.clone(), Source::Payment(reference.clone())), state);
             }
             EntryKind::Allocation { source, document } | EntryKind::Deallocation { source, document } => {
                 let sign =
@@ -234,6 +242,11 @@ impl Book {
     pub fn available(&self, customer: &CustomerId, source: &Source) -> Option<Decimal> {
         let key = (customer.clone(), source.clone());
         self.sources.get(&key).map(|s| self.left(&key, s))
+    }
+
+    /// How people name `source`: a payment's reference, a credit note's number.
+    pub fn label(&self, customer: &CustomerId, source: &Source) -> Option<&str> {
+        self.source(customer, source).map(|s| s.label.as_str())
     }
 
     pub(crate) fn source(&self, customer: &CustomerId, source: &Source) -> Option<&SourceState> {

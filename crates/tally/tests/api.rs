@@ -85,6 +85,12 @@ fn endpoints() -> Vec<(&'static str, String, String, &'static str)> {
         ("GET", "/v1/invoices/no-such-invoice".into(), String::new(), "read"),
         ("GET", "/v1/invoices/no-such-invoice/lines/1/explain".into(), String::new(), "read"),
         ("POST", "/v1/invoices/no-such-invoice/void".into(), String::new(), "admin"),
+        (
+            "POST",
+            "/v1/invoices/no-such-invoice/credit-notes".into(),
+            r#"{"amount": "1", "reason": "r"}"#.into(),
+            "admin",
+        ),
         ("GET", "/v1/invoices/no-such-invoice/payments".into(), String::new(), "read"),
         (
             "POST",
@@ -342,7 +348,33 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     assert_eq!((status, json_of(&answer)["code"].as_str()), (400, Some("invalid_body")), "dated ahead: {answer}");
     let (status, _, answer) = request(api, "POST", &payments, admin, &pay("wire-y", "0.005"));
     assert_eq!((status, json_of(&answer)["code"].as_str()), (400, Some("invalid_body")), "below a cent: {answer}");
-    let owed = total - Decimal::ONE;
+    // Part of it given back (a dispute): a credit note of 0.50, once.
+    let notes = format!("/v1/invoices/{revised}/credit-notes");
+    let half = r#"{"amount": "0.50", "reason": "GPU outage on the 3rd", "memo": "ticket 81"}"#;
+    let (status, _, answer) = request(api, "POST", &notes, admin, half);
+    assert_eq!(status, 201, "{answer}");
+    let credited = json_of(&answer);
+    assert!(credited["credit_note"]["number"].as_str().unwrap().starts_with("CN-"), "{credited}");
+    assert_eq!(credited["invoice"], revised.as_str());
+    assert_eq!(credited["amount"], "0.50");
+    let owed = total - Decimal::ONE - Decimal::new(50, 2);
+    assert_eq!(credited["outstanding"].as_str().unwrap().parse::<Decimal>().unwrap(), owed, "{credited}");
+    let (status, _, again) = request(api, "POST", &notes, admin, half);
+    assert_eq!(status, 200, "the same credit again: {again}");
+    assert_eq!(json_of(&again)["credit_note"], credited["credit_note"]);
+    for (body, status, code) in [
+        (r#"{"lines": [99], "reason": "r"}"#, 409, "not_creditable"),
+        (r#"{"amount": "1000000000", "reason": "r"}"#, 409, "not_creditable"),
+        (r#"{"amount": "0.005", "reason": "r"}"#, 400, "invalid_body"),
+        (r#"{"amount": "1.00", "lines": [0], "reason": "r"}"#, 400, "invalid_body"),
+        (r#"{"amount": "1.00", "reason": " "}"#, 409, "not_creditable"),
+        (r#"{"amount": "1.00"}"#, 400, "invalid_body"),
+    ] {
+        let (got, _, answer) = request(api, "POST", &notes, admin, body);
+        assert_eq!((got, json_of(&answer)["code"].as_str()), (status, Some(code)), "{body}: {answer}");
+    }
+    let (status, _, answer) = request(api, "POST", &format!("/v1/invoices/{number}/credit-notes"), admin, half);
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (409, Some("not_creditable")), "voided: {answer}");
     let due = today + chrono::Days::new(30);
     let late = due + chrono::Days::new(1);
     let (_, _, answer) = request(api, "GET", &format!("/v1/receivables/overdue?as_of={due}"), read, "");
@@ -383,9 +415,12 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     let listed = json_of(&answer);
     assert_eq!(
         (listed["outstanding"].as_str(), listed["payments"].as_array().unwrap().len()),
-        (Some("0.00"), 2),
+        (Some("0.00"), 3),
         "{listed}"
     );
+    assert_eq!(listed["credited"], "0.50", "{listed}");
+    let by_note = listed["payments"].as_array().unwrap().iter().find(|p| p["source"] == "credit_note").unwrap();
+    assert_eq!(by_note["reference"], credited["credit_note"]["number"], "named by number: {listed}");
     let (_, _, answer) = request(api, "GET", &format!("/v1/receivables/overdue?as_of={late}"), read, "");
     assert_eq!(json_of(&answer)["invoices"], json!([]), "paid in full");
 

@@ -26,6 +26,14 @@ fn refused(store: &[String], args: &[&str]) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
+fn ok_owned(store: &[String], args: &[String]) -> String {
+    ok(store, &args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn refused_owned(store: &[String], args: &[String]) -> String {
+    refused(store, &args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
 }
@@ -150,8 +158,7 @@ fn receivables_round_trip(store: &[String]) {
     assert!(show(revision).contains(&format!("Replaces invoice: {second}")));
     let page = show(&second);
     assert!(
-        page.contains(&format!("Cancelled by credit note: {note}"))
-            && page.contains(&format!("Replaced by invoice: {revision}")),
+        page.contains(&format!("Credit notes: {note}")) && page.contains(&format!("Replaced by invoice: {revision}")),
         "{page}"
     );
     assert!(!page.contains("sub-acme@"), "no internal ids: {page}");
@@ -361,4 +368,93 @@ async fn documents_from_before_the_ledger_enter_it_with_tally_migrate() {
     })
     .await
     .unwrap();
+}
+
+/// Partial credit notes, as a billing specialist settles a dispute: an amount, then a
+/// whole line, each once; what cannot be given back is refused with the reason; aging
+/// owes the rest; a void afterwards moves the credit to the revision.
+fn credit_notes(store: &[String]) {
+    let catalog = common::sample_catalog();
+    let catalog = catalog.to_str().unwrap();
+    let start = Utc::now().date_naive().with_day(1).unwrap().checked_sub_months(Months::new(1)).unwrap();
+    ok(store, &["customers", "create", "--id", "gamma", "--name", "Gamma", "--currency", "USD", "--timezone", "UTC"]);
+    let start = format!("{start}T00:00:00Z");
+    let sub = ["subscriptions", "create", "--id", "sub-gamma", "--customer", "gamma", "--plan", "pro", "--start"];
+    ok(store, &[&sub[..], &[&start, "--catalog", catalog]].concat());
+    ok(store, &["invoice", "close", "--catalog", catalog]);
+    let listed = ok(store, &["invoice", "list", "--json"]);
+    let invoice: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    let number = invoice["number"].as_str().unwrap().to_owned();
+    let total = d(invoice["total"].as_str().unwrap());
+    let first_line = d(invoice["lines"][0]["amount"].as_str().unwrap());
+    assert!(total > first_line + d("20.00") && first_line > Decimal::ZERO, "{invoice}");
+    let credit = |extra: &[&str]| -> Vec<String> {
+        let head = ["invoice", "credit", "--id", number.as_str(), "--catalog", catalog];
+        head.iter().chain(extra).map(|s| (*s).to_owned()).collect()
+    };
+
+    let done =
+        ok_owned(store, &credit(&["--amount", "20.00", "--reason", "GPU outage on the 3rd", "--memo", "ticket 81"]));
+    assert!(done.contains(&format!("20.00 USD back on {number}")), "{done}");
+    assert!(done.contains(&format!("still owed: {} USD", total - d("20.00"))), "{done}");
+    let again = ok_owned(store, &credit(&["--amount", "20.00", "--reason", "GPU outage on the 3rd"]));
+    assert!(again.contains("issued already"), "{again}");
+    let err = refused_owned(store, &credit(&["--amount", "0.005", "--reason", "x"]));
+    assert!(err.contains("more decimals than the currency"), "{err}");
+    let err = refused_owned(store, &credit(&["--amount", &total.to_string(), "--reason", "all of it"]));
+    assert!(err.contains("more than is left to credit"), "{err}");
+    let err = refused_owned(store, &credit(&["--line", "0", "--reason", " "]));
+    assert!(err.contains("reason is required"), "{err}");
+    let by_line = ok_owned(store, &credit(&["--line", "0", "--reason", "fee charged twice"]));
+    assert!(by_line.contains(&format!("{first_line} USD back")), "{by_line}");
+    let err = refused_owned(store, &credit(&["--line", "0", "--reason", "once more"]));
+    assert!(err.contains("line 0 is credited already"), "{err}");
+
+    let credited = d("20.00") + first_line;
+    // Each document names the other by number; the credit note says why.
+    let note = done.split_whitespace().nth(2).unwrap().trim_end_matches(':').to_owned();
+    let page = ok(store, &["invoice", "show", "--id", &note, "--format", "html"]);
+    assert!(page.contains(&format!("Credits part of invoice: {number}")), "{page}");
+    assert!(page.contains("Reason: GPU outage on the 3rd") && page.contains("Note: ticket 81"), "{page}");
+    let page = ok(store, &["invoice", "show", "--id", &number, "--format", "html"]);
+    assert!(page.contains(&format!("Credit notes: {note}, CN-")), "{page}");
+    let docs = ok(store, &["invoice", "list", "--json"]);
+    let notes: Vec<serde_json::Value> = docs
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|x| x["document"] == "credit_note")
+        .collect();
+    assert_eq!(notes.len(), 2, "{docs}");
+    assert!(notes.iter().all(|n| n["state"] == "issued" && n["credits"] == invoice["id"]), "{docs}");
+    assert!(notes.iter().any(|n| n["reason"] == "GPU outage on the 3rd" && n["memo"] == "ticket 81"), "{docs}");
+    let aging = ok(store, &["receivables", "aging", "--json", "--customer", "gamma"]);
+    let row: serde_json::Value = serde_json::from_str(aging.lines().next().unwrap()).unwrap();
+    assert_eq!(d(row["outstanding"].as_str().unwrap()), total - credited, "{row}");
+
+    // Voided with a revision: the credits given move to the revision, never lost.
+    ok(store, &["invoice", "void", "--id", &number, "--revise", "--catalog", catalog]);
+    let docs = ok(store, &["invoice", "list", "--json"]);
+    let revision: serde_json::Value = docs
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|x| x["revises"] == invoice["id"])
+        .unwrap();
+    let aging = ok(store, &["receivables", "aging", "--json", "--customer", "gamma"]);
+    let row: serde_json::Value = serde_json::from_str(aging.lines().next().unwrap()).unwrap();
+    let revised = d(revision["total"].as_str().unwrap());
+    assert_eq!(d(row["outstanding"].as_str().unwrap()), revised - credited, "{row}\n{docs}");
+}
+
+#[test]
+fn credit_notes_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = vec!["--embedded".to_owned(), dir.path().join("tally.db").to_str().unwrap().to_owned()];
+    credit_notes(&store);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credit_notes_on_clickhouse() {
+    let db = TestDb::new().await;
+    let store = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
+    tokio::task::spawn_blocking(move || credit_notes(&store)).await.unwrap();
 }

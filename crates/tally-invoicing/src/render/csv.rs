@@ -8,7 +8,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::model::{Invoice, InvoiceLine, LineKind};
+use crate::model::{Invoice, InvoiceLine};
 
 const BOM: &str = "\u{feff}";
 
@@ -95,13 +95,7 @@ pub fn lines_csv(invoices: &[Invoice]) -> String {
 }
 
 fn kind(line: &InvoiceLine) -> &'static str {
-    match line.kind {
-        LineKind::Fee => "fee",
-        LineKind::Usage => "usage",
-        LineKind::MinimumCommitment => "minimum_commitment",
-        LineKind::FeeAdjustment => "fee_adjustment",
-        LineKind::LateUsage => "late_usage",
-    }
+    line.kind.name()
 }
 
 fn serde_name<T: serde::Serialize>(value: &T) -> &'static str {

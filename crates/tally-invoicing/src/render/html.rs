@@ -54,13 +54,21 @@ pub fn html(invoice: &Invoice, customer: &Customer, issuer: &str, trail: &Trail)
     // By number: an id (sub-acme@1793516400000) means nothing to a customer.
     let linked = |number: &Option<String>, id: &Option<String>| number.clone().or_else(|| id.clone());
     if let Some(cancels) = linked(&trail.cancels, &invoice.credits) {
-        let _ = write!(page, "<br>Cancels invoice: {}", esc(&cancels));
+        // A void's credit note cancels the whole invoice; any other credits part of it.
+        let what = if invoice.cancels_whole() { "Cancels invoice" } else { "Credits part of invoice" };
+        let _ = write!(page, "<br>{what}: {}", esc(&cancels));
+    }
+    if let Some(reason) = &invoice.reason {
+        let _ = write!(page, "<br>Reason: {}", esc(reason));
+    }
+    if let Some(memo) = &invoice.memo {
+        let _ = write!(page, "<br>Note: {}", esc(memo));
     }
     if let Some(replaces) = linked(&trail.replaces, &invoice.revises) {
         let _ = write!(page, "<br>Replaces invoice: {}", esc(&replaces));
     }
     if !trail.credited_by.is_empty() {
-        let _ = write!(page, "<br>Cancelled by credit note: {}", esc(&trail.credited_by.join(", ")));
+        let _ = write!(page, "<br>Credit notes: {}", esc(&trail.credited_by.join(", ")));
     }
     if !trail.replaced_by.is_empty() {
         let _ = write!(page, "<br>Replaced by invoice: {}", esc(&trail.replaced_by.join(", ")));
@@ -85,6 +93,7 @@ fn row(page: &mut String, line: &InvoiceLine, zone: Tz, currency: &str) {
         LineKind::MinimumCommitment => "minimum commitment true-up",
         LineKind::FeeAdjustment => "fee correction",
         LineKind::LateUsage => "late usage",
+        LineKind::Credit => "credit",
     };
     let mut description = format!("{} ({what}, plan {})", esc(&line.key), esc(line.plan.as_str()));
     if !line.dimensions.is_empty() {

@@ -111,6 +111,37 @@ pub enum InvoiceCommand {
         #[command(flatten)]
         config: super::settings::ConfigArgs,
     },
+    /// Give back part of an issued invoice with a credit note: an amount, or whole
+    /// lines; with a reason (and a memo) the customer and the books read. The invoice
+    /// stays issued; its credit goes to what it still owes.
+    Credit {
+        /// The invoice's id or number.
+        #[arg(long)]
+        id: String,
+        /// The amount to give back, in the invoice's currency (e.g. 250.00).
+        #[arg(long, conflicts_with = "lines", required_unless_present = "lines")]
+        amount: Option<rust_decimal::Decimal>,
+        /// A line to give back whole, by its position (from 0, as `invoice show` lists
+        /// them); repeat for more.
+        #[arg(long = "line", value_name = "N")]
+        lines: Vec<usize>,
+        /// Why (a dispute, an outage, a goodwill gesture).
+        #[arg(long)]
+        reason: String,
+        /// A note kept with the credit note.
+        #[arg(long, default_value = "")]
+        memo: String,
+        /// Credit note numbers: this prefix and a sequence.
+        #[arg(long, default_value = "CN-")]
+        credit_prefix: String,
+        /// The price catalog.
+        #[arg(long, default_value = "config/catalog.toml")]
+        catalog: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        config: super::settings::ConfigArgs,
+    },
     /// Bill again the period of an invoice voided without a revision: a revised invoice
     /// from the usage as it is now; the customer's credit goes to it first.
     Rebill {
@@ -254,6 +285,34 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             let (_, number) =
                 runtime.block_on(tally_invoicer::rebill(&store, &catalog, id, Utc::now(), number_prefix, terms))?;
             println!("billed the period of {id} again as {number}");
+        }
+        InvoiceCommand::Credit { id, amount, lines, reason, memo, credit_prefix, catalog, store, config } => {
+            let catalog = super::load_catalog(catalog)?;
+            let store = store.open(&runtime, "opening")?;
+            let terms = super::receivables::terms(config)?;
+            let what = match amount {
+                Some(amount) => tally_invoicer::Credit::Amount(*amount),
+                None => tally_invoicer::Credit::Lines(lines.clone()),
+            };
+            let now = Utc::now();
+            let done = runtime.block_on(tally_invoicer::credit(
+                &store,
+                &catalog,
+                id,
+                &what,
+                reason,
+                memo,
+                now,
+                credit_prefix,
+                terms,
+            ))?;
+            let (note, invoice) = (&done.credit_note.1, &done.invoice);
+            if !done.issued {
+                println!("credit note {note} was issued already for this; nothing changed");
+            }
+            let money = |a| done.currency.show(a);
+            let (amount, owed, currency) = (money(done.amount), money(done.owed), done.currency);
+            println!("credit note {note}: {amount} {currency} back on {invoice} (still owed: {owed} {currency})");
         }
         InvoiceCommand::Void { id, revise, number_prefix, credit_prefix, catalog, store, config } => {
             let catalog = super::load_catalog(catalog)?;

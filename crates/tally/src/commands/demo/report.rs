@@ -144,6 +144,7 @@ fn meter_of(catalog: &Catalog, line: &tally_invoicing::InvoiceLine) -> String {
         LineKind::Fee => "(subscription fees)".to_owned(),
         LineKind::MinimumCommitment => "(minimum commitment)".to_owned(),
         LineKind::FeeAdjustment => "(fee adjustments)".to_owned(),
+        LineKind::Credit => "(credits)".to_owned(),
     }
 }
 
