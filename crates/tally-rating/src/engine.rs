@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use tally_domain::{Catalog, Charge, Currency, Dimensions, MeterKey, Plan, RateRequest, UsageRow};
 
 use crate::charge::price_usage;
-use crate::commitment::true_up;
+use crate::commitment::{prorated_minimum, true_up};
 use crate::error::RatingError;
 use crate::fees::fee_amount;
 use crate::price::{self, Overflow};
@@ -51,7 +51,7 @@ pub fn rate(catalog: &Catalog, request: &RateRequest) -> Result<RatedPeriod, Rat
         rate_charge(charge, currency, &mut rows[start..end], &mut lines)
             .map_err(|Overflow| RatingError::Overflow { line: charge.key.to_string() })?;
     }
-    finish(plan, lines, unrated(rows))
+    finish(plan, &request.period, active.as_ref(), lines, unrated(rows))
 }
 
 /// Exact aggregated usage per charge, as the store computes it for billing: for each
@@ -112,7 +112,7 @@ pub fn rate_charges(
             });
         }
     }
-    finish(plan, lines, Vec::new())
+    finish(plan, period, active.as_ref(), lines, Vec::new())
 }
 
 /// Adds up rows per (meter, dimensions), checking meters and quantities. The result is
@@ -197,14 +197,25 @@ fn unrated(rows: Vec<Row<'_>>) -> Vec<UsageRow> {
         .collect()
 }
 
-/// Totals the lines and adds the minimum-commitment true-up.
-fn finish(plan: &Plan, mut lines: Vec<Line>, unrated: Vec<UsageRow>) -> Result<RatedPeriod, RatingError> {
+/// Totals the lines and adds the minimum-commitment true-up (the minimum prorated over
+/// the `active` part of `period` like a fee, unless the plan opts out).
+fn finish(
+    plan: &Plan,
+    period: &tally_domain::Period,
+    active: Option<&tally_domain::Period>,
+    mut lines: Vec<Line>,
+    unrated: Vec<UsageRow>,
+) -> Result<RatedPeriod, RatingError> {
     let overflow = |Overflow| RatingError::Overflow { line: "subtotal".into() };
     // Zero written with the currency's decimals, so an empty invoice still reads "0.00".
     let zero = plan.currency.round(Decimal::ZERO).unwrap_or(Decimal::ZERO);
     let subtotal = lines.iter().try_fold(zero, |sum, line| price::add(sum, line.amount)).map_err(overflow)?;
     let mut total = subtotal;
-    if let Some(amount) = true_up(plan.minimum_commitment, plan.currency, subtotal).map_err(overflow)? {
+    let minimum = match plan.minimum_commitment {
+        Some(minimum) => Some(prorated_minimum(plan, minimum, period, active).map_err(overflow)?),
+        None => None,
+    };
+    if let Some(amount) = true_up(minimum, plan.currency, subtotal).map_err(overflow)? {
         total = price::add(subtotal, amount).map_err(overflow)?;
         lines.push(Line { key: MINIMUM_COMMITMENT.into(), kind: LineKind::MinimumCommitment, usage: None, amount });
     }

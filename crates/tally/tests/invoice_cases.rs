@@ -1,6 +1,7 @@
 //! Invoice cases through the stores, on both: a plan change mid-month (usage rated per
 //! plan part, the fee prorated) and a Berlin customer whose month has a DST change
-//! (745 hours, bounded by local midnights, events placed by local time).
+//! (745 hours, bounded by local midnights, events placed by local time); an Enterprise
+//! subscription started on the 17th commits to 15/31 of the month's minimum.
 
 mod common;
 
@@ -41,7 +42,18 @@ async fn load(store: &(impl UsageStore + AccountStore)) {
         timezone: zone.parse().unwrap(),
         billing_details: BTreeMap::new(),
     };
-    store.put_customers(&[customer("switch", "UTC"), customer("berlin", "Europe/Berlin")]).await.unwrap();
+    store
+        .put_customers(&[customer("switch", "UTC"), customer("berlin", "Europe/Berlin"), customer("ent", "UTC")])
+        .await
+        .unwrap();
+    let ent = Subscription {
+        id: SubscriptionId::new("sub-ent"),
+        customer: CustomerId::new("ent"),
+        start: t("2026-10-17T00:00:00Z"),
+        end: None,
+        anchor: "2026-10-01".parse().unwrap(),
+        phases: vec![Phase { plan: PlanKey::new("enterprise"), from: t("2026-10-17T00:00:00Z") }],
+    };
     let switch = Subscription {
         id: SubscriptionId::new("sub-switch"),
         customer: CustomerId::new("switch"),
@@ -61,7 +73,7 @@ async fn load(store: &(impl UsageStore + AccountStore)) {
         anchor: "2026-10-01".parse().unwrap(),
         phases: vec![Phase { plan: PlanKey::new("pro"), from: t("2026-09-30T22:00:00Z") }],
     };
-    store.put_subscriptions(&[switch, berlin]).await.unwrap();
+    store.put_subscriptions(&[switch, berlin, ent]).await.unwrap();
     store
         .insert_events(&[
             tokens("s1", "switch", "2026-10-10T12:00:00Z", 2_000_000), // starter: 2.50 per million
@@ -126,6 +138,15 @@ fn check(store: &[String]) {
     assert_eq!(usage[0]["quantity"], "3000000", "only the event of October in Berlin");
     assert_eq!(usage[0]["amount"], "5.00", "3M less 1M included at 2.50");
     assert_eq!(berlin["total"], "103.00");
+
+    // 15 of October's 31 days on Enterprise: 5,000.00 * 15 / 31 = 2,419.35 committed,
+    // less the 500.00 support fee (not prorated) of the same days (issue 18, finding 9).
+    let ent = &invoices["sub-ent"];
+    let true_up: Vec<&Value> =
+        ent["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "minimum_commitment").collect();
+    assert_eq!(true_up.len(), 1, "{ent}");
+    assert_eq!(true_up[0]["amount"], "1919.35", "{ent}");
+    assert_eq!(true_up[0]["service_period"]["start"], "2026-10-17T00:00:00Z");
 }
 
 #[test]

@@ -136,6 +136,9 @@ pub struct Plan {
     pub interval: Interval,
     /// If the period's subtotal is lower, a true-up line makes up the difference. Non-negative.
     pub minimum_commitment: Option<Decimal>,
+    /// A partial period's minimum commitment is prorated like fees (`minimum *
+    /// active / period`); false keeps the whole minimum for any active part.
+    pub prorate_minimum_commitment: bool,
     /// Recurring flat fees, billed in advance.
     pub fees: Vec<Fee>,
     /// Usage charges, billed in arrears.

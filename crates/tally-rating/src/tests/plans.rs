@@ -151,6 +151,33 @@ fn a_subtotal_below_the_minimum_commitment_gets_a_true_up_line() {
 }
 
 #[test]
+fn a_partial_period_commits_to_its_share_of_the_minimum() {
+    // 15 of November's 30 days: half of 5,000 (the support fee does not prorate: 500).
+    let mut req = request("enterprise", vec![row("training_gpu_hours", &[("gpu_type", "h100")], "100")]);
+    req.active = Some(Period::new(t("2026-11-16T00:00:00Z"), t("2026-12-01T00:00:00Z")).unwrap());
+    let rated = rate(&catalog(), &req).unwrap();
+    assert_eq!(rated.subtotal.to_string(), "720.00");
+    assert_eq!(line(&rated, "minimum_commitment").amount.to_string(), "1780.00");
+    assert_eq!(rated.total.to_string(), "2500.00");
+    // 10 of 30 days: 1,666.666... rounds to 1,666.67 before the shortfall is taken.
+    req.active = Some(Period::new(t("2026-11-21T00:00:00Z"), t("2026-12-01T00:00:00Z")).unwrap());
+    let rated = rate(&catalog(), &req).unwrap();
+    assert_eq!(rated.total.to_string(), "1666.67");
+    // Not active at all: no commitment.
+    req.active = Some(Period::new(t("2026-12-01T00:00:00Z"), t("2027-01-01T00:00:00Z")).unwrap());
+    let rated = rate(&catalog(), &req).unwrap();
+    assert!(rated.lines.iter().all(|l| l.kind != LineKind::MinimumCommitment), "{rated:?}");
+    // A plan that opts out keeps the whole minimum for any active part.
+    let text = include_str!("../../../../config/catalog.toml").replace(
+        "minimum_commitment = \"5000.00\"",
+        "minimum_commitment = \"5000.00\"\nprorate_minimum_commitment = false",
+    );
+    let opted_out = Catalog::from_toml_str(&text, "catalog.toml").unwrap();
+    req.active = Some(Period::new(t("2026-11-16T00:00:00Z"), t("2026-12-01T00:00:00Z")).unwrap());
+    assert_eq!(rate(&opted_out, &req).unwrap().total.to_string(), "5000.00");
+}
+
+#[test]
 fn bad_requests_are_refused_naming_the_field() {
     let err = rate(&catalog(), &request("gold", vec![])).unwrap_err();
     assert_eq!(err.to_string(), "plan: unknown plan \"gold\" (the catalog has: starter, pro, enterprise, pro_eu)");

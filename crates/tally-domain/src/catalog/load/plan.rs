@@ -40,6 +40,7 @@ pub(super) fn read_plan(
     });
     let minimum_commitment = f.decimal("minimum_commitment", p);
     at_least(&f, "minimum_commitment", minimum_commitment, Decimal::ZERO, p);
+    let prorate_minimum_commitment = f.bool("prorate_minimum_commitment", p).unwrap_or(true);
     let fee_tables = f.tables("fees", p).unwrap_or_default();
     let charge_tables = f.tables("charges", p).unwrap_or_default();
     let plan_path = f.path().to_owned();
@@ -68,7 +69,8 @@ pub(super) fn read_plan(
     }
     let plan = match (key.clone(), currency, interval) {
         (Some(key), Some(currency), Some(interval)) if p.0.len() == before => {
-            Some(Plan { key: PlanKey::new(key), name, currency, interval, minimum_commitment, fees, charges })
+            let key = PlanKey::new(key);
+            Some(Plan { key, name, currency, interval, minimum_commitment, prorate_minimum_commitment, fees, charges })
         }
         _ => None,
     };
