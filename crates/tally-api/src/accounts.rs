@@ -191,6 +191,9 @@ pub struct PlanChange {
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionChange {
     change_plan: Option<PlanChange>,
+    /// Revise the invoices a change dated inside invoiced periods makes wrong (else 409).
+    #[serde(default)]
+    revise: bool,
     /// The end; `null` removes it.
     #[serde(default, with = "double_option")]
     end: Option<Option<DateTime<Utc>>>,
@@ -263,6 +266,17 @@ pub async fn update_subscription(
             ApiError::not_found(format!("the subscription's customer {} is gone", subscription.customer))
         })?;
     subscription.validate(&owner, &api.catalog).map_err(account_error)?;
-    api.store.put_subscription(&subscription).await.map_err(ApiError::store)?;
+    let prefixes = (api.prefixes.0.as_str(), api.prefixes.1.as_str());
+    tally_invoicer::change_subscription(
+        &*api.store,
+        &api.catalog,
+        &subscription,
+        change.revise,
+        now,
+        prefixes,
+        api.terms(),
+    )
+    .await
+    .map_err(crate::invoices::invoicer_error)?;
     Ok(Json(subscription))
 }

@@ -193,6 +193,7 @@ where
             }
             Credit::Amount(_) => Vec::new(),
         },
+        spans: Vec::new(),
     };
     let number = crate::void::number_of(store, &record(&note, catalog), prefix).await?;
     let owed = into_ledger(store, terms, &original, (&note_id, &number), amount, reason, now).await?;

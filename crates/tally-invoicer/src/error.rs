@@ -43,6 +43,19 @@ pub enum InvoicerError {
         /// Why not.
         why: String,
     },
+    /// A subscription change dated inside periods already issued, not revised.
+    #[error(
+        "subscription {subscription}: the change falls inside periods already invoiced: {}; \
+         revise them with the change (their credit notes and revised invoices are issued, payments \
+         move to the revisions), or date the change after them",
+        invoices.join(", ")
+    )]
+    IssuedPeriods {
+        /// The subscription.
+        subscription: String,
+        /// The stale invoices, by number, with their periods.
+        invoices: Vec<String>,
+    },
     /// The invoice cannot be credited (as asked).
     #[error("invoice {id} cannot be credited: {why}")]
     NotCreditable {

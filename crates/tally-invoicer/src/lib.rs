@@ -7,6 +7,7 @@
 //! idempotent: invoice ids derive from (subscription, period) and issued invoices are
 //! never rewritten, so running it twice, or two invoicers at once, yields one invoice.
 
+mod change;
 mod close;
 mod credit;
 mod error;
@@ -14,6 +15,7 @@ pub mod receivables;
 mod usage;
 mod void;
 
+pub use change::{change_subscription, stale_invoices};
 pub use close::{close, find_invoice, paper_trail, parse_record as read_invoice, preview, CloseOptions, CloseSummary};
 pub use credit::{credit, Credit, Credited};
 pub use error::InvoicerError;

@@ -67,8 +67,9 @@ fn context(customer: &CustomerId, currency: Currency, day: NaiveDate, now: DateT
     }
 }
 
-/// The ledger entry of an invoice issued at `issued` (none for a zero total): due
-/// after the payment terms.
+/// The ledger entry of an invoice issued at `issued`: owed, due after the payment
+/// terms; a total below zero is the customer's credit (`plan::negative_invoice`); a
+/// zero total is no entry.
 pub fn invoice_entry(
     terms: Terms,
     customer: &CustomerId,
@@ -78,10 +79,10 @@ pub fn invoice_entry(
     total: Decimal,
     issued: DateTime<Utc>,
 ) -> Result<Vec<Entry>, InvoicerError> {
-    if total <= Decimal::ZERO {
-        return Ok(Vec::new()); // nothing owed: a zero (or credit) invoice is not a receivable
-    }
     let ctx = context(customer, currency, issued.date_naive(), issued, "");
+    if total < Decimal::ZERO {
+        return Ok(plan::negative_invoice(&Book::default(), &ctx, id, number, -total)?);
+    }
     let due = (issued + terms.payment_terms).date_naive();
     Ok(plan::invoice(&Book::default(), &ctx, id, number, total, due)?)
 }
@@ -129,12 +130,9 @@ where
     // payments against them, then credit notes.
     for doc in documents.iter().filter(|d| d.document == Document::Invoice) {
         let (Some(issued), Some(number)) = (doc.issued_at, doc.number.as_deref()) else { continue };
-        let ctx = context(&doc.customer, doc.currency, issued.date_naive(), issued, "");
-        let due = (issued + terms.payment_terms).date_naive();
-        if doc.total > Decimal::ZERO {
-            let more = plan::invoice(&book, &ctx, &doc.id, number, doc.total, due)?;
-            push(&mut book, &mut new, more);
-        }
+        let more = invoice_entry(terms, &doc.customer, doc.currency, &doc.id, number, doc.total, issued)?;
+        let more = more.into_iter().filter(|e| !book.has(&e.id)).collect();
+        push(&mut book, &mut new, more);
     }
     let by_id: HashMap<&str, &Invoice> = documents.iter().map(|d| (d.id.as_str(), d)).collect();
     for payment in store.payments(None).await? {

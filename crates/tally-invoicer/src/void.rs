@@ -104,6 +104,13 @@ where
             .map(|(id, number)| (id.as_str(), number.as_str(), revised_total, due));
         let moves = tally_ledger::plan::void(&book, &ctx, &original.id, (&note.id, &credit_number), rev)?;
         store.append_entries(&moves).await?;
+        if revised_total < rust_decimal::Decimal::ZERO {
+            // A revision below zero (fees corrected down): the customer's credit.
+            if let Some(stored) = store.invoice(&revision_id).await? {
+                let mut entries = store.entries(Some(&original.customer)).await?;
+                crate::receivables::owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
+            }
+        }
         if moves.is_empty() && revision.is_some() {
             // Completing an earlier void: the revision enters the ledger now, and the
             // credit the void left goes to it.
@@ -115,6 +122,32 @@ where
             let credit = tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &act);
             store.append_entries(&credit).await?;
         }
+    } else if original.total < rust_decimal::Decimal::ZERO {
+        // Voiding an invoice below zero takes back the credit it gave: its credit note
+        // (above zero) is owed like an invoice and paid from the customer's credit; a
+        // revision enters as any issued invoice does.
+        let ctx = ledger_context(&original, now, "void of");
+        let mut entries = store.entries(Some(&original.customer)).await?;
+        let cancel = crate::receivables::invoice_entry(
+            terms,
+            &original.customer,
+            original.currency,
+            &note.id,
+            &credit_number,
+            -original.total,
+            now,
+        )?;
+        let cancel: Vec<_> = cancel.into_iter().filter(|e| !entries.iter().any(|k| k.id == e.id)).collect();
+        store.append_entries(&cancel).await?;
+        entries.extend(cancel);
+        if let Some((id, _)) = &revision {
+            if let Some(stored) = store.invoice(id).await? {
+                crate::receivables::owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
+            }
+        }
+        let act = format!("void|{}|negative", original.id);
+        let credit = tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &act);
+        store.append_entries(&credit).await?;
     }
     tracing::info!(invoice = %original.id, credit_note = %note.id, revised = revise, "invoice voided");
     Ok(Voided { voided: original.number.clone().unwrap_or_default(), credit_note: (note.id, credit_number), revision })

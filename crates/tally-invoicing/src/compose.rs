@@ -140,6 +140,7 @@ pub fn compose_in(
         reason: None,
         memo: None,
         credited_lines: Vec::new(),
+        spans,
     })
 }
 

@@ -123,6 +123,11 @@ pub struct Invoice {
     /// invoice's lines it gives back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credited_lines: Vec<usize>,
+    /// The plans and parts of the period it was composed with (the subscription's
+    /// spans then): a later change that makes the subscription say otherwise about
+    /// this period makes the invoice stale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<(PlanKey, Period)>,
 }
 
 /// What kind of billing document.
@@ -141,6 +146,25 @@ impl Invoice {
     /// not a voided one, not a credit note (which only offsets a voided one).
     pub fn counts(&self) -> bool {
         self.state == InvoiceState::Issued && self.document == Document::Invoice
+    }
+
+    /// The plans and parts of its period it billed: as composed, or, for an invoice
+    /// stored before that was kept, read from its lines (those of the period itself:
+    /// usage, first fees, true-ups).
+    pub fn billed_spans(&self) -> Vec<(PlanKey, Period)> {
+        if !self.spans.is_empty() {
+            return self.spans.clone();
+        }
+        let mut spans: Vec<(PlanKey, Period)> = self
+            .lines
+            .iter()
+            .filter(|l| matches!(l.kind, LineKind::Usage | LineKind::Fee | LineKind::MinimumCommitment))
+            .filter(|l| self.period.start() <= l.service_period.start() && l.service_period.end() <= self.period.end())
+            .map(|l| (l.plan.clone(), l.service_period))
+            .collect();
+        spans.sort_by(|a, b| (a.1.start(), &a.0).cmp(&(b.1.start(), &b.0)));
+        spans.dedup();
+        spans
     }
 
     /// Whether this is the credit note of a void (it cancels the whole invoice), not a

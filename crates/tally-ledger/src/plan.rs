@@ -107,6 +107,30 @@ pub fn invoice(
     Ok(vec![ctx.entry(id, amount, ctx.day, kind)])
 }
 
+/// An invoice whose total is below zero (a downgrade's or an end's fee corrections
+/// outweigh what it bills): the customer is owed `amount` (positive), kept as credit
+/// under the invoice's own id and number, to be applied or refunded like a credit note's.
+pub fn negative_invoice(
+    book: &Book,
+    ctx: &Context,
+    document: &str,
+    number: &str,
+    amount: Decimal,
+) -> Result<Vec<Entry>, LedgerError> {
+    let id = entry_id(&["credit_note", document]);
+    if book.has(&id) {
+        return Ok(Vec::new());
+    }
+    check_amount(amount, ctx.currency)?;
+    let kind = EntryKind::CreditNote {
+        document: document.into(),
+        number: number.into(),
+        credits: document.into(),
+        reason: "invoice total below zero".into(),
+    };
+    Ok(vec![ctx.entry(id, amount, ctx.day, kind)])
+}
+
 /// Money received: recorded once per customer and reference, then allocated to the
 /// named invoices in order, or else to the oldest open ones; what is left is credit.
 pub fn payment(

@@ -60,6 +60,17 @@ pub enum SubscriptionsCommand {
         /// Remove the end: the subscription runs on.
         #[arg(long)]
         no_end: bool,
+        /// A change dated inside periods already invoiced is refused unless this is
+        /// given: then each invoice the change makes wrong is voided and revised with
+        /// it (a credit note and a revised invoice; payments move to the revision).
+        #[arg(long)]
+        revise: bool,
+        /// Numbers of revised invoices: this prefix and a sequence.
+        #[arg(long, default_value = "INV-")]
+        number_prefix: String,
+        /// Numbers of their credit notes: this prefix and a sequence.
+        #[arg(long, default_value = "CN-")]
+        credit_prefix: String,
         /// The price catalog the plans must exist in.
         #[arg(long, default_value = "config/catalog.toml")]
         catalog: PathBuf,
@@ -113,8 +124,21 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
             runtime.block_on(store.put_subscription(&subscription))?;
             println!("{}", serde_json::to_string_pretty(&subscription)?);
         }
-        SubscriptionsCommand::Update { id, change_plan, at, end, no_end, catalog, store, config } => {
+        SubscriptionsCommand::Update {
+            id,
+            change_plan,
+            at,
+            end,
+            no_end,
+            revise,
+            number_prefix,
+            credit_prefix,
+            catalog,
+            store,
+            config,
+        } => {
             let horizon = config.load()?.accounts.horizon();
+            let terms = super::receivables::terms(config)?;
             let now = chrono::Utc::now();
             let catalog = super::load_catalog(catalog)?;
             let store = store.open(&runtime, "opening")?;
@@ -133,7 +157,25 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
                 .block_on(store.customer(&subscription.customer))?
                 .with_context(|| format!("the subscription's customer {} is gone", subscription.customer))?;
             subscription.validate(&owner, &catalog).map_err(|e| anyhow::anyhow!("{}", flag_name(&e.to_string())))?;
-            runtime.block_on(store.put_subscription(&subscription))?;
+            let prefixes = (number_prefix.as_str(), credit_prefix.as_str());
+            let revised = runtime
+                .block_on(tally_invoicer::change_subscription(
+                    &store,
+                    &catalog,
+                    &subscription,
+                    *revise,
+                    now,
+                    prefixes,
+                    terms,
+                ))
+                .map_err(|e| match e {
+                    tally_invoicer::InvoicerError::IssuedPeriods { .. } => anyhow::anyhow!("{e} (--revise)"),
+                    other => other.into(),
+                })?;
+            for done in &revised {
+                let revision = done.revision.as_ref().map_or(String::new(), |(_, n)| format!(", revised as {n}"));
+                eprintln!("voided {} with credit note {}{revision}", done.voided, done.credit_note.1);
+            }
             println!("{}", serde_json::to_string_pretty(&subscription)?);
         }
         SubscriptionsCommand::List { customer, json, store } => {
