@@ -457,6 +457,15 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     let from_cli: Value =
         serde_json::from_str(&tally(d, &[&["customers", "show", "--id", "gamma"][..], &store].concat())).unwrap();
     assert_eq!(from_cli["name"], "Gamma AG", "stored");
+    // An end dated inside an invoiced period: refused, naming the invoice (issue 18).
+    let (_, _, answer) = request(api, "GET", &format!("/v1/invoices/{revised}"), read, "");
+    let start: DateTime<Utc> = json_of(&answer)["period"]["start"].as_str().unwrap().parse().unwrap();
+    let inside = json!({"end": (start + chrono::TimeDelta::days(1)).to_rfc3339()}).to_string();
+    let (status, _, answer) = request(api, "PATCH", "/v1/subscriptions/sub-acme", admin, &inside);
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (409, Some("issued_periods")), "{answer}");
+    assert!(json_of(&answer)["message"].as_str().unwrap().contains(&revised), "{answer}");
+    let (_, _, answer) = request(api, "GET", "/v1/subscriptions/sub-acme", read, "");
+    assert_eq!(json_of(&answer)["end"], Value::Null, "not changed: {answer}");
 
     // Malformed requests: clear 4xx, JSON, naming the field; nothing changes.
     let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 20] = [
