@@ -22,6 +22,7 @@ mod receivables;
 mod server;
 #[cfg(test)]
 mod tests;
+mod unbilled;
 mod usage;
 
 use std::sync::Arc;
@@ -109,6 +110,7 @@ pub fn router(api: Api, limits: RequestLimits, metrics: HttpMetrics) -> Router {
         .route("/v1/customers", get(accounts::customers).post(accounts::create_customer))
         .route("/v1/customers/{id}", get(accounts::customer).patch(accounts::update_customer))
         .route("/v1/customers/{id}/usage", get(usage::usage))
+        .route("/v1/usage/unbilled", get(unbilled::unbilled))
         .route("/v1/customers/{id}/invoice-preview", get(invoices::preview))
         .route("/v1/subscriptions", get(accounts::subscriptions).post(accounts::create_subscription))
         .route("/v1/subscriptions/{id}", get(accounts::subscription).patch(accounts::update_subscription))

@@ -23,7 +23,7 @@ pub struct UsageParams {
     group_by: Option<String>,
 }
 
-fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+pub(crate) fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     value
         .parse::<DateTime<Utc>>()
         .map_err(|e| ApiError::invalid(field, format!("{value:?} is not an RFC 3339 time ({e})")))

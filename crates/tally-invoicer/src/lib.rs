@@ -12,6 +12,7 @@ mod close;
 mod credit;
 mod error;
 pub mod receivables;
+pub mod unbilled;
 mod usage;
 mod void;
 

@@ -47,7 +47,7 @@ fn alert_rules_and_prometheus_config_pass_promtool() {
         assert!(ok, "promtool {args:?}:\n{out}");
     }
     let (_, out) = promtool(&dir, &["check", "rules", "alerts.yml"], None);
-    assert!(out.contains("SUCCESS: 8 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 9 rules found"), "{out}");
 }
 
 // ---------------------------------------------------------------------------------
@@ -226,6 +226,7 @@ fn embedded_run_metrics_count_what_was_sent_and_pass_promtool() {
         event("f1", at(2, 1), 100),
         event("f3", at(1, 3), -1),
         event("f4", at(1, 4), 7),
+        event("f5", at(1, 5), 11).replace("\"acme\"", "\"stranger\""),
     ];
     std::fs::write(d.join("events.ndjson"), file.join("\n") + "\n").unwrap();
     let (api, metrics) = (common::free_port(), common::free_port());
@@ -244,18 +245,22 @@ fn embedded_run_metrics_count_what_was_sent_and_pass_promtool() {
     assert_eq!(status, 202, "{body}");
     wait_for("the file and three invoice runs after the HTTP batch", || {
         let s = samples(&scrape(metrics));
-        s.get("tally_ingest_messages_total") == Some(&8.0)
+        s.get("tally_ingest_messages_total") == Some(&9.0)
             && s.get("tally_invoicer_runs_total{outcome=\"ok\"}").is_some_and(|n| *n >= 3.0)
     });
     let text = scrape(metrics);
     assert_promtool_accepts(&text);
     let s = samples(&text);
     let get = |k: &str| *s.get(k).unwrap_or_else(|| panic!("{k} missing from:\n{text}"));
-    assert_eq!(get("tally_ingest_events_total"), 6.0, "4 valid in the file (one twice) + 2 over HTTP");
+    assert_eq!(get("tally_ingest_events_total"), 7.0, "5 valid in the file (one twice) + 2 over HTTP");
     assert_eq!(get("tally_ingest_duplicate_events_total"), 1.0, "f1 twice");
     assert_eq!(get("tally_ingest_rejected_events_total{reason=\"negative_value\"}"), 1.0);
     assert_eq!(get("tally_ingest_rejected_events_total{reason=\"missing_field\"}"), 1.0);
-    assert_eq!(get("tally_ingest_batch_events_sum"), 6.0, "batch sizes add up to the events written");
+    assert_eq!(get("tally_ingest_batch_events_sum"), 7.0, "batch sizes add up to the events written");
+    // The stranger's event is stored and will never be billed: the invoicer says so.
+    assert_eq!(get("tally_unbilled_usage_groups{reason=\"unknown_customer\"}"), 1.0, "{text}");
+    assert_eq!(get("tally_unbilled_usage_customers{reason=\"unknown_customer\"}"), 1.0);
+    assert_eq!(get("tally_unbilled_usage_groups{reason=\"no_charge\"}"), 0.0);
     assert_eq!(get("tally_ingest_batch_events_count"), get("tally_ingest_batches_total"));
     assert!(get("tally_ingest_store_write_seconds_count") >= get("tally_ingest_batches_total"));
     assert_eq!(get("tally_ingest_backoff_seconds"), 0.0);

@@ -173,6 +173,24 @@ pub enum InvoiceCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Usage stored that no invoice will bill, by customer, meter and reason: an
+    /// unknown customer id, outside every subscription, or no charge picks it up.
+    Unbilled {
+        /// From this instant (RFC 3339).
+        #[arg(long)]
+        from: DateTime<Utc>,
+        /// Until this instant (default: now).
+        #[arg(long)]
+        to: Option<DateTime<Utc>>,
+        /// One JSON object per row.
+        #[arg(long)]
+        json: bool,
+        /// The price catalog.
+        #[arg(long, default_value = "config/catalog.toml")]
+        catalog: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Runs `tally invoice ...`.
@@ -326,6 +344,40 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 line.push_str(&format!("; revised as {number}"));
             }
             println!("{line}");
+        }
+        InvoiceCommand::Unbilled { from, to, json, catalog, store } => {
+            let catalog = super::load_catalog(catalog)?;
+            let store = store.open(&runtime, "opening")?;
+            let to = to.unwrap_or_else(Utc::now);
+            let range = tally_domain::Period::new(*from, to).map_err(|e| anyhow::anyhow!("--from/--to: {e}"))?;
+            let rows = runtime.block_on(tally_invoicer::unbilled::unbilled(&store, &catalog, &range))?;
+            let dims =
+                |d: &tally_domain::Dimensions| d.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+            if *json {
+                for r in &rows {
+                    let line = serde_json::json!({
+                        "customer": r.customer.as_str(), "reason": r.reason.name(), "meter": r.meter,
+                        "plan": r.plan.as_ref().map(|p| p.as_str()), "dimensions": r.dimensions,
+                        "quantity": r.quantity.normalize().to_string(),
+                    });
+                    println!("{line}");
+                }
+            } else {
+                let table: Vec<[String; 6]> = rows
+                    .iter()
+                    .map(|r| {
+                        [
+                            r.customer.to_string(),
+                            r.reason.name().to_owned(),
+                            r.meter.clone(),
+                            r.plan.as_ref().map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                            dims(&r.dimensions),
+                            r.quantity.normalize().to_string(),
+                        ]
+                    })
+                    .collect();
+                super::table::print(&["customer", "reason", "meter", "plan", "dimensions", "quantity"], &table);
+            }
         }
         InvoiceCommand::Preview { customer, now, catalog, store } => {
             let catalog = super::load_catalog(catalog)?;

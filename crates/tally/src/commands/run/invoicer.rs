@@ -34,6 +34,10 @@ pub struct InvoicerMetrics {
     phase_seconds: HistogramVec,
     /// Subscriptions the last run could not close (each is logged with its reason).
     failed_subscriptions: IntGauge,
+    /// Usage of the late window that no invoice will bill: groups (customer, meter,
+    /// dimensions) and customers, per reason.
+    unbilled_groups: IntGaugeVec,
+    unbilled_customers: IntGaugeVec,
 }
 
 impl InvoicerMetrics {
@@ -73,7 +77,25 @@ impl InvoicerMetrics {
                 "tally_invoicer_failed_subscriptions",
                 "Subscriptions the last invoice run could not close (logged with the reason); the others were closed.",
             )?,
+            unbilled_groups: IntGaugeVec::new(
+                Opts::new(
+                    "tally_unbilled_usage_groups",
+                    "Usage of the late window no invoice will bill, in groups of (customer, meter, dimensions), by reason.",
+                ),
+                &["reason"],
+            )?,
+            unbilled_customers: IntGaugeVec::new(
+                Opts::new(
+                    "tally_unbilled_usage_customers",
+                    "Customer ids with usage of the late window no invoice will bill, by reason.",
+                ),
+                &["reason"],
+            )?,
         };
+        for reason in tally_invoicer::unbilled::Reason::ALL {
+            m.unbilled_groups.with_label_values(&[reason.name()]).set(0);
+            m.unbilled_customers.with_label_values(&[reason.name()]).set(0);
+        }
         for state in ["draft", "issued", "void"] {
             m.invoices.with_label_values(&[state]).set(0);
         }
@@ -88,6 +110,8 @@ impl InvoicerMetrics {
         registry.register(Box::new(m.billed.clone()))?;
         registry.register(Box::new(m.phase_seconds.clone()))?;
         registry.register(Box::new(m.failed_subscriptions.clone()))?;
+        registry.register(Box::new(m.unbilled_groups.clone()))?;
+        registry.register(Box::new(m.unbilled_customers.clone()))?;
         Ok(m)
     }
 
@@ -111,6 +135,33 @@ impl InvoicerMetrics {
                 other => other,
             };
             self.phase_seconds.with_label_values(&[label]).observe(took.as_secs_f64());
+        }
+    }
+
+    /// Looks for usage of the late window (what ingest still accepts) that no invoice
+    /// will bill, and says how much there is.
+    async fn count_unbilled(&self, store: &AnyStore, catalog: &Catalog, late_window: chrono::TimeDelta) {
+        let now = Utc::now();
+        let Ok(range) = tally_domain::Period::new(now - late_window, now) else { return };
+        match tally_invoicer::unbilled::unbilled(store, catalog, &range).await {
+            Ok(rows) => {
+                for reason in tally_invoicer::unbilled::Reason::ALL {
+                    let of: Vec<_> = rows.iter().filter(|r| r.reason == reason).collect();
+                    let customers: std::collections::BTreeSet<_> = of.iter().map(|r| &r.customer).collect();
+                    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+                    self.unbilled_groups.with_label_values(&[reason.name()]).set(count(of.len()));
+                    self.unbilled_customers.with_label_values(&[reason.name()]).set(count(customers.len()));
+                    if !of.is_empty() {
+                        tracing::warn!(
+                            reason = reason.name(),
+                            groups = of.len(),
+                            customers = customers.len(),
+                            "usage that no invoice will bill (tally invoice unbilled lists it)"
+                        );
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "looking for unbilled usage"),
         }
     }
 
@@ -171,6 +222,7 @@ pub async fn schedule(
         }
         metrics.run_seconds.observe(started.elapsed().as_secs_f64());
         metrics.count_invoices(&store).await;
+        metrics.count_unbilled(&store, &catalog, late_window).await;
         tokio::select! {
             () = tokio::time::sleep(settings.every.get()) => {}
             () = shutdown.wait() => return Ok(()),
