@@ -56,6 +56,14 @@ pub enum InvoicerError {
         /// The stale invoices, by number, with their periods.
         invoices: Vec<String>,
     },
+    /// A line has no usage evidence to show.
+    #[error("{message}")]
+    NoEvidence {
+        /// Why.
+        why: crate::explain::NoEvidence,
+        /// Said for people.
+        message: String,
+    },
     /// The invoice cannot be credited (as asked).
     #[error("invoice {id} cannot be credited: {why}")]
     NotCreditable {

@@ -11,6 +11,7 @@ mod change;
 mod close;
 mod credit;
 mod error;
+pub mod explain;
 pub mod receivables;
 pub mod unbilled;
 mod usage;

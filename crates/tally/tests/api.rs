@@ -291,6 +291,13 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     let ids: Vec<&str> =
         explained["sample_events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["m1", "e1", "e2"], "the line's events, oldest first, each once");
+    // The CLI shows the same evidence (one library call under both).
+    let line = position.to_string();
+    let explain = ["invoice", "explain", "--id", &number, "--line", &line, "--catalog", catalog];
+    let from_cli: Value = serde_json::from_str(&tally(d, &[&explain[..], &["--json"], &store].concat())).unwrap();
+    assert_eq!(from_cli, explained);
+    let table = tally(d, &[&explain[..], &store].concat());
+    assert!(table.contains("the stored events add up to 2000001") && table.contains("m1"), "{table}");
     for (line, status, code) in [("0", 400, "invalid_parameter"), ("99", 404, "not_found")] {
         let (got, _, answer) = request(api, "GET", &format!("/v1/invoices/{number}/lines/{line}/explain"), read, "");
         assert_eq!((got, json_of(&answer)["code"].as_str()), (status, Some(code)), "{answer}");

@@ -173,6 +173,24 @@ pub enum InvoiceCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// The evidence behind a usage line, for a dispute: the events' total over its
+    /// service period, by day in the customer's zone, by dimension, and sample events.
+    Explain {
+        /// The invoice's id or number.
+        #[arg(long)]
+        id: String,
+        /// The line, counting from 1 as the invoice prints them.
+        #[arg(long)]
+        line: usize,
+        /// The whole evidence as JSON (as `GET /v1/invoices/{id}/lines/{line}/explain`).
+        #[arg(long)]
+        json: bool,
+        /// The price catalog.
+        #[arg(long, default_value = "config/catalog.toml")]
+        catalog: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Usage stored that no invoice will bill, by customer, meter and reason: an
     /// unknown customer id, outside every subscription, or no charge picks it up.
     Unbilled {
@@ -344,6 +362,68 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 line.push_str(&format!("; revised as {number}"));
             }
             println!("{line}");
+        }
+        InvoiceCommand::Explain { id, line, json, catalog, store } => {
+            let catalog = super::load_catalog(catalog)?;
+            let store = store.open(&runtime, "opening")?;
+            let e = runtime.block_on(tally_invoicer::explain::explain(&store, &catalog, id, *line))?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                let s = |k: &str| e[k].as_str().unwrap_or("-").to_owned();
+                println!(
+                    "{} line {}: charge {} of plan {} ({})",
+                    s("number"),
+                    e["line"],
+                    s("charge"),
+                    s("plan"),
+                    s("kind")
+                );
+                println!(
+                    "meter {} ({} of {} events), filter {}",
+                    s("meter"),
+                    s("aggregation"),
+                    s("event_type"),
+                    e["filter"]
+                );
+                let period = &e["service_period"];
+                println!("service period {} to {} ({})", period["start"], period["end"], s("timezone"));
+                println!(
+                    "billed quantity {}; the stored events add up to {}",
+                    s("billed_quantity"),
+                    s("events_quantity")
+                );
+                println!("{}", s("note"));
+                let rows = |key: &str, label: &dyn Fn(&serde_json::Value) -> String| -> Vec<[String; 2]> {
+                    e[key]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|r| [label(r), r["quantity"].as_str().unwrap_or("").to_owned()])
+                        .collect()
+                };
+                println!();
+                super::table::print(
+                    &["day", "quantity"],
+                    &rows("by_day", &|r| r["date"].as_str().unwrap_or("").to_owned()),
+                );
+                println!();
+                super::table::print(
+                    &["dimensions", "quantity"],
+                    &rows("by_dimension", &|r| r["dimensions"].to_string()),
+                );
+                println!();
+                let samples: Vec<[String; 4]> = e["sample_events"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|x| {
+                        let f = |k: &str| x[k].as_str().unwrap_or("").to_owned();
+                        [f("time"), f("source"), f("id"), x["properties"].to_string()]
+                    })
+                    .collect();
+                super::table::print(&["time", "source", "id", "properties"], &samples);
+            }
         }
         InvoiceCommand::Unbilled { from, to, json, catalog, store } => {
             let catalog = super::load_catalog(catalog)?;
