@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod explain;
 mod invoices;
+mod ledger;
 mod metrics;
 mod receivables;
 mod server;
@@ -112,12 +113,19 @@ pub fn router(api: Api, limits: RequestLimits, metrics: HttpMetrics) -> Router {
         .route("/v1/customers/{id}/usage", get(usage::usage))
         .route("/v1/usage/unbilled", get(unbilled::unbilled))
         .route("/v1/customers/{id}/invoice-preview", get(invoices::preview))
+        .route("/v1/customers/{id}/statement", get(ledger::statement))
+        .route("/v1/customers/{id}/balance", get(ledger::balance))
+        .route("/v1/customers/{id}/payments", post(ledger::record))
+        .route("/v1/customers/{id}/payments/{reference}/reversal", post(ledger::reverse))
+        .route("/v1/customers/{id}/refunds", post(ledger::refund))
         .route("/v1/subscriptions", get(accounts::subscriptions).post(accounts::create_subscription))
         .route("/v1/subscriptions/{id}", get(accounts::subscription).patch(accounts::update_subscription))
         .route("/v1/invoices", get(invoices::list))
         .route("/v1/invoices/{id}", get(invoices::show))
         .route("/v1/invoices/{id}/void", post(invoices::void))
         .route("/v1/invoices/{id}/credit-notes", post(credit_notes::issue))
+        .route("/v1/invoices/{id}/write-off", post(ledger::write_off))
+        .route("/v1/invoices/{id}/rebill", post(ledger::rebill))
         .route("/v1/invoices/{id}/lines/{line}/explain", get(explain::explain))
         .route("/v1/invoices/{id}/payments", get(receivables::list).post(receivables::record))
         .route("/v1/receivables/overdue", get(receivables::overdue))

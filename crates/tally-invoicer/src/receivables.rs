@@ -333,3 +333,16 @@ where
     let entries = store.entries(Some(customer)).await?;
     Ok(Statement::of(&entries, customer, currency, from, to))
 }
+
+/// The totals of `customer` (or all) as of the end of `day`: open invoices, unused
+/// credit, balances (added up by the store).
+pub async fn totals<S>(
+    store: &S,
+    customer: Option<&CustomerId>,
+    day: NaiveDate,
+) -> Result<tally_ledger::Totals, InvoicerError>
+where
+    S: LedgerStore,
+{
+    Ok(store.totals(day, customer).await?)
+}

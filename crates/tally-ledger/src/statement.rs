@@ -60,6 +60,13 @@ impl Statement {
         let mut in_range: Vec<&Entry> =
             mine().filter(|e| e.effective >= from && e.effective <= to && !e.balance_effect().is_zero()).collect();
         in_range.sort_by(|a, b| (a.effective, a.recorded_at, &a.id).cmp(&(b.effective, b.recorded_at, &b.id)));
+        // Invoices by number (a write-off records the invoice's id).
+        let numbers: std::collections::HashMap<&str, &str> = mine()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Invoice { document, number, .. } => Some((document.as_str(), number.as_str())),
+                _ => None,
+            })
+            .collect();
         let mut balance = opening;
         let lines = in_range
             .into_iter()
@@ -73,7 +80,10 @@ impl Statement {
                         (reference.clone(), format!("Payment reversed ({reason})"))
                     }
                     EntryKind::Refund { reference, .. } => (reference.clone(), "Refund".into()),
-                    EntryKind::WriteOff { document, reason } => (document.clone(), format!("Written off ({reason})")),
+                    EntryKind::WriteOff { document, reason } => {
+                        let number = numbers.get(document.as_str()).map_or(document.as_str(), |n| n);
+                        (number.to_owned(), format!("Written off ({reason})"))
+                    }
                     EntryKind::Allocation { .. } | EntryKind::Deallocation { .. } => (String::new(), String::new()),
                 };
                 let description = if e.memo.is_empty() { what } else { format!("{what}: {}", e.memo) };

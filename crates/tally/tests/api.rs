@@ -101,6 +101,23 @@ fn endpoints() -> Vec<(&'static str, String, String, &'static str)> {
         ("GET", "/v1/receivables/overdue".into(), String::new(), "read"),
         ("GET", "/v1/receivables/aging".into(), String::new(), "read"),
         ("GET", "/v1/usage/unbilled?from=2026-11-01T00:00:00Z".into(), String::new(), "read"),
+        ("GET", "/v1/customers/acme/statement?from=2026-11-01&to=2026-11-30".into(), String::new(), "read"),
+        ("GET", "/v1/customers/acme/balance".into(), String::new(), "read"),
+        (
+            "POST",
+            "/v1/customers/nobody/payments".into(),
+            r#"{"amount": "1", "date": "2026-11-01", "reference": "r"}"#.into(),
+            "admin",
+        ),
+        ("POST", "/v1/customers/nobody/payments/r/reversal".into(), r#"{"reason": "bounced"}"#.into(), "admin"),
+        (
+            "POST",
+            "/v1/customers/nobody/refunds".into(),
+            r#"{"payment": "r", "reference": "f", "amount": "1"}"#.into(),
+            "admin",
+        ),
+        ("POST", "/v1/invoices/no-such-invoice/write-off".into(), r#"{"reason": "r"}"#.into(), "admin"),
+        ("POST", "/v1/invoices/no-such-invoice/rebill".into(), String::new(), "admin"),
     ]
 }
 
@@ -183,8 +200,10 @@ fn every_endpoint(store: &[&str], store_config: &str) {
         .iter()
         .map(|(method, path, _, _)| {
             let path = path.split('?').next().unwrap();
-            let template =
-                ["sub-acme", "no-such-invoice", "acme"].iter().fold(path.to_owned(), |p, id| p.replace(id, "{id}"));
+            let template = ["sub-acme", "no-such-invoice", "acme", "nobody"]
+                .iter()
+                .fold(path.to_owned(), |p, id| p.replace(id, "{id}"));
+            let template = template.replace("/payments/r/", "/payments/{reference}/");
             (method.to_string(), template.replace("/lines/1/", "/lines/{line}/"))
         })
         .collect();
@@ -431,6 +450,7 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     assert_eq!(by_note["reference"], credited["credit_note"]["number"], "named by number: {listed}");
     let (_, _, answer) = request(api, "GET", &format!("/v1/receivables/overdue?as_of={late}"), read, "");
     assert_eq!(json_of(&answer)["invoices"], json!([]), "paid in full");
+    customer_account(api, admin, read, &revised, &number, today);
 
     // Accounts written over HTTP (admin), validated like the CLI.
     let (status, _, answer) = request(
@@ -742,4 +762,117 @@ fn the_api_serves_https_with_the_configured_certificate() {
         "plain HTTP must not be served on the HTTPS port"
     );
     running.stop();
+}
+
+/// The customer's account over HTTP, as billing staff use it after the payments above:
+/// balance, a refund of part of the credit (once), a payment charged back, a write-off,
+/// a payment on the account, and the statement as JSON, CSV and HTML, the CSV and the
+/// HTML read back with Python's own parsers.
+fn customer_account(
+    api: std::net::SocketAddr,
+    admin: Option<&str>,
+    read: Option<&str>,
+    revised: &str,
+    voided: &str,
+    today: chrono::NaiveDate,
+) {
+    let d = |v: &Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
+    let balance = || {
+        let (status, _, answer) = request(api, "GET", "/v1/customers/acme/balance", read, "");
+        assert_eq!(status, 200, "{answer}");
+        json_of(&answer)["currencies"].as_array().unwrap().iter().find(|c| c["currency"] == "USD").unwrap().clone()
+    };
+    let before = balance();
+    assert_eq!((d(&before["outstanding"]), d(&before["unapplied_credit"])), (Decimal::ZERO, Decimal::new(500, 2)));
+    assert_eq!(d(&before["balance"]), Decimal::new(-500, 2), "in credit: {before}");
+
+    let refund = r#"{"payment": "wire-3", "reference": "RF-1", "amount": "2.00"}"#;
+    let (status, _, answer) = request(api, "POST", "/v1/customers/acme/refunds", admin, refund);
+    assert_eq!(status, 201, "{answer}");
+    let (status, _, answer) = request(api, "POST", "/v1/customers/acme/refunds", admin, refund);
+    assert_eq!((status, json_of(&answer)["refunded"].as_bool()), (200, Some(false)), "once: {answer}");
+    let too_much = r#"{"payment": "wire-3", "reference": "RF-2", "amount": "99.00"}"#;
+    let (status, _, answer) = request(api, "POST", "/v1/customers/acme/refunds", admin, too_much);
+    assert_eq!(status / 100, 4, "more than the credit: {answer}");
+    assert_eq!(d(&balance()["unapplied_credit"]), Decimal::new(300, 2));
+
+    // wire-3 is charged back: what it paid is owed again; the refund stays paid out.
+    let (status, _, answer) =
+        request(api, "POST", "/v1/customers/acme/payments/wire-3/reversal", admin, r#"{"reason": "charged back"}"#);
+    assert_eq!((status, json_of(&answer)["reversed"].as_bool()), (200, Some(true)), "{answer}");
+    let after = balance();
+    let owed = d(&after["outstanding"]);
+    assert!(owed > Decimal::ZERO, "{after}");
+    assert_eq!(after["open_invoices"][0]["number"], revised, "{after}");
+
+    // A payment on the account (no invoice named) goes to the oldest open one.
+    let pay = json!({"amount": "1.00", "date": today.to_string(), "reference": "acct-1"}).to_string();
+    let (status, _, answer) = request(api, "POST", "/v1/customers/acme/payments", admin, &pay);
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(json_of(&answer)["allocated"][0]["number"], revised, "{answer}");
+    let owed = owed - Decimal::ONE;
+    assert_eq!(d(&balance()["outstanding"]), owed);
+
+    // The rest is written off; the voided invoice's period is billed by its revision.
+    let (status, _, answer) =
+        request(api, "POST", &format!("/v1/invoices/{revised}/write-off"), admin, r#"{"reason": "uncollectible"}"#);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(json_of(&answer)["written_off"].as_str().map(|s| s.parse::<Decimal>().unwrap()), Some(owed));
+    assert_eq!(d(&balance()["outstanding"]), Decimal::ZERO);
+    let (status, _, answer) = request(api, "POST", &format!("/v1/invoices/{voided}/rebill"), admin, "");
+    assert_eq!((status, json_of(&answer)["code"].as_str()), (409, Some("not_rebillable")), "{answer}");
+
+    // The statement: JSON, CSV and HTML say the same.
+    let from = (today - chrono::Days::new(400)).to_string();
+    let path = |format: &str| format!("/v1/customers/acme/statement?from={from}&to={today}&format={format}");
+    let (status, _, answer) = request(api, "GET", &path("json"), read, "");
+    assert_eq!(status, 200, "{answer}");
+    let statement = json_of(&answer);
+    assert_eq!(statement["closing_balance"], balance()["balance"], "{statement}");
+    let kinds: Vec<&str> = statement["lines"].as_array().unwrap().iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    for kind in ["invoice", "credit_note", "payment", "payment_reversal", "refund", "write_off"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let (status, head, csv) = request(api, "GET", &path("csv"), read, "");
+    assert!(status == 200 && head.contains("text/csv"), "{head}");
+    let (status, head, html) = request(api, "GET", &path("html"), read, "");
+    assert!(status == 200 && head.contains("text/html"), "{head}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("statement.csv"), csv.as_bytes()).unwrap();
+    std::fs::write(dir.path().join("statement.html"), html.as_bytes()).unwrap();
+    // Python's csv module and html.parser: the rows add up from the opening balance
+    // to the closing one, and the page's table ends with the same closing balance.
+    let script = r#"
+import csv, sys
+from decimal import Decimal
+from html.parser import HTMLParser
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
+opening, closing = Decimal(rows[0]["balance"]), Decimal(rows[-1]["balance"])
+assert rows[0]["kind"] == "opening_balance" and rows[-1]["kind"] == "closing_balance", rows
+total = sum(Decimal(r["amount"]) for r in rows[1:-1])
+assert opening + total == closing, (opening, total, closing)
+class Cells(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.cells = []; self.inside = False
+    def handle_starttag(self, tag, attrs):
+        if tag == "td": self.inside = True; self.cells.append("")
+    def handle_endtag(self, tag):
+        if tag == "td": self.inside = False
+    def handle_data(self, data):
+        if self.inside: self.cells[-1] += data
+page = Cells(); page.feed(open(sys.argv[2], encoding="utf-8").read())
+last = page.cells[page.cells.index("Closing balance") + 2]
+assert Decimal(last.split()[0]) == closing, (last, closing)
+print(len(rows) - 2, closing)
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.path().join("statement.csv"))
+        .arg(dir.path().join("statement.html"))
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(printed.trim(), format!("{} {}", kinds.len(), statement["closing_balance"].as_str().unwrap()));
 }

@@ -110,9 +110,9 @@ fn serde_name<T: serde::Serialize>(value: &T) -> &'static str {
 }
 
 /// A CSV document being written: quoting and CRLF by the `csv` crate.
-struct Table(::csv::Writer<Vec<u8>>);
+pub(super) struct Table(::csv::Writer<Vec<u8>>);
 
-fn table(header: &[&str]) -> Table {
+pub(super) fn table(header: &[&str]) -> Table {
     let mut writer =
         ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(BOM.as_bytes().to_vec());
     // Writing to memory cannot fail.
@@ -120,12 +120,12 @@ fn table(header: &[&str]) -> Table {
     Table(writer)
 }
 
-fn row(out: &mut Table, cells: &[String]) {
+pub(super) fn row(out: &mut Table, cells: &[String]) {
     out.0.write_record(cells).expect("writing CSV to memory");
 }
 
 impl Table {
-    fn finish(self) -> String {
+    pub(super) fn finish(self) -> String {
         let bytes = self.0.into_inner().unwrap_or_default();
         String::from_utf8(bytes).unwrap_or_default()
     }
@@ -137,7 +137,7 @@ fn number(d: Decimal) -> String {
 }
 
 /// A text cell, defused if Excel would evaluate it (quoting is the writer's).
-fn text(s: &str) -> String {
+pub(super) fn text(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

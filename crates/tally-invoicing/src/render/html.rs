@@ -10,7 +10,7 @@ use tally_domain::Customer;
 use crate::model::{Document, Invoice, InvoiceLine, InvoiceState, LineKind};
 use crate::trail::Trail;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}\
+pub(super) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}\
 table{border-collapse:collapse;width:100%}th,td{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tr.tier td{color:#666;font-size:.9em}\
 .total td{font-weight:bold;border-top:2px solid #222}.state{display:inline-block;padding:.1rem .5rem;border:1px solid #999}";
@@ -135,7 +135,7 @@ fn day(t: chrono::DateTime<chrono::Utc>, zone: Tz) -> String {
 }
 
 /// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -122,9 +122,12 @@ pub enum ReceivablesCommand {
         /// Last day (included).
         #[arg(long)]
         to: NaiveDate,
-        /// `text`, `json` or `csv`.
-        #[arg(long, default_value = "text")]
+        /// `text`, `json`, `csv` (for Excel) or `html` (for the customer).
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "csv", "html"])]
         format: String,
+        /// The issuer named on the HTML statement.
+        #[arg(long, default_value = "Tally")]
+        issuer: String,
     },
     /// Give up what an invoice still owes.
     WriteOff {
@@ -266,10 +269,12 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
                 .collect();
             super::table::print(&["invoice", "customer", "due", "days late", "currency", "owed"], &rows);
         }
-        ReceivablesCommand::Statement { account, from, to, format } => {
+        ReceivablesCommand::Statement { account, from, to, format, issuer } => {
             let (store, customer, currency) = account.open(&runtime)?;
             let s = runtime.block_on(receivables::statement(&store, &customer, currency, *from, *to))?;
-            super::statement::print(&s, format)?;
+            let who =
+                runtime.block_on(store.customer(&customer))?.with_context(|| format!("no customer {customer}"))?;
+            super::statement::print(&s, &who, issuer, format)?;
         }
         ReceivablesCommand::WriteOff { account, invoice, reason } => {
             let (store, customer, currency) = account.open(&runtime)?;
