@@ -39,6 +39,13 @@ fn invalid(message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message)
 }
 
+/// A day of a money act lies within the accounts' horizon (`accounts.max_backdate`
+/// back: a payment "received" in year 235 is a typo, not a receipt).
+pub(crate) fn within(api: &Api, field: &str, day: NaiveDate) -> Result<(), ApiError> {
+    let at = day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
+    api.horizon.check(field, at, Utc::now()).map_err(|e| invalid(e.to_string()))
+}
+
 fn amount(field: &str, text: &str) -> Result<Decimal, ApiError> {
     text.trim()
         .parse()
@@ -149,6 +156,7 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
     if reference.is_empty() {
         return Err(invalid("reference: is empty".into()));
     }
+    within(&api, "date", new.date)?;
     let who = customer(&api, &id).await?;
     let mut to = Vec::with_capacity(new.invoices.len());
     for given in &new.invoices {
@@ -194,6 +202,9 @@ pub async fn reverse(
     if r.reason.trim().is_empty() {
         return Err(invalid("reason: is empty".into()));
     }
+    if let Some(day) = r.date {
+        within(&api, "date", day)?;
+    }
     let who = customer(&api, &id).await?;
     let now = Utc::now();
     let on = On { customer: &who.id, currency: who.currency, day: r.date.unwrap_or(now.date_naive()), now };
@@ -218,6 +229,9 @@ pub async fn refund(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
     let amount = amount("amount", &r.amount)?;
     if r.reference.trim().is_empty() {
         return Err(invalid("reference: is empty".into()));
+    }
+    if let Some(day) = r.date {
+        within(&api, "date", day)?;
     }
     let who = customer(&api, &id).await?;
     let now = Utc::now();

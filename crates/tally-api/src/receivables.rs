@@ -52,6 +52,7 @@ pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes)
     if new.reference.trim().is_empty() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", "reference: is empty"));
     }
+    crate::ledger::within(&api, "date", new.date)?;
     let invoice = stored_invoice(&api, &id).await?;
     if invoice.state != InvoiceState::Issued || invoice.document != Document::Invoice {
         return Err(ApiError::new(

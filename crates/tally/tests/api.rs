@@ -496,7 +496,7 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     assert_eq!(json_of(&answer)["end"], Value::Null, "not changed: {answer}");
 
     // Malformed requests: clear 4xx, JSON, naming the field; nothing changes.
-    let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 21] = [
+    let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 22] = [
         ("GET", "/v1/invoices?colour=red", read, "", 400, "invalid_parameter", "colour"),
         ("GET", "/v1/invoices?state=paid", read, "", 400, "invalid_parameter", "state"),
         ("GET", "/v1/invoices?from=yesterday", read, "", 400, "invalid_parameter", "from"),
@@ -521,6 +521,15 @@ fn every_endpoint(store: &[&str], store_config: &str) {
         ("GET", "/v1/customers/acme/usage?meter=llm_tokens", read, "", 400, "invalid_parameter", "from"),
         ("GET", "/v1/invoices/x?format=pdf", read, "", 400, "invalid_parameter", "format"),
         ("GET", "/v1/usage/unbilled?from=last-week", read, "", 400, "invalid_parameter", "from"),
+        (
+            "POST",
+            "/v1/customers/acme/payments",
+            admin,
+            r#"{"amount": "1.00", "date": "2000-01-01", "reference": "old"}"#,
+            400,
+            "invalid_body",
+            "date",
+        ),
         ("POST", "/v1/invoices/x/void", admin, "{\"revise\": \"yes\"}", 400, "invalid_body", "revise"),
         (
             "POST",

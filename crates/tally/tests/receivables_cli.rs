@@ -398,6 +398,9 @@ fn credit_notes(store: &[String]) {
     assert!(done.contains(&format!("20.00 USD back on {number}")), "{done}");
     assert!(done.contains(&format!("still owed: {} USD", total - d("20.00"))), "{done}");
     let again = ok_owned(store, &credit(&["--amount", "20.00", "--reason", "GPU outage on the 3rd"]));
+    let pay = ["payments", "record", "--customer", "gamma", "--reference", "OLD", "--amount", "1.00", "--date"];
+    let err = refused(store, &[&pay[..], &["2000-01-01"]].concat());
+    assert!(err.contains("--date") && err.contains("2000-01-01"), "a payment dated 26 years back: {err}");
     assert!(again.contains("issued already"), "{again}");
     let err = refused_owned(store, &credit(&["--amount", "0.005", "--reason", "x"]));
     assert!(err.contains("more decimals than the currency"), "{err}");

@@ -25,6 +25,19 @@ pub struct Account {
     customer: String,
     #[command(flatten)]
     store: StoreArgs,
+    /// The settings (`accounts.max_backdate`: how far back a money act may be dated).
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+impl Account {
+    /// `day` (the act's `--date`) lies within the accounts' horizon: a payment
+    /// "received" centuries ago is a typo, not a receipt.
+    fn within(&self, day: NaiveDate) -> anyhow::Result<()> {
+        let horizon = self.config.load()?.accounts.horizon();
+        let at = day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
+        horizon.check("date", at, Utc::now()).map_err(|e| anyhow::anyhow!("--{e}"))
+    }
 }
 
 /// `tally payments ...`
@@ -176,6 +189,7 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
             let (store, customer, currency) = account.open(&runtime)?;
             let to = invoices.iter().map(|i| invoice_id(&runtime, &store, i)).collect::<anyhow::Result<Vec<_>>>()?;
             let day = date.unwrap_or_else(|| now.date_naive());
+            account.within(day)?;
             let on = On { customer: &customer, currency, day, now };
             let done = runtime.block_on(receivables::record_payment(&store, on, reference, *amount, &to, memo))?;
             if !done.recorded {
@@ -191,6 +205,7 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
         PaymentsCommand::Reverse { account, reference, reason, date } => {
             let (store, customer, currency) = account.open(&runtime)?;
             let day = date.unwrap_or_else(|| now.date_naive());
+            account.within(day)?;
             let on = On { customer: &customer, currency, day, now };
             let entries = runtime.block_on(receivables::reverse_payment(&store, on, reference, reason))?;
             println!("payment {reference} reversed ({} entries)", entries.len());
@@ -198,6 +213,7 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
         PaymentsCommand::Refund { account, payment, reference, amount, date } => {
             let (store, customer, currency) = account.open(&runtime)?;
             let day = date.unwrap_or_else(|| now.date_naive());
+            account.within(day)?;
             let on = On { customer: &customer, currency, day, now };
             runtime.block_on(receivables::refund(&store, on, payment, reference, *amount))?;
             println!("refunded {amount} {currency} of payment {payment} as {reference}");
