@@ -29,8 +29,24 @@ use crate::void::{void, Voided};
 /// a period otherwise than `updated` says, oldest first.
 pub async fn stale_invoices<S: InvoiceStore>(store: &S, updated: &Subscription) -> Result<Vec<Invoice>, InvoicerError> {
     let standing: Vec<Invoice> = documents_of(store, &updated.id).await?.into_iter().filter(Invoice::counts).collect();
-    let mut stale: Vec<Invoice> =
-        standing.iter().filter(|doc| doc.billed_spans() != updated.spans(&doc.period)).cloned().collect();
+    let mut stale: Vec<Invoice> = standing
+        .iter()
+        .filter(|doc| !doc.late_only && doc.billed_spans() != updated.spans(&doc.period))
+        .cloned()
+        .collect();
+    // An invoice whose late usage lines bill a part of an earlier period on a plan the
+    // subscription no longer says (a late-usage invoice, or any carrying late lines).
+    let cycle_of_line = |line: &tally_invoicing::InvoiceLine| {
+        let spans = updated.spans(&line.service_period);
+        spans.len() == 1 && spans[0] == (line.plan.clone(), line.service_period)
+    };
+    let wrong_late: Vec<Invoice> = standing
+        .iter()
+        .filter(|doc| !stale.iter().any(|s| s.id == doc.id))
+        .filter(|doc| doc.lines.iter().any(|l| l.kind == tally_invoicing::LineKind::LateUsage && !cycle_of_line(l)))
+        .cloned()
+        .collect();
+    stale.extend(wrong_late);
     // A later invoice that billed late usage of a stale period billed it on the old
     // plan for the old part: it is revised too (the revision of the stale period bills
     // all of that period's usage, split as it now is).

@@ -65,6 +65,9 @@ struct Work<'a> {
     index: i64,
     state: InvoiceState,
     late: Vec<i64>,
+    /// Only the late usage of `late`, on an invoice of its own: the subscription has
+    /// ended and all its periods are invoiced, so no later invoice would carry it.
+    late_only: bool,
 }
 
 /// Closes every due period of every subscription (see the crate docs).
@@ -140,7 +143,20 @@ where
             } else {
                 Vec::new()
             };
-            work.push(Work { subscription, customer, cycle, index, state, late });
+            work.push(Work { subscription, customer, cycle, index, state, late, late_only: false });
+        }
+        if first_open && open == 0 && subscription.end.is_some() {
+            let late: Vec<i64> = ended
+                .iter()
+                .copied()
+                .filter(|&j| is_closed(j) && cycle.period(j).end() > options.now - options.late_window)
+                .collect();
+            if let Some(&index) = ended.iter().filter(|&&j| is_closed(j)).max() {
+                if !late.is_empty() {
+                    let state = InvoiceState::Issued;
+                    work.push(Work { subscription, customer, cycle, index, state, late, late_only: true });
+                }
+            }
         }
     }
     let wanted = work.iter().flat_map(|w| {
@@ -156,15 +172,27 @@ where
         .flat_map(|w| std::iter::once(w.index - 1).chain(w.late.iter().copied()).map(|i| w.cycle.period(i).start()))
         .min();
     let mut documents: HashMap<String, Vec<Invoice>> = HashMap::new();
+    // Periods voided without a revision (subscription, period start): waived until
+    // billed again (`rebill`), so their usage is not billed as late usage either.
+    let mut waived: HashSet<(String, (String, DateTime<Utc>))> = HashSet::new();
     if let Some(from) = earliest {
+        let mut revised = HashSet::new();
         for record in store.invoices(&InvoiceFilter { from: Some(from), ..Default::default() }).await? {
             let invoice = parse_record(&record)?;
+            if invoice.state == InvoiceState::Void && invoice.document == tally_invoicing::Document::Invoice {
+                waived.insert((invoice.id.clone(), (record.subscription.to_string(), invoice.period.start())));
+            }
             // What counts as billed: issued invoices and revisions, not voided ones or credit notes.
             if invoice.counts() {
+                if let Some(of) = &invoice.revises {
+                    revised.insert(of.clone());
+                }
                 documents.entry(record.subscription.to_string()).or_default().push(invoice);
             }
         }
+        waived.retain(|(id, _)| !revised.contains(id));
     }
+    let waived: HashSet<(String, DateTime<Utc>)> = waived.into_iter().map(|(_, period)| period).collect();
     lap("read accounts and invoices");
     let usage = UsageBook::read(store, catalog, wanted, None).await?;
     lap("usage queries");
@@ -179,7 +207,7 @@ where
     let results: Vec<(Vec<Composed>, Vec<(String, String)>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|chunk| scope.spawn(|| compose_chunk(chunk, catalog, &usage, &documents, options.now)))
+            .map(|chunk| scope.spawn(|| compose_chunk(chunk, catalog, &usage, &documents, &waived, options.now)))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
@@ -325,6 +353,7 @@ fn compose_chunk(
     catalog: &Catalog,
     usage: &UsageBook,
     documents: &HashMap<String, Vec<Invoice>>,
+    waived: &HashSet<(String, DateTime<Utc>)>,
     now: DateTime<Utc>,
 ) -> (Vec<Composed>, Vec<(String, String)>) {
     let mut out = Vec::with_capacity(chunk.len());
@@ -335,7 +364,8 @@ fn compose_chunk(
         if failed.last().is_some_and(|(id, _)| id == w.subscription.id.as_str()) {
             continue;
         }
-        match compose_one(w, catalog, usage, documents, &this_run, now) {
+        match compose_one(w, catalog, usage, documents, waived, &this_run, now) {
+            Ok((invoice, _)) if invoice.late_only && invoice.lines.is_empty() => {} // nothing late
             Ok((invoice, composed)) => {
                 out.push(composed);
                 if chunk.get(position + 1).is_some_and(|next| next.subscription.id == w.subscription.id) {
@@ -359,6 +389,7 @@ fn compose_one(
     catalog: &Catalog,
     usage: &UsageBook,
     documents: &HashMap<String, Vec<Invoice>>,
+    waived: &HashSet<(String, DateTime<Utc>)>,
     this_run: &[Invoice],
     now: DateTime<Utc>,
 ) -> Result<(Invoice, Composed), InvoicerError> {
@@ -373,9 +404,16 @@ fn compose_one(
         .chain(this_run.iter().filter(|i| i.subscription == w.subscription.id))
         .collect();
     let billed = billed_for(&docs, &period);
-    let mut invoice = compose_in(catalog, w.customer, w.subscription, &cycle, w.index, &period_usage, &billed)?;
+    let mut invoice = if w.late_only {
+        Invoice::late_shell(w.customer, &w.subscription.id, period)
+    } else {
+        compose_in(catalog, w.customer, w.subscription, &cycle, w.index, &period_usage, &billed)?
+    };
     for &j in &w.late {
         let earlier = cycle.period(j);
+        if waived.contains(&(w.subscription.id.to_string(), earlier.start())) {
+            continue;
+        }
         for (plan, span) in w.subscription.spans(&earlier) {
             let billed = tally_invoicing::billed_usage(&docs, &plan, &span);
             let now_usage = usage.get(&span, &plan, &w.customer.id);
@@ -386,6 +424,9 @@ fn compose_one(
         }
     }
     invoice.total = invoice.currency.round(invoice.lines.iter().map(|l| l.amount).sum()).unwrap_or(invoice.total);
+    if w.late_only {
+        invoice.id = late_id(&tally_invoicing::invoice_id(&w.subscription.id, &period), &invoice.lines);
+    }
     invoice.state = w.state;
     if w.state == InvoiceState::Issued {
         invoice.issued_at = Some(now);
@@ -399,6 +440,27 @@ fn compose_one(
     }
     let composed = (record(&invoice, catalog), invoice.state, by_plan);
     Ok((invoice, composed))
+}
+
+/// The id of a late-usage invoice: the period's invoice id and a hash of what it bills,
+/// so two invoicers (or a retry) that find the same late usage write one invoice.
+pub(crate) fn late_id(period_id: &str, lines: &[tally_invoicing::InvoiceLine]) -> String {
+    let text: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let dims: Vec<String> = l.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(
+                "{}|{}|{}|{}|{}|{}",
+                l.key,
+                l.plan,
+                l.service_period.start().timestamp_millis(),
+                l.service_period.end().timestamp_millis(),
+                dims.join(","),
+                l.quantity.unwrap_or_default().normalize()
+            )
+        })
+        .collect();
+    format!("{period_id}/late-{}", crate::credit::short_hash(&text.join("\n")))
 }
 
 /// The stored invoice with this id, or else with this number.
@@ -554,6 +616,7 @@ mod tests {
                 index,
                 state: InvoiceState::Issued,
                 late: Vec::new(),
+                late_only: false,
             })
             .collect();
         for parts in 1..=7 {

@@ -194,6 +194,7 @@ where
             Credit::Amount(_) => Vec::new(),
         },
         spans: Vec::new(),
+        late_only: false,
     };
     let number = crate::void::number_of(store, &record(&note, catalog), prefix).await?;
     let owed = into_ledger(store, terms, &original, (&note_id, &number), amount, reason, now).await?;
@@ -232,7 +233,7 @@ async fn into_ledger<S: LedgerStore>(
 
 /// A short, stable name for `text` (FNV-1a, 64 bits, in hex): ids must not change
 /// between builds, which std's hasher does not promise.
-fn short_hash(text: &str) -> String {
+pub(crate) fn short_hash(text: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {
         hash ^= u64::from(byte);

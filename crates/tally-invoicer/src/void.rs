@@ -4,7 +4,7 @@
 //! revision is recomposed from the usage as it is now.
 
 use chrono::{DateTime, Utc};
-use tally_domain::Catalog;
+use tally_domain::{Catalog, PlanKey};
 use tally_invoicing::{compose_in, cycle_of, Document, Invoice, InvoiceState, LineKind};
 use tally_rating::ChargeUsage;
 use tally_store::{AccountStore, InvoiceStore, LedgerStore, UsageStore};
@@ -246,7 +246,20 @@ where
     let index = cycle.index_at(original.period.start());
     let period = cycle.period(index);
     let spans = subscription.spans(&period);
-    let wanted: Vec<_> = spans.iter().map(|(plan, span)| (*span, plan.clone())).collect();
+    // Late usage of earlier periods the original billed is billed again by the revision
+    // (else voiding the last invoice of an ended subscription would lose it), for the
+    // spans the subscription still has: an earlier period whose spans changed is
+    // revised itself and bills all of its usage.
+    let mut late: Vec<(PlanKey, tally_domain::Period)> = Vec::new();
+    for line in original.lines.iter().filter(|l| l.kind == LineKind::LateUsage) {
+        let earlier = cycle.period(cycle.index_at(line.service_period.start()));
+        let still = subscription.spans(&earlier).contains(&(line.plan.clone(), line.service_period));
+        let key = (line.plan.clone(), line.service_period);
+        if still && !late.contains(&key) {
+            late.push(key);
+        }
+    }
+    let wanted: Vec<_> = spans.iter().chain(late.iter()).map(|(plan, span)| (*span, plan.clone())).collect();
     let usage = UsageBook::read(store, catalog, wanted, Some(&customer.id)).await?;
     // The revision itself, written by a concurrent void of the same invoice, is not
     // something this period was billed by: leaving it out makes every void compose the
@@ -279,7 +292,21 @@ where
         .collect();
     let billed = billed_for(&docs, &period);
     let period_usage: Vec<&ChargeUsage> = period_usage.iter().collect();
-    let mut revised = compose_in(catalog, &customer, &subscription, &cycle, index, &period_usage, &billed)?;
+    let mut revised = if original.late_only {
+        Invoice::late_shell(&customer, &subscription.id, period)
+    } else {
+        compose_in(catalog, &customer, &subscription, &cycle, index, &period_usage, &billed)?
+    };
+    for (plan, span) in &late {
+        let earlier = cycle.period(cycle.index_at(span.start()));
+        let billed = tally_invoicing::billed_usage(&docs, plan, span);
+        let now_usage = usage.get(span, plan, &customer.id);
+        let name = subscription.id.as_str();
+        revised
+            .lines
+            .extend(tally_invoicing::late_usage_lines(catalog, name, plan, &earlier, span, now_usage, &billed)?);
+    }
+    revised.total = revised.currency.round(revised.lines.iter().map(|l| l.amount).sum()).unwrap_or(revised.total);
     revised.id = revision_id(original);
     revised.revises = Some(original.id.clone());
     revised.state = InvoiceState::Issued;

@@ -141,6 +141,7 @@ pub fn compose_in(
         memo: None,
         credited_lines: Vec::new(),
         spans,
+        late_only: false,
     })
 }
 

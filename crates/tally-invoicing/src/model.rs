@@ -128,6 +128,10 @@ pub struct Invoice {
     /// this period makes the invoice stale.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spans: Vec<(PlanKey, Period)>,
+    /// An invoice of late usage only: events of earlier periods that arrived after the
+    /// subscription's last invoice (it had ended), billed on an invoice of their own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late_only: bool,
 }
 
 /// What kind of billing document.
@@ -172,6 +176,31 @@ impl Invoice {
     pub fn cancels_whole(&self) -> bool {
         self.document == Document::CreditNote
             && self.credits.as_ref().is_some_and(|id| self.id == format!("{id}/credit"))
+    }
+
+    /// An empty invoice of late usage for `period` of a subscription: lines are added
+    /// by the caller, then the id (`<period invoice id>/late-<hash of the lines>`).
+    pub fn late_shell(customer: &tally_domain::Customer, subscription: &SubscriptionId, period: Period) -> Invoice {
+        Invoice {
+            id: String::new(),
+            number: None,
+            customer: customer.id.clone(),
+            subscription: subscription.clone(),
+            period,
+            currency: customer.currency,
+            state: InvoiceState::Draft,
+            lines: Vec::new(),
+            total: Decimal::ZERO,
+            issued_at: None,
+            document: Document::Invoice,
+            credits: None,
+            revises: None,
+            reason: None,
+            memo: Some("Usage of earlier periods that arrived after the last invoice".into()),
+            credited_lines: Vec::new(),
+            spans: Vec::new(),
+            late_only: true,
+        }
     }
 
     /// The credit note cancelling this invoice: every line negated, same period.
