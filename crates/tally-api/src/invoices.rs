@@ -65,6 +65,7 @@ pub(crate) fn invoicer_error(err: InvoicerError) -> ApiError {
         InvoicerError::NotVoidable { id, why } => {
             ApiError::new(StatusCode::CONFLICT, "not_voidable", format!("invoice {id} cannot be voided: {why}"))
         }
+        InvoicerError::PricesChanged { .. } => ApiError::new(StatusCode::CONFLICT, "prices_changed", err.to_string()),
         InvoicerError::NotRebillable { .. } => ApiError::new(StatusCode::CONFLICT, "not_rebillable", err.to_string()),
         InvoicerError::IssuedPeriods { .. } => ApiError::new(StatusCode::CONFLICT, "issued_periods", err.to_string()),
         InvoicerError::NotCreditable { id, why } => {

@@ -26,3 +26,14 @@ pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey, SubscriptionId};
 pub use money::{Currency, CurrencyError};
 pub use period::{Period, PeriodError};
 pub use usage::{Dimensions, RateRequest, UsageError, UsageRow};
+
+/// A short, stable name for `text` (FNV-1a, 64 bits, in hex): for ids and fingerprints
+/// stored today that later builds must compute alike (std's hasher does not promise it).
+pub fn fingerprint(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}

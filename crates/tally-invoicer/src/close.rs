@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
-use tally_domain::{Catalog, Customer, CustomerId, Subscription};
+use tally_domain::{Catalog, Customer, CustomerId, PlanKey, Subscription};
 use tally_invoicing::{compose_in, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
 use tally_store::{
     AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LedgerStore, UsageStore,
@@ -404,6 +404,11 @@ fn compose_one(
         .chain(this_run.iter().filter(|i| i.subscription == w.subscription.id))
         .collect();
     let billed = billed_for(&docs, &period);
+    let mut plans: Vec<PlanKey> = w.subscription.spans(&period).into_iter().map(|(plan, _)| plan).collect();
+    for &j in &w.late {
+        plans.extend(w.subscription.spans(&cycle.period(j)).into_iter().map(|(plan, _)| plan));
+    }
+    same_prices(catalog, &plans, &docs)?;
     let mut invoice = if w.late_only {
         Invoice::late_shell(w.customer, &w.subscription.id, period)
     } else {
@@ -415,6 +420,9 @@ fn compose_one(
             continue;
         }
         for (plan, span) in w.subscription.spans(&earlier) {
+            if let Some(p) = catalog.plan(plan.as_str()) {
+                invoice.prices.insert(plan.clone(), p.prices.clone());
+            }
             let billed = tally_invoicing::billed_usage(&docs, &plan, &span);
             let now_usage = usage.get(&span, &plan, &w.customer.id);
             let name = w.subscription.id.as_str();
@@ -440,6 +448,21 @@ fn compose_one(
     }
     let composed = (record(&invoice, catalog), invoice.state, by_plan);
     Ok((invoice, composed))
+}
+
+/// The catalog prices `plans` as the invoices `docs` were priced (an old period must
+/// not be priced again with prices edited since).
+pub(crate) fn same_prices(catalog: &Catalog, plans: &[PlanKey], docs: &[&Invoice]) -> Result<(), InvoicerError> {
+    for plan in plans {
+        let Some(now) = catalog.plan(plan.as_str()).map(|p| &p.prices) else { continue };
+        for doc in docs {
+            if doc.prices.get(plan).is_some_and(|then| then != now) {
+                let invoice = doc.number.clone().unwrap_or_else(|| doc.id.clone());
+                return Err(InvoicerError::PricesChanged { plan: plan.to_string(), invoice });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The id of a late-usage invoice: the period's invoice id and a hash of what it bills,

@@ -195,6 +195,7 @@ where
         },
         spans: Vec::new(),
         late_only: false,
+        prices: Default::default(),
     };
     let number = crate::void::number_of(store, &record(&note, catalog), prefix).await?;
     let owed = into_ledger(store, terms, &original, (&note_id, &number), amount, reason, now).await?;
@@ -231,15 +232,8 @@ async fn into_ledger<S: LedgerStore>(
     Ok(after.invoice(&original.id).map_or(Decimal::ZERO, |d| d.owed))
 }
 
-/// A short, stable name for `text` (FNV-1a, 64 bits, in hex): ids must not change
-/// between builds, which std's hasher does not promise.
 pub(crate) fn short_hash(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    tally_domain::fingerprint(text)
 }
 
 #[cfg(test)]

@@ -56,6 +56,18 @@ pub enum InvoicerError {
         /// The stale invoices, by number, with their periods.
         invoices: Vec<String>,
     },
+    /// A plan's prices were edited after an invoice was priced with them.
+    #[error(
+        "plan {plan}: its prices changed since {invoice} was issued with them, and an issued period is \
+         priced as it was: keep plan {plan} as it was, add the new prices as a new plan, and move \
+         subscriptions to it with a dated plan change (tally subscriptions update --change-plan NEW --at DATE)"
+    )]
+    PricesChanged {
+        /// The plan.
+        plan: String,
+        /// The invoice priced with the old prices.
+        invoice: String,
+    },
     /// A line has no usage evidence to show.
     #[error("{message}")]
     NoEvidence {

@@ -50,6 +50,12 @@ where
         let why = format!("it is a {:?} {:?}; only issued invoices can be voided", original.state, original.document);
         return Err(InvoicerError::NotVoidable { id: id.to_owned(), why: why.to_lowercase() });
     }
+    // A revision prices the period as it was priced: refused before anything changes
+    // when the catalog's prices for it were edited since.
+    if revise {
+        let plans: Vec<PlanKey> = original.prices.keys().cloned().collect();
+        crate::close::same_prices(catalog, &plans, &[&original])?;
+    }
     // The credit note and the revision have ids derived from the voided invoice, so a
     // void that stopped half-way (a killed process, a store that failed) is completed by
     // voiding again, and voids of one invoice at once converge on one of each.
@@ -291,6 +297,10 @@ where
         })
         .collect();
     let billed = billed_for(&docs, &period);
+    let mut plans: Vec<PlanKey> = spans.iter().map(|(plan, _)| plan.clone()).collect();
+    plans.extend(late.iter().map(|(plan, _)| plan.clone()));
+    let with_original: Vec<&Invoice> = docs.iter().copied().chain(std::iter::once(original)).collect();
+    crate::close::same_prices(catalog, &plans, &with_original)?;
     let period_usage: Vec<&ChargeUsage> = period_usage.iter().collect();
     let mut revised = if original.late_only {
         Invoice::late_shell(&customer, &subscription.id, period)
@@ -298,6 +308,9 @@ where
         compose_in(catalog, &customer, &subscription, &cycle, index, &period_usage, &billed)?
     };
     for (plan, span) in &late {
+        if let Some(p) = catalog.plan(plan.as_str()) {
+            revised.prices.insert(plan.clone(), p.prices.clone());
+        }
         let earlier = cycle.period(cycle.index_at(span.start()));
         let billed = tally_invoicing::billed_usage(&docs, plan, span);
         let now_usage = usage.get(span, plan, &customer.id);

@@ -140,6 +140,10 @@ pub fn compose_in(
         reason: None,
         memo: None,
         credited_lines: Vec::new(),
+        prices: spans
+            .iter()
+            .filter_map(|(plan, _)| catalog.plan(plan.as_str()).map(|p| (plan.clone(), p.prices.clone())))
+            .collect(),
         spans,
         late_only: false,
     })

@@ -132,6 +132,10 @@ pub struct Invoice {
     /// subscription's last invoice (it had ended), billed on an invoice of their own.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub late_only: bool,
+    /// The prices of each plan it was priced with (`Plan::prices`), so that a period
+    /// is never priced again with prices edited since.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub prices: std::collections::BTreeMap<PlanKey, String>,
 }
 
 /// What kind of billing document.
@@ -200,6 +204,7 @@ impl Invoice {
             credited_lines: Vec::new(),
             spans: Vec::new(),
             late_only: true,
+            prices: Default::default(),
         }
     }
 

@@ -143,6 +143,10 @@ pub struct Plan {
     pub fees: Vec<Fee>,
     /// Usage charges, billed in arrears.
     pub charges: Vec<Charge>,
+    /// What prices the plan, as a short stable hash of its definition (display names
+    /// left out): an invoice keeps it, so an old period is never priced again with
+    /// prices edited since (new prices are a new plan, moved to at a date).
+    pub prices: String,
 }
 
 /// A recurring flat fee.

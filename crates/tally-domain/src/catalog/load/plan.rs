@@ -70,7 +70,19 @@ pub(super) fn read_plan(
     let plan = match (key.clone(), currency, interval) {
         (Some(key), Some(currency), Some(interval)) if p.0.len() == before => {
             let key = PlanKey::new(key);
-            Some(Plan { key, name, currency, interval, minimum_commitment, prorate_minimum_commitment, fees, charges })
+            let prices = fingerprint(table);
+            let plan = Plan {
+                key,
+                name,
+                currency,
+                interval,
+                minimum_commitment,
+                prorate_minimum_commitment,
+                fees,
+                charges,
+                prices,
+            };
+            Some(plan)
         }
         _ => None,
     };
@@ -95,4 +107,38 @@ fn read_line_key(
         return None;
     }
     Some(key)
+}
+
+/// A short stable hash of what prices a plan: its table written canonically (keys
+/// sorted at every level, values in TOML's own syntax), display names left out.
+fn fingerprint(table: &Table) -> String {
+    fn write(value: &toml::Value, out: &mut String) {
+        match value {
+            toml::Value::Table(t) => {
+                let mut keys: Vec<&String> =
+                    t.keys().filter(|k| !["name", "description"].contains(&k.as_str())).collect();
+                keys.sort();
+                out.push('{');
+                for k in keys {
+                    out.push_str(k);
+                    out.push('=');
+                    write(&t[k.as_str()], out);
+                    out.push(';');
+                }
+                out.push('}');
+            }
+            toml::Value::Array(items) => {
+                out.push('[');
+                for item in items {
+                    write(item, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    write(&toml::Value::Table(table.clone()), &mut text);
+    crate::fingerprint(&text)
 }
