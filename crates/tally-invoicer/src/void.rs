@@ -64,25 +64,37 @@ where
     let mut note = original.credit_note();
     let revision_id = revision_id(&original);
     let (had_note, had_revision) = (find(&documents, &note.id), find(&documents, &revision_id));
-    if original.state == InvoiceState::Void && had_note.is_some() && (!revise || had_revision.is_some()) {
-        let why = "it is voided already (its credit note and any revision are issued)".to_owned();
-        return Err(InvoicerError::NotVoidable { id: id.to_owned(), why });
-    }
     // The ledger knows the invoice and what paid it before anything changes (an invoice
     // issued before the ledger existed enters it now).
     let mut entries = store.entries(Some(&original.customer)).await?;
     crate::receivables::owe(store, terms, &original, &mut entries).await?;
+    // Done only when the documents are written and the ledger has moved the money (a
+    // void stopped between the two is completed).
+    let moved_ids = [
+        tally_ledger::plan::entry_id(&["credit_note", &note.id]),
+        tally_ledger::plan::entry_id(&["invoice", &note.id]),
+    ];
+    let moved = entries.iter().any(|e| moved_ids.contains(&e.id));
+    let nothing_owed = original.total.is_zero();
+    let documents_done =
+        original.state == InvoiceState::Void && had_note.is_some() && (!revise || had_revision.is_some());
+    if documents_done && (moved || nothing_owed) {
+        let why = "it is voided already (its credit note and any revision are issued)".to_owned();
+        return Err(InvoicerError::NotVoidable { id: id.to_owned(), why });
+    }
     if original.state == InvoiceState::Issued {
         let mut voided = original.clone();
         voided.state = InvoiceState::Void;
         store.put_invoices(&[record(&voided, catalog)], invoice_prefix).await?;
     }
+    fail::fail_point!("void-after-mark");
     note.state = InvoiceState::Issued;
     note.issued_at = Some(now);
     let credit_number = match had_note {
         Some(existing) => existing.number.unwrap_or_default(),
         None => number_of(store, &record(&note, catalog), credit_prefix).await?,
     };
+    fail::fail_point!("void-after-note");
     let mut revision = None;
     let mut revised_total = rust_decimal::Decimal::ZERO;
     if revise {
@@ -99,6 +111,7 @@ where
         };
         revised_total = total;
         revision = Some((id, number));
+        fail::fail_point!("void-after-revision");
     }
     let book = tally_ledger::Book::all(&entries);
     if book.invoice(&original.id).is_some() {

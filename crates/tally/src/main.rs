@@ -60,6 +60,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Test builds only: arms the fail points FAILPOINTS names (a process stopped
+    // half-way through an act).
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
     let cli = Cli::parse();
     // Long-running processes log what they do (`tally run` at its configured `log.level`);
     // one-shot commands only what went wrong.
