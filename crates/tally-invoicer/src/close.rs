@@ -446,7 +446,7 @@ fn compose_one(
             None => by_plan.push((line.plan.to_string(), line.amount)),
         }
     }
-    let composed = (record(&invoice, catalog), invoice.state, by_plan);
+    let composed = (record(&invoice, catalog)?, invoice.state, by_plan);
     Ok((invoice, composed))
 }
 
@@ -521,11 +521,12 @@ pub fn parse_record(record: &InvoiceRecord) -> Result<Invoice, InvoicerError> {
     let mut invoice: Invoice = serde_json::from_str(&record.body)
         .map_err(|e| InvoicerError::Corrupt { id: record.id.clone(), message: e.to_string() })?;
     invoice.number = record.number.clone();
-    invoice.state = match record.state.as_str() {
-        "issued" => InvoiceState::Issued,
-        "void" => InvoiceState::Void,
-        _ => InvoiceState::Draft,
-    };
+    // An unknown state is an error naming the row, never a draft (which a close would
+    // refresh, and so rewrite).
+    invoice.state = InvoiceState::from_name(&record.state).ok_or_else(|| InvoicerError::Corrupt {
+        id: record.id.clone(),
+        message: format!("unknown state {:?} (expected one of draft, issued, void)", record.state),
+    })?;
     Ok(invoice)
 }
 
@@ -540,8 +541,9 @@ pub(crate) fn billed_for(documents: &[&Invoice], period: &tally_domain::Period) 
         .collect()
 }
 
-/// The invoice as the store keeps it.
-pub(crate) fn record(invoice: &Invoice, catalog: &Catalog) -> InvoiceRecord {
+/// The invoice as the store keeps it (an invoice that cannot be written as JSON is an
+/// error, never an empty body).
+pub(crate) fn record(invoice: &Invoice, catalog: &Catalog) -> Result<InvoiceRecord, InvoicerError> {
     // The meter a usage line's charge reads, what the plan includes and the charge's
     // filter (`model = "gpt-4o"`), for reports by meter, model or GPU type and of
     // allowances (nothing for fees).
@@ -552,22 +554,19 @@ pub(crate) fn record(invoice: &Invoice, catalog: &Catalog) -> InvoiceRecord {
             .and_then(|p| p.charges.iter().find(|c| c.key.as_str() == key))
             .map_or(("", Decimal::ZERO, &no_filter), |c| (c.meter.as_str(), c.included, &c.filter))
     };
-    let state = match invoice.state {
-        InvoiceState::Draft => "draft",
-        InvoiceState::Issued => "issued",
-        InvoiceState::Void => "void",
-    };
-    InvoiceRecord {
+    let body = serde_json::to_string(invoice)
+        .map_err(|e| InvoicerError::Corrupt { id: invoice.id.clone(), message: format!("cannot be written: {e}") })?;
+    Ok(InvoiceRecord {
         id: invoice.id.clone(),
         number: invoice.number.clone(),
         customer: invoice.customer.clone(),
         subscription: invoice.subscription.clone(),
         period: invoice.period,
         currency: invoice.currency.to_string(),
-        state: state.to_owned(),
+        state: invoice.state.name().to_owned(),
         total: invoice.total,
         issued_at: invoice.issued_at,
-        body: serde_json::to_string(invoice).unwrap_or_default(),
+        body,
         lines: invoice
             .lines
             .iter()
@@ -594,7 +593,7 @@ pub(crate) fn record(invoice: &Invoice, catalog: &Catalog) -> InvoiceRecord {
                 ),
             })
             .collect(),
-    }
+    })
 }
 
 /// A line kind's name, as in the invoice JSON.

@@ -197,7 +197,7 @@ where
         late_only: false,
         prices: Default::default(),
     };
-    let number = crate::void::number_of(store, &record(&note, catalog), prefix).await?;
+    let number = crate::void::number_of(store, &record(&note, catalog)?, prefix).await?;
     let owed = into_ledger(store, terms, &original, (&note_id, &number), amount, reason, now).await?;
     tracing::info!(invoice = %original.id, credit_note = %number, %amount, "credit note issued");
     let invoice = original.number.clone().unwrap_or_default();

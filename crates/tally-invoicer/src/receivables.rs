@@ -114,7 +114,7 @@ where
     let filter = InvoiceFilter { customer: customer.cloned(), ..Default::default() };
     let mut documents = Vec::new();
     for record in store.invoices(&filter).await? {
-        if record.state == "draft" {
+        if record.state == InvoiceState::Draft.name() {
             continue;
         }
         documents.push(parse_record(&record)?);

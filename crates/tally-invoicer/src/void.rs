@@ -85,14 +85,14 @@ where
     if original.state == InvoiceState::Issued {
         let mut voided = original.clone();
         voided.state = InvoiceState::Void;
-        store.put_invoices(&[record(&voided, catalog)], invoice_prefix).await?;
+        store.put_invoices(&[record(&voided, catalog)?], invoice_prefix).await?;
     }
     fail::fail_point!("void-after-mark");
     note.state = InvoiceState::Issued;
     note.issued_at = Some(now);
     let credit_number = match had_note {
         Some(existing) => existing.number.unwrap_or_default(),
-        None => number_of(store, &record(&note, catalog), credit_prefix).await?,
+        None => number_of(store, &record(&note, catalog)?, credit_prefix).await?,
     };
     fail::fail_point!("void-after-note");
     let mut revision = None;
@@ -102,7 +102,7 @@ where
             Some(existing) => (existing.id, existing.number.unwrap_or_default(), existing.total),
             None => {
                 let revised = recompose(store, catalog, &original, now).await?;
-                let number = number_of(store, &record(&revised, catalog), invoice_prefix).await?;
+                let number = number_of(store, &record(&revised, catalog)?, invoice_prefix).await?;
                 // The ledger owes what the stored revision says (the store keeps one
                 // copy whatever number of voids wrote it).
                 let total = store.invoice(&revised.id).await?.map_or(revised.total, |stored| stored.total);
@@ -201,7 +201,7 @@ where
     }
     let revised = recompose(store, catalog, &original, now).await?;
     let revision = revised.id.clone();
-    let number = number_of(store, &record(&revised, catalog), invoice_prefix).await?;
+    let number = number_of(store, &record(&revised, catalog)?, invoice_prefix).await?;
     let mut entries = store.entries(Some(&original.customer)).await?;
     if let Some(stored) = store.invoice(&revision).await? {
         crate::receivables::owe(store, terms, &parse_record(&stored)?, &mut entries).await?;

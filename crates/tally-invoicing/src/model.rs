@@ -17,6 +17,35 @@ pub enum InvoiceState {
     Void,
 }
 
+impl InvoiceState {
+    /// Every state, in life order.
+    pub const ALL: [InvoiceState; 3] = [InvoiceState::Draft, InvoiceState::Issued, InvoiceState::Void];
+
+    /// Its name as stored, exported and filtered on (`draft`, `issued`, `void`).
+    pub fn name(self) -> &'static str {
+        match self {
+            InvoiceState::Draft => "draft",
+            InvoiceState::Issued => "issued",
+            InvoiceState::Void => "void",
+        }
+    }
+
+    /// The state of a stored name; `None` for a name no state has.
+    pub fn from_name(name: &str) -> Option<InvoiceState> {
+        InvoiceState::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl Document {
+    /// Its name as stored and exported (`invoice`, `credit_note`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Document::Invoice => "invoice",
+            Document::CreditNote => "credit_note",
+        }
+    }
+}
+
 /// What an invoice line bills for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

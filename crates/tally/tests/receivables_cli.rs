@@ -546,3 +546,66 @@ async fn voids_stopped_at_each_step_on_clickhouse() {
     let store = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
     tokio::task::spawn_blocking(move || voids_stopped_at_each_step(&store)).await.unwrap();
 }
+
+/// A stored invoice whose state no state has (a hand edit, a newer writer): reading it
+/// is an error naming the row, not a draft that a close would rewrite (issue 19,
+/// finding 5).
+async fn an_unknown_state_is_an_error_naming_the_row(
+    store: &(impl tally_store::InvoiceStore + Sync),
+    args: Vec<String>,
+) {
+    let catalog = common::sample_catalog().to_str().unwrap().to_owned();
+    let start = Utc::now().date_naive().with_day(1).unwrap().checked_sub_months(Months::new(1)).unwrap();
+    let setup = args.clone();
+    let listed = tokio::task::spawn_blocking(move || {
+        let store = &setup;
+        ok(store, &["customers", "create", "--id", "eps", "--name", "Eps", "--currency", "USD", "--timezone", "UTC"]);
+        let start = format!("{start}T00:00:00Z");
+        let sub =
+            ["subscriptions", "create", "--id", "sub-eps", "--customer", "eps", "--plan", "pro", "--start", &start];
+        ok(store, &[&sub[..], &["--catalog", &catalog]].concat());
+        ok(store, &["invoice", "close", "--catalog", &catalog]);
+        ok(store, &["invoice", "list", "--json"])
+    })
+    .await
+    .unwrap();
+    let first: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    let mut record = store.invoice(first["id"].as_str().unwrap()).await.unwrap().unwrap();
+    record.id = "eps-copy".into();
+    record.number = None;
+    record.state = "paid".into();
+    store.put_invoices(&[record], "INV-").await.unwrap();
+    let catalog = common::sample_catalog().to_str().unwrap().to_owned();
+    let void = move || refused(&args, &["invoice", "void", "--id", "eps-copy", "--revise", "--catalog", &catalog]);
+    let err = tokio::task::spawn_blocking(void).await.unwrap();
+    assert!(err.contains("eps-copy") && err.contains("unknown state \"paid\""), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_state_is_an_error_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    let args = vec!["--embedded".to_owned(), path.to_str().unwrap().to_owned()];
+    // The CLI creates the store; the library opens it once it exists.
+    tokio::task::spawn_blocking({
+        let args = args.clone();
+        move || ok(&args, &["migrate"])
+    })
+    .await
+    .unwrap();
+    let store = tally_store::embedded::EmbeddedStore::open(&path).unwrap();
+    an_unknown_state_is_an_error_naming_the_row(&store, args).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_state_is_an_error_on_clickhouse() {
+    let db = TestDb::new().await;
+    let config = tally_store::clickhouse::ClickHouseConfig {
+        url: clickhouse_url(),
+        database: db.name().to_owned(),
+        ..Default::default()
+    };
+    let store = tally_store::clickhouse::ClickHouseStore::open(&config).await.unwrap();
+    let args = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
+    an_unknown_state_is_an_error_naming_the_row(&store, args).await;
+}

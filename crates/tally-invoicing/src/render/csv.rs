@@ -35,8 +35,8 @@ pub fn invoices_csv(invoices: &[Invoice]) -> String {
             &[
                 text(i.number.as_deref().unwrap_or("")),
                 text(&i.id),
-                text(serde_name(&i.document)),
-                text(serde_name(&i.state)),
+                text(i.document.name()),
+                text(i.state.name()),
                 text(i.customer.as_str()),
                 text(i.subscription.as_str()),
                 text(&i.period.start().to_rfc3339()),
@@ -96,17 +96,6 @@ pub fn lines_csv(invoices: &[Invoice]) -> String {
 
 fn kind(line: &InvoiceLine) -> &'static str {
     line.kind.name()
-}
-
-fn serde_name<T: serde::Serialize>(value: &T) -> &'static str {
-    match serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).as_deref() {
-        Some("invoice") => "invoice",
-        Some("credit_note") => "credit_note",
-        Some("draft") => "draft",
-        Some("issued") => "issued",
-        Some("void") => "void",
-        _ => "",
-    }
 }
 
 /// A CSV document being written: quoting and CRLF by the `csv` crate.
