@@ -96,17 +96,24 @@ async fn bad_events_become_dead_letters_and_a_catalog_fix_replays_them_once() {
     let migrated =
         tally().args(["migrate", "--clickhouse", &clickhouse_url(), "--database", db.name()]).output().unwrap();
     assert!(migrated.status.success());
-    let mut worker = tally()
-        .args([
-            "ingest",
-            "--brokers",
+    // The worker and the replay get the broker and the topics from the same settings
+    // keys, no flags: the dead letters one writes are the ones the other reads.
+    let settings = dir.path().join("tally.toml");
+    let group = tally_tests::unique_name("dlq-test");
+    std::fs::write(
+        &settings,
+        format!(
+            "[ingest.kafka]\nbrokers = \"{}\"\ntopics = [\"{}\"]\ndead_letter_topic = \"{}\"\ngroup = \"{group}\"\n",
             topic.brokers(),
-            "--group",
-            &tally_tests::unique_name("dlq-test"),
-            "--topic",
             topic.name(),
-        ])
-        .args(["--dead-letter-topic", dlq.name(), "--catalog"])
+            dlq.name()
+        ),
+    )
+    .unwrap();
+    let mut worker = tally()
+        .args(["ingest", "--config"])
+        .arg(&settings)
+        .args(["--catalog"])
         .arg(&strict)
         .args(["--clickhouse", &clickhouse_url(), "--database", db.name(), "--batch-wait-ms", "100"])
         .stderr(Stdio::null())
@@ -143,7 +150,8 @@ async fn bad_events_become_dead_letters_and_a_catalog_fix_replays_them_once() {
     // The fix: the shipped catalog makes the cost optional. Replay twice; count once.
     for _ in 0..2 {
         let out = tally()
-            .args(["replay-dlq", "--brokers", topic.brokers(), "--dead-letter-topic", dlq.name(), "--catalog", CATALOG])
+            .args(["replay-dlq", "--catalog", CATALOG, "--config"])
+            .arg(&settings)
             .args(["--clickhouse", &clickhouse_url(), "--database", db.name()])
             .output()
             .unwrap();

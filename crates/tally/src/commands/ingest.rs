@@ -17,23 +17,28 @@ use super::store_args::StoreArgs;
 /// Arguments of `tally ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "127.0.0.1:9092")]
-    brokers: String,
-    /// Consumer group; workers of one group share the partitions.
-    #[arg(long, default_value = "tally-ingest")]
-    group: String,
+    /// Kafka bootstrap servers (default: `ingest.kafka.brokers` of the settings).
+    #[arg(long)]
+    brokers: Option<String>,
+    /// Consumer group; workers of one group share the partitions (default:
+    /// `ingest.kafka.group`).
+    #[arg(long)]
+    group: Option<String>,
     /// This worker's stable identity in the group (Kafka static membership), e.g. the
     /// pod name of a StatefulSet: a restarted worker takes its partitions back at once
     /// instead of waiting for the group to notice the old process is gone.
     #[arg(long)]
     instance_id: Option<String>,
-    /// Topic of usage events (repeat for several).
-    #[arg(long = "topic", required = true)]
+    /// Topic of usage events (repeat for several; default: `ingest.kafka.topics`).
+    #[arg(long = "topic")]
     topics: Vec<String>,
-    /// Topic for events that cannot be billed.
-    #[arg(long, default_value = "tally-dead-letters")]
-    dead_letter_topic: String,
+    /// Topic for events that cannot be billed (default: `ingest.kafka.dead_letter_topic`,
+    /// the one `tally run` and `tally replay-dlq` use).
+    #[arg(long)]
+    dead_letter_topic: Option<String>,
+    /// The settings these flags override.
+    #[command(flatten)]
+    config: super::settings::ConfigArgs,
     /// The price catalog whose meters events are validated against.
     #[arg(long, default_value = "config/catalog.toml")]
     catalog: PathBuf,
@@ -78,7 +83,13 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
         late_window: (args.late_window_days > 0).then(|| TimeDelta::days(args.late_window_days)),
     };
     let decoder = Decoder::new(&catalog, rules);
-    let mut config = IngestConfig::new(&args.brokers, &args.group, args.topics.clone(), &args.dead_letter_topic);
+    // Flags override the settings tree, where every default lives once.
+    let kafka = args.config.load()?.ingest.kafka;
+    let brokers = args.brokers.clone().unwrap_or(kafka.brokers);
+    let group = args.group.clone().unwrap_or(kafka.group);
+    let topics = if args.topics.is_empty() { kafka.topics } else { args.topics.clone() };
+    let dead_letter_topic = args.dead_letter_topic.clone().unwrap_or(kafka.dead_letter_topic);
+    let mut config = IngestConfig::new(&brokers, &group, topics, &dead_letter_topic);
     config.batch_max_messages = args.batch_messages;
     config.batch_max_wait = Duration::from_millis(args.batch_wait_ms);
     config.stop_at_end = args.stop_at_end;
@@ -112,7 +123,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     });
     let store = Arc::new(args.store.open(&runtime, "opening")?);
     if let Some(addr) = args.metrics_listen {
-        let readiness = super::ready::Readiness::new(store.clone(), Some(&args.brokers))?;
+        let readiness = super::ready::Readiness::new(store.clone(), Some(&brokers))?;
         super::metrics_http::serve(&runtime, addr, registry.clone(), readiness)?;
     }
     let worker = Worker::new(config, decoder, store, metrics, runtime.handle().clone());

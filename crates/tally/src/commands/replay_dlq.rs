@@ -14,12 +14,16 @@ use super::store_args::StoreArgs;
 /// Arguments of `tally replay-dlq`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "127.0.0.1:9092")]
-    brokers: String,
-    /// The dead-letter topic.
-    #[arg(long, default_value = "tally-dead-letters")]
-    dead_letter_topic: String,
+    /// Kafka bootstrap servers (default: `ingest.kafka.brokers` of the settings).
+    #[arg(long)]
+    brokers: Option<String>,
+    /// The dead-letter topic (default: `ingest.kafka.dead_letter_topic`, where
+    /// `tally run` and `tally ingest` put them).
+    #[arg(long)]
+    dead_letter_topic: Option<String>,
+    /// The settings these flags override.
+    #[command(flatten)]
+    config: super::settings::ConfigArgs,
     /// The (fixed) price catalog.
     #[arg(long, default_value = "config/catalog.toml")]
     catalog: PathBuf,
@@ -40,8 +44,11 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let decoder = Decoder::new(&catalog, rules);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     let store = Arc::new(args.store.open(&runtime, "opening")?);
-    let summary = tally_ingest::replay(&args.brokers, &args.dead_letter_topic, &decoder, store, runtime.handle())
-        .with_context(|| format!("replaying {}", args.dead_letter_topic))?;
+    let kafka = args.config.load()?.ingest.kafka;
+    let brokers = args.brokers.clone().unwrap_or(kafka.brokers);
+    let topic = args.dead_letter_topic.clone().unwrap_or(kafka.dead_letter_topic);
+    let summary = tally_ingest::replay(&brokers, &topic, &decoder, store, runtime.handle())
+        .with_context(|| format!("replaying {topic}"))?;
     let invalid: u64 = summary.still_invalid.values().sum();
     println!("read {} dead letters: {} now valid and stored, {invalid} still invalid", summary.read, summary.stored);
     for (reason, n) in &summary.still_invalid {
