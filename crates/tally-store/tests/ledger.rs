@@ -13,7 +13,11 @@ use tally_ledger::plan::{self, Context};
 use tally_ledger::{Book, Entry};
 use tally_store::LedgerStore;
 
-contract!(entries_are_appended_once_and_read_back_exactly, totals_are_the_books_on_every_day);
+contract!(
+    entries_are_appended_once_and_read_back_exactly,
+    totals_are_the_books_on_every_day,
+    a_close_sized_append_is_checked_and_stored_once
+);
 
 fn ctx(customer: &str, currency: &str, day: &str) -> Context {
     let day: NaiveDate = day.parse().unwrap();
@@ -286,4 +290,29 @@ async fn on_clickhouse_entries_written_before_the_effects_add_up() {
     assert_eq!(store.totals(day, None).await.unwrap(), got, "copies counted once");
     let one = CustomerId::new("acme");
     assert_eq!(store.totals(day, Some(&one)).await.unwrap(), got);
+}
+
+/// One append of 20,000 customers' invoices (what a close writes): the check for ids
+/// stored already must not become one query over the server's size limit (a single
+/// `IN` list of 20,000 customers is about 600 KiB); appended again, nothing is new.
+async fn a_close_sized_append_is_checked_and_stored_once(store: &impl LedgerStore) {
+    let due: NaiveDate = "2026-12-31".parse().unwrap();
+    let entries: Vec<Entry> = (0..20_000)
+        .flat_map(|i| {
+            let c = ctx(&format!("customer-with-a-long-id-{i:06}"), "USD", "2026-11-30");
+            plan::invoice(
+                &Book::default(),
+                &c,
+                &format!("sub-{i:06}@1793491200000"),
+                &format!("INV-{i:06}"),
+                "9.00".parse().unwrap(),
+                due,
+            )
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(store.append_entries(&entries).await.unwrap(), 20_000);
+    assert_eq!(store.append_entries(&entries).await.unwrap(), 0, "appended again: nothing new");
+    let day: NaiveDate = "2026-12-01".parse().unwrap();
+    assert_eq!(store.totals(day, None).await.unwrap().open.len(), 20_000);
 }

@@ -88,21 +88,36 @@ struct SumRow {
     total: i128,
 }
 
+/// Entries whose stored copies are looked for in one query (ids of up to ~60 bytes
+/// keep it well under ClickHouse's default `max_query_size` of 256 KiB).
+const KNOWN_CHUNK: usize = 1_000;
+
 impl LedgerStore for ClickHouseStore {
     async fn append_entries(&self, entries: &[Entry]) -> Result<usize, StoreError> {
         if entries.is_empty() {
             return Ok(0);
         }
-        // Which ids are stored already, per customer (the table's order key leads with it).
-        let customers: std::collections::BTreeSet<&str> = entries.iter().map(|e| e.customer.as_str()).collect();
-        let list: Vec<String> = customers.iter().map(|c| sql::string(c)).collect();
-        let known: Vec<String> = self
-            .client()
-            .query(&format!("SELECT entry_id FROM ledger_entries FINAL WHERE customer IN ({})", list.join(", ")))
-            .fetch_all()
-            .await
-            .map_err(StoreError::clickhouse("reading ledger entry ids"))?;
-        let known: std::collections::HashSet<String> = known.into_iter().collect();
+        // Which of these ids are stored already, asked in chunks (a close appends one
+        // entry per invoice: 100,000 customers in one IN list would pass the server's
+        // 256 KiB query limit) by customer and id (the table's order key), so only the
+        // entries asked about are read, never a customer's whole history.
+        let mut known = std::collections::HashSet::new();
+        for chunk in entries.chunks(KNOWN_CHUNK) {
+            let customers: std::collections::BTreeSet<&str> = chunk.iter().map(|e| e.customer.as_str()).collect();
+            let customers: Vec<String> = customers.iter().map(|c| sql::string(c)).collect();
+            let ids: Vec<String> = chunk.iter().map(|e| sql::string(&e.id)).collect();
+            let stored: Vec<String> = self
+                .client()
+                .query(&format!(
+                    "SELECT entry_id FROM ledger_entries FINAL WHERE customer IN ({}) AND entry_id IN ({})",
+                    customers.join(", "),
+                    ids.join(", ")
+                ))
+                .fetch_all()
+                .await
+                .map_err(StoreError::clickhouse("reading ledger entry ids"))?;
+            known.extend(stored);
+        }
         let mut seen = std::collections::HashSet::new();
         let new: Vec<&Entry> =
             entries.iter().filter(|e| !known.contains(&e.id) && seen.insert(e.id.as_str())).collect();
