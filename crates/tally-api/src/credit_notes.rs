@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 use tally_invoicer::Credit;
@@ -38,15 +37,7 @@ pub async fn issue(State(api): State<Api>, Path(id): Path<String>, body: Bytes) 
     let new: NewCreditNote = crate::error::body(&body)?;
     let invalid = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message);
     let what = match (&new.amount, &new.lines) {
-        (Some(amount), None) => {
-            let parsed: Decimal = amount
-                .trim()
-                .parse()
-                .ok()
-                .filter(|a: &Decimal| *a > Decimal::ZERO)
-                .ok_or_else(|| invalid(format!("amount: {amount:?} is not a positive decimal")))?;
-            Credit::Amount(parsed)
-        }
+        (Some(amount), None) => Credit::Amount(crate::ledger::amount("amount", amount)?),
         (None, Some(lines)) => Credit::Lines(lines.clone()),
         _ => return Err(invalid("give either amount or lines".into())),
     };

@@ -46,7 +46,8 @@ pub(crate) fn within(api: &Api, field: &str, day: NaiveDate) -> Result<(), ApiEr
     api.horizon.check(field, at, Utc::now()).map_err(|e| invalid(e.to_string()))
 }
 
-fn amount(field: &str, text: &str) -> Result<Decimal, ApiError> {
+/// A positive decimal in `field`, or a 400 naming it.
+pub(crate) fn amount(field: &str, text: &str) -> Result<Decimal, ApiError> {
     text.trim()
         .parse()
         .ok()

@@ -42,13 +42,7 @@ pub struct NewPayment {
 /// recorded already; it goes to this invoice first, any more to the customer's credit.
 pub async fn record(State(api): State<Api>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
     let new: NewPayment = crate::error::body(&body)?;
-    let amount: Decimal = new.amount.trim().parse().ok().filter(|a: &Decimal| *a > Decimal::ZERO).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("amount: {:?} is not a positive decimal", new.amount),
-        )
-    })?;
+    let amount = crate::ledger::amount("amount", &new.amount)?;
     if new.reference.trim().is_empty() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", "reference: is empty"));
     }

@@ -217,14 +217,8 @@ async fn into_ledger<S: LedgerStore>(
     let mut entries = store.entries(Some(&original.customer)).await?;
     crate::receivables::owe(store, terms, original, &mut entries).await?;
     let book = tally_ledger::Book::all(&entries);
-    let ctx = plan::Context {
-        customer: original.customer.clone(),
-        currency: original.currency,
-        day: now.date_naive(),
-        today: now.date_naive(),
-        recorded_at: now,
-        memo: format!("{reason} ({})", original.number.clone().unwrap_or_default()),
-    };
+    let memo = format!("{reason} ({})", original.number.clone().unwrap_or_default());
+    let ctx = crate::receivables::context(&original.customer, original.currency, now.date_naive(), now, &memo);
     let new = plan::credit_note(&book, &ctx, &original.id, note, amount, reason)?;
     store.append_entries(&new).await?;
     let mut after = book;

@@ -56,7 +56,14 @@ impl On<'_> {
     }
 }
 
-fn context(customer: &CustomerId, currency: Currency, day: NaiveDate, now: DateTime<Utc>, memo: &str) -> Context {
+/// The context of an act on `customer`'s account in `currency`, effective `day`, at `now`.
+pub(crate) fn context(
+    customer: &CustomerId,
+    currency: Currency,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    memo: &str,
+) -> Context {
     Context {
         customer: customer.clone(),
         currency,
@@ -97,7 +104,17 @@ pub(crate) async fn owe<S: LedgerStore>(
 ) -> Result<(), InvoicerError> {
     let (Some(number), Some(issued)) = (&doc.number, doc.issued_at) else { return Ok(()) };
     let new = invoice_entry(terms, &doc.customer, doc.currency, &doc.id, number, doc.total, issued)?;
-    let new: Vec<_> = new.into_iter().filter(|e| !entries.iter().any(|known| known.id == e.id)).collect();
+    append_new(store, new, entries).await
+}
+
+/// Appends those of `new` that `entries` (a customer's, read already) lack, and adds
+/// them to `entries`.
+pub(crate) async fn append_new<S: LedgerStore>(
+    store: &S,
+    new: Vec<Entry>,
+    entries: &mut Vec<Entry>,
+) -> Result<(), InvoicerError> {
+    let new: Vec<Entry> = new.into_iter().filter(|e| !entries.iter().any(|known| known.id == e.id)).collect();
     store.append_entries(&new).await?;
     entries.extend(new);
     Ok(())

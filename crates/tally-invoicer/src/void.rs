@@ -125,18 +125,14 @@ where
         store.append_entries(&moves).await?;
         if revised_total < rust_decimal::Decimal::ZERO {
             // A revision below zero (fees corrected down): the customer's credit.
-            if let Some(stored) = store.invoice(&revision_id).await? {
-                let mut entries = store.entries(Some(&original.customer)).await?;
-                crate::receivables::owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
-            }
+            let mut entries = store.entries(Some(&original.customer)).await?;
+            owe_stored(store, terms, &revision_id, &mut entries).await?;
         }
         if moves.is_empty() && revision.is_some() {
             // Completing an earlier void: the revision enters the ledger now, and the
             // credit the void left goes to it.
             let mut entries = store.entries(Some(&original.customer)).await?;
-            if let Some(stored) = store.invoice(&revision_id).await? {
-                crate::receivables::owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
-            }
+            owe_stored(store, terms, &revision_id, &mut entries).await?;
             let act = format!("void|{}|complete", original.id);
             let credit = tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &act);
             store.append_entries(&credit).await?;
@@ -156,13 +152,9 @@ where
             -original.total,
             now,
         )?;
-        let cancel: Vec<_> = cancel.into_iter().filter(|e| !entries.iter().any(|k| k.id == e.id)).collect();
-        store.append_entries(&cancel).await?;
-        entries.extend(cancel);
+        crate::receivables::append_new(store, cancel, &mut entries).await?;
         if let Some((id, _)) = &revision {
-            if let Some(stored) = store.invoice(id).await? {
-                crate::receivables::owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
-            }
+            owe_stored(store, terms, id, &mut entries).await?;
         }
         let act = format!("void|{}|negative", original.id);
         let credit = tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &act);
@@ -203,9 +195,7 @@ where
     let revision = revised.id.clone();
     let number = number_of(store, &record(&revised, catalog)?, invoice_prefix).await?;
     let mut entries = store.entries(Some(&original.customer)).await?;
-    if let Some(stored) = store.invoice(&revision).await? {
-        crate::receivables::owe(store, terms, &parse_record(&stored)?, &mut entries).await?;
-    }
+    owe_stored(store, terms, &revision, &mut entries).await?;
     let ctx = ledger_context(&original, now, "billed again after the void of");
     let credit =
         tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &format!("rebill|{revision}"));
@@ -214,16 +204,23 @@ where
     Ok((revision, number))
 }
 
+/// Puts stored invoice `id`, if there is one, into the ledger (`receivables::owe`).
+async fn owe_stored<S: InvoiceStore + LedgerStore>(
+    store: &S,
+    terms: crate::receivables::Terms,
+    id: &str,
+    entries: &mut Vec<tally_ledger::Entry>,
+) -> Result<(), InvoicerError> {
+    match store.invoice(id).await? {
+        Some(stored) => crate::receivables::owe(store, terms, &parse_record(&stored)?, entries).await,
+        None => Ok(()),
+    }
+}
+
 /// The ledger's context of an act on `original` now, its memo `what` and the number.
 fn ledger_context(original: &Invoice, now: DateTime<Utc>, what: &str) -> tally_ledger::plan::Context {
-    tally_ledger::plan::Context {
-        customer: original.customer.clone(),
-        currency: original.currency,
-        day: now.date_naive(),
-        today: now.date_naive(),
-        recorded_at: now,
-        memo: format!("{what} {}", original.number.clone().unwrap_or_default()),
-    }
+    let memo = format!("{what} {}", original.number.clone().unwrap_or_default());
+    crate::receivables::context(&original.customer, original.currency, now.date_naive(), now, &memo)
 }
 
 /// The id of `original`'s revision: one per voided invoice, derived from it.
