@@ -230,9 +230,10 @@ where
     // this step is owed from the next run on. Entries are appended once per id.
     let terms = crate::receivables::Terms { payment_terms: options.payment_terms };
     let mut owed = Vec::new();
+    let by_id: HashMap<&str, &InvoiceRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
     for w in &written {
         let Some(number) = &w.number else { continue };
-        let Some(record) = records.iter().find(|r| r.id == w.id) else { continue };
+        let Some(record) = by_id.get(w.id.as_str()) else { continue };
         owed.extend(crate::receivables::invoice_entry(
             terms,
             &record.customer,
