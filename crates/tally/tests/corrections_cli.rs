@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::{ok, run};
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, Utc};
@@ -69,16 +71,6 @@ async fn load(store: &(impl UsageStore + AccountStore)) {
     let events =
         [tokens("e1", p[1] + TimeDelta::days(4), 2_000_000), tokens("e2", p[1] + TimeDelta::days(24), 2_000_000)];
     store.insert_events(&events).await.unwrap();
-}
-
-fn run(store: &[String], args: &[&str]) -> std::process::Output {
-    common::tally().args(args).args(store).output().unwrap()
-}
-
-fn ok(store: &[String], args: &[&str]) -> String {
-    let out = run(store, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn documents(store: &[String]) -> Vec<Value> {

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{ok, run};
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Months, TimeDelta, Utc};
@@ -52,16 +54,6 @@ async fn load(store: &(impl UsageStore + AccountStore)) {
     };
     let events = [event("p1", m[0] + TimeDelta::days(5), 3_000_000), event("p2", m[1] + TimeDelta::days(5), 2_000_000)];
     store.insert_events(&events).await.unwrap();
-}
-
-fn run(store: &[String], args: &[&str]) -> std::process::Output {
-    common::tally().args(args).args(store).output().unwrap()
-}
-
-fn ok(store: &[String], args: &[&str]) -> String {
-    let out = run(store, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn usage_amount(doc: &Value) -> String {

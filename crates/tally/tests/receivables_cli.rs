@@ -10,21 +10,7 @@ use tally_tests::{clickhouse_url, TestDb};
 
 mod common;
 
-fn run(store: &[String], args: &[&str]) -> std::process::Output {
-    common::tally().args(args).args(store).output().unwrap()
-}
-
-fn ok(store: &[String], args: &[&str]) -> String {
-    let out = run(store, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn refused(store: &[String], args: &[&str]) -> String {
-    let out = run(store, args);
-    assert!(!out.status.success(), "{args:?} should fail: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8(out.stderr).unwrap()
-}
+use common::{ok, refused};
 
 fn ok_owned(store: &[String], args: &[String]) -> String {
     ok(store, &args.iter().map(String::as_str).collect::<Vec<_>>())

@@ -201,3 +201,22 @@ pub fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// Runs `tally` with `args`, then the store's arguments.
+pub fn run(store: &[String], args: &[&str]) -> std::process::Output {
+    tally().args(args).args(store).output().unwrap()
+}
+
+/// [`run`], which must succeed: its standard output.
+pub fn ok(store: &[String], args: &[&str]) -> String {
+    let out = run(store, args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// [`run`], which must fail: its standard error.
+pub fn refused(store: &[String], args: &[&str]) -> String {
+    let out = run(store, args);
+    assert!(!out.status.success(), "{args:?} should fail: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stderr).unwrap()
+}
