@@ -29,6 +29,8 @@ pub struct PrivateService {
     service: Service,
     dir: PathBuf,
     ports: [u16; 3],
+    /// A TLS endpoint (stunnel) in front of the broker, which advertises it.
+    tls_port: Option<u16>,
 }
 
 impl PrivateService {
@@ -36,9 +38,30 @@ impl PrivateService {
     pub fn up(service: Service) -> PrivateService {
         let dir = tempfile::Builder::new().prefix("tally-private-").tempdir().expect("a temp dir").keep();
         let ports = [free_port(), free_port(), free_port()];
-        let private = PrivateService { service, dir, ports };
+        let private = PrivateService { service, dir, ports, tls_port: None };
         private.script(&["up"]);
         private
+    }
+
+    /// A private broker reachable only over TLS: stunnel in front of it, with a CA and
+    /// a certificate for 127.0.0.1 the script generates ([`Self::tls_ca`]); the broker
+    /// advertises the TLS port, so every client must speak TLS to it.
+    pub fn kafka_behind_tls() -> PrivateService {
+        let dir = tempfile::Builder::new().prefix("tally-private-").tempdir().expect("a temp dir").keep();
+        let ports = [free_port(), free_port(), free_port()];
+        let private = PrivateService { service: Service::Kafka, dir, ports, tls_port: Some(free_port()) };
+        private.script(&["up"]);
+        private
+    }
+
+    /// The CA certificate (PEM) that signed the TLS endpoint's certificate.
+    pub fn tls_ca(&self) -> PathBuf {
+        self.dir.join("tls/ca.pem")
+    }
+
+    /// The broker's own plain port, behind the TLS endpoint (for creating topics).
+    pub fn plain_brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.ports[2])
     }
 
     /// The ClickHouse HTTP URL (for [`Service::ClickHouse`]).
@@ -48,7 +71,7 @@ impl PrivateService {
 
     /// The bootstrap servers (for [`Service::Kafka`]).
     pub fn brokers(&self) -> String {
-        format!("127.0.0.1:{}", self.ports[2])
+        format!("127.0.0.1:{}", self.tls_port.unwrap_or(self.ports[2]))
     }
 
     /// Where its data and logs are.
@@ -91,6 +114,7 @@ impl PrivateService {
             .env("TALLY_CLICKHOUSE_TCP_PORT", self.ports[1].to_string())
             .env("TALLY_KAFKA_PORT", self.ports[2].to_string())
             .env("TALLY_KAFKA_STORAGE", "sqlite")
+            .env("TALLY_KAFKA_TLS_PORT", self.tls_port.map(|p| p.to_string()).unwrap_or_default())
             .output()
             .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
         assert!(

@@ -24,8 +24,15 @@ impl Span {
 }
 
 impl fmt::Display for Span {
+    /// Whole days as days (`35days`, as the settings write them: humantime would say
+    /// `1month 4days 13h 26m 24s`, its month being 30.44 days); anything else as humantime.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        let secs = self.0.as_secs();
+        if self.0.subsec_nanos() == 0 && secs > 0 && secs % 86_400 == 0 {
+            write!(f, "{}days", secs / 86_400)
+        } else {
+            write!(f, "{}", humantime::format_duration(self.0))
+        }
     }
 }
 

@@ -15,7 +15,8 @@ pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 pub const ENV_PREFIX: &str = "TALLY";
 
 /// Maps whose keys are free (they go to librdkafka as they are).
-const OPEN_TABLES: [&str; 1] = ["ingest.kafka.properties"];
+pub(crate) const OPEN_TABLES: [&str; 3] =
+    ["ingest.kafka.properties", "ingest.kafka.properties_from_env", "ingest.kafka.properties_from_files"];
 
 /// Where a configuration comes from besides the defaults.
 #[derive(Debug, Default, Clone)]
@@ -24,6 +25,41 @@ pub struct Sources<'a> {
     pub file: Option<&'a Path>,
     /// The environment to read `TALLY__...` from; `None` reads the process's.
     pub env: Option<BTreeMap<String, String>>,
+    /// A command's flags, each naming the key it sets: the last layer, over the
+    /// environment.
+    pub overrides: Vec<Override>,
+}
+
+/// One key a command-line flag sets (`--database x` sets `store.clickhouse.database`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    /// The full key, e.g. `store.clickhouse.database`.
+    pub key: String,
+    /// Its value, read as the environment's values are (text, or a list of texts).
+    pub value: OverrideValue,
+    /// The flag, as `tally config show` names the layer: `--database`.
+    pub origin: String,
+}
+
+/// A flag's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverrideValue {
+    /// Text, parsed by the option's type (`"30s"`, `"true"`, `"65536"`).
+    Text(String),
+    /// A list (`ingest.kafka.topics`).
+    List(Vec<String>),
+}
+
+impl Override {
+    /// `key` set to `value` by `origin`.
+    pub fn text(key: &str, value: impl Into<String>, origin: &str) -> Override {
+        Override { key: key.to_owned(), value: OverrideValue::Text(value.into()), origin: origin.to_owned() }
+    }
+
+    /// `key` set to the list `values` by `origin`.
+    pub fn list(key: &str, values: Vec<String>, origin: &str) -> Override {
+        Override { key: key.to_owned(), value: OverrideValue::List(values), origin: origin.to_owned() }
+    }
 }
 
 /// Loads and checks the configuration: defaults, then the file, then the environment.
@@ -44,7 +80,7 @@ pub fn parse(text: &str) -> Result<Settings, ConfigError> {
     let builder = Config::builder()
         .add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml))
         .add_source(File::from_str(text, FileFormat::Toml));
-    finish(builder, &Sources { file: None, env: Some(BTreeMap::new()) })
+    finish(builder, &Sources { file: None, env: Some(BTreeMap::new()), overrides: Vec::new() })
 }
 
 fn finish(
@@ -59,7 +95,15 @@ fn finish(
         .with_list_parse_key("ingest.kafka.topics")
         .with_list_parse_key("ingest.files")
         .source(sources.env.as_ref().map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
-    let config = builder.add_source(env).build().map_err(|e| ConfigError::Parse(e.to_string()))?;
+    let mut builder = builder.add_source(env);
+    for o in &sources.overrides {
+        let value = match &o.value {
+            OverrideValue::Text(text) => config::Value::from(text.as_str()),
+            OverrideValue::List(items) => config::Value::from(items.clone()),
+        };
+        builder = builder.set_override(o.key.as_str(), value).map_err(|e| ConfigError::Parse(e.to_string()))?;
+    }
+    let config = builder.build().map_err(|e| ConfigError::Parse(e.to_string()))?;
     let tree: toml::Value = config.clone().try_deserialize().map_err(|e| ConfigError::Parse(e.to_string()))?;
     let defaults: toml::Value = toml::from_str(DEFAULT_TOML).expect("the built-in defaults are valid TOML");
     unknown_key(&tree, &defaults, "")?;

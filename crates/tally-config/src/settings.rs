@@ -78,11 +78,12 @@ pub struct ClickHouseSettings {
     pub compression: Compression,
 }
 
-/// Compression between Tally and ClickHouse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Compression between Tally and ClickHouse (the one enum: the store reads this too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Compression {
     /// LZ4 (ClickHouse's own).
+    #[default]
     Lz4,
     /// None: cheaper on loopback.
     None,
@@ -109,6 +110,16 @@ pub struct IngestSettings {
     pub retry_min: Span,
     /// Longest wait between retries.
     pub retry_max: Span,
+    /// Longest one attempt to make a batch durable may take before it is abandoned
+    /// and retried (a store that stops answering must not stall ingest for ever).
+    pub store_timeout: Span,
+    /// Events whose time is older than this are refused (`too_late`).
+    pub late_window: Span,
+    /// Events whose time is further ahead of the clock than this are refused (`future_time`).
+    pub future_skew: Span,
+    /// Largest event accepted, in bytes (`too_large`).
+    #[serde(deserialize_with = "crate::whole::usize")]
+    pub max_event_bytes: usize,
     /// The Kafka source.
     pub kafka: KafkaSettings,
 }
@@ -137,8 +148,50 @@ pub struct KafkaSettings {
     pub group: String,
     /// Static membership id; empty for none.
     pub instance_id: String,
-    /// Extra librdkafka properties.
+    /// librdkafka properties for every client (consumer, producers, metadata).
     pub properties: BTreeMap<String, String>,
+    /// Properties whose values are read from environment variables, by name.
+    pub properties_from_env: BTreeMap<String, String>,
+    /// Properties whose values are read from files (mounted secrets), by path.
+    pub properties_from_files: BTreeMap<String, PathBuf>,
+}
+
+impl KafkaSettings {
+    /// Every librdkafka property every client of the process gets: `properties`, then
+    /// those read from the environment and from files (trailing newline cut). A
+    /// variable or file that cannot be read is an error naming the key.
+    pub fn client_properties(&self) -> Result<BTreeMap<String, String>, ConfigError> {
+        let mut out = self.properties.clone();
+        for (key, var) in &self.properties_from_env {
+            let value = std::env::var(var).map_err(|_| ConfigError::Invalid {
+                key: format!("ingest.kafka.properties_from_env.{key}"),
+                reason: format!("the environment variable {var} is not set (or not UTF-8)"),
+            })?;
+            out.insert(key.clone(), value);
+        }
+        for (key, path) in &self.properties_from_files {
+            let value = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+                key: format!("ingest.kafka.properties_from_files.{key}"),
+                reason: format!("{}: {e}", path.display()),
+            })?;
+            out.insert(key.clone(), value.trim_end_matches(['\r', '\n']).to_owned());
+        }
+        Ok(out)
+    }
+}
+
+impl StoreSettings {
+    /// A one-line name of the store, for messages: `ClickHouse at URL, database D` (the
+    /// URL's secrets masked) or `the embedded store FILE`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            StoreKind::Embedded => format!("the embedded store {}", self.embedded.path.display()),
+            StoreKind::Clickhouse => {
+                let masked = tally_domain::redact::url(&self.clickhouse.url);
+                format!("ClickHouse at {masked}, database {}", self.clickhouse.database)
+            }
+        }
+    }
 }
 
 /// Customers and subscriptions.
@@ -363,8 +416,14 @@ impl Settings {
                 return invalid("ingest.kafka.dead_letter_topic", "is also a usage topic".into());
             }
         }
-        if ingest.source == Source::Kafka && (!ingest.files.is_empty() || ingest.stdin) {
-            return invalid("ingest.files", "files and stdin are read with ingest.source = \"files\" only".into());
+        if ingest.store_timeout.get().is_zero() {
+            return invalid("ingest.store_timeout", "must be above zero".into());
+        }
+        if ingest.max_event_bytes == 0 {
+            return invalid("ingest.max_event_bytes", "must be at least 1".into());
+        }
+        if ingest.late_window.get().is_zero() {
+            return invalid("ingest.late_window", "must be above zero".into());
         }
         if self.invoicer.every.get().is_zero() {
             return invalid("invoicer.every", "must be above zero".into());
@@ -391,6 +450,9 @@ impl Settings {
         let spans = [
             ("ingest.batch_max_wait", ingest.batch_max_wait, 3_600),
             ("ingest.retry_max", ingest.retry_max, 3_600),
+            ("ingest.store_timeout", ingest.store_timeout, 3_600),
+            ("ingest.late_window", ingest.late_window, 3_660 * DAY),
+            ("ingest.future_skew", ingest.future_skew, DAY),
             ("accounts.max_backdate", self.accounts.max_backdate, 3_660 * DAY),
             ("accounts.max_ahead", self.accounts.max_ahead, 3_660 * DAY),
             ("invoicer.every", self.invoicer.every, 31 * DAY),
@@ -406,8 +468,22 @@ impl Settings {
                 return invalid(key, format!("{span} is over the limit of {max}"));
             }
         }
+        // Late usage is only billed when ingest accepts it: a longer invoicer window
+        // would look for events ingest already refused.
+        if self.invoicer.late_window > ingest.late_window {
+            return invalid(
+                "invoicer.late_window",
+                format!(
+                    "{} is longer than ingest.late_window ({}): events that late are refused at ingest, \
+                     so they could never be billed; raise ingest.late_window too (or load history \
+                     with `tally backfill`)",
+                    self.invoicer.late_window, ingest.late_window
+                ),
+            );
+        }
         let sizes = [
             ("ingest.batch_max_events", ingest.batch_max_events, 1_000_000),
+            ("ingest.max_event_bytes", ingest.max_event_bytes, 1 << 20),
             ("http.max_body_bytes", self.http.max_body_bytes, 1 << 30),
             ("http.max_in_flight", self.http.max_in_flight, 100_000),
             ("http.max_connections", self.http.max_connections, 1_000_000),

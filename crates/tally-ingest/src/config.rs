@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::client::KafkaClient;
+
 /// Settings of one ingest worker.
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
-    /// Kafka bootstrap servers.
-    pub brokers: String,
+    /// The Kafka cluster and the properties every client gets.
+    pub client: KafkaClient,
     /// Consumer group; workers of one group share the partitions.
     pub group: String,
     /// Topics of usage events.
@@ -28,7 +30,7 @@ pub struct IngestConfig {
     /// retried: a store that stops answering (a server shutting down holds connections
     /// open) must not stall the worker for ever.
     pub attempt_timeout: Duration,
-    /// Extra librdkafka properties for the consumer, applied last (they win).
+    /// Extra librdkafka properties for the consumer alone, applied last (they win).
     pub consumer_properties: BTreeMap<String, String>,
     /// Stop by itself once every partition of the topics is committed up to the end it
     /// had when the worker started: a backfill, or a benchmark. Meant for a lone worker.
@@ -41,13 +43,13 @@ pub struct IngestConfig {
 impl IngestConfig {
     /// Defaults for a group reading `topics`.
     pub fn new(
-        brokers: impl Into<String>,
+        client: KafkaClient,
         group: impl Into<String>,
         topics: Vec<String>,
         dead_letter_topic: impl Into<String>,
     ) -> Self {
         IngestConfig {
-            brokers: brokers.into(),
+            client,
             group: group.into(),
             topics,
             dead_letter_topic: dead_letter_topic.into(),

@@ -7,6 +7,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tally_store::RejectedEvent;
 
+use crate::client::{KafkaClient, Reporting};
 use crate::error::IngestError;
 use crate::produce::{acknowledged, enqueue};
 
@@ -34,20 +35,22 @@ pub const MAX_DEAD_LETTER_BYTES: usize = 900 * 1024;
 
 /// Writes dead letters and waits until the broker has them.
 pub(crate) struct DeadLetters {
-    producer: FutureProducer,
+    producer: FutureProducer<Reporting>,
+    reporting: Reporting,
     topic: String,
 }
 
 impl DeadLetters {
-    pub fn new(brokers: &str, topic: &str) -> Result<Self, IngestError> {
-        let producer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+    pub fn new(client: &KafkaClient, topic: &str) -> Result<Self, IngestError> {
+        let reporting = Reporting::default();
+        let producer = client
+            .config()
             .set("acks", "all")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "30000")
-            .create()
+            .create_with_context(reporting.clone())
             .map_err(IngestError::kafka("creating the dead-letter producer"))?;
-        Ok(DeadLetters { producer, topic: topic.to_owned() })
+        Ok(DeadLetters { producer, reporting, topic: topic.to_owned() })
     }
 
     /// Sends every dead letter with its original key, then waits for all acknowledgements.
@@ -80,6 +83,7 @@ impl DeadLetters {
     }
 
     fn error(&self, source: KafkaError) -> IngestError {
-        IngestError::DeadLetter { topic: self.topic.clone(), source }
+        let topic = self.reporting.explain(&self.topic);
+        IngestError::DeadLetter { topic, source }
     }
 }

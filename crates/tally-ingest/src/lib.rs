@@ -9,6 +9,7 @@
 pub mod decode;
 
 mod batch;
+mod client;
 mod config;
 mod dead_letter;
 mod ends;
@@ -21,6 +22,7 @@ mod replay;
 mod worker;
 mod writer;
 
+pub use client::{KafkaClient, Reporting};
 pub use config::IngestConfig;
 pub use dead_letter::{headers as dead_letter_headers, MAX_DEAD_LETTER_BYTES};
 pub use error::IngestError;

@@ -8,8 +8,8 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 /// Enqueues `record`; a full queue is waited out, not reported.
-pub(crate) async fn enqueue(
-    producer: &FutureProducer,
+pub(crate) async fn enqueue<C: rdkafka::ClientContext + 'static>(
+    producer: &FutureProducer<C>,
     mut record: FutureRecord<'_, [u8], [u8]>,
 ) -> Result<DeliveryFuture, KafkaError> {
     loop {

@@ -13,10 +13,11 @@ use std::time::Duration;
 use chrono::Utc;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use tally_store::{IncomingEvent, KafkaOrigin, UsageStore};
 use tokio::runtime::Handle;
 
+use crate::client::{KafkaClient, Reporting};
 use crate::dead_letter::headers;
 use crate::decode::{Decoder, Reason};
 use crate::error::IngestError;
@@ -34,23 +35,23 @@ pub struct ReplaySummary {
 
 /// Replays every dead letter of `topic` into `store`.
 pub fn replay<S: UsageStore>(
-    brokers: &str,
+    client: &KafkaClient,
     topic: &str,
     decoder: &Decoder,
     store: Arc<S>,
     runtime: &Handle,
 ) -> Result<ReplaySummary, IngestError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+    let consumer: BaseConsumer<Reporting> = client
+        .config()
         .set("group.id", "tally-replay-dlq")
         .set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", "10")
-        .create()
+        .create_with_context(Reporting::default())
         .map_err(IngestError::kafka("creating the replay consumer"))?;
     let timeout = Duration::from_secs(10);
     let metadata = consumer
         .fetch_metadata(Some(topic), timeout)
-        .map_err(IngestError::kafka(format!("reading {topic}'s metadata")))?;
+        .map_err(IngestError::kafka(consumer.context().explain(&format!("reading {topic}'s metadata"))))?;
     let mut assignment = TopicPartitionList::new();
     // Per partition: the end this replay reads up to (exclusive), until it gets there.
     let mut remaining = BTreeMap::new();

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
-use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tally_store::{IncomingEvent, KafkaOrigin, UsageStore};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
@@ -53,7 +53,7 @@ impl<S: UsageStore + 'static> Worker<S> {
         let shared = Arc::new(Shared {
             writer: Writer {
                 store: self.store,
-                dead_letters: Some(Arc::new(DeadLetters::new(&self.config.brokers, &self.config.dead_letter_topic)?)),
+                dead_letters: Some(Arc::new(DeadLetters::new(&self.config.client, &self.config.dead_letter_topic)?)),
                 metrics: self.metrics,
                 stop: stop.clone(),
                 retry: (self.config.retry_min, self.config.retry_max),
@@ -64,9 +64,8 @@ impl<S: UsageStore + 'static> Worker<S> {
             in_flight: Mutex::new(None),
             ends: Mutex::new(None),
         });
-        let mut client = ClientConfig::new();
+        let mut client = self.config.client.config();
         client
-            .set("bootstrap.servers", &self.config.brokers)
             .set("group.id", &self.config.group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
@@ -284,6 +283,14 @@ struct WorkerContext<S> {
 }
 
 impl<S: UsageStore + 'static> ClientContext for WorkerContext<S> {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        crate::client::log(level, fac, message);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "kafka consumer error");
+    }
+
     /// librdkafka's statistics (every `statistics.interval.ms`): the lag per partition.
     fn stats(&self, statistics: Statistics) {
         let lag = &self.shared.writer.metrics.consumer_lag;

@@ -70,6 +70,25 @@ struct Work<'a> {
     late_only: bool,
 }
 
+/// [`close`] on a thread of the runtime's blocking pool, driving the store's futures
+/// from there: the run's CPU work (reading the usage book, composing every invoice on
+/// its own threads) never holds a worker of the runtime that also serves the HTTP API
+/// and the ingest (`tally run`). Needs a Tokio runtime; a panic in the close is
+/// resumed in the caller.
+pub async fn close_detached<S>(
+    store: std::sync::Arc<S>,
+    catalog: std::sync::Arc<Catalog>,
+    options: CloseOptions,
+) -> Result<CloseSummary, InvoicerError>
+where
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(close(&*store, &catalog, &options)))
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
+}
+
 /// Closes every due period of every subscription (see the crate docs).
 pub async fn close<S>(store: &S, catalog: &Catalog, options: &CloseOptions) -> Result<CloseSummary, InvoicerError>
 where

@@ -18,7 +18,9 @@ mod usage;
 mod void;
 
 pub use change::{change_subscription, stale_invoices};
-pub use close::{close, find_invoice, paper_trail, parse_record as read_invoice, preview, CloseOptions, CloseSummary};
+pub use close::{
+    close, close_detached, find_invoice, paper_trail, parse_record as read_invoice, preview, CloseOptions, CloseSummary,
+};
 pub use credit::{credit, Credit, Credited};
 pub use error::InvoicerError;
 pub use void::{rebill, void, Voided};

@@ -17,6 +17,7 @@ mod error;
 mod invoices;
 mod ledger;
 mod limits;
+mod open;
 mod payments;
 mod query;
 

@@ -40,11 +40,22 @@ fn an_unreachable_server_is_one_clear_error() {
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: migrating ClickHouse at http://127.0.0.1:9, database x: ClickHouse: connecting to http://127.0.0.1:9"), "{err}");
+    assert!(
+        err.starts_with(
+            "error: opening ClickHouse at http://127.0.0.1:9, database x: ClickHouse: connecting to http://127.0.0.1:9"
+        ),
+        "{err}"
+    );
 }
 
+/// With no flag, the store of the settings: the default embedded file, created in
+/// the directory `tally` runs in (one default, in config/default.toml).
 #[test]
-fn one_store_must_be_named() {
-    let out = tally().arg("migrate").output().unwrap();
-    assert!(!out.status.success());
+fn with_no_flag_the_configured_store_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tally().current_dir(dir.path()).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("the embedded store tally-data/tally.db: schema up to date"), "{text}");
+    assert!(dir.path().join("tally-data/tally.db").is_file());
 }

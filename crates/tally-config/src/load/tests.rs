@@ -10,13 +10,13 @@ fn env(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
 }
 
 fn with_env(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-    load(&Sources { file: None, env: env(pairs) })
+    load(&Sources { file: None, env: env(pairs), ..Default::default() })
 }
 
 fn with_file(toml: &str, pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(toml.as_bytes()).unwrap();
-    load(&Sources { file: Some(file.path()), env: env(pairs) })
+    load(&Sources { file: Some(file.path()), env: env(pairs), ..Default::default() })
 }
 
 #[test]
@@ -32,7 +32,7 @@ fn the_defaults_are_the_embedded_mode() {
 #[test]
 fn the_kafka_clickhouse_file_loads_over_the_defaults() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/kafka-clickhouse.toml");
-    let s = load(&Sources { file: Some(std::path::Path::new(path)), env: env(&[]) }).unwrap();
+    let s = load(&Sources { file: Some(std::path::Path::new(path)), env: env(&[]), ..Default::default() }).unwrap();
     assert_eq!(s.store.kind, StoreKind::Clickhouse);
     assert_eq!(s.ingest.source, Source::Kafka);
     assert_eq!(s.ingest.kafka.topics, ["usage"]);
@@ -124,9 +124,13 @@ fn a_wrong_value_names_its_key_and_the_reason() {
 
 #[test]
 fn a_missing_file_is_named() {
-    let err = load(&Sources { file: Some(std::path::Path::new("/nonexistent/tally.toml")), env: env(&[]) })
-        .unwrap_err()
-        .to_string();
+    let err = load(&Sources {
+        file: Some(std::path::Path::new("/nonexistent/tally.toml")),
+        env: env(&[]),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
     assert_eq!(err, "configuration file /nonexistent/tally.toml not found");
 }
 

@@ -19,16 +19,8 @@ pub struct ClickHouseConfig {
     pub compression: Compression,
 }
 
-/// Wire compression between Tally and ClickHouse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Compression {
-    /// LZ4, the `clickhouse` crate's default.
-    #[default]
-    Lz4,
-    /// None.
-    None,
-}
+/// Wire compression between Tally and ClickHouse: the settings' enum, one for both.
+pub use tally_config::Compression;
 
 impl Default for ClickHouseConfig {
     fn default() -> Self {

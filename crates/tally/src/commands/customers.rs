@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use tally_domain::{Currency, Customer, CustomerId};
 use tally_store::AccountStore;
 
-use super::store_args::StoreArgs;
+use super::settings::{open_store_on, ConfigArgs};
 
 /// `tally customers ...`
 #[derive(Debug, Subcommand)]
@@ -18,7 +18,7 @@ pub enum CustomersCommand {
         #[command(flatten)]
         fields: CustomerFields,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// Change a customer's name, currency, time zone or billing details.
     Update {
@@ -28,7 +28,7 @@ pub enum CustomersCommand {
         #[arg(long = "remove-detail", value_name = "KEY")]
         remove_details: Vec<String>,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// List every customer (a table, or JSON lines with --json).
     List {
@@ -36,7 +36,7 @@ pub enum CustomersCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// Show one customer as JSON.
     Show {
@@ -44,7 +44,7 @@ pub enum CustomersCommand {
         #[arg(long)]
         id: String,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
 }
 
@@ -72,8 +72,9 @@ pub struct CustomerFields {
 pub fn run(command: &CustomersCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     match command {
-        CustomersCommand::Create { fields, store } => {
-            let store = store.open(&runtime, "opening")?;
+        CustomersCommand::Create { fields, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let id = CustomerId::new(non_empty("--id", &fields.id)?);
             if runtime.block_on(store.customer(&id))?.is_some() {
                 bail!("customer {id} exists already; use `tally customers update`");
@@ -89,8 +90,9 @@ pub fn run(command: &CustomersCommand) -> anyhow::Result<ExitCode> {
             runtime.block_on(store.put_customer(&customer))?;
             println!("{}", serde_json::to_string_pretty(&customer)?);
         }
-        CustomersCommand::Update { fields, remove_details, store } => {
-            let store = store.open(&runtime, "opening")?;
+        CustomersCommand::Update { fields, remove_details, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let id = CustomerId::new(fields.id.clone());
             let mut customer = runtime.block_on(store.customer(&id))?.with_context(|| format!("no customer {id}"))?;
             if let Some(name) = &fields.name {
@@ -118,8 +120,9 @@ pub fn run(command: &CustomersCommand) -> anyhow::Result<ExitCode> {
             runtime.block_on(store.put_customer(&customer))?;
             println!("{}", serde_json::to_string_pretty(&customer)?);
         }
-        CustomersCommand::List { json, store } => {
-            let store = store.open(&runtime, "opening")?;
+        CustomersCommand::List { json, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let customers = runtime.block_on(store.customers())?;
             if *json {
                 for c in &customers {
@@ -133,8 +136,9 @@ pub fn run(command: &CustomersCommand) -> anyhow::Result<ExitCode> {
                 super::table::print(&["id", "name", "currency", "timezone"], &rows);
             }
         }
-        CustomersCommand::Show { id, store } => {
-            let store = store.open(&runtime, "opening")?;
+        CustomersCommand::Show { id, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let id = CustomerId::new(id.clone());
             let customer = runtime.block_on(store.customer(&id))?.with_context(|| format!("no customer {id}"))?;
             println!("{}", serde_json::to_string_pretty(&customer)?);

@@ -5,13 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use tally_domain::{CustomerId, SubscriptionId};
-use tally_invoicer::CloseOptions;
 use tally_store::{AccountStore, InvoiceFilter, InvoiceRecord, InvoiceStore};
 
-use super::store_args::StoreArgs;
+use super::settings::{open_store_on, span_flag, text_flag, ConfigArgs};
 
 /// `tally invoice ...`
 #[derive(Debug, Subcommand)]
@@ -22,23 +21,19 @@ pub enum InvoiceCommand {
         /// Close as of this instant (RFC 3339; default: now).
         #[arg(long)]
         now: Option<DateTime<Utc>>,
-        /// Minutes after a period's end before its invoice is issued (late events still count).
-        #[arg(long, default_value_t = 60)]
-        grace_minutes: i64,
-        /// Invoice numbers: this prefix and a sequence.
-        #[arg(long, default_value = "INV-")]
-        number_prefix: String,
-        /// Days back that late events are billed from issued periods (as the ingest's late window).
-        #[arg(long, default_value_t = 35)]
-        late_window_days: i64,
-        /// The price catalog.
-        #[arg(long, default_value = "config/catalog.toml")]
-        catalog: PathBuf,
+        /// Minutes after a period's end before its invoice is issued, late events still
+        /// counting (sets `invoicer.grace`).
+        #[arg(long)]
+        grace_minutes: Option<i64>,
+        /// Invoice numbers: this prefix and a sequence (sets `invoicer.number_prefix`).
+        #[arg(long)]
+        number_prefix: Option<String>,
+        /// Days back that late events are billed from issued periods (sets
+        /// `invoicer.late_window`; at most `ingest.late_window`).
+        #[arg(long)]
+        late_window_days: Option<i64>,
         #[command(flatten)]
-        store: StoreArgs,
-        /// The settings (`invoicer.payment_terms`: when an issued invoice is due).
-        #[command(flatten)]
-        config: super::settings::ConfigArgs,
+        config: ConfigArgs,
     },
     /// List invoices (a table, or JSON lines with --json).
     List {
@@ -55,7 +50,7 @@ pub enum InvoiceCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// Show one invoice: JSON, or an HTML page a customer could receive.
     Show {
@@ -65,11 +60,11 @@ pub enum InvoiceCommand {
         /// json or html.
         #[arg(long, default_value = "json", value_parser = ["json", "html"])]
         format: String,
-        /// The issuer named on HTML invoices.
-        #[arg(long, default_value = "Tally")]
-        issuer: String,
+        /// The issuer named on HTML invoices (sets `http.issuer`).
+        #[arg(long)]
+        issuer: Option<String>,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// Export invoices (or, with --lines, their lines) as CSV for Excel and accounting software.
     Export {
@@ -86,7 +81,7 @@ pub enum InvoiceCommand {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// Void an issued invoice with a credit note (every line negated, its own number);
     /// with --revise, also issue a revised invoice from the usage as it is now.
@@ -97,19 +92,14 @@ pub enum InvoiceCommand {
         /// Also issue a revised invoice for the same period.
         #[arg(long)]
         revise: bool,
-        /// Invoice numbers (of the revision): this prefix and a sequence.
-        #[arg(long, default_value = "INV-")]
-        number_prefix: String,
-        /// Credit note numbers: this prefix and a sequence.
-        #[arg(long, default_value = "CN-")]
-        credit_prefix: String,
-        /// The price catalog (for the revision).
-        #[arg(long, default_value = "config/catalog.toml")]
-        catalog: PathBuf,
+        /// Invoice numbers: this prefix and a sequence (sets `invoicer.number_prefix`).
+        #[arg(long)]
+        number_prefix: Option<String>,
+        /// Credit note numbers: this prefix and a sequence (sets `invoicer.credit_note_prefix`).
+        #[arg(long)]
+        credit_prefix: Option<String>,
         #[command(flatten)]
-        store: StoreArgs,
-        #[command(flatten)]
-        config: super::settings::ConfigArgs,
+        config: ConfigArgs,
     },
     /// Give back part of an issued invoice with a credit note: an amount, or whole
     /// lines; with a reason (and a memo) the customer and the books read. The invoice
@@ -131,16 +121,11 @@ pub enum InvoiceCommand {
         /// A note kept with the credit note.
         #[arg(long, default_value = "")]
         memo: String,
-        /// Credit note numbers: this prefix and a sequence.
-        #[arg(long, default_value = "CN-")]
-        credit_prefix: String,
-        /// The price catalog.
-        #[arg(long, default_value = "config/catalog.toml")]
-        catalog: PathBuf,
+        /// Credit note numbers: this prefix and a sequence (sets `invoicer.credit_note_prefix`).
+        #[arg(long)]
+        credit_prefix: Option<String>,
         #[command(flatten)]
-        store: StoreArgs,
-        #[command(flatten)]
-        config: super::settings::ConfigArgs,
+        config: ConfigArgs,
     },
     /// Bill again the period of an invoice voided without a revision: a revised invoice
     /// from the usage as it is now; the customer's credit goes to it first.
@@ -148,16 +133,11 @@ pub enum InvoiceCommand {
         /// The voided invoice's id or number.
         #[arg(long)]
         id: String,
-        /// Invoice numbers: this prefix and a sequence.
-        #[arg(long, default_value = "INV-")]
-        number_prefix: String,
-        /// The price catalog.
-        #[arg(long, default_value = "config/catalog.toml")]
-        catalog: PathBuf,
+        /// Invoice numbers: this prefix and a sequence (sets `invoicer.number_prefix`).
+        #[arg(long)]
+        number_prefix: Option<String>,
         #[command(flatten)]
-        store: StoreArgs,
-        #[command(flatten)]
-        config: super::settings::ConfigArgs,
+        config: ConfigArgs,
     },
     /// The current period's invoice-to-date of a customer (nothing is stored).
     Preview {
@@ -167,11 +147,8 @@ pub enum InvoiceCommand {
         /// As of this instant (default: now).
         #[arg(long)]
         now: Option<DateTime<Utc>>,
-        /// The price catalog.
-        #[arg(long, default_value = "config/catalog.toml")]
-        catalog: PathBuf,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// The evidence behind a usage line, for a dispute: the events' total over its
     /// service period, by day in the customer's zone, by dimension, and sample events.
@@ -185,11 +162,8 @@ pub enum InvoiceCommand {
         /// The whole evidence as JSON (as `GET /v1/invoices/{id}/lines/{line}/explain`).
         #[arg(long)]
         json: bool,
-        /// The price catalog.
-        #[arg(long, default_value = "config/catalog.toml")]
-        catalog: PathBuf,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// Usage stored that no invoice will bill, by customer, meter and reason: an
     /// unknown customer id, outside every subscription, or no charge picks it up.
@@ -203,11 +177,8 @@ pub enum InvoiceCommand {
         /// One JSON object per row.
         #[arg(long)]
         json: bool,
-        /// The price catalog.
-        #[arg(long, default_value = "config/catalog.toml")]
-        catalog: PathBuf,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
 }
 
@@ -215,16 +186,15 @@ pub enum InvoiceCommand {
 pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     match command {
-        InvoiceCommand::Close { now, grace_minutes, number_prefix, late_window_days, catalog, store, config } => {
-            let catalog = super::load_catalog(catalog)?;
-            let store = store.open(&runtime, "opening")?;
-            let options = CloseOptions {
-                now: now.unwrap_or_else(Utc::now),
-                grace: TimeDelta::minutes(*grace_minutes),
-                number_prefix: number_prefix.clone(),
-                late_window: TimeDelta::days(*late_window_days),
-                payment_terms: super::receivables::terms(config)?.payment_terms,
-            };
+        InvoiceCommand::Close { now, grace_minutes, number_prefix, late_window_days, config } => {
+            let settings = config.load_with(flags([
+                span_flag("invoicer.grace", *grace_minutes, "m", "--grace-minutes"),
+                text_flag("invoicer.number_prefix", number_prefix, "--number-prefix"),
+                span_flag("invoicer.late_window", *late_window_days, "days", "--late-window-days"),
+            ]))?;
+            let catalog = super::load_catalog(&settings.catalog)?;
+            let store = open_store_on(&runtime, &settings)?;
+            let options = super::settings::close_options(&settings.invoicer, now.unwrap_or_else(Utc::now));
             let summary = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).context("closing")?;
             let totals: Vec<String> = summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect();
             println!(
@@ -245,8 +215,9 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        InvoiceCommand::List { customer, subscription, state, json, store } => {
-            let store = store.open(&runtime, "opening")?;
+        InvoiceCommand::List { customer, subscription, state, json, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let filter = InvoiceFilter {
                 customer: customer.clone().map(CustomerId::new),
                 subscription: subscription.clone().map(SubscriptionId::new),
@@ -276,8 +247,9 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 super::table::print(&["number", "id", "customer", "period start", "state", "currency", "total"], &rows);
             }
         }
-        InvoiceCommand::Show { id, format, issuer, store } => {
-            let store = store.open(&runtime, "opening")?;
+        InvoiceCommand::Show { id, format, issuer, config } => {
+            let settings = config.load_with(flags([text_flag("http.issuer", issuer, "--issuer")]))?;
+            let store = open_store_on(&runtime, &settings)?;
             let record = runtime
                 .block_on(tally_invoicer::find_invoice(&store, id))?
                 .with_context(|| format!("no invoice with id or number {id}"))?;
@@ -287,13 +259,14 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                     .block_on(store.customer(&invoice.customer))?
                     .with_context(|| format!("the invoice's customer {} is gone", invoice.customer))?;
                 let trail = runtime.block_on(tally_invoicer::paper_trail(&store, &invoice))?;
-                print!("{}", tally_invoicing::render::html(&invoice, &customer, issuer, &trail));
+                print!("{}", tally_invoicing::render::html(&invoice, &customer, &settings.http.issuer, &trail));
             } else {
                 println!("{}", serde_json::to_string_pretty(&body(&record)?)?);
             }
         }
-        InvoiceCommand::Export { lines, customer, state, output, store } => {
-            let store = store.open(&runtime, "opening")?;
+        InvoiceCommand::Export { lines, customer, state, output, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let filter = InvoiceFilter {
                 customer: customer.clone().map(CustomerId::new),
                 state: state.clone(),
@@ -314,18 +287,27 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 None => print!("{csv}"),
             }
         }
-        InvoiceCommand::Rebill { id, number_prefix, catalog, store, config } => {
-            let catalog = super::load_catalog(catalog)?;
-            let store = store.open(&runtime, "opening")?;
-            let terms = super::receivables::terms(config)?;
+        InvoiceCommand::Rebill { id, number_prefix, config } => {
+            let settings =
+                config.load_with(flags([text_flag("invoicer.number_prefix", number_prefix, "--number-prefix")]))?;
+            let catalog = super::load_catalog(&settings.catalog)?;
+            let store = open_store_on(&runtime, &settings)?;
+            let terms = super::receivables::terms(&settings);
+            let prefix = &settings.invoicer.number_prefix;
             let (_, number) =
-                runtime.block_on(tally_invoicer::rebill(&store, &catalog, id, Utc::now(), number_prefix, terms))?;
+                runtime.block_on(tally_invoicer::rebill(&store, &catalog, id, Utc::now(), prefix, terms))?;
             println!("billed the period of {id} again as {number}");
         }
-        InvoiceCommand::Credit { id, amount, lines, reason, memo, credit_prefix, catalog, store, config } => {
-            let catalog = super::load_catalog(catalog)?;
-            let store = store.open(&runtime, "opening")?;
-            let terms = super::receivables::terms(config)?;
+        InvoiceCommand::Credit { id, amount, lines, reason, memo, credit_prefix, config } => {
+            let settings = config.load_with(flags([text_flag(
+                "invoicer.credit_note_prefix",
+                credit_prefix,
+                "--credit-prefix",
+            )]))?;
+            let catalog = super::load_catalog(&settings.catalog)?;
+            let store = open_store_on(&runtime, &settings)?;
+            let terms = super::receivables::terms(&settings);
+            let credit_prefix = &settings.invoicer.credit_note_prefix;
             let what = match amount {
                 Some(amount) => tally_invoicer::Credit::Amount(*amount),
                 None => tally_invoicer::Credit::Lines(lines.clone()),
@@ -350,11 +332,16 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             let (amount, owed, currency) = (money(done.amount), money(done.owed), done.currency);
             println!("credit note {note}: {amount} {currency} back on {invoice} (still owed: {owed} {currency})");
         }
-        InvoiceCommand::Void { id, revise, number_prefix, credit_prefix, catalog, store, config } => {
-            let catalog = super::load_catalog(catalog)?;
-            let store = store.open(&runtime, "opening")?;
-            let prefixes = (number_prefix.as_str(), credit_prefix.as_str());
-            let terms = super::receivables::terms(config)?;
+        InvoiceCommand::Void { id, revise, number_prefix, credit_prefix, config } => {
+            let settings = config.load_with(flags([
+                text_flag("invoicer.number_prefix", number_prefix, "--number-prefix"),
+                text_flag("invoicer.credit_note_prefix", credit_prefix, "--credit-prefix"),
+            ]))?;
+            let catalog = super::load_catalog(&settings.catalog)?;
+            let store = open_store_on(&runtime, &settings)?;
+            let invoicer = &settings.invoicer;
+            let prefixes = (invoicer.number_prefix.as_str(), invoicer.credit_note_prefix.as_str());
+            let terms = super::receivables::terms(&settings);
             let done =
                 runtime.block_on(tally_invoicer::void(&store, &catalog, id, *revise, Utc::now(), prefixes, terms))?;
             let mut line = format!("voided {} with credit note {}", done.voided, done.credit_note.1);
@@ -363,9 +350,10 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             }
             println!("{line}");
         }
-        InvoiceCommand::Explain { id, line, json, catalog, store } => {
-            let catalog = super::load_catalog(catalog)?;
-            let store = store.open(&runtime, "opening")?;
+        InvoiceCommand::Explain { id, line, json, config } => {
+            let settings = config.load()?;
+            let catalog = super::load_catalog(&settings.catalog)?;
+            let store = open_store_on(&runtime, &settings)?;
             let e = runtime.block_on(tally_invoicer::explain::explain(&store, &catalog, id, *line))?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
@@ -425,9 +413,10 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 super::table::print(&["time", "source", "id", "properties"], &samples);
             }
         }
-        InvoiceCommand::Unbilled { from, to, json, catalog, store } => {
-            let catalog = super::load_catalog(catalog)?;
-            let store = store.open(&runtime, "opening")?;
+        InvoiceCommand::Unbilled { from, to, json, config } => {
+            let settings = config.load()?;
+            let catalog = super::load_catalog(&settings.catalog)?;
+            let store = open_store_on(&runtime, &settings)?;
             let to = to.unwrap_or_else(Utc::now);
             let range = tally_domain::Period::new(*from, to).map_err(|e| anyhow::anyhow!("--from/--to: {e}"))?;
             let rows = runtime.block_on(tally_invoicer::unbilled::unbilled(&store, &catalog, &range))?;
@@ -459,9 +448,10 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 super::table::print(&["customer", "reason", "meter", "plan", "dimensions", "quantity"], &table);
             }
         }
-        InvoiceCommand::Preview { customer, now, catalog, store } => {
-            let catalog = super::load_catalog(catalog)?;
-            let store = store.open(&runtime, "opening")?;
+        InvoiceCommand::Preview { customer, now, config } => {
+            let settings = config.load()?;
+            let catalog = super::load_catalog(&settings.catalog)?;
+            let store = open_store_on(&runtime, &settings)?;
             let customer = CustomerId::new(customer.clone());
             let now = now.unwrap_or_else(Utc::now);
             let invoices = runtime.block_on(tally_invoicer::preview(&store, &catalog, &customer, now))?;
@@ -479,4 +469,9 @@ fn body(record: &InvoiceRecord) -> anyhow::Result<serde_json::Value> {
     body["number"] = record.number.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
     body["state"] = serde_json::Value::String(record.state.clone());
     Ok(body)
+}
+
+/// The flags given, as overrides.
+fn flags<const N: usize>(given: [Option<tally_config::Override>; N]) -> Vec<tally_config::Override> {
+    given.into_iter().flatten().collect()
 }

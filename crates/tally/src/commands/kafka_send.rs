@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientConfig, ClientContext};
+use rdkafka::ClientContext;
+use tally_ingest::{KafkaClient, Reporting};
 
 /// A producer of many messages; [`Sender::finish`] waits for every acknowledgement.
 pub struct Sender {
@@ -21,9 +21,18 @@ pub struct Sender {
 #[derive(Default)]
 struct Deliveries {
     failed: AtomicU64,
+    reporting: Reporting,
 }
 
-impl ClientContext for Deliveries {}
+impl ClientContext for Deliveries {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        self.reporting.log(level, fac, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.reporting.error(error, reason);
+    }
+}
 
 impl ProducerContext for Deliveries {
     type DeliveryOpaque = ();
@@ -39,9 +48,10 @@ impl ProducerContext for Deliveries {
 
 impl Sender {
     /// Connects to `brokers`.
-    pub fn new(brokers: &str) -> anyhow::Result<Sender> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+    pub fn new(client: &KafkaClient) -> anyhow::Result<Sender> {
+        let brokers = &client.brokers;
+        let producer = client
+            .config()
             .set("linger.ms", "20")
             .set("batch.num.messages", "10000")
             .set("queue.buffering.max.messages", "500000")
@@ -68,7 +78,10 @@ impl Sender {
 
     /// Waits until the broker acknowledged every message; fails if any was lost.
     pub fn finish(self) -> anyhow::Result<()> {
-        self.producer.flush(Duration::from_secs(60)).context("waiting for the broker to acknowledge every message")?;
+        let reporting = &self.producer.context().reporting;
+        self.producer
+            .flush(Duration::from_secs(60))
+            .with_context(|| reporting.explain("waiting for the broker to acknowledge every message"))?;
         let failed = self.producer.context().failed.load(Ordering::Relaxed);
         anyhow::ensure!(failed == 0, "{failed} messages were not delivered");
         Ok(())
@@ -76,15 +89,17 @@ impl Sender {
 }
 
 /// Creates `topics` with `partitions` partitions where they do not exist yet.
-pub async fn ensure_topics(brokers: &str, topics: &[&str], partitions: i32) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .with_context(|| format!("connecting to Kafka at {brokers}"))?;
+pub async fn ensure_topics(client: &KafkaClient, topics: &[&str], partitions: i32) -> anyhow::Result<()> {
+    let reporting = Reporting::default();
+    let admin: AdminClient<Reporting> = client
+        .config()
+        .create_with_context(reporting.clone())
+        .with_context(|| format!("connecting to Kafka at {}", client.brokers))?;
     let new: Vec<NewTopic<'_>> =
         topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    for result in admin.create_topics(&new, &options).await.context("creating topics")? {
+    let created = admin.create_topics(&new, &options).await.with_context(|| reporting.explain("creating topics"))?;
+    for result in created {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => anyhow::bail!("creating topic {topic}: {code}"),

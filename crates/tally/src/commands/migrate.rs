@@ -7,35 +7,34 @@ use anyhow::Context;
 use clap::Args;
 use tally_store::AnyStore;
 
-use super::store_args::StoreArgs;
+use super::settings::{open_store_on, ConfigArgs};
 
-/// Arguments of `tally migrate`: one store, ClickHouse or embedded.
+/// Arguments of `tally migrate`: the store of the settings (or the flags).
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
+    /// The settings (`store.*`; `invoicer.payment_terms`: when documents brought into
+    /// the ledger are due).
     #[command(flatten)]
-    store: StoreArgs,
-    /// The settings (`invoicer.payment_terms`: when documents brought into the ledger are due).
-    #[command(flatten)]
-    config: super::settings::ConfigArgs,
+    config: ConfigArgs,
 }
 
 /// Runs `tally migrate`.
 pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
-    let terms = super::receivables::terms(&args.config)?;
-    let args = &args.store;
-    let store = args.open(&runtime, "migrating")?;
+    let settings = args.config.load()?;
+    let terms = super::receivables::terms(&settings);
+    let store = open_store_on(&runtime, &settings)?;
     let added = runtime
         .block_on(tally_invoicer::receivables::sync(&store, terms, None))
         .context("bringing issued documents into the receivables ledger")?;
     if added > 0 {
         println!("receivables ledger: {added} entries added for documents and payments recorded before it");
     }
-    if let Some(path) = &args.embedded {
-        println!("embedded store {}: schema up to date", path.display());
-    } else if let AnyStore::ClickHouse(store) = &store {
-        let url = tally_domain::redact::url(args.clickhouse.as_deref().unwrap_or_default());
-        println!("ClickHouse {} at {url}, database {}: schema up to date", store.server_version().0, args.database);
+    match &store {
+        AnyStore::Embedded(_) => println!("{}: schema up to date", settings.store.describe()),
+        AnyStore::ClickHouse(ch) => {
+            println!("{}: schema up to date (ClickHouse {})", settings.store.describe(), ch.server_version().0)
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,7 +17,6 @@ pub mod replay_dlq;
 pub mod run;
 pub mod settings;
 pub mod statement;
-pub mod store_args;
 pub mod subscriptions;
 pub mod table;
 pub mod token;

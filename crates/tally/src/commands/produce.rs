@@ -15,15 +15,15 @@ use super::kafka_send::Sender;
 /// Arguments of `tally produce`.
 #[derive(Debug, Args)]
 pub struct ProduceArgs {
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "127.0.0.1:9092")]
-    brokers: String,
+    /// Kafka bootstrap servers (sets `ingest.kafka.brokers`).
+    #[arg(long)]
+    brokers: Option<String>,
+    /// The settings (`ingest.kafka.*`: servers and client properties; the catalog).
+    #[command(flatten)]
+    config: super::settings::ConfigArgs,
     /// Topic to write to.
     #[arg(long)]
     topic: String,
-    /// The catalog whose meters the expected totals are computed for.
-    #[arg(long, default_value = "config/catalog.toml")]
-    catalog: PathBuf,
     /// Seed: the same seed and settings give the same messages.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -55,7 +55,9 @@ pub struct ProduceArgs {
 
 /// Runs `tally produce`.
 pub fn run(args: &ProduceArgs) -> anyhow::Result<std::process::ExitCode> {
-    let catalog = super::load_catalog(&args.catalog)?;
+    let overrides = super::settings::text_flag("ingest.kafka.brokers", &args.brokers, "--brokers");
+    let settings = args.config.load_with(overrides.into_iter().collect())?;
+    let catalog = super::load_catalog(&settings.catalog)?;
     let hour = Utc::now().duration_trunc(TimeDelta::hours(1)).context("truncating the time")?;
     let end = args.end.unwrap_or(hour);
     let start = args.start.unwrap_or(end - TimeDelta::days(7));
@@ -71,7 +73,7 @@ pub fn run(args: &ProduceArgs) -> anyhow::Result<std::process::ExitCode> {
         end,
         source: args.source.clone(),
     };
-    let sender = Sender::new(&args.brokers)?;
+    let sender = Sender::new(&super::settings::kafka_client(&settings)?)?;
     let started = Instant::now();
     let mut generator = Generator::new(config, &catalog);
     let (mut valid, mut duplicates, mut malformed) = (0u64, 0u64, 0u64);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::ClientConfig;
+use tally_ingest::{KafkaClient, Reporting};
 use tally_store::{AnyStore, UsageStore};
 
 /// How long one dependency may take to answer a readiness check.
@@ -19,19 +19,21 @@ const CHECK_DEADLINE: Duration = Duration::from_secs(2);
 pub struct Readiness {
     store: Arc<AnyStore>,
     /// A client used only for metadata requests, in Kafka mode.
-    kafka: Option<Arc<BaseConsumer>>,
+    kafka: Option<(Arc<BaseConsumer<Reporting>>, Reporting)>,
 }
 
 impl Readiness {
     /// Checks the store, and the brokers when `brokers` is given.
-    pub fn new(store: Arc<AnyStore>, brokers: Option<&str>) -> anyhow::Result<Readiness> {
-        let kafka = match brokers {
-            Some(brokers) => Some(Arc::new(
-                ClientConfig::new()
-                    .set("bootstrap.servers", brokers)
-                    .create::<BaseConsumer>()
-                    .map_err(|e| anyhow::anyhow!("ingest.kafka.brokers: creating the readiness client: {e}"))?,
-            )),
+    pub fn new(store: Arc<AnyStore>, kafka: Option<&KafkaClient>) -> anyhow::Result<Readiness> {
+        let kafka = match kafka {
+            Some(client) => {
+                let reporting = Reporting::default();
+                let consumer = client
+                    .config()
+                    .create_with_context::<_, BaseConsumer<Reporting>>(reporting.clone())
+                    .map_err(|e| anyhow::anyhow!("ingest.kafka: creating the readiness client: {e}"))?;
+                Some((Arc::new(consumer), reporting))
+            }
             None => None,
         };
         Ok(Readiness { store, kafka })
@@ -45,12 +47,22 @@ impl Readiness {
             Ok(Err(err)) => problems.push(format!("store: {err}")),
             Err(_) => problems.push("store: no answer within 2 s".to_owned()),
         }
-        if let Some(kafka) = &self.kafka {
+        if let Some((kafka, reporting)) = &self.kafka {
             let kafka = kafka.clone();
-            let metadata = tokio::task::spawn_blocking(move || kafka.fetch_metadata(None, CHECK_DEADLINE).map(|_| ()));
-            match metadata.await {
+            let metadata = tokio::task::spawn_blocking(move || {
+                let fetched = kafka.fetch_metadata(None, CHECK_DEADLINE).map(|_| ());
+                // A consumer's log and error callbacks run when it is polled: serve them,
+                // so the reason (a TLS handshake, a login) is known to `explain`.
+                if fetched.is_err() {
+                    let _ = kafka.poll(Duration::from_millis(50));
+                }
+                fetched
+            });
+            match tokio::time::timeout(CHECK_DEADLINE * 2, metadata).await.unwrap_or_else(|_| {
+                Ok(Err(rdkafka::error::KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::RequestTimedOut)))
+            }) {
                 Ok(Ok(())) => {}
-                Ok(Err(err)) => problems.push(format!("kafka: {err}")),
+                Ok(Err(err)) => problems.push(reporting.explain(&format!("kafka: {err}"))),
                 Err(err) => problems.push(format!("kafka: {err}")),
             }
         }

@@ -14,8 +14,7 @@ use tally_invoicer::receivables::{self, On, Terms};
 use tally_ledger::AGING_BUCKETS;
 use tally_store::{AccountStore, AnyStore};
 
-use super::settings::ConfigArgs;
-use super::store_args::StoreArgs;
+use super::settings::{open_store_on, ConfigArgs};
 
 /// The customer and where its ledger is.
 #[derive(Debug, Args)]
@@ -23,9 +22,6 @@ pub struct Account {
     /// The customer's id.
     #[arg(long)]
     customer: String,
-    #[command(flatten)]
-    store: StoreArgs,
-    /// The settings (`accounts.max_backdate`: how far back a money act may be dated).
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -112,7 +108,7 @@ pub enum ReceivablesCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// Invoices past due with something owed, most overdue first.
     Overdue {
@@ -123,7 +119,7 @@ pub enum ReceivablesCommand {
         #[arg(long)]
         as_of: Option<NaiveDate>,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// A customer's statement: opening balance, documents and payments, closing balance.
     Statement {
@@ -160,13 +156,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// The receivables' terms of the configuration (`invoicer.payment_terms`).
-pub fn terms(config: &ConfigArgs) -> anyhow::Result<Terms> {
-    Ok(Terms { payment_terms: config.load()?.invoicer.payment_terms.delta() })
+pub fn terms(settings: &tally_config::Settings) -> Terms {
+    Terms { payment_terms: settings.invoicer.payment_terms.delta() }
 }
 
 impl Account {
     fn open(&self, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(AnyStore, CustomerId, Currency)> {
-        let store = self.store.open(runtime, "opening")?;
+        let store = open_store_on(runtime, &self.config.load()?)?;
         let id = CustomerId::new(self.customer.clone());
         let customer =
             runtime.block_on(store.customer(&id))?.with_context(|| format!("--customer: no customer {id}"))?;
@@ -227,8 +223,9 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     let today = Utc::now().date_naive();
     match command {
-        ReceivablesCommand::Aging { customer, as_of, json, store } => {
-            let store = store.open(&runtime, "opening")?;
+        ReceivablesCommand::Aging { customer, as_of, json, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let customer = customer.clone().map(CustomerId::new);
             let day = as_of.unwrap_or(today);
             let rows = runtime.block_on(receivables::aging(&store, customer.as_ref(), day))?;
@@ -265,8 +262,9 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
                 super::table::print(&["currency", "current", "1-30", "31-60", "61-90", "90+", "owed", "credit"], &rows);
             }
         }
-        ReceivablesCommand::Overdue { customer, as_of, store } => {
-            let store = store.open(&runtime, "opening")?;
+        ReceivablesCommand::Overdue { customer, as_of, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let customer = customer.clone().map(CustomerId::new);
             let day = as_of.unwrap_or(today);
             let late = runtime.block_on(receivables::overdue(&store, customer.as_ref(), day))?;

@@ -1,6 +1,5 @@
 //! `tally subscriptions`: bind customers to the catalog's plans, change plans, end them.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -9,8 +8,7 @@ use clap::Subcommand;
 use tally_domain::{CustomerId, PlanKey, Subscription, SubscriptionId};
 use tally_store::{AccountStore, AnyStore};
 
-use super::settings::ConfigArgs;
-use super::store_args::StoreArgs;
+use super::settings::{open_store_on, ConfigArgs};
 
 /// `tally subscriptions ...`
 #[derive(Debug, Subcommand)]
@@ -35,11 +33,6 @@ pub enum SubscriptionsCommand {
         /// Local date the periods count from (default: the start's date in the customer's time zone).
         #[arg(long)]
         anchor: Option<NaiveDate>,
-        /// The price catalog the plan must exist in.
-        #[arg(long, default_value = "config/catalog.toml")]
-        catalog: PathBuf,
-        #[command(flatten)]
-        store: StoreArgs,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -71,11 +64,6 @@ pub enum SubscriptionsCommand {
         /// Numbers of their credit notes: this prefix and a sequence.
         #[arg(long, default_value = "CN-")]
         credit_prefix: String,
-        /// The price catalog the plans must exist in.
-        #[arg(long, default_value = "config/catalog.toml")]
-        catalog: PathBuf,
-        #[command(flatten)]
-        store: StoreArgs,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -88,7 +76,7 @@ pub enum SubscriptionsCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
     /// Show one subscription as JSON.
     Show {
@@ -96,7 +84,7 @@ pub enum SubscriptionsCommand {
         #[arg(long)]
         id: String,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ConfigArgs,
     },
 }
 
@@ -104,10 +92,11 @@ pub enum SubscriptionsCommand {
 pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     match command {
-        SubscriptionsCommand::Create { id, customer, plan, start, end, anchor, catalog, store, config } => {
+        SubscriptionsCommand::Create { id, customer, plan, start, end, anchor, config } => {
             let horizon = config.load()?.accounts.horizon();
-            let catalog = super::load_catalog(catalog)?;
-            let store = store.open(&runtime, "opening")?;
+            let catalog = super::load_catalog(&config.load()?.catalog)?;
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let id = SubscriptionId::new(id.clone());
             if runtime.block_on(store.subscription(&id))?.is_some() {
                 bail!("subscription {id} exists already; use `tally subscriptions update`");
@@ -133,15 +122,14 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
             revise,
             number_prefix,
             credit_prefix,
-            catalog,
-            store,
             config,
         } => {
             let horizon = config.load()?.accounts.horizon();
-            let terms = super::receivables::terms(config)?;
+            let terms = super::receivables::terms(&config.load()?);
             let now = chrono::Utc::now();
-            let catalog = super::load_catalog(catalog)?;
-            let store = store.open(&runtime, "opening")?;
+            let catalog = super::load_catalog(&config.load()?.catalog)?;
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let mut subscription = existing(&runtime, &store, id)?;
             if let (Some(plan), Some(at)) = (change_plan, at) {
                 horizon.check("at", *at, now).map_err(|e| anyhow::anyhow!("--{e}"))?;
@@ -178,8 +166,9 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
             }
             println!("{}", serde_json::to_string_pretty(&subscription)?);
         }
-        SubscriptionsCommand::List { customer, json, store } => {
-            let store = store.open(&runtime, "opening")?;
+        SubscriptionsCommand::List { customer, json, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let customer = customer.clone().map(CustomerId::new);
             let subscriptions = runtime.block_on(store.subscriptions(customer.as_ref()))?;
             if *json {
@@ -203,8 +192,9 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
                 super::table::print(&["id", "customer", "plan", "start", "end"], &rows);
             }
         }
-        SubscriptionsCommand::Show { id, store } => {
-            let store = store.open(&runtime, "opening")?;
+        SubscriptionsCommand::Show { id, config } => {
+            let settings = config.load()?;
+            let store = open_store_on(&runtime, &settings)?;
             let subscription = existing(&runtime, &store, id)?;
             println!("{}", serde_json::to_string_pretty(&subscription)?);
         }

@@ -181,8 +181,9 @@ fn kafka(feed: Feed<'_>) -> anyhow::Result<Fed> {
     let Feed { runtime, settings, catalog, store, generate, now, events_file, decoder, metrics, total } = feed;
     let kafka = &settings.ingest.kafka;
     let topic = kafka.topics[0].clone();
-    runtime.block_on(ensure_topics(&kafka.brokers, &[&topic, &kafka.dead_letter_topic], 4))?;
-    let sender = Sender::new(&kafka.brokers)?;
+    let client = super::super::settings::kafka_client(settings)?;
+    runtime.block_on(ensure_topics(&client, &[&topic, &kafka.dead_letter_topic], 4))?;
+    let sender = Sender::new(&client)?;
     let mut tally = Tally::new(events_file)?;
     let progress = bar(total, "producing to Kafka");
     for message in Generator::new(generate, catalog) {
@@ -197,11 +198,10 @@ fn kafka(feed: Feed<'_>) -> anyhow::Result<Fed> {
     // A group of its own: the worker reads the topic from its start, stores and
     // commits it, and stops at the end the topic had when it started.
     let group = format!("{}-demo-{}", kafka.group, Utc::now().timestamp_millis());
-    let mut config = IngestConfig::new(&kafka.brokers, group, kafka.topics.clone(), &kafka.dead_letter_topic);
+    let mut config = IngestConfig::new(client, group, kafka.topics.clone(), &kafka.dead_letter_topic);
     config.batch_max_messages = settings.ingest.batch_max_events;
     config.retry_min = settings.ingest.retry_min.get();
     config.retry_max = settings.ingest.retry_max.get();
-    config.consumer_properties = kafka.properties.clone();
     config.stop_at_end = true;
     config.as_of = Some(now);
     let worker = Worker::new(config, decoder, store.clone(), metrics.clone(), runtime.handle().clone());

@@ -26,7 +26,7 @@ use tally_ingest::generate::GenerateConfig;
 use tally_invoicer::CloseOptions;
 use tally_store::{AccountStore, AnyStore, InvoiceFilter, InvoiceStore};
 
-use super::settings::{describe, open_store, ConfigArgs};
+use super::settings::{open_store, ConfigArgs};
 
 /// Arguments of `tally demo`.
 #[derive(Debug, Args)]
@@ -74,7 +74,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     prepare_out(args, &mut settings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     let started = Instant::now();
-    let store = std::sync::Arc::new(runtime.block_on(open_store(&settings.store))?);
+    let store = std::sync::Arc::new(runtime.block_on(open_store(&settings))?);
     runtime.block_on(require_empty(&store, &settings))?;
 
     let month = args.month;
@@ -131,7 +131,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     report::print(
         &summary,
         &timing,
-        &Header { month, seed: args.seed, store: describe(&settings.store), mode: mode(&settings) },
+        &Header { month, seed: args.seed, store: settings.store.describe(), mode: mode(&settings) },
         &invoices_dir,
     );
     Ok(ExitCode::SUCCESS)
@@ -188,7 +188,7 @@ async fn require_empty(store: &AnyStore, settings: &Settings) -> anyhow::Result<
         customers == 0 && invoices == 0,
         "{} already has {customers} customers and {invoices} invoices; run the demo on a database of its own \
          (e.g. TALLY__STORE__CLICKHOUSE__DATABASE=tally_demo)",
-        describe(&settings.store)
+        settings.store.describe()
     );
     Ok(())
 }

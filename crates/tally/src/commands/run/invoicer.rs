@@ -13,7 +13,6 @@ use prometheus::{
 use rust_decimal::prelude::ToPrimitive;
 use tally_config::InvoicerSettings;
 use tally_domain::Catalog;
-use tally_invoicer::CloseOptions;
 use tally_store::{AnyStore, InvoiceStore};
 
 use super::shutdown::Shutdown;
@@ -191,14 +190,13 @@ pub async fn schedule(
         _ = files_stored.wait_for(|stored| *stored) => {}
         () = shutdown.wait() => return Ok(()),
     }
-    let (grace, late_window, payment_terms) =
-        (settings.grace.delta(), settings.late_window.delta(), settings.payment_terms.delta());
     tracing::info!(every = %settings.every, grace = %settings.grace, "invoicer scheduled");
     loop {
-        let number_prefix = settings.number_prefix.clone();
-        let options = CloseOptions { now: Utc::now(), grace, number_prefix, late_window, payment_terms };
+        let options = crate::commands::settings::close_options(&settings, Utc::now());
         let started = std::time::Instant::now();
-        match tally_invoicer::close(&*store, &catalog, &options).await {
+        // Off the runtime's workers: composing 100,000 invoices takes seconds of CPU,
+        // which the same runtime's HTTP API and ingest must not wait for.
+        match tally_invoicer::close_detached(store.clone(), catalog.clone(), options).await {
             Ok(summary) => {
                 metrics.record(&summary);
                 let level_info = !summary.issued.is_empty() || summary.drafts > 0 || !summary.failed.is_empty();
@@ -222,7 +220,7 @@ pub async fn schedule(
         }
         metrics.run_seconds.observe(started.elapsed().as_secs_f64());
         metrics.count_invoices(&store).await;
-        metrics.count_unbilled(&store, &catalog, late_window).await;
+        metrics.count_unbilled(&store, &catalog, settings.late_window.delta()).await;
         tokio::select! {
             () = tokio::time::sleep(settings.every.get()) => {}
             () = shutdown.wait() => return Ok(()),

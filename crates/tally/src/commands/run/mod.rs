@@ -20,12 +20,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use tally_config::{Settings, Source};
-use tally_ingest::decode::{DecodeRules, Decoder};
+use tally_ingest::decode::Decoder;
 use tally_ingest::{IngestConfig, IngestMetrics, Intake, IntakeConfig, Worker};
 use tally_store::AnyStore;
 use tokio::task::JoinSet;
 
-use super::settings::{describe, open_store, ConfigArgs};
+use super::settings::{decode_rules, kafka_client, open_store, ConfigArgs};
 use shutdown::Shutdown;
 
 /// Arguments of `tally run`.
@@ -55,8 +55,11 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
     let registry = super::metrics_http::registry()?;
     let ingest_metrics = IngestMetrics::register(&registry).context("registering metrics")?;
     let invoicer_metrics = invoicer::InvoicerMetrics::register(&registry).context("registering metrics")?;
-    let store = Arc::new(open_store(&settings.store).await?);
-    tracing::info!(store = %describe(&settings.store), "store open");
+    let store = Arc::new(open_store(&settings).await?);
+    tracing::info!(store = %settings.store.describe(), "store open");
+    let kafka_mode = settings.ingest.source == Source::Kafka;
+    // Every Kafka client of the process gets the same properties (security, secrets).
+    let client = if kafka_mode { Some(kafka_client(&settings)?) } else { None };
     let shutdown = Shutdown::listen();
     // Set on a signal: readers stop at the next message, and a write that cannot reach
     // the store gives up instead of retrying.
@@ -76,14 +79,14 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             .await
             .with_context(|| format!("metrics.listen: binding {}", settings.metrics.listen))?;
         tracing::info!(address = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
-        let brokers = (settings.ingest.enabled && settings.ingest.source == Source::Kafka)
-            .then_some(settings.ingest.kafka.brokers.as_str());
-        let readiness = super::ready::Readiness::new(store.clone(), brokers)?;
+        let kafka = client.as_ref().filter(|_| settings.ingest.enabled);
+        let readiness = super::ready::Readiness::new(store.clone(), kafka)?;
         roles.spawn(http::serve_metrics(listener, registry.clone(), readiness, shutdown.clone()));
         serving = true;
     }
-    let decoder = Decoder::new(&catalog, DecodeRules::default());
     let ingest = &settings.ingest;
+    let rules = decode_rules(ingest);
+    let decoder = Decoder::new(&catalog, rules.clone());
     // The first invoice run waits for the files given at start-up to be stored, so that
     // a period is not closed while its events are still being loaded (stdin is not
     // waited for: it may never end).
@@ -95,29 +98,45 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         retry: (ingest.retry_min.get(), ingest.retry_max.get()),
         ..IntakeConfig::default()
     };
-    // The intake of the files role, shared with the HTTP API.
-    let mut files_intake = None;
-    if ingest.enabled && ingest.source == Source::Files {
-        let intake =
-            Arc::new(Intake::new(decoder, store.clone(), ingest_metrics.clone(), intake_config.clone(), stop.clone()));
+    // Where events read here go. Embedded mode: the intake, straight into the store
+    // (files, stdin and the HTTP API share it). Kafka mode: validated and produced to the
+    // first usage topic, where a worker stores each exactly once, the rejected to the
+    // dead letters and counted as a worker counts them.
+    let sink = if kafka_mode {
+        let client = client.as_ref().context("the Kafka client")?;
+        let forwarder = tally_ingest::Forwarder::new(
+            client,
+            &ingest.kafka.topics[0],
+            &ingest.kafka.dead_letter_topic,
+            Decoder::new(&catalog, rules.clone()),
+            store.clone(),
+            ingest_metrics.clone(),
+        )
+        .context("ingest.kafka: the events producer")?;
+        Sink::Kafka(Arc::new(forwarder), stop.clone())
+    } else {
+        let intake = Intake::new(decoder.clone(), store.clone(), ingest_metrics.clone(), intake_config, stop.clone());
+        Sink::Store(Arc::new(intake))
+    };
+    if ingest.enabled {
         let mut readers: JoinSet<anyhow::Result<()>> = JoinSet::new();
         let mut files: JoinSet<anyhow::Result<()>> = JoinSet::new();
         for path in &ingest.files {
-            let (intake, path, shutdown) = (intake.clone(), path.clone(), shutdown.clone());
+            let (sink, path, shutdown) = (sink.clone(), path.clone(), shutdown.clone());
             files.spawn(async move {
                 let file = tokio::fs::File::open(&path)
                     .await
                     .with_context(|| format!("ingest.files: opening {}", path.display()))?;
                 let reader = tokio::io::BufReader::with_capacity(1 << 20, file);
                 let name = path.display().to_string();
-                read_until_stopped(&intake, reader, &name, shutdown).await
+                read_until_stopped(&sink, reader, &name, shutdown).await
             });
         }
         if ingest.stdin {
-            let (intake, shutdown) = (intake.clone(), shutdown.clone());
+            let (sink, shutdown) = (sink.clone(), shutdown.clone());
             readers.spawn(async move {
                 let reader = tokio::io::BufReader::with_capacity(1 << 20, tokio::io::stdin());
-                read_until_stopped(&intake, reader, "stdin", shutdown).await
+                read_until_stopped(&sink, reader, "stdin", shutdown).await
             });
         }
         roles.spawn(async move {
@@ -130,17 +149,18 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             }
             Ok(())
         });
-        files_intake = Some(intake);
-    } else if ingest.enabled {
+    } else {
         files_stored.send_replace(true);
+    }
+    if ingest.enabled && kafka_mode {
         let kafka = &ingest.kafka;
-        let mut config =
-            IngestConfig::new(&kafka.brokers, &kafka.group, kafka.topics.clone(), &kafka.dead_letter_topic);
+        let client = client.clone().context("the Kafka client")?;
+        let mut config = IngestConfig::new(client, &kafka.group, kafka.topics.clone(), &kafka.dead_letter_topic);
         config.batch_max_messages = ingest.batch_max_events;
         config.batch_max_wait = ingest.batch_max_wait.get();
         config.retry_min = ingest.retry_min.get();
         config.retry_max = ingest.retry_max.get();
-        config.consumer_properties = kafka.properties.clone();
+        config.attempt_timeout = ingest.store_timeout.get();
         if !kafka.instance_id.is_empty() {
             config.consumer_properties.insert("group.instance.id".into(), kafka.instance_id.clone());
         }
@@ -152,29 +172,14 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             Ok(())
         });
         serving = true;
-    } else {
-        files_stored.send_replace(true);
     }
     if settings.http.enabled {
         // Events go to Kafka whenever it is the source (with or without a worker in this
         // process); otherwise into the store through the files role's intake, or one of
         // the API's own when that role is off.
-        let events = if ingest.source == Source::Kafka {
-            let forwarder = tally_ingest::Forwarder::new(
-                &ingest.kafka.brokers,
-                &ingest.kafka.topics[0],
-                &ingest.kafka.dead_letter_topic,
-                Decoder::new(&catalog, DecodeRules::default()),
-                store.clone(),
-            )
-            .context("ingest.kafka: the HTTP events producer")?;
-            tally_api::Events::Kafka(Arc::new(forwarder))
-        } else {
-            let intake = files_intake.unwrap_or_else(|| {
-                let decoder = Decoder::new(&catalog, DecodeRules::default());
-                Arc::new(Intake::new(decoder, store.clone(), ingest_metrics.clone(), intake_config, stop.clone()))
-            });
-            tally_api::Events::Store(intake)
+        let events = match &sink {
+            Sink::Kafka(forwarder, _) => tally_api::Events::Kafka(forwarder.clone()),
+            Sink::Store(intake) => tally_api::Events::Store(intake.clone()),
         };
         let listener = tokio::net::TcpListener::bind(settings.http.listen)
             .await
@@ -226,18 +231,34 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
     first_error.map_or(Ok(()), Err)
 }
 
-/// Reads NDJSON into the intake until it ends. After a signal the intake stops at the
-/// next line and makes what it read durable (reading the input again later is
-/// harmless: stored events count once); an input that sends nothing more (a quiet
+/// Where NDJSON read by `tally run` goes: the store (embedded mode) or the usage topic
+/// (Kafka mode; the flag is the stop signal the forwarder reads between chunks).
+#[derive(Clone)]
+enum Sink {
+    Store(Arc<Intake<AnyStore>>),
+    Kafka(Arc<tally_ingest::Forwarder<AnyStore>>, Arc<AtomicBool>),
+}
+
+/// Lines produced to Kafka per acknowledged chunk.
+const FORWARD_CHUNK: usize = 5_000;
+
+/// Reads NDJSON into the sink until it ends. After a signal the reader stops at the
+/// next line (or chunk) and makes what it read durable (reading the input again later
+/// is harmless: stored events count once); an input that sends nothing more (a quiet
 /// stdin) is abandoned after [`DRAIN`].
 async fn read_until_stopped<R: tokio::io::AsyncBufRead + Unpin>(
-    intake: &Intake<AnyStore>,
+    sink: &Sink,
     reader: R,
     name: &str,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let read = intake.read_ndjson(reader, |_| {});
+    let read = async {
+        match sink {
+            Sink::Store(intake) => intake.read_ndjson(reader, |_| {}).await,
+            Sink::Kafka(forwarder, stop) => forwarder.read_ndjson(reader, FORWARD_CHUNK, stop).await,
+        }
+    };
     tokio::pin!(read);
     let summary = tokio::select! {
         read = &mut read => read,
