@@ -4,7 +4,8 @@
 //! connects: the producer of `tally produce`, the consumer, the dead-letter producer,
 //! the HTTP events producer and the readiness probe of `tally run`, the reader of
 //! `tally replay-dlq`. Without the CA each fails with a message that says why (the
-//! certificate could not be verified), not a bare timeout.
+//! certificate could not be verified), not a bare timeout. On the way: a file of usage
+//! feeds the Kafka pipeline, and the rejects of every path are counted once.
 
 mod common;
 
@@ -19,7 +20,7 @@ use tally_tests::PrivateService;
 
 fn settings(dir: &Path, kafka: &PrivateService, properties: &str, api: SocketAddr, metrics: SocketAddr) -> String {
     format!(
-        "catalog = \"{catalog}\"\n[store.embedded]\npath = \"{db}\"\n[ingest]\nsource = \"kafka\"\n\
+        "catalog = \"{catalog}\"\n[store.embedded]\npath = \"{db}\"\n[ingest]\nsource = \"kafka\"\nfiles = [\"events.ndjson\"]\n\
          [ingest.kafka]\nbrokers = \"{brokers}\"\ntopics = [\"usage\"]\ndead_letter_topic = \"usage-dlq\"\n\
          group = \"tls-test\"\n[ingest.kafka.properties]\n{properties}\n[invoicer]\nenabled = false\n\
          [http]\nlisten = \"{api}\"\n[metrics]\nlisten = \"{metrics}\"\n{tokens}",
@@ -78,8 +79,10 @@ fn every_kafka_client_speaks_tls_with_the_ca_and_fails_clearly_without_it() {
     let produced: u64 = err.split_whitespace().nth(1).unwrap().parse().unwrap();
     let malformed: u64 = err.split(" malformed").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
 
-    // `tally run`: the consumer, the readiness probe, the HTTP events producer and the
-    // dead-letter producer.
+    // `tally run`: the consumer, the readiness probe, the events producer (a file of
+    // usage and HTTP) and the dead-letter producer.
+    let file = format!("{}\n{}\n{{\"specversion\": \"1.0\", \"id\": \"no-type\"}}\n", event("file-1"), event("file-2"));
+    std::fs::write(d.join("events.ndjson"), file).unwrap();
     let running = common::Running::start(d, "tls.toml");
     common::wait_for_port(metrics);
     common::wait_for("/readyz", || common::request(metrics, "GET", "/readyz", None, "text/plain", b"").0 == 200);
@@ -96,17 +99,17 @@ fn every_kafka_client_speaks_tls_with_the_ca_and_fails_clearly_without_it() {
             .sum()
     };
     common::wait_for("every message through the TLS consumer", || {
-        common::metric(metrics, "tally_ingest_messages_total") == Some((produced + 3) as f64)
+        common::metric(metrics, "tally_ingest_messages_total") == Some((produced + 6) as f64)
     });
-    // What the worker refused plus what the HTTP path refused: one count of each.
-    assert_eq!(rejected(metrics), (malformed + 2) as f64);
+    // What the worker refused plus what the file and HTTP paths refused: one count each.
+    assert_eq!(rejected(metrics), (malformed + 3) as f64);
     running.stop();
 
     // The reader of `tally replay-dlq` finds every dead letter, both paths'.
     let out = tally(d, &["replay-dlq", "--config", "tls.toml"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.starts_with(&format!("read {} dead letters", malformed + 2)), "{text}");
+    assert!(text.starts_with(&format!("read {} dead letters", malformed + 3)), "{text}");
 
     // Without the CA: each client fails, saying the certificate could not be verified.
     let without = "\"security.protocol\" = \"ssl\"\n\"message.timeout.ms\" = \"5000\"";
