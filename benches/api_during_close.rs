@@ -90,26 +90,29 @@ fn main() {
     {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let store = tally_store::embedded::EmbeddedStore::open(&db).unwrap();
-        for i in 0..customers {
-            let id = CustomerId::new(format!("customer-{i:06}"));
-            let customer = Customer {
-                id: id.clone(),
-                name: format!("Customer {i}"),
-                currency: "USD".parse().unwrap(),
-                timezone: chrono_tz::Tz::UTC,
-                billing_details: BTreeMap::new(),
-            };
-            let subscription = Subscription {
-                id: SubscriptionId::new(format!("sub-{i:06}")),
-                customer: id,
-                start: month_start,
-                end: None,
-                anchor: month_start.date_naive(),
-                phases: vec![Phase { plan: PlanKey::new("starter"), from: month_start }],
-            };
-            runtime.block_on(store.put_customer(&customer)).unwrap();
-            runtime.block_on(store.put_subscription(&subscription)).unwrap();
-        }
+        let (accounts, subscriptions): (Vec<Customer>, Vec<Subscription>) = (0..customers)
+            .map(|i| {
+                let id = CustomerId::new(format!("customer-{i:06}"));
+                let customer = Customer {
+                    id: id.clone(),
+                    name: format!("Customer {i}"),
+                    currency: "USD".parse().unwrap(),
+                    timezone: chrono_tz::Tz::UTC,
+                    billing_details: BTreeMap::new(),
+                };
+                let subscription = Subscription {
+                    id: SubscriptionId::new(format!("sub-{i:06}")),
+                    customer: id,
+                    start: month_start,
+                    end: None,
+                    anchor: month_start.date_naive(),
+                    phases: vec![Phase { plan: PlanKey::new("starter"), from: month_start }],
+                };
+                (customer, subscription)
+            })
+            .unzip();
+        runtime.block_on(store.put_customers(&accounts)).unwrap();
+        runtime.block_on(store.put_subscriptions(&subscriptions)).unwrap();
         let generate = GenerateConfig {
             seed: 19,
             events,
