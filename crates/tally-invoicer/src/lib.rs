@@ -7,6 +7,7 @@
 //! idempotent: invoice ids derive from (subscription, period) and issued invoices are
 //! never rewritten, so running it twice, or two invoicers at once, yields one invoice.
 
+pub mod backfill;
 mod change;
 mod close;
 mod credit;

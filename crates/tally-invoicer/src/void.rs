@@ -114,7 +114,8 @@ where
         fail::fail_point!("void-after-revision");
     }
     let book = tally_ledger::Book::all(&entries);
-    if book.invoice(&original.id).is_some() {
+    let held = book.invoice(&original.id).is_some();
+    if held {
         let ctx = ledger_context(&original, now, "void of");
         let due = (now + terms.payment_terms).date_naive();
         let rev = revision
@@ -159,6 +160,18 @@ where
         let act = format!("void|{}|negative", original.id);
         let credit = tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &act);
         store.append_entries(&credit).await?;
+    }
+    if !held && original.total >= rust_decimal::Decimal::ZERO {
+        // An original the ledger never held (it owed nothing: a zero invoice): its
+        // revision is owed as any issued invoice is, from the customer's credit first.
+        if let Some((id, _)) = &revision {
+            let mut entries = store.entries(Some(&original.customer)).await?;
+            owe_stored(store, terms, id, &mut entries).await?;
+            let ctx = ledger_context(&original, now, "void of");
+            let act = format!("void|{}|zero", original.id);
+            let credit = tally_ledger::plan::apply_credit(&tally_ledger::Book::all(&entries), &ctx, &act);
+            store.append_entries(&credit).await?;
+        }
     }
     tracing::info!(invoice = %original.id, credit_note = %note.id, revised = revise, "invoice voided");
     Ok(Voided { voided: original.number.clone().unwrap_or_default(), credit_note: (note.id, credit_number), revision })
@@ -244,7 +257,7 @@ pub(crate) async fn number_of<S: InvoiceStore>(
 }
 
 /// The revised invoice of `original`'s period.
-async fn recompose<S>(
+pub(crate) async fn recompose<S>(
     store: &S,
     catalog: &Catalog,
     original: &Invoice,

@@ -37,6 +37,9 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// Write generated AI usage to Kafka and print the totals the invoices must show.
     Produce(commands::produce::ProduceArgs),
+    /// Load historical usage for a past range; issued periods it changes are corrected
+    /// with credit notes and revisions, the others billed by the next close.
+    Backfill(commands::backfill::BackfillArgs),
     /// Feed the dead letters through validation again (after a fix) and store the valid ones.
     ReplayDlq(commands::replay_dlq::ReplayArgs),
     /// Create, update, list and show customers (billing accounts).
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => commands::ingest::run(&args),
         Command::Produce(args) => commands::produce::run(&args),
         Command::ReplayDlq(args) => commands::replay_dlq::run(&args),
+        Command::Backfill(args) => commands::backfill::run(&args),
         Command::Customers(cmd) => commands::customers::run(&cmd),
         Command::Subscriptions(cmd) => commands::subscriptions::run(&cmd),
         Command::Invoice(cmd) => commands::invoice::run(&cmd),

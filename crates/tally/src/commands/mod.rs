@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod backfill;
 pub mod catalog;
 pub mod config;
 pub mod customers;
