@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use tally_domain::{Catalog, Customer, CustomerId, PlanKey, Subscription};
 use tally_invoicing::{compose_in, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
 use tally_store::{
-    AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LedgerStore, UsageStore,
+    AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LeaseStore, LedgerStore, UsageStore,
 };
 
 use crate::error::InvoicerError;
@@ -81,7 +81,7 @@ pub async fn close_detached<S>(
     options: CloseOptions,
 ) -> Result<CloseSummary, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + 'static,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + LeaseStore + 'static,
 {
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || handle.block_on(close(&*store, &catalog, &options)))
@@ -89,8 +89,30 @@ where
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
 }
 
-/// Closes every due period of every subscription (see the crate docs).
+/// The lease one close holds at a time, and how long it lasts if its holder dies.
+pub const CLOSE_LEASE: &str = "invoice-close";
+const CLOSE_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Closes every due period of every subscription (see the crate docs), holding the
+/// close's lease: while another process closes, this one does nothing and says so
+/// ([`InvoicerError::CloseRunning`]), so a summary reports what this close issued.
 pub async fn close<S>(store: &S, catalog: &Catalog, options: &CloseOptions) -> Result<CloseSummary, InvoicerError>
+where
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + LeaseStore,
+{
+    let holder = tally_store::holder_id();
+    if let Err(other) = store.acquire(CLOSE_LEASE, &holder, CLOSE_LEASE_TTL).await? {
+        return Err(InvoicerError::CloseRunning { holder: other.holder, since: other.since });
+    }
+    let closed = close_held(store, catalog, options).await;
+    let released = store.release(CLOSE_LEASE, &holder).await;
+    let summary = closed?;
+    released?;
+    Ok(summary)
+}
+
+/// [`close`] with the lease held.
+async fn close_held<S>(store: &S, catalog: &Catalog, options: &CloseOptions) -> Result<CloseSummary, InvoicerError>
 where
     S: UsageStore + AccountStore + InvoiceStore + LedgerStore,
 {

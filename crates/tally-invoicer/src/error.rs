@@ -11,6 +11,15 @@ pub enum InvoicerError {
     /// An invoice could not be composed.
     #[error(transparent)]
     Invoice(#[from] tally_invoicing::InvoiceError),
+    /// Another process is closing (it holds the close's lease): two closes at once
+    /// would number different invoices alike.
+    #[error("another invoice close is running ({holder}, since {since}); run again once it is done")]
+    CloseRunning {
+        /// Who holds the lease.
+        holder: String,
+        /// Since when.
+        since: chrono::DateTime<chrono::Utc>,
+    },
     /// A subscription's customer is missing.
     #[error("subscription {subscription}: customer {customer} does not exist")]
     NoCustomer {

@@ -6,8 +6,8 @@ use tally_domain::{Customer, CustomerId, Period, Subscription, SubscriptionId};
 use crate::clickhouse::ClickHouseStore;
 use crate::embedded::EmbeddedStore;
 use crate::{
-    AccountStore, IncomingEvent, InvoiceFilter, InvoiceRecord, InvoiceStore, RejectedEvent, StoreError, UsageAggregate,
-    UsageQuery, UsageStore, Written,
+    AccountStore, IncomingEvent, InvoiceFilter, InvoiceRecord, InvoiceStore, Lease, LeaseStore, RejectedEvent,
+    StoreError, UsageAggregate, UsageQuery, UsageStore, Written,
 };
 
 /// The ClickHouse store or the embedded one.
@@ -161,5 +161,20 @@ impl crate::LedgerStore for AnyStore {
         customer: Option<&tally_domain::CustomerId>,
     ) -> Result<tally_ledger::Totals, StoreError> {
         delegate!(self, s => s.totals(day, customer))
+    }
+}
+
+impl LeaseStore for AnyStore {
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Result<Lease, Lease>, StoreError> {
+        delegate!(self, s => s.acquire(name, holder, ttl))
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        delegate!(self, s => s.release(name, holder))
     }
 }

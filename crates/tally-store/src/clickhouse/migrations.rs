@@ -221,6 +221,19 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
              toDecimal128(0, 12))",
         ],
     ),
+    (
+        6,
+        "leases: acts one process runs at a time (an invoice close)",
+        &["CREATE TABLE IF NOT EXISTS leases (
+            name String,
+            holder String,
+            since_ms Int64,
+            expires_ms Int64,
+            released UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        ORDER BY (name, holder)"],
+    ),
 ];
 
 /// Creates the database if needed and applies the migrations not yet recorded.

@@ -18,6 +18,7 @@ mod billing_query;
 mod config;
 mod connect;
 mod invoices;
+mod lease;
 mod ledger;
 mod migrations;
 mod parts;

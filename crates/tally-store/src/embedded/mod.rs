@@ -9,6 +9,7 @@
 mod accounts;
 mod aggregate;
 mod invoices;
+mod lease;
 mod ledger;
 mod payments;
 mod schema;

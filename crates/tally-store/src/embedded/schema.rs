@@ -150,6 +150,17 @@ const MIGRATIONS: &[(&str, &str)] = &[
         BEGIN SELECT RAISE(ABORT, 'ledger entries are never deleted'); END;
     "#,
     ),
+    (
+        "leases: acts one process runs at a time (an invoice close)",
+        r#"
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        since_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    );
+    "#,
+    ),
 ];
 
 /// Applies the migrations not yet applied; returns how many there are in all.

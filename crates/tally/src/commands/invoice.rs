@@ -195,7 +195,20 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             let catalog = super::load_catalog(&settings.catalog)?;
             let store = open_store_on(&runtime, &settings)?;
             let options = super::settings::close_options(&settings.invoicer, now.unwrap_or_else(Utc::now));
-            let summary = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).context("closing")?;
+            // While another process closes, wait for it (its invoices are its to
+            // report), then close what is left: usually nothing.
+            let waited = std::time::Instant::now();
+            let summary = loop {
+                match runtime.block_on(tally_invoicer::close(&store, &catalog, &options)) {
+                    Err(err @ tally_invoicer::InvoicerError::CloseRunning { .. }) if waited.elapsed() < CLOSE_WAIT => {
+                        if waited.elapsed() < std::time::Duration::from_secs(1) {
+                            eprintln!("{err}: waiting for it");
+                        }
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                    }
+                    done => break done.context("closing")?,
+                }
+            };
             let totals: Vec<String> = summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect();
             println!(
                 "issued {} invoices ({}), {} drafts, {} periods closed already",
@@ -470,6 +483,9 @@ fn body(record: &InvoiceRecord) -> anyhow::Result<serde_json::Value> {
     body["state"] = serde_json::Value::String(record.state.clone());
     Ok(body)
 }
+
+/// How long `tally invoice close` waits for a close another process is running.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// The flags given, as overrides.
 fn flags<const N: usize>(given: [Option<tally_config::Override>; N]) -> Vec<tally_config::Override> {

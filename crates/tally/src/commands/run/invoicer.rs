@@ -44,7 +44,7 @@ impl InvoicerMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<InvoicerMetrics> {
         let m = InvoicerMetrics {
             runs: IntCounterVec::new(
-                Opts::new("tally_invoicer_runs_total", "Invoice runs, by outcome (ok, failed)."),
+                Opts::new("tally_invoicer_runs_total", "Invoice runs, by outcome (ok, failed, skipped: another process was closing)."),
                 &["outcome"],
             )?,
             run_seconds: Histogram::with_opts(
@@ -98,7 +98,7 @@ impl InvoicerMetrics {
         for state in ["draft", "issued", "void"] {
             m.invoices.with_label_values(&[state]).set(0);
         }
-        for outcome in ["ok", "failed"] {
+        for outcome in ["ok", "failed", "skipped"] {
             m.runs.with_label_values(&[outcome]).reset();
         }
         registry.register(Box::new(m.runs.clone()))?;
@@ -212,6 +212,12 @@ pub async fn schedule(
                 } else {
                     tracing::debug!(already_closed = summary.already_closed, "invoice run: nothing due");
                 }
+            }
+            Err(err @ tally_invoicer::InvoicerError::CloseRunning { .. }) => {
+                // Another process (a `tally invoice close`, another replica) is closing:
+                // its invoices are its own to report; this run waits for the next tick.
+                metrics.runs.with_label_values(&["skipped"]).inc();
+                tracing::info!(reason = %err, "invoice run skipped");
             }
             Err(err) => {
                 metrics.runs.with_label_values(&["failed"]).inc();

@@ -1,0 +1,92 @@
+//! Leases in ClickHouse: claims in `leases` (see `crate::lease` for the protocol).
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::ClickHouseStore;
+use crate::lease::{at, millis, Lease, LeaseStore, SETTLE};
+use crate::StoreError;
+
+#[derive(::clickhouse::Row, serde::Deserialize)]
+struct Claim {
+    holder: String,
+    since_ms: i64,
+    expires_ms: i64,
+}
+
+impl ClickHouseStore {
+    async fn write_claim(
+        &self,
+        name: &str,
+        holder: &str,
+        since: i64,
+        expires: i64,
+        released: u8,
+    ) -> Result<(), StoreError> {
+        // A release supersedes the claim it ends (ReplacingMergeTree keeps the
+        // highest version of a (name, holder)).
+        let version = u64::try_from(since).unwrap_or(0) * 2 + u64::from(released);
+        let sql = format!(
+            "INSERT INTO leases (name, holder, since_ms, expires_ms, released, version) VALUES ({}, {}, {since}, {expires}, {released}, {version})",
+            super::sql::string(name),
+            super::sql::string(holder),
+        );
+        self.client().query(&sql).execute().await.map_err(StoreError::clickhouse("writing a lease claim"))
+    }
+
+    async fn live_claims(&self, name: &str) -> Result<Vec<Claim>, StoreError> {
+        let now = millis(Utc::now());
+        let sql = format!(
+            "SELECT holder, since_ms, expires_ms FROM leases FINAL \
+             WHERE name = {} AND released = 0 AND expires_ms > {now} ORDER BY since_ms, holder",
+            super::sql::string(name)
+        );
+        self.client().query(&sql).fetch_all().await.map_err(StoreError::clickhouse("reading lease claims"))
+    }
+}
+
+fn lease(name: &str, c: &Claim) -> Lease {
+    Lease { name: name.to_owned(), holder: c.holder.clone(), since: at(c.since_ms), expires: at(c.expires_ms) }
+}
+
+impl LeaseStore for ClickHouseStore {
+    async fn acquire(&self, name: &str, holder: &str, ttl: Duration) -> Result<Result<Lease, Lease>, StoreError> {
+        let since = millis(Utc::now());
+        let expires = since + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4);
+        let started = std::time::Instant::now();
+        self.write_claim(name, holder, since, expires, 0).await?;
+        let slow = started.elapsed() > SETTLE / 2;
+        let mut first = true;
+        loop {
+            let claims = self.live_claims(name).await?;
+            let oldest = claims.first().map(|c| lease(name, c));
+            match oldest {
+                Some(oldest) if oldest.holder == holder && !slow => {
+                    if !first {
+                        return Ok(Ok(oldest));
+                    }
+                    first = false;
+                    tokio::time::sleep(SETTLE).await;
+                }
+                other => {
+                    self.write_claim(name, holder, since, expires, 1).await?;
+                    let mine = Lease {
+                        name: name.to_owned(),
+                        holder: holder.to_owned(),
+                        since: at(since),
+                        expires: at(expires),
+                    };
+                    return Ok(Err(other.filter(|o| o.holder != holder).unwrap_or(mine)));
+                }
+            }
+        }
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        for claim in self.live_claims(name).await?.iter().filter(|c| c.holder == holder) {
+            self.write_claim(name, holder, claim.since_ms, claim.expires_ms, 1).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,50 @@
+//! Leases in the embedded store: one row per name, taken in an immediate transaction.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+use super::EmbeddedStore;
+use crate::lease::{at, millis, Lease, LeaseStore};
+use crate::StoreError;
+
+impl LeaseStore for EmbeddedStore {
+    async fn acquire(&self, name: &str, holder: &str, ttl: Duration) -> Result<Result<Lease, Lease>, StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.with_conn(move |conn| {
+            let now = millis(Utc::now());
+            let expires = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4);
+            let context = "taking a lease";
+            let tx =
+                conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::sqlite(context))?;
+            let held: Option<(String, i64, i64)> = tx
+                .query_row("SELECT holder, since_ms, expires_ms FROM leases WHERE name = ?1", [&name], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+                .map_err(StoreError::sqlite(context))?;
+            if let Some((other, since, until)) = held.filter(|(h, _, until)| *h != holder && *until > now) {
+                return Ok(Err(Lease { name, holder: other, since: at(since), expires: at(until) }));
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO leases (name, holder, since_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![name, holder, now, expires],
+            )
+            .map_err(StoreError::sqlite(context))?;
+            tx.commit().map_err(StoreError::sqlite(context))?;
+            Ok(Ok(Lease { name, holder, since: at(now), expires: at(expires) }))
+        })
+        .await
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.with_conn(move |conn| {
+            conn.execute("DELETE FROM leases WHERE name = ?1 AND holder = ?2", params![name, holder])
+                .map(|_| ())
+                .map_err(StoreError::sqlite("giving a lease back"))
+        })
+        .await
+    }
+}
