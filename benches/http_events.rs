@@ -49,7 +49,7 @@ fn fill_invoices(path: &std::path::Path, count: usize) {
                 subscription: tally_domain::SubscriptionId::new(format!("sub-{:04}", i % 1000)),
                 period: tally_domain::Period::new(from, from + chrono::TimeDelta::hours(1)).unwrap(),
                 currency: "USD".into(),
-                state: "issued".into(),
+                state: tally_domain::InvoiceState::Issued,
                 total: rust_decimal::Decimal::new(4900, 2),
                 issued_at: Some(from + chrono::TimeDelta::hours(2)),
                 body: "{}".into(),

@@ -91,9 +91,13 @@ pub async fn list(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
     let params = crate::error::query(params)?;
-    if let Some(state) = params.state.as_deref().filter(|s| !["draft", "issued", "void"].contains(s)) {
-        return Err(ApiError::invalid("state", format!("{state:?}: expected draft, issued or void")));
-    }
+    let state = match params.state.as_deref() {
+        None => None,
+        Some(name) => Some(
+            tally_invoicing::InvoiceState::from_name(name)
+                .ok_or_else(|| ApiError::invalid("state", format!("{name:?}: expected draft, issued or void")))?,
+        ),
+    };
     let document = match params.document.as_deref() {
         None => None,
         Some("invoice") => Some(tally_invoicing::Document::Invoice),
@@ -105,7 +109,7 @@ pub async fn list(
     let filter = InvoiceFilter {
         customer: params.customer.map(CustomerId::new),
         subscription: params.subscription.map(SubscriptionId::new),
-        state: params.state,
+        state,
         from: instant("from", params.from.as_ref())?,
         to: instant("to", params.to.as_ref())?,
     };

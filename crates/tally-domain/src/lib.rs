@@ -12,6 +12,7 @@ pub mod cycle;
 pub mod decimal;
 pub mod event;
 pub mod ids;
+pub mod invoice_state;
 pub mod json;
 pub mod money;
 pub mod period;
@@ -23,6 +24,7 @@ pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Met
 pub use cycle::BillingCycle;
 pub use event::UsageEvent;
 pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey, SubscriptionId};
+pub use invoice_state::InvoiceState;
 pub use money::{Currency, CurrencyError};
 pub use period::{Period, PeriodError};
 pub use usage::{Dimensions, RateRequest, UsageError, UsageRow};

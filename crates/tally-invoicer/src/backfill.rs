@@ -44,7 +44,7 @@ where
     for customer in customers {
         let filter = InvoiceFilter {
             customer: Some(customer.clone()),
-            state: Some(InvoiceState::Issued.name().to_owned()),
+            state: Some(InvoiceState::Issued),
             ..InvoiceFilter::default()
         };
         for record in store.invoices(&filter).await? {

@@ -131,7 +131,7 @@ where
     let filter = InvoiceFilter { customer: customer.cloned(), ..Default::default() };
     let mut documents = Vec::new();
     for record in store.invoices(&filter).await? {
-        if record.state == InvoiceState::Draft.name() {
+        if record.state == InvoiceState::Draft {
             continue;
         }
         documents.push(parse_record(&record)?);

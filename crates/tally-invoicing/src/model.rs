@@ -5,36 +5,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tally_domain::{Currency, CustomerId, Dimensions, Period, PlanKey, SubscriptionId};
 
-/// Where an invoice is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InvoiceState {
-    /// Within the grace period: refreshed on demand, no number yet.
-    Draft,
-    /// Numbered and final: never changed again.
-    Issued,
-    /// Cancelled after issue (a credit note offsets it).
-    Void,
-}
-
-impl InvoiceState {
-    /// Every state, in life order.
-    pub const ALL: [InvoiceState; 3] = [InvoiceState::Draft, InvoiceState::Issued, InvoiceState::Void];
-
-    /// Its name as stored, exported and filtered on (`draft`, `issued`, `void`).
-    pub fn name(self) -> &'static str {
-        match self {
-            InvoiceState::Draft => "draft",
-            InvoiceState::Issued => "issued",
-            InvoiceState::Void => "void",
-        }
-    }
-
-    /// The state of a stored name; `None` for a name no state has.
-    pub fn from_name(name: &str) -> Option<InvoiceState> {
-        InvoiceState::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
+/// Where an invoice is in its life (in the domain crate: the store keeps it typed).
+pub use tally_domain::InvoiceState;
 
 impl Document {
     /// Its name as stored and exported (`invoice`, `credit_note`).

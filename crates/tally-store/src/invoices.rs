@@ -10,7 +10,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use tally_domain::{CustomerId, Dimensions, Period, SubscriptionId};
+use tally_domain::{CustomerId, Dimensions, InvoiceState, Period, SubscriptionId};
 
 use crate::StoreError;
 
@@ -29,8 +29,8 @@ pub struct InvoiceRecord {
     pub period: Period,
     /// ISO 4217 code.
     pub currency: String,
-    /// `draft`, `issued` or `void`.
-    pub state: String,
+    /// Draft, issued or void.
+    pub state: InvoiceState,
     /// Sum of the lines.
     pub total: Decimal,
     /// When it was issued.
@@ -68,7 +68,7 @@ pub struct InvoiceFilter {
     /// One subscription's.
     pub subscription: Option<SubscriptionId>,
     /// In this state.
-    pub state: Option<String>,
+    pub state: Option<InvoiceState>,
     /// Whose period starts at or after this instant.
     pub from: Option<DateTime<Utc>>,
     /// Whose period starts before this instant.
@@ -123,12 +123,20 @@ pub(crate) fn format_number(prefix: &str, sequence: u64) -> String {
 }
 
 /// Whether a record for an invoice currently in `existing` state may be written.
-pub(crate) fn may_write(existing: Option<&str>, record: &InvoiceRecord) -> bool {
+pub(crate) fn may_write(existing: Option<InvoiceState>, record: &InvoiceRecord) -> bool {
     match existing {
-        None | Some("draft") => true,
-        Some("issued") => record.state == "void",
-        _ => false,
+        None | Some(InvoiceState::Draft) => true,
+        Some(InvoiceState::Issued) => record.state == InvoiceState::Void,
+        Some(InvoiceState::Void) => false,
     }
+}
+
+/// The state a store row names; an unknown name is an error naming the invoice.
+pub(crate) fn state_of(name: &str, invoice: &str) -> Result<InvoiceState, StoreError> {
+    InvoiceState::from_name(name).ok_or_else(|| StoreError::Corrupt {
+        context: format!("invoice {invoice}"),
+        message: format!("unknown state {name:?} (expected draft, issued or void)"),
+    })
 }
 
 /// The sequence part of `number` if it is `prefix` followed by digits.

@@ -29,7 +29,7 @@ fn invoice(id: &str, sub: &str, month: u32, state: &str, total: &str) -> Invoice
         subscription: SubscriptionId::new(sub),
         period: Period::new(start, end).unwrap(),
         currency: "USD".into(),
-        state: state.into(),
+        state: tally_domain::InvoiceState::from_name(state).unwrap(),
         total: total.parse().unwrap(),
         issued_at: (state == "issued").then(|| t("2026-12-01T01:00:00Z")),
         body: format!("{{\"id\":\"{id}\",\"total\":\"{total}\"}}"),
@@ -65,7 +65,7 @@ async fn drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps(store:
     let again = store.put_invoices(&[invoice("a@10", "a", 10, "issued", "99.00")], "INV-").await.unwrap();
     assert!(again.is_empty());
     let a = store.invoice("a@10").await.unwrap().unwrap();
-    assert_eq!((a.number.as_deref(), a.state.as_str(), a.total), (Some("INV-000001"), "issued", "12".parse().unwrap()));
+    assert_eq!((a.number.as_deref(), a.state.name(), a.total), (Some("INV-000001"), "issued", "12".parse().unwrap()));
     assert!(a.body.contains("\"total\":\"12.00\""), "the body is kept as written: {}", a.body);
     let next = store.put_invoices(&[invoice("a@11", "a", 11, "issued", "7.00")], "INV-").await.unwrap();
     assert_eq!(next[0].number.as_deref(), Some("INV-000003"));
@@ -87,7 +87,10 @@ async fn drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps(store:
         .await
         .unwrap();
     assert_eq!(of_a.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a@10", "a@11"]);
-    let void = store.invoices(&InvoiceFilter { state: Some("void".into()), ..Default::default() }).await.unwrap();
+    let void = store
+        .invoices(&InvoiceFilter { state: Some(tally_domain::InvoiceState::Void), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(void.len(), 1);
     let november = store
         .invoices(&InvoiceFilter {

@@ -118,8 +118,10 @@ async fn two_closes_on_the_embedded_store_issue_each_invoice_once() {
     .unwrap();
     check_reports(&a, &b);
     let reopened = EmbeddedStore::open(&path).unwrap();
-    let invoices =
-        reopened.invoices(&InvoiceFilter { state: Some("issued".into()), ..Default::default() }).await.unwrap();
+    let invoices = reopened
+        .invoices(&InvoiceFilter { state: Some(tally_domain::InvoiceState::Issued), ..Default::default() })
+        .await
+        .unwrap();
     let numbers: std::collections::BTreeSet<_> = invoices.iter().map(|i| i.number.clone()).collect();
     assert_eq!((invoices.len(), numbers.len()), (3 * SUBSCRIPTIONS, 3 * SUBSCRIPTIONS));
 }

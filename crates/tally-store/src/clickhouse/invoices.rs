@@ -12,12 +12,14 @@
 
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
-use tally_domain::{CustomerId, Period, SubscriptionId};
+use tally_domain::{CustomerId, InvoiceState, Period, SubscriptionId};
 
 use super::rows::{from_raw, to_raw};
 use super::sql;
 use super::ClickHouseStore;
-use crate::invoices::{format_number, may_write, sequence, InvoiceFilter, InvoiceRecord, InvoiceStore, Written};
+use crate::invoices::{
+    format_number, may_write, sequence, state_of, InvoiceFilter, InvoiceRecord, InvoiceStore, Written,
+};
 use crate::StoreError;
 
 #[derive(Row, Serialize, Deserialize)]
@@ -38,13 +40,13 @@ struct InvoiceRow {
 }
 
 /// The version of a write: state rank in the top bits; latest draft, earliest issue.
-fn version(state: &str, written_at_ms: i64) -> u64 {
+fn version(state: InvoiceState, written_at_ms: i64) -> u64 {
     const LOW: u64 = (1 << 48) - 1;
     let ms = u64::try_from(written_at_ms).unwrap_or(0).min(LOW);
     match state {
-        "draft" => ms,
-        "issued" => (1 << 48) | (LOW - ms),
-        _ => (2 << 48) | ms,
+        InvoiceState::Draft => ms,
+        InvoiceState::Issued => (1 << 48) | (LOW - ms),
+        InvoiceState::Void => (2 << 48) | ms,
     }
 }
 
@@ -83,7 +85,7 @@ fn into_record(r: InvoiceRow) -> Result<InvoiceRecord, StoreError> {
         subscription: SubscriptionId::new(r.subscription.clone()),
         period,
         currency: r.currency.clone(),
-        state: r.state.clone(),
+        state: state_of(&r.state, &r.invoice)?,
         issued_at: (r.issued_at_ms != 0).then(|| chrono::DateTime::from_timestamp_millis(r.issued_at_ms)).flatten(),
         body: r.body.clone(),
         lines: Vec::new(),
@@ -117,12 +119,13 @@ impl InvoiceStore for ClickHouseStore {
         let mut written = Vec::new();
         for r in invoices {
             let before = existing.get(r.id.as_str());
-            if !may_write(before.map(|b| b.state.as_str()), r) {
+            let before_state = before.map(|b| state_of(&b.state, &b.invoice)).transpose()?;
+            if !may_write(before_state, r) {
                 continue;
             }
             let number = match (r.number.clone(), before.map(|b| b.number.clone()).filter(|n| !n.is_empty())) {
                 (Some(n), _) | (None, Some(n)) => Some(n),
-                (None, None) if r.state == "issued" => {
+                (None, None) if r.state == InvoiceState::Issued => {
                     last += 1;
                     Some(format_number(prefix, last))
                 }
@@ -138,12 +141,12 @@ impl InvoiceStore for ClickHouseStore {
                     period_start: u32::try_from(r.period.start().timestamp()).unwrap_or(0),
                     period_end: u32::try_from(r.period.end().timestamp()).unwrap_or(0),
                     currency: r.currency.clone(),
-                    state: r.state.clone(),
+                    state: r.state.name().to_owned(),
                     total: raw(r.total, "total")?,
                     issued_at_ms: r.issued_at.map_or(0, |t| t.timestamp_millis()),
                     body: r.body.clone(),
                     written_at_ms,
-                    version: version(&r.state, written_at_ms),
+                    version: version(r.state, written_at_ms),
                 },
                 r,
             ));
@@ -205,7 +208,7 @@ impl InvoiceStore for ClickHouseStore {
             wheres.push(format!("subscription = {}", sql::string(s.as_str())));
         }
         if let Some(state) = &filter.state {
-            wheres.push(format!("state = {}", sql::string(state)));
+            wheres.push(format!("state = {}", sql::string(state.name())));
         }
         if let Some(from) = filter.from {
             wheres.push(format!("period_start >= toDateTime({})", from.timestamp()));
@@ -286,9 +289,11 @@ mod tests {
     #[test]
     fn an_issue_beats_drafts_the_first_issue_beats_later_ones_and_a_void_beats_all() {
         let (early, late) = (1_790_000_000_000, 1_790_000_000_500);
-        assert!(version("draft", late) > version("draft", early), "a refreshed draft replaces the old one");
-        assert!(version("issued", early) > version("draft", late), "an issue replaces any draft");
-        assert!(version("issued", early) > version("issued", late), "a second issue never replaces the first");
-        assert!(version("void", early) > version("issued", early), "a void replaces the issue");
+        let (draft, issued, void) =
+            (tally_domain::InvoiceState::Draft, tally_domain::InvoiceState::Issued, tally_domain::InvoiceState::Void);
+        assert!(version(draft, late) > version(draft, early), "a refreshed draft replaces the old one");
+        assert!(version(issued, early) > version(draft, late), "an issue replaces any draft");
+        assert!(version(issued, early) > version(issued, late), "a second issue never replaces the first");
+        assert!(version(void, early) > version(issued, early), "a void replaces the issue");
     }
 }

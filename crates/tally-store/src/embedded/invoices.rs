@@ -2,7 +2,7 @@
 //! issued check and the numbering are atomic, so two closers never number twice.
 
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
-use tally_domain::{CustomerId, Period, SubscriptionId};
+use tally_domain::{CustomerId, InvoiceState, Period, SubscriptionId};
 
 use super::EmbeddedStore;
 use crate::invoices::{format_number, may_write, sequence, InvoiceFilter, InvoiceRecord, InvoiceStore, Written};
@@ -21,15 +21,21 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(InvoiceRecord, String)> {
     let Some(period) = period else {
         return Err(rusqlite::Error::InvalidColumnType(4, "period".into(), rusqlite::types::Type::Integer));
     };
+    let id: String = row.get(0)?;
+    let state_name: String = row.get(7)?;
+    let state = InvoiceState::from_name(&state_name).ok_or_else(|| {
+        let message = format!("invoice {id}: unknown state {state_name:?} (expected draft, issued or void)");
+        rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, message.into())
+    })?;
     Ok((
         InvoiceRecord {
-            id: row.get(0)?,
+            id,
             number: row.get(1)?,
             customer: CustomerId::new(row.get::<_, String>(2)?),
             subscription: SubscriptionId::new(row.get::<_, String>(3)?),
             period,
             currency: row.get(6)?,
-            state: row.get(7)?,
+            state,
             total: Default::default(),
             issued_at: row.get::<_, Option<i64>>(9)?.and_then(chrono::DateTime::from_timestamp_millis),
             body: row.get(10)?,
@@ -74,12 +80,16 @@ impl InvoiceStore for EmbeddedStore {
                     .query_row("SELECT state, number FROM invoices WHERE invoice = ?1", [&r.id], |row| Ok((row.get(0)?, row.get(1)?)))
                     .optional()
                     .map_err(err("reading the state"))?;
-                if !may_write(existing.as_ref().map(|(s, _)| s.as_str()), r) {
+                let before = match existing.as_ref() {
+                    Some((s, _)) => Some(crate::invoices::state_of(s, &r.id)?),
+                    None => None,
+                };
+                if !may_write(before, r) {
                     continue;
                 }
                 let number = match (r.number.clone(), existing.and_then(|(_, n)| n)) {
                     (Some(n), _) | (None, Some(n)) => Some(n),
-                    (None, None) if r.state == "issued" => {
+                    (None, None) if r.state == InvoiceState::Issued => {
                         last += 1;
                         Some(format_number(&prefix, last))
                     }
@@ -95,7 +105,7 @@ impl InvoiceStore for EmbeddedStore {
                         r.period.start().timestamp_millis(),
                         r.period.end().timestamp_millis(),
                         r.currency,
-                        r.state,
+                        r.state.name(),
                         r.total.to_string(),
                         r.issued_at.map(|t| t.timestamp_millis()),
                         r.body,
@@ -153,7 +163,7 @@ impl InvoiceStore for EmbeddedStore {
                         params![
                             f.customer.as_ref().map(|c| c.to_string()),
                             f.subscription.as_ref().map(|s| s.to_string()),
-                            f.state,
+                            f.state.map(InvoiceState::name),
                             f.from.map(|t| t.timestamp_millis()),
                             f.to.map(|t| t.timestamp_millis())
                         ],

@@ -44,8 +44,8 @@ pub enum InvoiceCommand {
         #[arg(long)]
         subscription: Option<String>,
         /// Only in this state: draft, issued or void.
-        #[arg(long)]
-        state: Option<String>,
+        #[arg(long, value_parser = parse_state)]
+        state: Option<tally_domain::InvoiceState>,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
@@ -75,8 +75,8 @@ pub enum InvoiceCommand {
         #[arg(long)]
         customer: Option<String>,
         /// Only in this state: draft, issued or void.
-        #[arg(long)]
-        state: Option<String>,
+        #[arg(long, value_parser = parse_state)]
+        state: Option<tally_domain::InvoiceState>,
         /// Write here instead of standard output.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -234,7 +234,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             let filter = InvoiceFilter {
                 customer: customer.clone().map(CustomerId::new),
                 subscription: subscription.clone().map(SubscriptionId::new),
-                state: state.clone(),
+                state: *state,
                 ..Default::default()
             };
             let invoices = runtime.block_on(store.invoices(&filter))?;
@@ -251,7 +251,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                             r.id.clone(),
                             r.customer.to_string(),
                             r.period.start().to_rfc3339(),
-                            r.state.clone(),
+                            r.state.name().to_owned(),
                             r.currency.clone(),
                             r.total.to_string(),
                         ]
@@ -280,11 +280,8 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
         InvoiceCommand::Export { lines, customer, state, output, config } => {
             let settings = config.load()?;
             let store = open_store_on(&runtime, &settings)?;
-            let filter = InvoiceFilter {
-                customer: customer.clone().map(CustomerId::new),
-                state: state.clone(),
-                ..Default::default()
-            };
+            let filter =
+                InvoiceFilter { customer: customer.clone().map(CustomerId::new), state: *state, ..Default::default() };
             let invoices = runtime
                 .block_on(store.invoices(&filter))?
                 .iter()
@@ -480,12 +477,17 @@ fn body(record: &InvoiceRecord) -> anyhow::Result<serde_json::Value> {
     let mut body: serde_json::Value =
         serde_json::from_str(&record.body).with_context(|| format!("invoice {}: unreadable body", record.id))?;
     body["number"] = record.number.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
-    body["state"] = serde_json::Value::String(record.state.clone());
+    body["state"] = serde_json::Value::String(record.state.name().to_owned());
     Ok(body)
 }
 
 /// How long `tally invoice close` waits for a close another process is running.
 const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// `--state`: one of the states' names.
+fn parse_state(text: &str) -> Result<tally_domain::InvoiceState, String> {
+    tally_domain::InvoiceState::from_name(text).ok_or_else(|| format!("{text:?}: expected draft, issued or void"))
+}
 
 /// The flags given, as overrides.
 fn flags<const N: usize>(given: [Option<tally_config::Override>; N]) -> Vec<tally_config::Override> {
