@@ -20,7 +20,7 @@ pub mod redact;
 pub mod usage;
 
 pub use account::{AccountError, Customer, DateHorizon, Phase, Subscription};
-pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Fee, Interval, Meter, Plan, Price, Tier};
+pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Display, Fee, Interval, Meter, Plan, Price, Tier};
 pub use cycle::BillingCycle;
 pub use event::UsageEvent;
 pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey, SubscriptionId};

@@ -59,7 +59,8 @@ where
     let mut corrected = Corrected::default();
     for original in issued {
         let revised = recompose(store, catalog, &original, now).await?;
-        if revised.total == original.total && revised.lines == original.lines {
+        // What the lines bill, not how they are named (labels of older invoices differ).
+        if revised.total == original.total && billed(&revised) == billed(&original) {
             corrected.unchanged += 1;
             continue;
         }
@@ -67,3 +68,22 @@ where
     }
     Ok(corrected)
 }
+
+/// What an invoice's lines bill, without their labels.
+fn billed(invoice: &tally_invoicing::Invoice) -> Vec<BilledLine<'_>> {
+    invoice
+        .lines
+        .iter()
+        .map(|l| (&l.key, &l.plan, l.kind, l.service_period, &l.dimensions, l.quantity, l.amount))
+        .collect()
+}
+
+type BilledLine<'a> = (
+    &'a String,
+    &'a tally_domain::PlanKey,
+    tally_invoicing::LineKind,
+    Period,
+    &'a tally_domain::Dimensions,
+    Option<rust_decimal::Decimal>,
+    rust_decimal::Decimal,
+);

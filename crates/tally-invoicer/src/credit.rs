@@ -106,6 +106,7 @@ where
                 billable_quantity: None,
                 tiers: Vec::new(),
                 amount: -*amount,
+                label: Default::default(),
             };
             (vec![line], format!("amount {}", amount.normalize()))
         }

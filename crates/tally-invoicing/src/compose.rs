@@ -120,6 +120,9 @@ pub fn compose_in(
             l
         }));
     }
+    for line in &mut lines {
+        line.label = crate::model::LineLabel::of(catalog, &line.plan, &line.key);
+    }
     let currency = customer.currency;
     let total = lines.iter().map(|l| l.amount).sum::<Decimal>();
     let total = currency.round(total).unwrap_or(total);
@@ -160,6 +163,7 @@ fn fee_line(key: String, plan: PlanKey, kind: LineKind, period: Period, amount: 
         billable_quantity: None,
         tiers: Vec::new(),
         amount,
+        label: Default::default(),
     }
 }
 
@@ -187,6 +191,7 @@ fn lines_of(rated: &RatedPeriod, plan: &PlanKey, active: &Period) -> Vec<Invoice
                     .map(|u| u.tiers.iter().filter_map(|t| serde_json::to_value(t).ok()).collect())
                     .unwrap_or_default(),
                 amount: line.amount,
+                label: Default::default(),
             }
         })
         .collect()

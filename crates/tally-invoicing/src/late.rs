@@ -72,6 +72,7 @@ pub fn late_usage_lines(
         let (was_quantity, was_amount) =
             billed_lines.get(&(key.clone(), dimensions.clone())).copied().unwrap_or_default();
         if quantity > was_quantity {
+            let key_label = key.clone();
             lines.push(InvoiceLine {
                 key,
                 plan: plan.clone(),
@@ -82,6 +83,7 @@ pub fn late_usage_lines(
                 billable_quantity: None,
                 tiers: Vec::new(),
                 amount: amount - was_amount,
+                label: crate::model::LineLabel::of(catalog, plan, &key_label),
             });
         }
     }

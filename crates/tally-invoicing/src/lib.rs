@@ -19,6 +19,6 @@ mod trail;
 pub use compose::{compose, compose_in, BilledFee, PeriodUsage};
 pub use error::InvoiceError;
 pub use late::{billed_usage, late_usage_lines, Billed};
-pub use model::{invoice_id, Document, Invoice, InvoiceLine, InvoiceState, LineKind};
+pub use model::{invoice_id, Document, Invoice, InvoiceLine, InvoiceState, LineKind, LineLabel};
 pub use schedule::{cycle_of, due_periods};
 pub use trail::Trail;

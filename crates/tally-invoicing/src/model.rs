@@ -78,6 +78,56 @@ pub struct InvoiceLine {
     /// Rounded to the currency's minor unit.
     #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
+    /// How documents name the line: the catalog's display fields when the invoice was
+    /// composed (empty on invoices composed before they existed).
+    #[serde(default, skip_serializing_if = "LineLabel::is_empty")]
+    pub label: LineLabel,
+}
+
+/// A line's display fields, kept on the invoice so a document says what the catalog
+/// said when it was composed, whatever the catalog says later.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineLabel {
+    /// The fee's or charge's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The unit of the billable quantity ("1M tokens").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The price of one billable unit, for per-unit charges.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_decimal")]
+    pub unit_price: Option<Decimal>,
+}
+
+impl LineLabel {
+    /// No field set.
+    pub fn is_empty(&self) -> bool {
+        *self == LineLabel::default()
+    }
+
+    /// The label of fee or charge `key` of `plan` in `catalog` (empty if neither is there).
+    pub fn of(catalog: &tally_domain::Catalog, plan: &PlanKey, key: &str) -> LineLabel {
+        let Some(plan) = catalog.plan(plan.as_str()) else { return LineLabel::default() };
+        if let Some(fee) = plan.fees.iter().find(|f| f.key.as_str() == key) {
+            let d = &fee.display;
+            return LineLabel {
+                name: d.name.clone(),
+                description: d.description.clone(),
+                unit: None,
+                unit_price: None,
+            };
+        }
+        let Some(charge) = plan.charges.iter().find(|c| c.key.as_str() == key) else { return LineLabel::default() };
+        let d = &charge.display;
+        let unit_price = match charge.price {
+            tally_domain::Price::PerUnit { unit_price } => Some(unit_price),
+            _ => None,
+        };
+        LineLabel { name: d.name.clone(), description: d.description.clone(), unit: d.unit.clone(), unit_price }
+    }
 }
 
 /// One invoice.

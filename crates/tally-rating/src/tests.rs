@@ -32,6 +32,7 @@ pub(crate) fn charge(price: Price) -> Charge {
         minimum: None,
         maximum: None,
         price,
+        display: Default::default(),
     }
 }
 

@@ -11,7 +11,7 @@ mod model;
 mod reader;
 
 pub use error::{CatalogError, Problem};
-pub use model::{Aggregation, Catalog, Charge, Fee, Interval, Meter, Plan, Price, Tier};
+pub use model::{Aggregation, Catalog, Charge, Display, Fee, Interval, Meter, Plan, Price, Tier};
 
 #[cfg(test)]
 mod tests;

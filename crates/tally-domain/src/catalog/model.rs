@@ -130,6 +130,8 @@ pub struct Plan {
     pub key: PlanKey,
     /// Display name, if given.
     pub name: Option<String>,
+    /// What the plan is, for people (documents, the console), if given.
+    pub description: Option<String>,
     /// Currency of every amount in the plan.
     pub currency: Currency,
     /// Billing period length.
@@ -158,6 +160,21 @@ pub struct Fee {
     pub amount: Decimal,
     /// Partial periods pay `amount * active / period`.
     pub prorate: bool,
+    /// How documents name it.
+    pub display: Display,
+}
+
+/// How documents name a fee or charge: all optional, for people only (left out of the
+/// plan's price fingerprint, so changing a label never counts as changing a price).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Display {
+    /// A short name ("GPT-4o input tokens"); documents fall back to the key.
+    pub name: Option<String>,
+    /// A sentence more, if the name is not enough.
+    pub description: Option<String>,
+    /// The unit the billable quantity is counted in, after `per` ("1M tokens",
+    /// "GPU-hour", "session").
+    pub unit: Option<String>,
 }
 
 /// A usage charge: a meter, which of its usage, and how it is priced.
@@ -181,6 +198,8 @@ pub struct Charge {
     pub maximum: Option<Decimal>,
     /// The price model.
     pub price: Price,
+    /// How documents name it.
+    pub display: Display,
 }
 
 /// How a billable quantity becomes an amount.

@@ -277,3 +277,42 @@ fn syntax_errors_name_the_file_and_line() {
 fn a_catalog_without_plans_is_refused() {
     assert_problem(METER, "c.toml: plans: the catalog defines no plans; add at least one [[plans]] table");
 }
+
+#[test]
+fn display_fields_are_read_checked_and_left_out_of_the_price_fingerprint() {
+    let base = "key = \"in\"\nmeter = \"llm_tokens\"\nper = \"1000000\"\nprice = { model = \"per_unit\", unit_price = \"2.50\" }";
+    let labelled = format!(
+        "{base}\nname = \"GPT-4o input tokens\"\ndescription = \"Prompt tokens sent to GPT-4o\"\nunit = \"1M tokens\""
+    );
+    let fee = "\n[[plans.fees]]\nkey = \"platform\"\namount = \"49.00\"\nname = \"Platform fee\"\n";
+    let with = Catalog::from_toml_str(&format!("{}{fee}", plan_with(&labelled)), "c.toml").unwrap();
+    let without = Catalog::from_toml_str(&plan_with(base), "c.toml").unwrap();
+    let plan = with.plan("pro").unwrap();
+    let display = &plan.charges[0].display;
+    assert_eq!(display.name.as_deref(), Some("GPT-4o input tokens"));
+    assert_eq!(display.description.as_deref(), Some("Prompt tokens sent to GPT-4o"));
+    assert_eq!(display.unit.as_deref(), Some("1M tokens"));
+    assert_eq!(plan.fees[0].display.name.as_deref(), Some("Platform fee"));
+    assert_eq!(without.plan("pro").unwrap().charges[0].display, Display::default());
+    // Labels are not prices: the fingerprint of the same charge is the same without them
+    // (the fee is a price, so compare the charge-only plans), and a price changes it.
+    let relabelled = Catalog::from_toml_str(&plan_with(&labelled.replace("GPT-4o input", "Input")), "c.toml").unwrap();
+    let labelled_only = Catalog::from_toml_str(&plan_with(&labelled), "c.toml").unwrap();
+    assert_eq!(labelled_only.plan("pro").unwrap().prices, without.plan("pro").unwrap().prices);
+    assert_eq!(relabelled.plan("pro").unwrap().prices, without.plan("pro").unwrap().prices);
+    let repriced = Catalog::from_toml_str(&plan_with(&base.replace("2.50", "2.40")), "c.toml").unwrap();
+    assert_ne!(repriced.plan("pro").unwrap().prices, without.plan("pro").unwrap().prices);
+    // Printed on documents: one line of text, not empty, not a novel.
+    for (field, value, reason) in [
+        ("name", "\"  \"", "is empty; leave it out or give text"),
+        ("unit", "\"1M\\ntokens\"", "holds a control character (a line break, a tab, an escape); use one line of text"),
+        ("description", &format!("\"{}\"", "x".repeat(201)), "is longer than 200 characters"),
+    ] {
+        let text = plan_with(&format!("{base}\n{field} = {value}"));
+        assert_problem(&text, &format!("c.toml: plans[pro].charges[in].{field}: {reason}"));
+    }
+    assert_problem(
+        &plan_with(&format!("{base}\nname = 7")),
+        "c.toml: plans[pro].charges[in].name: expected a string, found an integer",
+    );
+}

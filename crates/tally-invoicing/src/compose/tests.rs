@@ -177,3 +177,30 @@ fn an_anchor_on_the_31st_bills_february_to_its_last_day() {
     let jan = compose(&catalog(), &customer("UTC"), &s, 0, &[&ChargeUsage::new()], &[]).unwrap();
     assert_eq!(jan.period.end(), t("2026-02-28T00:00:00Z"), "Jan 31 to Feb 28, then Feb 28 to Mar 31");
 }
+
+#[test]
+fn lines_carry_the_catalogs_display_fields_and_the_html_shows_them() {
+    let s = subscription(&[("pro", "2026-11-01T00:00:00Z")], None);
+    let invoice = compose(&catalog(), &customer("UTC"), &s, 0, &[&tokens("3000000")], &[]).unwrap();
+    let input = invoice.lines.iter().find(|l| l.key == "gpt4o_input").unwrap();
+    assert_eq!(input.label.name.as_deref(), Some("GPT-4o input tokens"));
+    assert_eq!(input.label.unit.as_deref(), Some("1M tokens"));
+    assert_eq!(input.label.unit_price, Some(d("2.50")));
+    let fee = invoice.lines.iter().find(|l| l.key == "platform").unwrap();
+    assert_eq!((fee.label.name.as_deref(), fee.label.unit_price), (Some("Pro platform fee"), None));
+    // Kept in the invoice's JSON, and an invoice stored before labels existed reads back
+    // with none.
+    let json = serde_json::to_value(&invoice).unwrap();
+    assert_eq!(json["lines"][1]["label"]["name"], "GPT-4o input tokens");
+    let mut old = json.clone();
+    for line in old["lines"].as_array_mut().unwrap() {
+        line.as_object_mut().unwrap().remove("label");
+    }
+    let read: Invoice = serde_json::from_value(old).unwrap();
+    assert!(read.lines.iter().all(|l| l.label.is_empty()));
+    let trail = crate::Trail::of(&invoice, &[]);
+    let page = crate::render::html(&invoice, &customer("UTC"), "Tally", &trail);
+    assert!(page.contains("GPT-4o input tokens (usage)"), "{page}");
+    assert!(page.contains("2 1M tokens<br><small>at 2.5 USD per 1M tokens</small>"), "{page}");
+    assert!(page.contains("<small>Prompt tokens beyond the 1M included each month</small>"), "{page}");
+}

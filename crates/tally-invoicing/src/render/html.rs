@@ -95,10 +95,19 @@ fn row(page: &mut String, line: &InvoiceLine, zone: Tz, currency: &str) {
         LineKind::LateUsage => "late usage",
         LineKind::Credit => "credit",
     };
-    let mut description = format!("{} ({what}, plan {})", esc(&line.key), esc(line.plan.as_str()));
+    // The catalog's name for the line when it has one (the key otherwise), what kind of
+    // line it is, and the description beneath.
+    let label = &line.label;
+    let mut description = match &label.name {
+        Some(name) => format!("{} ({what})", esc(name)),
+        None => format!("{} ({what}, plan {})", esc(&line.key), esc(line.plan.as_str())),
+    };
     if !line.dimensions.is_empty() {
         let dims: Vec<String> = line.dimensions.iter().map(|(k, v)| format!("{}={}", esc(k), esc(v))).collect();
         let _ = write!(description, " [{}]", dims.join(", "));
+    }
+    if let Some(more) = &label.description {
+        let _ = write!(description, "<br><small>{}</small>", esc(more));
     }
     let period = format!(
         "{} to {}",
@@ -106,7 +115,14 @@ fn row(page: &mut String, line: &InvoiceLine, zone: Tz, currency: &str) {
         day(line.service_period.end() - chrono::TimeDelta::seconds(1), zone)
     );
     let quantity = line.quantity.map(|q| q.normalize().to_string()).unwrap_or_default();
-    let billable = line.billable_quantity.map(|q| q.round_dp(6).normalize().to_string()).unwrap_or_default();
+    let mut billable = line.billable_quantity.map(|q| q.round_dp(6).normalize().to_string()).unwrap_or_default();
+    if let (false, Some(unit)) = (billable.is_empty(), &label.unit) {
+        let _ = write!(billable, " {}", esc(unit));
+    }
+    if let (false, Some(price)) = (billable.is_empty(), label.unit_price) {
+        let per = label.unit.as_deref().map(|u| format!(" per {}", esc(u))).unwrap_or_default();
+        let _ = write!(billable, "<br><small>at {} {currency}{per}</small>", price.normalize());
+    }
     let _ = writeln!(
         page,
         "<tr><td>{description}</td><td>{period}</td><td class=\"n\">{quantity}</td><td class=\"n\">{billable}</td><td class=\"n\">{} {currency}</td></tr>",

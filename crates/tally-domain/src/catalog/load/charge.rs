@@ -62,11 +62,13 @@ pub(super) fn read_charge(
     if matches!(price, Some(Price::Dynamic { .. })) && per.is_some() {
         p.push(f.at("per"), "does not apply to a dynamic price (it multiplies the carried cost); remove it");
     }
+    let display = super::plan::read_display(&mut f, true, p);
     f.finish(p);
     if p.0.len() != before {
         return None;
     }
     Some(Charge {
+        display,
         key: ChargeKey::new(key?),
         meter: meter?.key.clone(),
         filter,

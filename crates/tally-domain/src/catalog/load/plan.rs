@@ -24,6 +24,8 @@ pub(super) fn read_plan(
     let mut f = Fields::new(table, format!("plans[{index}]"));
     let key = read_key(&mut f, "plans", false, p);
     let name = f.string("name", p);
+    let description = f.string("description", p);
+    let description = display_text(&f, "description", description, p);
     let currency = f.req_string("currency", p).and_then(|code| match Currency::from_code(&code) {
         Ok(c) => Some(c),
         Err(err) => {
@@ -54,9 +56,10 @@ pub(super) fn read_plan(
         let amount = ff.req_decimal("amount", p);
         at_least(&ff, "amount", amount, Decimal::ZERO, p);
         let prorate = ff.bool("prorate", p).unwrap_or(true);
+        let display = read_display(&mut ff, false, p);
         ff.finish(p);
         if let (Some(k), Some(amount)) = (fee_key, amount) {
-            fees.push(Fee { key: FeeKey::new(k), amount, prorate });
+            fees.push(Fee { key: FeeKey::new(k), amount, prorate, display });
         }
     }
     let mut charges = Vec::new();
@@ -74,6 +77,7 @@ pub(super) fn read_plan(
             let plan = Plan {
                 key,
                 name,
+                description,
                 currency,
                 interval,
                 minimum_commitment,
@@ -110,13 +114,14 @@ fn read_line_key(
 }
 
 /// A short stable hash of what prices a plan: its table written canonically (keys
-/// sorted at every level, values in TOML's own syntax), display names left out.
+/// sorted at every level, values in TOML's own syntax), display fields (`name`,
+/// `description`, `unit`) left out.
 fn fingerprint(table: &Table) -> String {
     fn write(value: &toml::Value, out: &mut String) {
         match value {
             toml::Value::Table(t) => {
                 let mut keys: Vec<&String> =
-                    t.keys().filter(|k| !["name", "description"].contains(&k.as_str())).collect();
+                    t.keys().filter(|k| !["name", "description", "unit"].contains(&k.as_str())).collect();
                 keys.sort();
                 out.push('{');
                 for k in keys {
@@ -141,4 +146,44 @@ fn fingerprint(table: &Table) -> String {
     let mut text = String::new();
     write(&toml::Value::Table(table.clone()), &mut text);
     crate::fingerprint(&text)
+}
+
+/// Longest display text accepted (a name or description on an invoice line).
+const DISPLAY_MAX: usize = 200;
+
+/// An optional display text: present means non-empty, at most [`DISPLAY_MAX`]
+/// characters, one line, no control characters (it is printed on documents).
+pub(super) fn display_text(f: &Fields<'_>, key: &str, text: Option<String>, p: &mut Problems) -> Option<String> {
+    let text = text?;
+    let bad = if text.trim().is_empty() {
+        Some("is empty; leave it out or give text".to_owned())
+    } else if text.chars().count() > DISPLAY_MAX {
+        Some(format!("is longer than {DISPLAY_MAX} characters"))
+    } else if text.chars().any(char::is_control) {
+        Some("holds a control character (a line break, a tab, an escape); use one line of text".to_owned())
+    } else {
+        None
+    };
+    match bad {
+        Some(reason) => {
+            p.push(f.at(key), reason);
+            None
+        }
+        None => Some(text),
+    }
+}
+
+/// A fee's or charge's display fields (`unit` only for charges).
+pub(super) fn read_display(f: &mut Fields<'_>, with_unit: bool, p: &mut Problems) -> crate::catalog::model::Display {
+    let name = f.string("name", p);
+    let name = display_text(f, "name", name, p);
+    let description = f.string("description", p);
+    let description = display_text(f, "description", description, p);
+    let unit = if with_unit {
+        let unit = f.string("unit", p);
+        display_text(f, "unit", unit, p)
+    } else {
+        None
+    };
+    crate::catalog::model::Display { name, description, unit }
 }
