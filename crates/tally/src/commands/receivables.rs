@@ -26,14 +26,22 @@ pub struct Account {
     config: ConfigArgs,
 }
 
-impl Account {
-    /// `day` (the act's `--date`) lies within the accounts' horizon: a payment
-    /// "received" centuries ago is a typo, not a receipt.
-    fn within(&self, day: NaiveDate) -> anyhow::Result<()> {
-        let horizon = self.config.load()?.accounts.horizon();
-        let at = day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
-        horizon.check("date", at, Utc::now()).map_err(|e| anyhow::anyhow!("--{e}"))
-    }
+/// The account opened: its store, the customer and its currency, and the horizon money
+/// acts are dated within (one read of the settings for all of them).
+struct Opened {
+    store: AnyStore,
+    customer: CustomerId,
+    currency: Currency,
+    horizon: tally_domain::DateHorizon,
+    /// Who documents name as the issuer (`http.issuer`).
+    issuer: String,
+}
+
+/// `day` (the act's `--date`) lies within the accounts' horizon: a payment "received"
+/// centuries ago is a typo, not a receipt.
+fn within(horizon: &tally_domain::DateHorizon, day: NaiveDate) -> anyhow::Result<()> {
+    let at = day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
+    horizon.check("date", at, Utc::now()).map_err(|e| anyhow::anyhow!("--{e}"))
 }
 
 /// `tally payments ...`
@@ -134,9 +142,9 @@ pub enum ReceivablesCommand {
         /// `text`, `json`, `csv` (for Excel) or `html` (for the customer).
         #[arg(long, default_value = "text", value_parser = ["text", "json", "csv", "html"])]
         format: String,
-        /// The issuer named on the HTML statement.
-        #[arg(long, default_value = "Tally")]
-        issuer: String,
+        /// The issuer named on the HTML statement (sets `http.issuer`).
+        #[arg(long)]
+        issuer: Option<String>,
     },
     /// Give up what an invoice still owes.
     WriteOff {
@@ -161,12 +169,23 @@ pub fn terms(settings: &tally_config::Settings) -> Terms {
 }
 
 impl Account {
-    fn open(&self, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(AnyStore, CustomerId, Currency)> {
-        let store = open_store_on(runtime, &self.config.load()?)?;
+    fn open(&self, runtime: &tokio::runtime::Runtime) -> anyhow::Result<Opened> {
+        self.open_with(runtime, Vec::new())
+    }
+
+    /// [`Account::open`] with a command's own flags over the settings.
+    fn open_with(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        flags: Vec<tally_config::Override>,
+    ) -> anyhow::Result<Opened> {
+        let settings = self.config.load_with(flags)?;
+        let store = open_store_on(runtime, &settings)?;
         let id = CustomerId::new(self.customer.clone());
         let customer =
             runtime.block_on(store.customer(&id))?.with_context(|| format!("--customer: no customer {id}"))?;
-        Ok((store, id, customer.currency))
+        let (horizon, issuer) = (settings.accounts.horizon(), settings.http.issuer);
+        Ok(Opened { store, customer: id, currency: customer.currency, horizon, issuer })
     }
 }
 
@@ -182,10 +201,10 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
     match command {
         PaymentsCommand::Record { account, reference, amount, date, invoices, memo } => {
-            let (store, customer, currency) = account.open(&runtime)?;
+            let Opened { store, customer, currency, horizon, .. } = account.open(&runtime)?;
             let to = invoices.iter().map(|i| invoice_id(&runtime, &store, i)).collect::<anyhow::Result<Vec<_>>>()?;
             let day = date.unwrap_or_else(|| now.date_naive());
-            account.within(day)?;
+            within(&horizon, day)?;
             let on = On { customer: &customer, currency, day, now };
             let done = runtime.block_on(receivables::record_payment(&store, on, reference, *amount, &to, memo))?;
             if !done.recorded {
@@ -199,17 +218,17 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
             }
         }
         PaymentsCommand::Reverse { account, reference, reason, date } => {
-            let (store, customer, currency) = account.open(&runtime)?;
+            let Opened { store, customer, currency, horizon, .. } = account.open(&runtime)?;
             let day = date.unwrap_or_else(|| now.date_naive());
-            account.within(day)?;
+            within(&horizon, day)?;
             let on = On { customer: &customer, currency, day, now };
             let entries = runtime.block_on(receivables::reverse_payment(&store, on, reference, reason))?;
             println!("payment {reference} reversed ({} entries)", entries.len());
         }
         PaymentsCommand::Refund { account, payment, reference, amount, date } => {
-            let (store, customer, currency) = account.open(&runtime)?;
+            let Opened { store, customer, currency, horizon, .. } = account.open(&runtime)?;
             let day = date.unwrap_or_else(|| now.date_naive());
-            account.within(day)?;
+            within(&horizon, day)?;
             let on = On { customer: &customer, currency, day, now };
             runtime.block_on(receivables::refund(&store, on, payment, reference, *amount))?;
             println!("refunded {amount} {currency} of payment {payment} as {reference}");
@@ -284,14 +303,15 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
             super::table::print(&["invoice", "customer", "due", "days late", "currency", "owed"], &rows);
         }
         ReceivablesCommand::Statement { account, from, to, format, issuer } => {
-            let (store, customer, currency) = account.open(&runtime)?;
+            let flags = super::settings::text_flag("http.issuer", issuer, "--issuer").into_iter().collect();
+            let Opened { store, customer, currency, issuer, .. } = account.open_with(&runtime, flags)?;
             let s = runtime.block_on(receivables::statement(&store, &customer, currency, *from, *to))?;
             let who =
                 runtime.block_on(store.customer(&customer))?.with_context(|| format!("no customer {customer}"))?;
-            super::statement::print(&s, &who, issuer, format)?;
+            super::statement::print(&s, &who, &issuer, format)?;
         }
         ReceivablesCommand::WriteOff { account, invoice, reason } => {
-            let (store, customer, currency) = account.open(&runtime)?;
+            let Opened { store, customer, currency, .. } = account.open(&runtime)?;
             let id = invoice_id(&runtime, &store, invoice)?;
             let now = Utc::now();
             let on = On { customer: &customer, currency, day: today, now };

@@ -93,9 +93,9 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     match command {
         SubscriptionsCommand::Create { id, customer, plan, start, end, anchor, config } => {
-            let horizon = config.load()?.accounts.horizon();
-            let catalog = super::load_catalog(&config.load()?.catalog)?;
             let settings = config.load()?;
+            let horizon = settings.accounts.horizon();
+            let catalog = super::load_catalog(&settings.catalog)?;
             let store = open_store_on(&runtime, &settings)?;
             let id = SubscriptionId::new(id.clone());
             if runtime.block_on(store.subscription(&id))?.is_some() {
@@ -124,11 +124,11 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
             credit_prefix,
             config,
         } => {
-            let horizon = config.load()?.accounts.horizon();
-            let terms = super::receivables::terms(&config.load()?);
-            let now = chrono::Utc::now();
-            let catalog = super::load_catalog(&config.load()?.catalog)?;
             let settings = config.load()?;
+            let horizon = settings.accounts.horizon();
+            let terms = super::receivables::terms(&settings);
+            let now = chrono::Utc::now();
+            let catalog = super::load_catalog(&settings.catalog)?;
             let store = open_store_on(&runtime, &settings)?;
             let mut subscription = existing(&runtime, &store, id)?;
             if let (Some(plan), Some(at)) = (change_plan, at) {
