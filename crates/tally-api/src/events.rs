@@ -98,11 +98,7 @@ pub async fn post(State(api): State<Api>, headers: HeaderMap, body: Result<Bytes
                 );
             }
         },
-        Shape::Lines => body
-            .split(|b| *b == b'\n')
-            .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
-            .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-            .collect(),
+        Shape::Lines => body.split(|b| *b == b'\n').filter_map(tally_ingest::ndjson::message).collect(),
     };
     if messages.is_empty() {
         return error(StatusCode::BAD_REQUEST, "empty_batch", "the body holds no event");

@@ -108,12 +108,9 @@ impl<S: UsageStore> Forwarder<S> {
             if reader.read_until(b'\n', &mut line).await.map_err(IngestError::Read)? == 0 {
                 break;
             }
-            let end = line.strip_suffix(b"\n").map_or(line.len(), <[u8]>::len);
-            let end = line[..end].strip_suffix(b"\r").map_or(end, <[u8]>::len);
-            line.truncate(end);
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
+            let Some(message) = crate::ndjson::message(&line) else { continue };
+            let len = message.len();
+            line.truncate(len);
             lines.push(line);
             if lines.len() >= chunk.max(1) {
                 self.tally(&mut summary, &std::mem::take(&mut lines)).await?;

@@ -139,11 +139,7 @@ impl<S: UsageStore + 'static> Intake<S> {
                 break;
             }
             bytes += read as u64;
-            let message = line.strip_suffix(b"\n").unwrap_or(&line);
-            let message = message.strip_suffix(b"\r").unwrap_or(message);
-            if message.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
+            let Some(message) = crate::ndjson::message(&line) else { continue };
             summary.messages += 1;
             match self.take(&mut batch, message) {
                 Outcome::Accepted { .. } => summary.accepted += 1,

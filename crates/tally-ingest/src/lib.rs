@@ -17,6 +17,7 @@ mod error;
 mod forward;
 mod intake;
 mod metrics;
+pub mod ndjson;
 mod produce;
 mod replay;
 mod worker;
