@@ -97,7 +97,10 @@ fn three_past_months_load_and_reconcile_with_the_events_through_corrections() {
     *expected.entry(("globex".into(), m[2].format("%Y-%m").to_string())).or_default() += 5_000;
     lines.push(event("acme-0-2", "acme", m[0] + TimeDelta::days(2), 2_000));
     lines.push(event("too-old", "acme", m[0] - TimeDelta::days(1), 1));
-    std::fs::write(d.join("history.ndjson"), lines.join("\n") + "\n").unwrap();
+    let mut file = (lines.join("\n") + "\n").into_bytes();
+    // A line that is not UTF-8 (a Latin-1 export): refused alone, the rest loaded.
+    file.extend_from_slice(b"{\"specversion\": \"1.0\", \"id\": \"caf\xe9\"}\n");
+    std::fs::write(d.join("history.ndjson"), file).unwrap();
     let (from, to) = (m[0].to_rfc3339(), (m[2] + TimeDelta::days(28)).to_rfc3339());
     let out = common::tally()
         .current_dir(d)
@@ -107,9 +110,10 @@ fn three_past_months_load_and_reconcile_with_the_events_through_corrections() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
-    // One line outside the range: loaded all else, said so, exit 2.
+    // A line outside the range and one not UTF-8: the rest loaded, each named, exit 2.
     assert_eq!(out.status.code(), Some(2), "{text}{err}");
     assert!(err.contains("outside --from/--to"), "{err}");
+    assert!(err.contains("not loaded, not_utf8"), "{err}");
     assert!(text.contains("2 issued invoices of the range corrected, 2 unchanged"), "{text}");
     // Loading again changes nothing (events are kept once; nothing left to correct).
     let again = common::tally()

@@ -53,24 +53,30 @@ pub fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
     let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let (mut batch, mut customers, mut rejected) = (Vec::with_capacity(BATCH), BTreeSet::new(), 0u64);
     let (mut read, mut stored) = (0u64, 0u64);
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {} line {}", args.file.display(), n + 1))?;
-        if line.trim().is_empty() {
-            continue;
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        let got = reader.read_until(b'\n', &mut line);
+        if got.with_context(|| format!("reading {} line {n}", args.file.display()))? == 0 {
+            break;
         }
+        // Bytes, not text: a line that is not UTF-8 is refused alone (not_utf8), as
+        // ingest refuses it, instead of ending the load half-way.
+        let Some(message) = tally_ingest::ndjson::message(&line) else { continue };
         read += 1;
-        let decoded = match decoder.decode(line.as_bytes(), now) {
+        let decoded = match decoder.decode(message, now) {
             Ok(decoded) => decoded,
             Err(rejection) => {
                 rejected += 1;
-                eprintln!("line {}: not loaded, {}: {}", n + 1, rejection.reason.code(), rejection.detail);
+                eprintln!("line {n}: not loaded, {}: {}", rejection.reason.code(), rejection.detail);
                 continue;
             }
         };
         let at = decoded.event.time;
         if at < range.start() || at >= range.end() {
             rejected += 1;
-            eprintln!("line {}: not loaded, time {at} is outside --from/--to", n + 1);
+            eprintln!("line {n}: not loaded, time {at} is outside --from/--to");
             continue;
         }
         customers.insert(decoded.event.customer.clone());
