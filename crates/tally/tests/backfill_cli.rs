@@ -102,12 +102,11 @@ fn three_past_months_load_and_reconcile_with_the_events_through_corrections() {
     file.extend_from_slice(b"{\"specversion\": \"1.0\", \"id\": \"caf\xe9\"}\n");
     std::fs::write(d.join("history.ndjson"), file).unwrap();
     let (from, to) = (m[0].to_rfc3339(), (m[2] + TimeDelta::days(28)).to_rfc3339());
-    let out = common::tally()
-        .current_dir(d)
-        .args(["backfill", "history.ndjson", "--from", &from, "--to", &to])
-        .args(&store_and_catalog)
-        .output()
-        .unwrap();
+    let backfill = || {
+        let args = ["backfill", "history.ndjson", "--from", &from, "--to", &to];
+        common::tally().current_dir(d).args(args).args(&store_and_catalog).output().unwrap()
+    };
+    let out = backfill();
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     // A line outside the range and one not UTF-8: the rest loaded, each named, exit 2.
@@ -116,12 +115,7 @@ fn three_past_months_load_and_reconcile_with_the_events_through_corrections() {
     assert!(err.contains("not loaded, not_utf8"), "{err}");
     assert!(text.contains("2 issued invoices of the range corrected, 2 unchanged"), "{text}");
     // Loading again changes nothing (events are kept once; nothing left to correct).
-    let again = common::tally()
-        .current_dir(d)
-        .args(["backfill", "history.ndjson", "--from", &from, "--to", &to])
-        .args(&store_and_catalog)
-        .output()
-        .unwrap();
+    let again = backfill();
     assert!(String::from_utf8_lossy(&again.stdout).contains("0 issued invoices of the range corrected, 4 unchanged"));
 
     // The month not invoiced yet: billed by the next close.

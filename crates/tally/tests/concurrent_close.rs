@@ -72,9 +72,13 @@ fn issued(out: &Output) -> usize {
     text.strip_prefix("issued ").and_then(|t| t.split(' ').next()).unwrap().parse().unwrap()
 }
 
-/// Each close reports its own invoices: together, each of the 3 x 60 once.
-fn check_reports(a: &Output, b: &Output) {
-    let (x, y) = (issued(a), issued(b));
+/// Two closes at once on `store` (the catalog written into `dir`); each reports its
+/// own invoices: together, each of the 3 x 60 once.
+async fn closes_report_their_own(dir: &std::path::Path, store: Vec<String>) {
+    std::fs::write(dir.join("catalog.toml"), common::DAILY_CATALOG).unwrap();
+    let dir = dir.to_owned();
+    let (a, b) = tokio::task::spawn_blocking(move || two_closes(&dir, &store)).await.unwrap();
+    let (x, y) = (issued(&a), issued(&b));
     assert_eq!((x + y, x.min(y)), (3 * SUBSCRIPTIONS, 0), "one close issues all, the other none: {x} and {y}");
 }
 
@@ -84,15 +88,8 @@ async fn two_closes_on_clickhouse_issue_each_invoice_once() {
     let config = ClickHouseConfig { url: clickhouse_url(), database: db.name().to_owned(), ..Default::default() };
     load(&ClickHouseStore::open(&config).await.unwrap()).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("catalog.toml"), common::DAILY_CATALOG).unwrap();
     let store = vec!["--clickhouse".to_owned(), clickhouse_url(), "--database".to_owned(), db.name().to_owned()];
-    let (a, b) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || two_closes(&dir, &store)
-    })
-    .await
-    .unwrap();
-    check_reports(&a, &b);
+    closes_report_their_own(dir.path(), store).await;
     // Every issued invoice row written once (no FINAL: copies would show), each number once.
     let row: (u64, u64) = db
         .client()
@@ -108,15 +105,8 @@ async fn two_closes_on_the_embedded_store_issue_each_invoice_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tally.db");
     load(&EmbeddedStore::open(&path).unwrap()).await;
-    std::fs::write(dir.path().join("catalog.toml"), common::DAILY_CATALOG).unwrap();
     let store = vec!["--embedded".to_owned(), path.display().to_string()];
-    let (a, b) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || two_closes(&dir, &store)
-    })
-    .await
-    .unwrap();
-    check_reports(&a, &b);
+    closes_report_their_own(dir.path(), store).await;
     let reopened = EmbeddedStore::open(&path).unwrap();
     let invoices = reopened
         .invoices(&InvoiceFilter { state: Some(tally_domain::InvoiceState::Issued), ..Default::default() })

@@ -35,6 +35,11 @@ impl ClickHouseStore {
         self.client().query(&sql).execute().await.map_err(StoreError::clickhouse("writing a lease claim"))
     }
 
+    /// The oldest live claim of `name` (by time, then holder): who holds it, if anyone.
+    async fn oldest_claim(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        Ok(self.live_claims(name).await?.first().map(|c| lease(name, c)))
+    }
+
     async fn live_claims(&self, name: &str) -> Result<Vec<Claim>, StoreError> {
         let now = millis(Utc::now());
         let sql = format!(
@@ -57,30 +62,18 @@ impl LeaseStore for ClickHouseStore {
         let started = std::time::Instant::now();
         self.write_claim(name, holder, since, expires, 0).await?;
         let slow = started.elapsed() > SETTLE / 2;
-        let mut first = true;
-        loop {
-            let claims = self.live_claims(name).await?;
-            let oldest = claims.first().map(|c| lease(name, c));
-            match oldest {
-                Some(oldest) if oldest.holder == holder && !slow => {
-                    if !first {
-                        return Ok(Ok(oldest));
-                    }
-                    first = false;
-                    tokio::time::sleep(SETTLE).await;
-                }
-                other => {
-                    self.write_claim(name, holder, since, expires, 1).await?;
-                    let mine = Lease {
-                        name: name.to_owned(),
-                        holder: holder.to_owned(),
-                        since: at(since),
-                        expires: at(expires),
-                    };
-                    return Ok(Err(other.filter(|o| o.holder != holder).unwrap_or(mine)));
-                }
+        // Held when this claim is the oldest live one, and still is a settle later.
+        let mut oldest = self.oldest_claim(name).await?;
+        if !slow && oldest.as_ref().is_some_and(|o| o.holder == holder) {
+            tokio::time::sleep(SETTLE).await;
+            oldest = self.oldest_claim(name).await?;
+            if let Some(held) = oldest.clone().filter(|o| o.holder == holder) {
+                return Ok(Ok(held));
             }
         }
+        self.write_claim(name, holder, since, expires, 1).await?;
+        let mine = Lease { name: name.to_owned(), holder: holder.to_owned(), since: at(since), expires: at(expires) };
+        Ok(Err(oldest.filter(|o| o.holder != holder).unwrap_or(mine)))
     }
 
     async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {

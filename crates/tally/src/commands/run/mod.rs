@@ -85,8 +85,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
         serving = true;
     }
     let ingest = &settings.ingest;
-    let rules = decode_rules(ingest);
-    let decoder = Decoder::new(&catalog, rules.clone());
+    let decoder = Decoder::new(&catalog, decode_rules(ingest));
     // The first invoice run waits for the files given at start-up to be stored, so that
     // a period is not closed while its events are still being loaded (stdin is not
     // waited for: it may never end).
@@ -108,7 +107,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             client,
             &ingest.kafka.topics[0],
             &ingest.kafka.dead_letter_topic,
-            Decoder::new(&catalog, rules.clone()),
+            decoder.clone(),
             store.clone(),
             ingest_metrics.clone(),
         )
