@@ -19,6 +19,9 @@ use crate::ids::{CustomerId, PlanKey, SubscriptionId};
 use crate::money::Currency;
 use crate::period::Period;
 
+mod profile;
+pub use profile::{detail_label, BillingProfile, TaxStatus, PROFILE_KEYS};
+
 /// A billing account: the `subject` of its usage events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
@@ -114,7 +117,13 @@ impl Customer {
                 check_text(&format!("billing_details.{key}"), value, true)?;
             }
         }
+        BillingProfile::of(&self.billing_details)?;
         Ok(())
+    }
+
+    /// Its billing profile, from `billing_details` (checked when it was stored).
+    pub fn profile(&self) -> Result<BillingProfile, AccountError> {
+        BillingProfile::of(&self.billing_details)
     }
 }
 

@@ -14,17 +14,22 @@ pub mod event;
 pub mod ids;
 pub mod invoice_state;
 pub mod json;
+pub mod locale;
 pub mod money;
 pub mod period;
 pub mod redact;
 pub mod usage;
 
-pub use account::{AccountError, Customer, DateHorizon, Phase, Subscription};
-pub use catalog::{Aggregation, Catalog, CatalogError, Charge, Display, Fee, Interval, Meter, Plan, Price, Tier};
+pub use account::{AccountError, BillingProfile, Customer, DateHorizon, Phase, Subscription, TaxStatus};
+pub use catalog::{
+    Aggregation, Catalog, CatalogError, Charge, Display, Fee, Interval, Meter, Plan, Price, TaxRate, TaxRounding,
+    TaxTable, Tier,
+};
 pub use cycle::BillingCycle;
 pub use event::UsageEvent;
 pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey, SubscriptionId};
 pub use invoice_state::InvoiceState;
+pub use locale::Locale;
 pub use money::{Currency, CurrencyError};
 pub use period::{Period, PeriodError};
 pub use usage::{Dimensions, RateRequest, UsageError, UsageRow};

@@ -473,7 +473,11 @@ fn compose_one(
                 .extend(tally_invoicing::late_usage_lines(catalog, name, &plan, &earlier, &span, now_usage, &billed)?);
         }
     }
-    invoice.total = invoice.currency.round(invoice.lines.iter().map(|l| l.amount).sum()).unwrap_or(invoice.total);
+    let profile = w.customer.profile().map_err(|source| tally_invoicing::InvoiceError::Account {
+        subscription: w.subscription.id.to_string(),
+        source,
+    })?;
+    tally_invoicing::tax::settle(&mut invoice, catalog, &profile);
     if w.late_only {
         invoice.id = late_id(&tally_invoicing::invoice_id(&w.subscription.id, &period), &invoice.lines);
     }

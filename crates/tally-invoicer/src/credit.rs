@@ -96,6 +96,14 @@ where
             plan::check_amount(*amount, original.currency)?;
             let plan =
                 original.lines.first().map(|l| l.plan.clone()).ok_or_else(|| refuse("it has no lines".into()))?;
+            // An amount given back is what the customer paid, tax included: its tax is
+            // taken out at the rates the invoice charged.
+            let tax_rates = match original.tax {
+                Some(_) => tally_invoicing::tax::common_rates(&original).ok_or_else(|| {
+                    refuse("its lines carry different tax rates; credit lines instead of an amount".into())
+                })?,
+                None => Vec::new(),
+            };
             let line = InvoiceLine {
                 key: "credit".into(),
                 plan,
@@ -107,6 +115,9 @@ where
                 tiers: Vec::new(),
                 amount: -*amount,
                 label: Default::default(),
+                tax: None,
+                tax_rates,
+                tax_inclusive: original.tax.is_some(),
             };
             (vec![line], format!("amount {}", amount.normalize()))
         }
@@ -141,7 +152,13 @@ where
             (lines, format!("lines {}", names.join(",")))
         }
     };
-    let amount = -lines.iter().map(|l| l.amount).sum::<Decimal>();
+    // Tax at the invoice's own rates (they may have changed in the catalog since).
+    let (lines, tax, amount) = {
+        let mut shell = original.clone();
+        shell.lines = lines;
+        tally_invoicing::tax::compute(&mut shell);
+        (shell.lines, shell.tax, -shell.total)
+    };
     let note_id = format!("{}/cn-{}", original.id, short_hash(&plan::entry_id(&[&key, reason])));
     if let Some(existing) = documents.iter().find(|d| d.id == note_id) {
         let number = existing.number.clone().unwrap_or_default();
@@ -180,6 +197,7 @@ where
         state: InvoiceState::Issued,
         lines,
         total: -amount,
+        tax,
         issued_at: Some(now),
         document: Document::CreditNote,
         credits: Some(original.id.clone()),

@@ -342,7 +342,11 @@ where
             .lines
             .extend(tally_invoicing::late_usage_lines(catalog, name, plan, &earlier, span, now_usage, &billed)?);
     }
-    revised.total = revised.currency.round(revised.lines.iter().map(|l| l.amount).sum()).unwrap_or(revised.total);
+    let profile = customer.profile().map_err(|source| tally_invoicing::InvoiceError::Account {
+        subscription: subscription.id.to_string(),
+        source,
+    })?;
+    tally_invoicing::tax::settle(&mut revised, catalog, &profile);
     revised.id = revision_id(original);
     revised.revises = Some(original.id.clone());
     revised.state = InvoiceState::Issued;

@@ -124,9 +124,8 @@ pub fn compose_in(
         line.label = crate::model::LineLabel::of(catalog, &line.plan, &line.key);
     }
     let currency = customer.currency;
-    let total = lines.iter().map(|l| l.amount).sum::<Decimal>();
-    let total = currency.round(total).unwrap_or(total);
-    Ok(Invoice {
+    let profile = customer.profile().map_err(|source| InvoiceError::Account { subscription: name.clone(), source })?;
+    let mut invoice = Invoice {
         id: invoice_id(&subscription.id, &period),
         number: None,
         customer: customer.id.clone(),
@@ -135,7 +134,8 @@ pub fn compose_in(
         currency,
         state: InvoiceState::Draft,
         lines,
-        total,
+        total: Decimal::ZERO,
+        tax: None,
         issued_at: None,
         document: crate::model::Document::Invoice,
         credits: None,
@@ -149,7 +149,9 @@ pub fn compose_in(
             .collect(),
         spans,
         late_only: false,
-    })
+    };
+    crate::tax::settle(&mut invoice, catalog, &profile);
+    Ok(invoice)
 }
 
 fn fee_line(key: String, plan: PlanKey, kind: LineKind, period: Period, amount: Decimal) -> InvoiceLine {
@@ -164,6 +166,9 @@ fn fee_line(key: String, plan: PlanKey, kind: LineKind, period: Period, amount: 
         tiers: Vec::new(),
         amount,
         label: Default::default(),
+        tax: None,
+        tax_rates: Vec::new(),
+        tax_inclusive: false,
     }
 }
 
@@ -192,6 +197,9 @@ fn lines_of(rated: &RatedPeriod, plan: &PlanKey, active: &Period) -> Vec<Invoice
                     .unwrap_or_default(),
                 amount: line.amount,
                 label: Default::default(),
+                tax: None,
+                tax_rates: Vec::new(),
+                tax_inclusive: false,
             }
         })
         .collect()

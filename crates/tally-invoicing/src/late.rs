@@ -84,6 +84,9 @@ pub fn late_usage_lines(
                 tiers: Vec::new(),
                 amount: amount - was_amount,
                 label: crate::model::LineLabel::of(catalog, plan, &key_label),
+                tax: None,
+                tax_rates: Vec::new(),
+                tax_inclusive: false,
             });
         }
     }

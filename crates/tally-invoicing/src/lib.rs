@@ -14,6 +14,7 @@ mod late;
 mod model;
 pub mod render;
 mod schedule;
+pub mod tax;
 mod trail;
 
 pub use compose::{compose, compose_in, BilledFee, PeriodUsage};
@@ -21,4 +22,5 @@ pub use error::InvoiceError;
 pub use late::{billed_usage, late_usage_lines, Billed};
 pub use model::{invoice_id, Document, Invoice, InvoiceLine, InvoiceState, LineKind, LineLabel};
 pub use schedule::{cycle_of, due_periods};
+pub use tax::{RateTotal, TaxSummary};
 pub use trail::Trail;

@@ -82,6 +82,15 @@ pub struct InvoiceLine {
     /// composed (empty on invoices composed before they existed).
     #[serde(default, skip_serializing_if = "LineLabel::is_empty")]
     pub label: LineLabel,
+    /// Its tax, rounded, when the invoice rounds tax per line.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_decimal")]
+    pub tax: Option<Decimal>,
+    /// The rates it carries: positions in the invoice's `tax.rates`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tax_rates: Vec<usize>,
+    /// Its amount includes its tax (a tax-inclusive plan, an amount credited).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tax_inclusive: bool,
 }
 
 /// A line's display fields, kept on the invoice so a document says what the catalog
@@ -149,9 +158,13 @@ pub struct Invoice {
     pub state: InvoiceState,
     /// Fees, usage, true-ups and corrections, in that order.
     pub lines: Vec<InvoiceLine>,
-    /// Sum of the lines.
+    /// What the customer pays: the sum of the lines, plus the tax of tax-exclusive
+    /// lines (`tax.subtotal + tax.tax`).
     #[serde(with = "rust_decimal::serde::str")]
     pub total: Decimal,
+    /// Its tax, when the catalog has tax rates (`None`: no tax part at all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<crate::tax::TaxSummary>,
     /// When it was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued_at: Option<DateTime<Utc>>,
@@ -246,6 +259,7 @@ impl Invoice {
             state: InvoiceState::Draft,
             lines: Vec::new(),
             total: Decimal::ZERO,
+            tax: None,
             issued_at: None,
             document: Document::Invoice,
             credits: None,
@@ -271,8 +285,15 @@ impl Invoice {
             line.amount = -line.amount;
             line.quantity = line.quantity.map(|q| -q);
             line.billable_quantity = line.billable_quantity.map(|q| -q);
+            line.tax = line.tax.map(|t| -t);
         }
         note.total = -self.total;
+        if let Some(tax) = &mut note.tax {
+            for rate in &mut tax.rates {
+                (rate.base, rate.tax) = (-rate.base, -rate.tax);
+            }
+            (tax.subtotal, tax.tax) = (-tax.subtotal, -tax.tax);
+        }
         note
     }
 }

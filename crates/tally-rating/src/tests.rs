@@ -33,6 +33,7 @@ pub(crate) fn charge(price: Price) -> Charge {
         maximum: None,
         price,
         display: Default::default(),
+        tax_category: "standard".into(),
     }
 }
 

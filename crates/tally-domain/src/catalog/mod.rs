@@ -9,9 +9,11 @@ mod error;
 mod load;
 mod model;
 mod reader;
+mod tax;
 
 pub use error::{CatalogError, Problem};
 pub use model::{Aggregation, Catalog, Charge, Display, Fee, Interval, Meter, Plan, Price, Tier};
+pub use tax::{TaxRate, TaxRounding, TaxTable, STANDARD_CATEGORY};
 
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@ pub struct Catalog {
     pub(crate) plans: Vec<Plan>,
     pub(crate) meter_index: BTreeMap<MeterKey, usize>,
     pub(crate) plan_index: BTreeMap<PlanKey, usize>,
+    pub(crate) tax: super::tax::TaxTable,
 }
 
 impl Catalog {
@@ -36,6 +37,18 @@ impl Catalog {
     /// The plan with this key.
     pub fn plan(&self, key: &str) -> Option<&Plan> {
         self.plan_index.get(key).map(|&i| &self.plans[i])
+    }
+
+    /// Its tax rates (empty: no tax on any invoice).
+    pub fn tax(&self) -> &super::tax::TaxTable {
+        &self.tax
+    }
+
+    /// The tax category of fee or charge `key` of `plan` (`None` if neither is there).
+    pub fn tax_category(&self, plan: &str, key: &str) -> Option<&str> {
+        let plan = self.plan(plan)?;
+        let fee = plan.fees.iter().find(|f| f.key.as_str() == key).map(|f| f.tax_category.as_str());
+        fee.or_else(|| plan.charges.iter().find(|c| c.key.as_str() == key).map(|c| c.tax_category.as_str()))
     }
 }
 
@@ -145,6 +158,9 @@ pub struct Plan {
     pub fees: Vec<Fee>,
     /// Usage charges, billed in arrears.
     pub charges: Vec<Charge>,
+    /// Its prices include tax (gross, as Japan's consumer prices are): an invoice
+    /// takes the tax out of them instead of adding it on top.
+    pub tax_inclusive: bool,
     /// What prices the plan, as a short stable hash of its definition (display names
     /// left out): an invoice keeps it, so an old period is never priced again with
     /// prices edited since (new prices are a new plan, moved to at a date).
@@ -162,6 +178,8 @@ pub struct Fee {
     pub prorate: bool,
     /// How documents name it.
     pub display: Display,
+    /// Which tax rates apply to it (`standard` when not given).
+    pub tax_category: String,
 }
 
 /// How documents name a fee or charge: all optional, for people only (left out of the
@@ -200,6 +218,8 @@ pub struct Charge {
     pub price: Price,
     /// How documents name it.
     pub display: Display,
+    /// Which tax rates apply to it (`standard` when not given).
+    pub tax_category: String,
 }
 
 /// How a billable quantity becomes an amount.

@@ -202,6 +202,17 @@ impl<'t> Fields<'t> {
         ok.then_some(out)
     }
 
+    /// An optional table (inline or not).
+    pub(crate) fn table(&mut self, field: &'static str, p: &mut Problems) -> Option<&'t Table> {
+        match self.take(field)? {
+            Value::Table(t) => Some(t),
+            other => {
+                self.wrong_type(field, "a table", other, p);
+                None
+            }
+        }
+    }
+
     /// A required table (inline or not).
     pub(crate) fn req_table(&mut self, field: &'static str, p: &mut Problems) -> Option<&'t Table> {
         match self.take(field) {

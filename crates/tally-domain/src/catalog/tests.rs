@@ -75,7 +75,7 @@ fn a_toml_float_is_refused_with_advice_to_quote_it() {
 fn unknown_keys_are_refused_at_every_level() {
     assert_problem(
         &format!("foo = 1\n{METER}\n[[plans]]\nkey=\"p\"\ncurrency=\"USD\"\ninterval=\"month\""),
-        "c.toml: foo: unknown field; expected one of: meters, plans",
+        "c.toml: foo: unknown field; expected one of: meters, plans, tax",
     );
     let text = plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nincluded_units = \"5\"\nprice = { model = \"per_unit\", unit_price = \"1\" }");
     let found = problems(&text);

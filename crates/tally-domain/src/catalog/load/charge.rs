@@ -63,12 +63,14 @@ pub(super) fn read_charge(
         p.push(f.at("per"), "does not apply to a dynamic price (it multiplies the carried cost); remove it");
     }
     let display = super::plan::read_display(&mut f, true, p);
+    let tax_category = super::plan::read_tax_category(&mut f, p);
     f.finish(p);
     if p.0.len() != before {
         return None;
     }
     Some(Charge {
         display,
+        tax_category,
         key: ChargeKey::new(key?),
         meter: meter?.key.clone(),
         filter,

@@ -11,6 +11,7 @@ mod checks;
 mod meter;
 mod plan;
 mod price;
+mod tax;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -51,7 +52,9 @@ fn read_catalog(root: &Table, p: &mut Problems) -> Option<Catalog> {
     let mut fields = Fields::new(root, "");
     let meter_tables = fields.tables("meters", p).unwrap_or_default();
     let plan_tables = fields.tables("plans", p);
+    let tax_table = fields.table("tax", p);
     fields.finish(p);
+    let tax = tax::read_tax(tax_table, p);
 
     let mut meters = Vec::new();
     let mut meter_keys: BTreeMap<String, Option<usize>> = BTreeMap::new();
@@ -93,7 +96,7 @@ fn read_catalog(root: &Table, p: &mut Problems) -> Option<Catalog> {
 
     let meter_index = meters.iter().enumerate().map(|(i, m)| (m.key.clone(), i)).collect();
     let plan_index = plans.iter().enumerate().map(|(i, pl): (usize, &Plan)| (pl.key.clone(), i)).collect();
-    Some(Catalog { meters, plans, meter_index, plan_index })
+    Some(Catalog { meters, plans, meter_index, plan_index, tax })
 }
 
 /// Reads an entry's `key`, checks its form, and renames the entry's path after it.

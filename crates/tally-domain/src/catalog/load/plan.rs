@@ -43,6 +43,7 @@ pub(super) fn read_plan(
     let minimum_commitment = f.decimal("minimum_commitment", p);
     at_least(&f, "minimum_commitment", minimum_commitment, Decimal::ZERO, p);
     let prorate_minimum_commitment = f.bool("prorate_minimum_commitment", p).unwrap_or(true);
+    let tax_inclusive = f.bool("tax_inclusive", p).unwrap_or(false);
     let fee_tables = f.tables("fees", p).unwrap_or_default();
     let charge_tables = f.tables("charges", p).unwrap_or_default();
     let plan_path = f.path().to_owned();
@@ -57,9 +58,10 @@ pub(super) fn read_plan(
         at_least(&ff, "amount", amount, Decimal::ZERO, p);
         let prorate = ff.bool("prorate", p).unwrap_or(true);
         let display = read_display(&mut ff, false, p);
+        let tax_category = read_tax_category(&mut ff, p);
         ff.finish(p);
         if let (Some(k), Some(amount)) = (fee_key, amount) {
-            fees.push(Fee { key: FeeKey::new(k), amount, prorate, display });
+            fees.push(Fee { key: FeeKey::new(k), amount, prorate, display, tax_category });
         }
     }
     let mut charges = Vec::new();
@@ -84,6 +86,7 @@ pub(super) fn read_plan(
                 prorate_minimum_commitment,
                 fees,
                 charges,
+                tax_inclusive,
                 prices,
             };
             Some(plan)
@@ -170,6 +173,18 @@ pub(super) fn display_text(f: &Fields<'_>, key: &str, text: Option<String>, p: &
             None
         }
         None => Some(text),
+    }
+}
+
+/// A fee's or charge's `tax_category`: a key-like name, `standard` when not given.
+pub(super) fn read_tax_category(f: &mut Fields<'_>, p: &mut Problems) -> String {
+    match f.string("tax_category", p) {
+        Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') => c,
+        Some(c) => {
+            p.push(f.at("tax_category"), format!("{c:?} is not a category name: use [a-z0-9_]+"));
+            String::new()
+        }
+        None => crate::catalog::STANDARD_CATEGORY.to_owned(),
     }
 }
 
