@@ -16,6 +16,7 @@ pub mod invoice_state;
 pub mod json;
 pub mod locale;
 pub mod money;
+pub mod numbering;
 pub mod period;
 pub mod redact;
 pub mod usage;
@@ -31,6 +32,7 @@ pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey, SubscriptionId};
 pub use invoice_state::InvoiceState;
 pub use locale::Locale;
 pub use money::{Currency, CurrencyError};
+pub use numbering::NumberPattern;
 pub use period::{Period, PeriodError};
 pub use usage::{Dimensions, RateRequest, UsageError, UsageRow};
 

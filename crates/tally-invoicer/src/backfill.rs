@@ -58,7 +58,7 @@ where
     issued.sort_by(|a, b| (a.period.start(), &a.id).cmp(&(b.period.start(), &b.id)));
     let mut corrected = Corrected::default();
     for original in issued {
-        let revised = recompose(store, catalog, &original, now).await?;
+        let revised = recompose(store, catalog, &original, now, terms).await?;
         // What the lines bill, not how they are named (labels of older invoices differ).
         if revised.total == original.total && billed(&revised) == billed(&original) {
             corrected.unchanged += 1;

@@ -245,10 +245,13 @@ where
     // subscription boundaries (a subscription's periods stay in order in one chunk).
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunks = split_by_subscription(&work, threads);
+    let terms = crate::receivables::Terms { payment_terms: options.payment_terms };
     let results: Vec<(Vec<Composed>, Vec<(String, String)>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|chunk| scope.spawn(|| compose_chunk(chunk, catalog, &usage, &documents, &waived, options.now)))
+            .map(|chunk| {
+                scope.spawn(|| compose_chunk(chunk, catalog, &usage, &documents, &waived, (options.now, terms)))
+            })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
@@ -269,14 +272,14 @@ where
     // Into the ledger: what was issued now, and the issued invoices read above (the
     // latest of each subscription), so an invoice issued by a run that stopped before
     // this step is owed from the next run on. Entries are appended once per id.
-    let terms = crate::receivables::Terms { payment_terms: options.payment_terms };
     let mut owed = Vec::new();
     let by_id: HashMap<&str, &InvoiceRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
     for w in &written {
         let Some(number) = &w.number else { continue };
         let Some(record) = by_id.get(w.id.as_str()) else { continue };
+        let due = terms.due_of(&parse_record(record)?, options.now);
         owed.extend(crate::receivables::invoice_entry(
-            terms,
+            due,
             &record.customer,
             record.currency.parse().map_err(|_| InvoicerError::Corrupt {
                 id: record.id.clone(),
@@ -293,7 +296,7 @@ where
             if doc.document == tally_invoicing::Document::Invoice {
                 let customer = &doc.customer;
                 owed.extend(crate::receivables::invoice_entry(
-                    terms,
+                    terms.due_of(doc, issued),
                     customer,
                     doc.currency,
                     &doc.id,
@@ -396,7 +399,7 @@ fn compose_chunk(
     usage: &UsageBook,
     documents: &HashMap<String, Vec<Invoice>>,
     waived: &HashSet<(String, DateTime<Utc>)>,
-    now: DateTime<Utc>,
+    at: (DateTime<Utc>, crate::receivables::Terms),
 ) -> (Vec<Composed>, Vec<(String, String)>) {
     let mut out = Vec::with_capacity(chunk.len());
     let mut failed: Vec<(String, String)> = Vec::new();
@@ -406,7 +409,7 @@ fn compose_chunk(
         if failed.last().is_some_and(|(id, _)| id == w.subscription.id.as_str()) {
             continue;
         }
-        match compose_one(w, catalog, usage, documents, waived, &this_run, now) {
+        match compose_one(w, catalog, usage, documents, waived, &this_run, at) {
             Ok((invoice, _)) if invoice.late_only && invoice.lines.is_empty() => {} // nothing late
             Ok((invoice, composed)) => {
                 out.push(composed);
@@ -433,7 +436,7 @@ fn compose_one(
     documents: &HashMap<String, Vec<Invoice>>,
     waived: &HashSet<(String, DateTime<Utc>)>,
     this_run: &[Invoice],
-    now: DateTime<Utc>,
+    (now, terms): (DateTime<Utc>, crate::receivables::Terms),
 ) -> Result<(Invoice, Composed), InvoicerError> {
     let cycle = w.cycle;
     let period = cycle.period(w.index);
@@ -484,6 +487,7 @@ fn compose_one(
     invoice.state = w.state;
     if w.state == InvoiceState::Issued {
         invoice.issued_at = Some(now);
+        invoice.due = Some(terms.due_for(&profile, now));
     }
     let mut by_plan: Vec<(String, Decimal)> = Vec::new();
     for line in &invoice.lines {

@@ -198,6 +198,7 @@ where
         lines,
         total: -amount,
         tax,
+        due: None,
         issued_at: Some(now),
         document: Document::CreditNote,
         credits: Some(original.id.clone()),

@@ -31,6 +31,21 @@ pub struct Terms {
     pub payment_terms: TimeDelta,
 }
 
+impl Terms {
+    /// When `doc`, issued at `issued`, is due: the date it was issued with, or (an
+    /// invoice issued before due dates were kept) the default terms after issue.
+    pub fn due_of(&self, doc: &Invoice, issued: DateTime<Utc>) -> NaiveDate {
+        doc.due.unwrap_or_else(|| (issued + self.payment_terms).date_naive())
+    }
+
+    /// When an invoice issued to `customer` at `issued` is due: its own payment terms
+    /// (`billing_details.payment_terms_days`) or the default.
+    pub fn due_for(&self, profile: &tally_domain::BillingProfile, issued: DateTime<Utc>) -> NaiveDate {
+        let terms = profile.payment_terms_days.map_or(self.payment_terms, |days| TimeDelta::days(i64::from(days)));
+        (issued + terms).date_naive()
+    }
+}
+
 impl From<LedgerError> for InvoicerError {
     fn from(err: LedgerError) -> Self {
         InvoicerError::Ledger(err)
@@ -74,11 +89,10 @@ pub(crate) fn context(
     }
 }
 
-/// The ledger entry of an invoice issued at `issued`: owed, due after the payment
-/// terms; a total below zero is the customer's credit (`plan::negative_invoice`); a
+/// The ledger entry of an invoice issued at `issued`: owed, due on `due`; a total below zero is the customer's credit (`plan::negative_invoice`); a
 /// zero total is no entry.
 pub fn invoice_entry(
-    terms: Terms,
+    due: NaiveDate,
     customer: &CustomerId,
     currency: Currency,
     id: &str,
@@ -90,7 +104,6 @@ pub fn invoice_entry(
     if total < Decimal::ZERO {
         return Ok(plan::negative_invoice(&Book::default(), &ctx, id, number, -total)?);
     }
-    let due = (issued + terms.payment_terms).date_naive();
     Ok(plan::invoice(&Book::default(), &ctx, id, number, total, due)?)
 }
 
@@ -103,7 +116,8 @@ pub(crate) async fn owe<S: LedgerStore>(
     entries: &mut Vec<tally_ledger::Entry>,
 ) -> Result<(), InvoicerError> {
     let (Some(number), Some(issued)) = (&doc.number, doc.issued_at) else { return Ok(()) };
-    let new = invoice_entry(terms, &doc.customer, doc.currency, &doc.id, number, doc.total, issued)?;
+    let new =
+        invoice_entry(terms.due_of(doc, issued), &doc.customer, doc.currency, &doc.id, number, doc.total, issued)?;
     append_new(store, new, entries).await
 }
 
@@ -147,7 +161,8 @@ where
     // payments against them, then credit notes.
     for doc in documents.iter().filter(|d| d.document == Document::Invoice) {
         let (Some(issued), Some(number)) = (doc.issued_at, doc.number.as_deref()) else { continue };
-        let more = invoice_entry(terms, &doc.customer, doc.currency, &doc.id, number, doc.total, issued)?;
+        let more =
+            invoice_entry(terms.due_of(doc, issued), &doc.customer, doc.currency, &doc.id, number, doc.total, issued)?;
         let more = more.into_iter().filter(|e| !book.has(&e.id)).collect();
         push(&mut book, &mut new, more);
     }
@@ -185,7 +200,7 @@ where
             });
             let revision = revision.and_then(|r| {
                 let issued = r.issued_at?;
-                let due = (issued + terms.payment_terms).date_naive();
+                let due = terms.due_of(r, issued);
                 Some((r.id.as_str(), r.number.as_deref()?, r.total, due)).filter(|rev| rev.2 > Decimal::ZERO)
             });
             plan::void(&book, &ctx, credits, (&doc.id, number), revision)?

@@ -97,15 +97,20 @@ where
     fail::fail_point!("void-after-note");
     let mut revision = None;
     let mut revised_total = rust_decimal::Decimal::ZERO;
+    let mut revised_due = None;
     if revise {
         let (id, number, total) = match had_revision {
-            Some(existing) => (existing.id, existing.number.unwrap_or_default(), existing.total),
+            Some(existing) => {
+                revised_due = existing.due;
+                (existing.id, existing.number.unwrap_or_default(), existing.total)
+            }
             None => {
-                let revised = recompose(store, catalog, &original, now).await?;
+                let revised = recompose(store, catalog, &original, now, terms).await?;
                 let number = number_of(store, &record(&revised, catalog)?, invoice_prefix).await?;
                 // The ledger owes what the stored revision says (the store keeps one
                 // copy whatever number of voids wrote it).
                 let total = store.invoice(&revised.id).await?.map_or(revised.total, |stored| stored.total);
+                revised_due = revised.due;
                 (revised.id, number, total)
             }
         };
@@ -117,7 +122,10 @@ where
     let held = book.invoice(&original.id).is_some();
     if held {
         let ctx = ledger_context(&original, now, "void of");
-        let due = (now + terms.payment_terms).date_naive();
+        let due = match revised_due {
+            Some(due) => due,
+            None => (now + terms.payment_terms).date_naive(),
+        };
         let rev = revision
             .as_ref()
             .filter(|_| revised_total > rust_decimal::Decimal::ZERO)
@@ -145,7 +153,7 @@ where
         let ctx = ledger_context(&original, now, "void of");
         let mut entries = store.entries(Some(&original.customer)).await?;
         let cancel = crate::receivables::invoice_entry(
-            terms,
+            (now + terms.payment_terms).date_naive(),
             &original.customer,
             original.currency,
             &note.id,
@@ -204,7 +212,7 @@ where
             return Err(refuse(&format!("its period is billed already, by {number}")));
         }
     }
-    let revised = recompose(store, catalog, &original, now).await?;
+    let revised = recompose(store, catalog, &original, now, terms).await?;
     let revision = revised.id.clone();
     let number = number_of(store, &record(&revised, catalog)?, invoice_prefix).await?;
     let mut entries = store.entries(Some(&original.customer)).await?;
@@ -262,6 +270,7 @@ pub(crate) async fn recompose<S>(
     catalog: &Catalog,
     original: &Invoice,
     now: DateTime<Utc>,
+    terms: crate::receivables::Terms,
 ) -> Result<Invoice, InvoicerError>
 where
     S: UsageStore + AccountStore + InvoiceStore,
@@ -351,5 +360,6 @@ where
     revised.revises = Some(original.id.clone());
     revised.state = InvoiceState::Issued;
     revised.issued_at = Some(now);
+    revised.due = Some(terms.due_for(&profile, now));
     Ok(revised)
 }

@@ -137,6 +137,7 @@ pub fn compose_in(
         total: Decimal::ZERO,
         tax: None,
         issued_at: None,
+        due: None,
         document: crate::model::Document::Invoice,
         credits: None,
         revises: None,

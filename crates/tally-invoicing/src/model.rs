@@ -168,6 +168,10 @@ pub struct Invoice {
     /// When it was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued_at: Option<DateTime<Utc>>,
+    /// When it is due: set at issue from the customer's payment terms or the default
+    /// (`None` on drafts, credit notes and invoices issued before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<chrono::NaiveDate>,
     /// An invoice, or a credit note cancelling one.
     #[serde(default)]
     pub document: Document,
@@ -261,6 +265,7 @@ impl Invoice {
             total: Decimal::ZERO,
             tax: None,
             issued_at: None,
+            due: None,
             document: Document::Invoice,
             credits: None,
             revises: None,
@@ -281,6 +286,7 @@ impl Invoice {
         note.document = Document::CreditNote;
         note.credits = Some(self.id.clone());
         note.revises = None;
+        note.due = None;
         for line in &mut note.lines {
             line.amount = -line.amount;
             line.quantity = line.quantity.map(|q| -q);

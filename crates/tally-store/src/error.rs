@@ -38,6 +38,9 @@ pub enum StoreError {
         /// What is wrong with the value.
         message: String,
     },
+    /// The numbering pattern is not one (`invoicer.number_prefix`).
+    #[error("invoice numbers (invoicer.number_prefix, invoicer.credit_note_prefix): {0}")]
+    Numbering(String),
     /// The embedded store's worker thread is gone.
     #[error("embedded store: the database thread stopped: {0}")]
     Worker(String),

@@ -118,8 +118,14 @@ pub trait InvoiceStore: Send + Sync {
 }
 
 /// `prefix` and a six-digit (or longer) sequence.
-pub(crate) fn format_number(prefix: &str, sequence: u64) -> String {
-    format!("{prefix}{sequence:06}")
+pub(crate) fn pattern(text: &str) -> Result<tally_domain::NumberPattern, StoreError> {
+    tally_domain::NumberPattern::parse(text).map_err(StoreError::Numbering)
+}
+
+/// The series an issued record's number is of (its issue date's), `now` for one
+/// without an issue time.
+pub(crate) fn series_of(pattern: &tally_domain::NumberPattern, record: &InvoiceRecord) -> String {
+    pattern.series(record.issued_at.unwrap_or_else(chrono::Utc::now))
 }
 
 /// Whether a record for an invoice currently in `existing` state may be written.
@@ -140,6 +146,6 @@ pub(crate) fn state_of(name: &str, invoice: &str) -> Result<InvoiceState, StoreE
 }
 
 /// The sequence part of `number` if it is `prefix` followed by digits.
-pub(crate) fn sequence(number: &str, prefix: &str) -> Option<u64> {
-    number.strip_prefix(prefix).filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()
+pub(crate) fn sequence(number: &str, series: &str) -> Option<u64> {
+    tally_domain::NumberPattern::sequence(series, number)
 }

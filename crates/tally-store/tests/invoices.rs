@@ -12,7 +12,8 @@ contract!(
     drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps,
     payments_are_recorded_once_per_reference_and_exactly,
     question_marks_and_quotes_in_values_are_values,
-    an_invoice_is_found_by_its_number
+    an_invoice_is_found_by_its_number,
+    a_numbering_pattern_counts_gaplessly_per_year
 );
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -177,4 +178,29 @@ async fn an_invoice_is_found_by_its_number(store: &impl InvoiceStore) {
     assert_eq!((b.id.as_str(), b.number.as_deref()), ("b@10", Some("INV-000002")));
     assert!(store.invoice_by_number("INV-000003").await.unwrap().is_none());
     assert!(store.invoice_by_number("").await.unwrap().is_none(), "drafts have no number to find");
+}
+
+async fn a_numbering_pattern_counts_gaplessly_per_year(store: &impl InvoiceStore) {
+    let pattern = "INV-{year}-{seq:4}";
+    let at = |mut r: InvoiceRecord, when: &str| {
+        r.issued_at = Some(t(when));
+        r
+    };
+    let december = [
+        at(invoice("p@10", "p", 10, "issued", "1.00"), "2026-12-30T10:00:00Z"),
+        at(invoice("q@10", "q", 10, "issued", "1.00"), "2026-12-31T23:00:00Z"),
+        // Issued in the new year, in the same batch: its own series starts at 1.
+        at(invoice("r@10", "r", 10, "issued", "1.00"), "2027-01-01T00:10:00Z"),
+    ];
+    let numbers: Vec<_> =
+        store.put_invoices(&december, pattern).await.unwrap().into_iter().map(|w| w.number.unwrap()).collect();
+    assert_eq!(numbers, ["INV-2026-0001", "INV-2026-0002", "INV-2027-0001"]);
+    let next = store
+        .put_invoices(&[at(invoice("s@11", "s", 11, "issued", "1.00"), "2027-01-02T00:00:00Z")], pattern)
+        .await
+        .unwrap();
+    assert_eq!(next[0].number.as_deref(), Some("INV-2027-0002"));
+    assert_eq!(store.last_number("INV-2026-").await.unwrap(), 2);
+    let bad = store.put_invoices(&[invoice("t@11", "t", 11, "issued", "1.00")], "INV-{day}-{seq}").await.unwrap_err();
+    assert!(bad.to_string().contains("invoicer.number_prefix") && bad.to_string().contains("{day}"), "{bad}");
 }

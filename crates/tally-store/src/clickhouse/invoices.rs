@@ -18,7 +18,7 @@ use super::rows::{from_raw, to_raw};
 use super::sql;
 use super::ClickHouseStore;
 use crate::invoices::{
-    format_number, may_write, sequence, state_of, InvoiceFilter, InvoiceRecord, InvoiceStore, Written,
+    may_write, pattern, sequence, series_of, state_of, InvoiceFilter, InvoiceRecord, InvoiceStore, Written,
 };
 use crate::StoreError;
 
@@ -113,7 +113,8 @@ impl InvoiceStore for ClickHouseStore {
             .map_err(StoreError::clickhouse("reading invoice states"))?;
         let existing: std::collections::HashMap<&str, &StateRow> =
             existing.iter().map(|r| (r.invoice.as_str(), r)).collect();
-        let mut last = self.last_number(prefix).await?;
+        let pattern = pattern(prefix)?;
+        let mut last: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
         let written_at_ms = chrono::Utc::now().timestamp_millis();
         let mut rows = Vec::new();
         let mut written = Vec::new();
@@ -126,8 +127,14 @@ impl InvoiceStore for ClickHouseStore {
             let number = match (r.number.clone(), before.map(|b| b.number.clone()).filter(|n| !n.is_empty())) {
                 (Some(n), _) | (None, Some(n)) => Some(n),
                 (None, None) if r.state == InvoiceState::Issued => {
-                    last += 1;
-                    Some(format_number(prefix, last))
+                    let series = series_of(&pattern, r);
+                    let next = match last.get(&series) {
+                        Some(n) => n + 1,
+                        None => self.last_number(&series).await? + 1,
+                    };
+                    let number = pattern.number(&series, next);
+                    last.insert(series, next);
+                    Some(number)
                 }
                 (None, None) => None,
             };

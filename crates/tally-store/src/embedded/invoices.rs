@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use tally_domain::{CustomerId, InvoiceState, Period, SubscriptionId};
 
 use super::EmbeddedStore;
-use crate::invoices::{format_number, may_write, sequence, InvoiceFilter, InvoiceRecord, InvoiceStore, Written};
+use crate::invoices::{may_write, pattern, sequence, series_of, InvoiceFilter, InvoiceRecord, InvoiceStore, Written};
 use crate::StoreError;
 
 const COLUMNS: &str =
@@ -72,7 +72,9 @@ impl InvoiceStore for EmbeddedStore {
         self.with_conn(move |conn| {
             let err = |what: &str| StoreError::sqlite(format!("writing invoices: {what}"));
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err("begin"))?;
-            let mut last = highest_sequence(&tx, &prefix).map_err(err("numbers"))?;
+            let pattern = pattern(&prefix)?;
+            // The last sequence of each series numbered in this transaction.
+            let mut last: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
             let now = chrono::Utc::now().timestamp_millis();
             let mut written = Vec::new();
             for r in &invoices {
@@ -90,8 +92,14 @@ impl InvoiceStore for EmbeddedStore {
                 let number = match (r.number.clone(), existing.and_then(|(_, n)| n)) {
                     (Some(n), _) | (None, Some(n)) => Some(n),
                     (None, None) if r.state == InvoiceState::Issued => {
-                        last += 1;
-                        Some(format_number(&prefix, last))
+                        let series = series_of(&pattern, r);
+                        let next = match last.get(&series) {
+                            Some(n) => n + 1,
+                            None => highest_sequence(&tx, &series).map_err(err("numbers"))? + 1,
+                        };
+                        let number = pattern.number(&series, next);
+                        last.insert(series, next);
+                        Some(number)
                     }
                     (None, None) => None,
                 };
