@@ -13,7 +13,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tally_domain::{Customer, CustomerId, SubscriptionId};
+use tally_domain::{CustomerId, SubscriptionId};
 use tally_invoicer::InvoicerError;
 use tally_invoicing::Invoice;
 use tally_store::{AccountStore, InvoiceFilter, InvoiceStore};
@@ -48,15 +48,6 @@ pub(crate) async fn stored_invoice(api: &Api, id: &str) -> Result<Invoice, ApiEr
         .map_err(invoicer_error)?
         .ok_or_else(|| ApiError::not_found(format!("no invoice with id or number {id}")))?;
     tally_invoicer::read_invoice(&record).map_err(invoicer_error)
-}
-
-/// The customer an invoice bills.
-pub(crate) async fn customer_of(api: &Api, invoice: &Invoice) -> Result<Customer, ApiError> {
-    api.store
-        .customer(&invoice.customer)
-        .await
-        .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::not_found(format!("the invoice's customer {} is gone", invoice.customer)))
 }
 
 pub(crate) fn invoicer_error(err: InvoicerError) -> ApiError {
@@ -141,20 +132,30 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let params = crate::error::query(params)?;
-    let html = match params.format.as_deref() {
-        Some("html") => true,
-        Some("json") => false,
-        Some(other) => return Err(ApiError::invalid("format", format!("{other:?}: expected json or html"))),
-        None => headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html")),
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let format = match params.format.as_deref() {
+        Some(f @ ("html" | "json" | "pdf")) => f,
+        Some(other) => return Err(ApiError::invalid("format", format!("{other:?}: expected json, html or pdf"))),
+        None if accept.contains("application/pdf") => "pdf",
+        None if accept.contains("text/html") => "html",
+        None => "json",
     };
     let invoice = stored_invoice(&api, &id).await?;
-    if !html {
+    if format == "json" {
         return Ok(Json(invoice).into_response());
     }
-    let customer = customer_of(&api, &invoice).await?;
-    let trail = tally_invoicer::paper_trail(&*api.store, &invoice).await.map_err(invoicer_error)?;
-    let page = tally_invoicing::render::html(&invoice, &customer, &api.issuer, &trail);
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+    let sheet = tally_invoicer::document::sheet_of(&*api.store, &invoice, &api.issuer).await.map_err(invoicer_error)?;
+    if format == "html" {
+        let page = tally_invoicing::render::html(&sheet);
+        return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response());
+    }
+    // Laying out a PDF takes milliseconds of CPU: off the request threads.
+    let fonts = api.fonts.clone();
+    let made = tokio::task::spawn_blocking(move || tally_pdf::pdf(&sheet, &fonts))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("making the PDF: {e}")))?;
+    let pdf = made.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "document", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }
 
 /// The body of a void request (optional): `{"revise": true}` also issues a revised

@@ -88,8 +88,10 @@ pub async fn statement(
     Ok(match params.format.as_deref().unwrap_or("json") {
         "json" => Json(render::statement_json(&s)).into_response(),
         "csv" => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], render::statement_csv(&s)).into_response(),
-        "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], render::statement_html(&s, &who, &api.issuer))
-            .into_response(),
+        "html" => {
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], render::statement_html(&s, &who, &api.issuer.name))
+                .into_response()
+        }
         other => return Err(ApiError::invalid("format", format!("{other:?}: expected json, csv or html"))),
     })
 }

@@ -50,8 +50,10 @@ pub struct Api {
     pub events: Events,
     /// Who may call.
     pub tokens: Arc<Tokens>,
-    /// The issuer named on HTML invoices.
-    pub issuer: String,
+    /// Who issues documents.
+    pub issuer: Arc<tally_invoicing::document::Issuer>,
+    /// The fonts PDFs are set in.
+    pub fonts: Arc<tally_pdf::Fonts>,
     /// Numbering of revisions and credit notes.
     pub prefixes: (String, String),
     /// How far from today subscription dates may be set.

@@ -46,7 +46,8 @@ fn api(dir: &std::path::Path, permits: usize) -> Api {
         catalog,
         events: Events::Store(Arc::new(intake)),
         tokens: Arc::new(Tokens::new(&[token]).unwrap()),
-        issuer: "Tally".into(),
+        issuer: std::sync::Arc::new(tally_invoicing::document::Issuer { name: "Tally".into(), ..Default::default() }),
+        fonts: std::sync::Arc::new(tally_pdf::Fonts::load(&[]).unwrap()),
         horizon: tally_domain::DateHorizon {
             past: chrono::TimeDelta::days(400),
             future: chrono::TimeDelta::days(1830),

@@ -21,6 +21,7 @@ pub use explain::{explain, Layer, Shown};
 pub use load::{load, parse, Override, OverrideValue, Sources, DEFAULT_TOML, ENV_PREFIX};
 pub use settings::read_tokens_file;
 pub use settings::{
-    ApiToken, ClickHouseSettings, Compression, EmbeddedSettings, HttpSettings, IngestSettings, InvoicerSettings,
-    KafkaSettings, LogSettings, MetricsSettings, Settings, Source, StoreKind, StoreSettings,
+    ApiToken, ClickHouseSettings, Compression, DocumentsSettings, EmbeddedSettings, HttpSettings, IngestSettings,
+    InvoicerSettings, IssuerSettings, KafkaSettings, LogSettings, MetricsSettings, PaymentSettings, Settings, Source,
+    StoreKind, StoreSettings,
 };

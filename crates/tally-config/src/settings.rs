@@ -24,6 +24,10 @@ pub struct Settings {
     pub accounts: AccountsSettings,
     /// Closing periods into invoices.
     pub invoicer: InvoicerSettings,
+    /// Who issues the documents.
+    pub issuer: IssuerSettings,
+    /// How documents are made.
+    pub documents: DocumentsSettings,
     /// The HTTP server.
     pub http: HttpSettings,
     /// Prometheus metrics.
@@ -261,8 +265,79 @@ pub struct HttpSettings {
     pub tls_cert: PathBuf,
     /// TLS private key (PEM).
     pub tls_key: PathBuf,
-    /// The issuer named on HTML invoices.
-    pub issuer: String,
+}
+
+/// Who issues invoices and credit notes, as documents print it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerSettings {
+    /// Legal name.
+    pub name: String,
+    /// Postal address, lines separated by line breaks.
+    pub address: String,
+    /// VAT or other tax number.
+    pub tax_id: String,
+    /// Company registration.
+    pub registration: String,
+    /// Contact email.
+    pub email: String,
+    /// A PNG or JPEG logo file; empty: none.
+    pub logo: PathBuf,
+    /// A line at the foot of every document.
+    pub footer: String,
+    /// How to pay, by invoice currency code.
+    pub payment: BTreeMap<String, PaymentSettings>,
+}
+
+/// How invoices and credit notes are made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsSettings {
+    /// Font files PDFs fall back to for characters the bundled DejaVu Sans lacks
+    /// (Chinese, Japanese, Korean), tried in order; missing ones are skipped.
+    pub fonts: Vec<PathBuf>,
+}
+
+/// How to pay invoices in one currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// Bank details and the like, lines separated by line breaks.
+    #[serde(default)]
+    pub instructions: String,
+    /// A payment link; `{number}`, `{amount}` and `{currency}` are filled in.
+    #[serde(default)]
+    pub link: String,
+}
+
+impl IssuerSettings {
+    /// A name, and payment settings by currency code with links that fill in only
+    /// what is known; errors name the key.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |key: String, reason: String| Err(ConfigError::Invalid { key, reason });
+        if self.name.trim().is_empty() {
+            return invalid("issuer.name".into(), "is empty; documents need the issuer's legal name".into());
+        }
+        for (currency, pay) in &self.payment {
+            let key = format!("issuer.payment.{currency}");
+            if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+                return invalid(key, "name a currency by its ISO 4217 code (USD, EUR)".into());
+            }
+            if !pay.link.is_empty() && !pay.link.starts_with("https://") && !pay.link.starts_with("http://") {
+                return invalid(format!("{key}.link"), format!("{:?} is not an http(s) URL", pay.link));
+            }
+            let mut rest = pay.link.as_str();
+            while let Some(open) = rest.find('{') {
+                let close = rest[open..].find('}').map(|c| c + open);
+                if !matches!(close.map(|c| &rest[open + 1..c]), Some("number" | "amount" | "currency")) {
+                    let reason = format!("{:?}: only {{number}}, {{amount}} and {{currency}} are filled in", pay.link);
+                    return invalid(format!("{key}.link"), reason);
+                }
+                rest = &rest[close.unwrap_or(rest.len()) + 1..];
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ApiToken {
@@ -388,6 +463,7 @@ impl Settings {
             }
             StoreKind::Embedded => {}
         }
+        self.issuer.check()?;
         let ingest = &self.ingest;
         if ingest.batch_max_events == 0 {
             return invalid("ingest.batch_max_events", "must be at least 1".into());

@@ -102,6 +102,21 @@ impl Locale {
         }
     }
 
+    /// A price per unit: like [`Locale::money`], with as many decimals as the price
+    /// has when it has more than the currency (`$0.000002`).
+    pub fn unit_price(&self, price: Decimal, currency: Currency) -> String {
+        let exact = price.normalize();
+        if exact.scale() <= currency.minor_units() {
+            return self.money(price, currency);
+        }
+        let point = locale_match!(self.0 => LC_MONETARY::MON_DECIMAL_POINT);
+        let point = if point.is_empty() { "." } else { point };
+        let shown = self.money(Decimal::ZERO, currency);
+        let zero = grouped(&currency.show(Decimal::ZERO), point, "");
+        let digits = grouped(&exact.to_string(), point, locale_match!(self.0 => LC_MONETARY::MON_THOUSANDS_SEP));
+        shown.replacen(&zero, &digits, 1)
+    }
+
     /// `day` in the locale's date order (`2026-11-30` is `11/30/2026` in en-US,
     /// `30.11.2026` in de-DE, `2026年11月30日` in ja-JP).
     pub fn date(&self, day: NaiveDate) -> String {

@@ -11,6 +11,7 @@ pub mod backfill;
 mod change;
 mod close;
 mod credit;
+pub mod document;
 mod error;
 pub mod explain;
 pub mod receivables;

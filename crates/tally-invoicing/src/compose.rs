@@ -121,7 +121,9 @@ pub fn compose_in(
         }));
     }
     for line in &mut lines {
+        let bound = std::mem::take(&mut line.label.notes);
         line.label = crate::model::LineLabel::of(catalog, &line.plan, &line.key);
+        line.label.notes = notes_of(catalog, line, (&period, &next)).into_iter().chain(bound).collect();
     }
     let currency = customer.currency;
     let profile = customer.profile().map_err(|source| InvoiceError::Account { subscription: name.clone(), source })?;
@@ -153,6 +155,35 @@ pub fn compose_in(
     };
     crate::tax::settle(&mut invoice, catalog, &profile);
     Ok(invoice)
+}
+
+/// What a document says changed `line`'s amount, besides a bound the rating set:
+/// units included free, a fee for part of its period (of `closed` or `next`).
+fn notes_of(catalog: &Catalog, line: &InvoiceLine, (closed, next): (&Period, &Period)) -> Vec<crate::model::LineNote> {
+    use crate::model::LineNote;
+    let Some(plan) = catalog.plan(line.plan.as_str()) else { return Vec::new() };
+    match line.kind {
+        LineKind::Usage => {
+            let charge = plan.charges.iter().find(|c| c.key.as_str() == line.key);
+            match (charge, line.quantity) {
+                (Some(c), Some(q)) if c.included > Decimal::ZERO && q > Decimal::ZERO => {
+                    vec![LineNote::Included { units: c.included.min(q) }]
+                }
+                _ => Vec::new(),
+            }
+        }
+        LineKind::Fee => {
+            let prorated = plan.fees.iter().any(|f| f.key.as_str() == line.key && f.prorate);
+            let whole = if line.service_period.start() >= closed.end() { next } else { closed };
+            let days = |p: &Period| (p.end() - p.start()).num_seconds().saturating_add(43_200) / 86_400;
+            if prorated && line.service_period != *whole {
+                vec![LineNote::Prorated { days: days(&line.service_period), of: days(whole) }]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn fee_line(key: String, plan: PlanKey, kind: LineKind, period: Period, amount: Decimal) -> InvoiceLine {
@@ -197,7 +228,19 @@ fn lines_of(rated: &RatedPeriod, plan: &PlanKey, active: &Period) -> Vec<Invoice
                     .map(|u| u.tiers.iter().filter_map(|t| serde_json::to_value(t).ok()).collect())
                     .unwrap_or_default(),
                 amount: line.amount,
-                label: Default::default(),
+                label: crate::model::LineLabel {
+                    // The bound is the amount (rounded to the currency, as the line).
+                    notes: match usage.and_then(|u| u.bound) {
+                        Some(tally_rating::Bound::Minimum) => {
+                            vec![crate::model::LineNote::Minimum { amount: line.amount }]
+                        }
+                        Some(tally_rating::Bound::Maximum) => {
+                            vec![crate::model::LineNote::Maximum { amount: line.amount }]
+                        }
+                        None => Vec::new(),
+                    },
+                    ..Default::default()
+                },
                 tax: None,
                 tax_rates: Vec::new(),
                 tax_inclusive: false,

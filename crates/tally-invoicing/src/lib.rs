@@ -9,6 +9,7 @@
 //! The invoicer crate around it does the I/O: reading usage, storing invoices.
 
 mod compose;
+pub mod document;
 mod error;
 mod late;
 mod model;
@@ -20,7 +21,7 @@ mod trail;
 pub use compose::{compose, compose_in, BilledFee, PeriodUsage};
 pub use error::InvoiceError;
 pub use late::{billed_usage, late_usage_lines, Billed};
-pub use model::{invoice_id, Document, Invoice, InvoiceLine, InvoiceState, LineKind, LineLabel};
+pub use model::{invoice_id, Document, Invoice, InvoiceLine, InvoiceState, LineKind, LineLabel, LineNote};
 pub use schedule::{cycle_of, due_periods};
 pub use tax::{RateTotal, TaxSummary};
 pub use trail::Trail;

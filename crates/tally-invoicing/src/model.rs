@@ -109,6 +109,40 @@ pub struct LineLabel {
     /// The price of one billable unit, for per-unit charges.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_decimal")]
     pub unit_price: Option<Decimal>,
+    /// What changed the amount from quantity times price.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<LineNote>,
+}
+
+/// Why a line's amount is not simply its quantity times its price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "note", rename_all = "snake_case")]
+pub enum LineNote {
+    /// The plan includes this many units free (of the quantity used).
+    Included {
+        /// Units taken off.
+        #[serde(with = "rust_decimal::serde::str")]
+        units: Decimal,
+    },
+    /// A fee for part of its period.
+    Prorated {
+        /// Days billed.
+        days: i64,
+        /// Days of the whole period.
+        of: i64,
+    },
+    /// The charge's minimum per line and period applied.
+    Minimum {
+        /// The minimum.
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
+    },
+    /// The charge's maximum applied.
+    Maximum {
+        /// The cap.
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
+    },
 }
 
 impl LineLabel {
@@ -127,6 +161,7 @@ impl LineLabel {
                 description: d.description.clone(),
                 unit: None,
                 unit_price: None,
+                notes: Vec::new(),
             };
         }
         let Some(charge) = plan.charges.iter().find(|c| c.key.as_str() == key) else { return LineLabel::default() };
@@ -135,7 +170,13 @@ impl LineLabel {
             tally_domain::Price::PerUnit { unit_price } => Some(unit_price),
             _ => None,
         };
-        LineLabel { name: d.name.clone(), description: d.description.clone(), unit: d.unit.clone(), unit_price }
+        LineLabel {
+            name: d.name.clone(),
+            description: d.description.clone(),
+            unit: d.unit.clone(),
+            unit_price,
+            notes: Vec::new(),
+        }
     }
 }
 

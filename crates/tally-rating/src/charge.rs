@@ -14,6 +14,8 @@ pub struct PricedUsage {
     pub billable_quantity: Decimal,
     /// The line amount, clamped and rounded to the currency's minor unit.
     pub amount: Decimal,
+    /// The bound that set the amount, if one did.
+    pub bound: Option<crate::rated::Bound>,
 }
 
 /// Prices `quantity` (the aggregated usage of one line) under `charge`.
@@ -32,14 +34,17 @@ pub fn price_usage(
         _ => price::div(after_included, charge.per)?,
     };
     let mut amount = price::amount(&charge.price, after_included, charge.per, billable, tiers)?;
+    let mut bound = None;
     if let Some(minimum) = charge.minimum {
         if quantity > Decimal::ZERO && amount < minimum {
-            amount = minimum;
+            (amount, bound) = (minimum, Some(crate::rated::Bound::Minimum));
         }
     }
     if let Some(maximum) = charge.maximum {
-        amount = amount.min(maximum);
+        if amount > maximum {
+            (amount, bound) = (maximum, Some(crate::rated::Bound::Maximum));
+        }
     }
     let amount = currency.round(amount).ok_or(Overflow)?;
-    Ok(PricedUsage { billable_quantity: billable, amount })
+    Ok(PricedUsage { billable_quantity: billable, amount, bound })
 }

@@ -107,6 +107,7 @@ pub fn rate_charges(
                     quantity: *quantity,
                     billable_quantity: priced.billable_quantity,
                     tiers: tiers.clone(),
+                    bound: priced.bound,
                 }),
                 amount: priced.amount,
             });
@@ -161,6 +162,7 @@ fn rate_charge(
                 quantity,
                 billable_quantity: priced.billable_quantity,
                 tiers: tiers.clone(),
+                bound: priced.bound,
             }),
             amount: priced.amount,
         });

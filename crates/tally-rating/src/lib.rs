@@ -20,7 +20,7 @@ pub use charge::{price_usage, PricedUsage};
 pub use engine::{rate, rate_charges, ChargeUsage};
 pub use error::RatingError;
 pub use price::Overflow;
-pub use rated::{Line, LineKind, RatedPeriod, TierCharge, UsageDetail};
+pub use rated::{Bound, Line, LineKind, RatedPeriod, TierCharge, UsageDetail};
 
 #[cfg(test)]
 mod tests;

@@ -63,6 +63,17 @@ pub struct UsageDetail {
     pub billable_quantity: Decimal,
     /// Tiers touched, for graduated and volume prices.
     pub tiers: Vec<TierCharge>,
+    /// The line's minimum or maximum, when it changed the amount.
+    pub bound: Option<Bound>,
+}
+
+/// Which bound of a charge set a line's amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// The price came to less than the charge's `minimum`.
+    Minimum,
+    /// The price came to more than the charge's `maximum`.
+    Maximum,
 }
 
 /// The part of a tiered line that fell in one tier.

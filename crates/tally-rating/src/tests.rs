@@ -44,7 +44,7 @@ pub(crate) fn tier(up_to: Option<&str>, unit_price: &str, flat_price: &str) -> T
 /// Prices `q` and returns (billable, amount as text, tiers).
 pub(crate) fn priced(charge: &Charge, currency: Currency, q: &str) -> (String, String, Vec<TierCharge>) {
     let mut tiers = Vec::new();
-    let PricedUsage { billable_quantity, amount } = price_usage(charge, currency, d(q), &mut tiers).unwrap();
+    let PricedUsage { billable_quantity, amount, .. } = price_usage(charge, currency, d(q), &mut tiers).unwrap();
     (billable_quantity.normalize().to_string(), amount.to_string(), tiers)
 }
 

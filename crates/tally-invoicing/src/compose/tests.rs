@@ -199,8 +199,11 @@ fn lines_carry_the_catalogs_display_fields_and_the_html_shows_them() {
     let read: Invoice = serde_json::from_value(old).unwrap();
     assert!(read.lines.iter().all(|l| l.label.is_empty()));
     let trail = crate::Trail::of(&invoice, &[]);
-    let page = crate::render::html(&invoice, &customer("UTC"), "Tally", &trail);
-    assert!(page.contains("GPT-4o input tokens (usage)"), "{page}");
-    assert!(page.contains("2 1M tokens<br><small>at 2.5 USD per 1M tokens</small>"), "{page}");
+    let issuer = crate::document::Issuer { name: "Tally".into(), ..Default::default() };
+    let sheet = crate::document::sheet(&invoice, &customer("UTC"), &issuer, &trail, None).unwrap();
+    let page = crate::render::html(&sheet);
+    assert!(page.contains("<td>GPT-4o input tokens<br>"), "{page}");
+    assert!(page.contains("<td class=\"n\">2 × 1M tokens</td><td class=\"n\">$2.50 / 1M tokens</td>"), "{page}");
     assert!(page.contains("<small>Prompt tokens beyond the 1M included each month</small>"), "{page}");
+    assert!(page.contains("<small>1,000,000 included in the plan</small>"), "{page}");
 }

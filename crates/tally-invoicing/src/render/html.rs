@@ -1,153 +1,109 @@
-//! An invoice as a self-contained HTML page a customer could receive: who and what
-//! period, every line with its quantities and tier breakdown, totals. Dates are shown
-//! in the customer's time zone; every text from data is escaped.
+//! A document as a self-contained HTML page a customer could receive: the issuer and
+//! its logo, who is billed, the facts (number, dates, period), every line with its
+//! quantity, unit price, tax and amount, the totals, the notes and how to pay. It
+//! lays out a [`Sheet`] and nothing more; every text from data is escaped.
 
 use std::fmt::Write;
 
-use chrono_tz::Tz;
-use tally_domain::Customer;
+use base64::Engine;
 
-use crate::model::{Document, Invoice, InvoiceLine, InvoiceState, LineKind};
-use crate::trail::Trail;
+use crate::document::Sheet;
 
-pub(super) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}\
-table{border-collapse:collapse;width:100%}th,td{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tr.tier td{color:#666;font-size:.9em}\
-.total td{font-weight:bold;border-top:2px solid #222}.state{display:inline-block;padding:.1rem .5rem;border:1px solid #999}";
+pub(super) const STYLE: &str = "body{font-family:'Noto Sans','Noto Sans CJK JP','DejaVu Sans',system-ui,sans-serif;margin:2rem;color:#222;font-size:14px}\
+table{border-collapse:collapse;width:100%}th,td{padding:.35rem .6rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}\
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.tier td{color:#666;font-size:.9em}\
+small{color:#555}.strong td{font-weight:bold;border-top:2px solid #222}.state{display:inline-block;padding:.1rem .5rem;border:2px solid #b00;color:#b00;font-weight:bold}\
+header{display:flex;justify-content:space-between;gap:2rem}.parties{display:flex;gap:4rem;margin:1.5rem 0}\
+table.facts td{border:none;padding:.1rem .6rem .1rem 0}table.totals{width:auto;margin-left:auto;margin-top:1rem}\
+.notes,.pay,footer{margin-top:1.2rem;color:#333}footer{border-top:1px solid #ddd;padding-top:.5rem;font-size:.9em}img.logo{max-height:60px}";
 
-/// The page for `invoice`, addressed to `customer`, from `issuer`; `trail` names the
-/// documents linked to it by number.
-pub fn html(invoice: &Invoice, customer: &Customer, issuer: &str, trail: &Trail) -> String {
-    let zone = customer.timezone;
-    let title = match invoice.document {
-        Document::Invoice => "Invoice",
-        Document::CreditNote => "Credit note",
-    };
-    let number = invoice.number.as_deref().unwrap_or("(draft)");
-    let mut page = String::new();
+/// The page for `sheet`.
+pub fn html(sheet: &Sheet) -> String {
+    let mut page = String::with_capacity(8192);
+    let title = format!("{} {}", sheet.title, sheet.number);
     let _ = write!(
         page,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} {}</title><style>{STYLE}</style></head><body>\n",
-        esc(number)
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n<header><div>",
+        esc(&sheet.lang),
+        esc(&title)
     );
-    let _ = write!(page, "<h1>{title} {}</h1>\n<p>{}</p>\n", esc(number), esc(issuer));
-    if invoice.state != InvoiceState::Issued {
-        let state = if invoice.state == InvoiceState::Void { "VOID" } else { "DRAFT" };
-        let _ = writeln!(page, "<p class=\"state\">{state}</p>");
+    if let Some(logo) = &sheet.logo {
+        let data = base64::engine::general_purpose::STANDARD.encode(logo.bytes.as_slice());
+        let _ = write!(page, "<img class=\"logo\" alt=\"\" src=\"data:{};base64,{data}\"><br>", logo.mime);
     }
-    let _ = write!(page, "<h2>Bill to</h2>\n<p><strong>{}</strong><br>", esc(&customer.name));
-    for (key, value) in &customer.billing_details {
-        let _ = write!(page, "{}: {}<br>", esc(key), esc(value));
+    let _ = write!(page, "{}</div><div><h1>{}</h1>", lines(&sheet.issuer, true), esc(&title));
+    if let Some(mark) = &sheet.mark {
+        let _ = write!(page, "<p class=\"state\">{}</p>", esc(mark));
     }
-    let _ = writeln!(page, "Customer id: {}</p>", esc(customer.id.as_str()));
-    let _ = write!(
-        page,
-        "<p>Period: {} to {} ({})<br>Subscription: {}",
-        day(invoice.period.start(), zone),
-        day(invoice.period.end() - chrono::TimeDelta::seconds(1), zone),
-        esc(zone.name()),
-        esc(invoice.subscription.as_str())
-    );
-    if let Some(issued) = invoice.issued_at {
-        let _ = write!(page, "<br>Issued: {}", day(issued, zone));
+    page.push_str("</div></header>\n<section class=\"parties\"><div><h2>Bill to</h2>");
+    page.push_str(&lines(&sheet.bill_to, true));
+    page.push_str("</div><div><table class=\"facts\">");
+    for (label, value) in &sheet.facts {
+        let _ = write!(page, "<tr><td>{}</td><td>{}</td></tr>", esc(label), esc(value));
     }
-    // By number: an id (sub-acme@1793516400000) means nothing to a customer.
-    let linked = |number: &Option<String>, id: &Option<String>| number.clone().or_else(|| id.clone());
-    if let Some(cancels) = linked(&trail.cancels, &invoice.credits) {
-        // A void's credit note cancels the whole invoice; any other credits part of it.
-        let what = if invoice.cancels_whole() { "Cancels invoice" } else { "Credits part of invoice" };
-        let _ = write!(page, "<br>{what}: {}", esc(&cancels));
+    page.push_str("</table></div></section>\n<table class=\"lines\">\n<tr><th>Description</th><th>Service period</th><th class=\"n\">Quantity</th><th class=\"n\">Unit price</th><th class=\"n\">Tax</th><th class=\"n\">Amount</th></tr>\n");
+    for line in &sheet.lines {
+        let mut description = esc(&line.description);
+        for detail in &line.details {
+            let _ = write!(description, "<br><small>{}</small>", esc(detail));
+        }
+        let _ = writeln!(
+            page,
+            "<tr><td>{description}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&line.period),
+            esc(&line.quantity),
+            esc(&line.unit_price),
+            esc(&line.tax),
+            esc(&line.amount)
+        );
+        for (text, amount) in &line.tiers {
+            let _ = writeln!(
+                page,
+                "<tr class=\"tier\"><td colspan=\"5\">&nbsp;&nbsp;{}</td><td class=\"n\">{}</td></tr>",
+                esc(text),
+                esc(amount)
+            );
+        }
     }
-    if let Some(reason) = &invoice.reason {
-        let _ = write!(page, "<br>Reason: {}", esc(reason));
+    page.push_str("</table>\n<table class=\"totals\">\n");
+    for row in &sheet.totals {
+        let class = if row.strong { " class=\"strong\"" } else { "" };
+        let _ = writeln!(page, "<tr{class}><td>{}</td><td class=\"n\">{}</td></tr>", esc(&row.label), esc(&row.amount));
     }
-    if let Some(memo) = &invoice.memo {
-        let _ = write!(page, "<br>Note: {}", esc(memo));
+    page.push_str("</table>\n");
+    if !sheet.notes.is_empty() {
+        let _ = writeln!(page, "<div class=\"notes\">{}</div>", lines(&sheet.notes, false));
     }
-    if let Some(replaces) = linked(&trail.replaces, &invoice.revises) {
-        let _ = write!(page, "<br>Replaces invoice: {}", esc(&replaces));
+    if !sheet.payment.is_empty() || sheet.payment_link.is_some() {
+        page.push_str("<div class=\"pay\"><h2>How to pay</h2>");
+        page.push_str(&lines(&sheet.payment, false));
+        if let Some(link) = &sheet.payment_link {
+            let _ = write!(page, "<p><a href=\"{0}\">{0}</a></p>", esc(link));
+        }
+        page.push_str("</div>\n");
     }
-    if !trail.credited_by.is_empty() {
-        let _ = write!(page, "<br>Credit notes: {}", esc(&trail.credited_by.join(", ")));
+    if let Some(footer) = &sheet.footer {
+        let _ = writeln!(page, "<footer>{}</footer>", esc(footer));
     }
-    if !trail.replaced_by.is_empty() {
-        let _ = write!(page, "<br>Replaced by invoice: {}", esc(&trail.replaced_by.join(", ")));
-    }
-    page.push_str("</p>\n<table>\n<tr><th>Description</th><th>Service period</th><th class=\"n\">Quantity</th><th class=\"n\">Billable</th><th class=\"n\">Amount</th></tr>\n");
-    for line in &invoice.lines {
-        row(&mut page, line, zone, invoice.currency.code());
-    }
-    let _ = write!(
-        page,
-        "<tr class=\"total\"><td colspan=\"4\">Total</td><td class=\"n\">{} {}</td></tr>\n</table>\n</body></html>\n",
-        invoice.total,
-        invoice.currency.code()
-    );
+    page.push_str("</body></html>\n");
     page
 }
 
-fn row(page: &mut String, line: &InvoiceLine, zone: Tz, currency: &str) {
-    let what = match line.kind {
-        LineKind::Fee => "fee",
-        LineKind::Usage => "usage",
-        LineKind::MinimumCommitment => "minimum commitment true-up",
-        LineKind::FeeAdjustment => "fee correction",
-        LineKind::LateUsage => "late usage",
-        LineKind::Credit => "credit",
-    };
-    // The catalog's name for the line when it has one (the key otherwise), what kind of
-    // line it is, and the description beneath.
-    let label = &line.label;
-    let mut description = match &label.name {
-        Some(name) => format!("{} ({what})", esc(name)),
-        None => format!("{} ({what}, plan {})", esc(&line.key), esc(line.plan.as_str())),
-    };
-    if !line.dimensions.is_empty() {
-        let dims: Vec<String> = line.dimensions.iter().map(|(k, v)| format!("{}={}", esc(k), esc(v))).collect();
-        let _ = write!(description, " [{}]", dims.join(", "));
+/// Lines of text as a paragraph, the first in bold when `first_strong`.
+fn lines(texts: &[String], first_strong: bool) -> String {
+    let mut out = String::from("<p>");
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            out.push_str("<br>");
+        }
+        if i == 0 && first_strong {
+            let _ = write!(out, "<strong>{}</strong>", esc(text));
+        } else {
+            out.push_str(&esc(text));
+        }
     }
-    if let Some(more) = &label.description {
-        let _ = write!(description, "<br><small>{}</small>", esc(more));
-    }
-    let period = format!(
-        "{} to {}",
-        day(line.service_period.start(), zone),
-        day(line.service_period.end() - chrono::TimeDelta::seconds(1), zone)
-    );
-    let quantity = line.quantity.map(|q| q.normalize().to_string()).unwrap_or_default();
-    let mut billable = line.billable_quantity.map(|q| q.round_dp(6).normalize().to_string()).unwrap_or_default();
-    if let (false, Some(unit)) = (billable.is_empty(), &label.unit) {
-        let _ = write!(billable, " {}", esc(unit));
-    }
-    if let (false, Some(price)) = (billable.is_empty(), label.unit_price) {
-        let per = label.unit.as_deref().map(|u| format!(" per {}", esc(u))).unwrap_or_default();
-        let _ = write!(billable, "<br><small>at {} {currency}{per}</small>", price.normalize());
-    }
-    let _ = writeln!(
-        page,
-        "<tr><td>{description}</td><td>{period}</td><td class=\"n\">{quantity}</td><td class=\"n\">{billable}</td><td class=\"n\">{} {currency}</td></tr>",
-        line.amount
-    );
-    for tier in &line.tiers {
-        let field = |name: &str| tier.get(name).and_then(|v| v.as_str()).map(esc).unwrap_or_default();
-        let upto = tier
-            .get("up_to")
-            .and_then(|v| v.as_str())
-            .map_or_else(|| "and above".to_owned(), |u| format!("up to {}", esc(u)));
-        let _ = writeln!(
-            page,
-            "<tr class=\"tier\"><td>&nbsp;&nbsp;tier {} ({upto}): {} at {}{}</td><td></td><td></td><td></td><td class=\"n\">{}</td></tr>",
-            tier.get("tier").map(|v| v.to_string()).unwrap_or_default(),
-            field("quantity"),
-            field("unit_price"),
-            if field("flat_price").trim_start_matches(['0', '.']).is_empty() { String::new() } else { format!(" + {} flat", field("flat_price")) },
-            field("amount")
-        );
-    }
-}
-
-fn day(t: chrono::DateTime<chrono::Utc>, zone: Tz) -> String {
-    t.with_timezone(&zone).format("%Y-%m-%d").to_string()
+    out.push_str("</p>");
+    out
 }
 
 /// Escapes text for HTML element content and attribute values.

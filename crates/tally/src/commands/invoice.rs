@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use tally_domain::{CustomerId, SubscriptionId};
-use tally_store::{AccountStore, InvoiceFilter, InvoiceRecord, InvoiceStore};
+use tally_store::{InvoiceFilter, InvoiceRecord, InvoiceStore};
 
 use super::settings::{open_store_on, span_flag, text_flag, ConfigArgs};
 
@@ -52,15 +52,19 @@ pub enum InvoiceCommand {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Show one invoice: JSON, or an HTML page a customer could receive.
+    /// Show one invoice: JSON, or the HTML page or PDF a customer receives (a PDF goes
+    /// to --output, or to standard output when it is not a terminal).
     Show {
         /// The invoice's id or number.
         #[arg(long)]
         id: String,
-        /// json or html.
-        #[arg(long, default_value = "json", value_parser = ["json", "html"])]
+        /// json, html or pdf.
+        #[arg(long, default_value = "json", value_parser = ["json", "html", "pdf"])]
         format: String,
-        /// The issuer named on HTML invoices (sets `http.issuer`).
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        /// The issuer's name on documents (sets `issuer.name`).
         #[arg(long)]
         issuer: Option<String>,
         #[command(flatten)]
@@ -260,21 +264,31 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 super::table::print(&["number", "id", "customer", "period start", "state", "currency", "total"], &rows);
             }
         }
-        InvoiceCommand::Show { id, format, issuer, config } => {
-            let settings = config.load_with(flags([text_flag("http.issuer", issuer, "--issuer")]))?;
+        InvoiceCommand::Show { id, format, output, issuer, config } => {
+            let settings = config.load_with(flags([text_flag("issuer.name", issuer, "--issuer")]))?;
             let store = open_store_on(&runtime, &settings)?;
             let record = runtime
                 .block_on(tally_invoicer::find_invoice(&store, id))?
                 .with_context(|| format!("no invoice with id or number {id}"))?;
-            if format == "html" {
-                let invoice = tally_invoicer::read_invoice(&record)?;
-                let customer = runtime
-                    .block_on(store.customer(&invoice.customer))?
-                    .with_context(|| format!("the invoice's customer {} is gone", invoice.customer))?;
-                let trail = runtime.block_on(tally_invoicer::paper_trail(&store, &invoice))?;
-                print!("{}", tally_invoicing::render::html(&invoice, &customer, &settings.http.issuer, &trail));
+            let bytes = if format == "json" {
+                (serde_json::to_string_pretty(&body(&record)?)? + "\n").into_bytes()
             } else {
-                println!("{}", serde_json::to_string_pretty(&body(&record)?)?);
+                let invoice = tally_invoicer::read_invoice(&record)?;
+                let issuer = super::documents::issuer(&settings)?;
+                let sheet = runtime.block_on(tally_invoicer::document::sheet_of(&store, &invoice, &issuer))?;
+                if format == "pdf" {
+                    let fonts = super::documents::fonts(&settings)?;
+                    tally_pdf::pdf(&sheet, &fonts).with_context(|| format!("the PDF of {id}"))?
+                } else {
+                    tally_invoicing::render::html(&sheet).into_bytes()
+                }
+            };
+            match output {
+                Some(path) => std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?,
+                None if format == "pdf" && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+                    anyhow::bail!("a PDF is not for a terminal: give --output FILE or redirect standard output")
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
             }
         }
         InvoiceCommand::Export { lines, customer, state, output, config } => {

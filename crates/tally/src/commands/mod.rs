@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod config;
 pub mod customers;
 pub mod demo;
+pub mod documents;
 pub mod ingest;
 pub mod invoice;
 pub mod kafka_send;

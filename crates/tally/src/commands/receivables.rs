@@ -33,7 +33,7 @@ struct Opened {
     customer: CustomerId,
     currency: Currency,
     horizon: tally_domain::DateHorizon,
-    /// Who documents name as the issuer (`http.issuer`).
+    /// Who documents name as the issuer (`issuer.name`).
     issuer: String,
 }
 
@@ -142,7 +142,7 @@ pub enum ReceivablesCommand {
         /// `text`, `json`, `csv` (for Excel) or `html` (for the customer).
         #[arg(long, default_value = "text", value_parser = ["text", "json", "csv", "html"])]
         format: String,
-        /// The issuer named on the HTML statement (sets `http.issuer`).
+        /// The issuer named on the HTML statement (sets `issuer.name`).
         #[arg(long)]
         issuer: Option<String>,
     },
@@ -184,7 +184,7 @@ impl Account {
         let id = CustomerId::new(self.customer.clone());
         let customer =
             runtime.block_on(store.customer(&id))?.with_context(|| format!("--customer: no customer {id}"))?;
-        let (horizon, issuer) = (settings.accounts.horizon(), settings.http.issuer);
+        let (horizon, issuer) = (settings.accounts.horizon(), settings.issuer.name);
         Ok(Opened { store, customer: id, currency: customer.currency, horizon, issuer })
     }
 }
@@ -303,7 +303,7 @@ pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
             super::table::print(&["invoice", "customer", "due", "days late", "currency", "owed"], &rows);
         }
         ReceivablesCommand::Statement { account, from, to, format, issuer } => {
-            let flags = super::settings::text_flag("http.issuer", issuer, "--issuer").into_iter().collect();
+            let flags = super::settings::text_flag("issuer.name", issuer, "--issuer").into_iter().collect();
             let Opened { store, customer, currency, issuer, .. } = account.open_with(&runtime, flags)?;
             let s = runtime.block_on(receivables::statement(&store, &customer, currency, *from, *to))?;
             let who =

@@ -52,6 +52,35 @@ fn plan(index: u32) -> &'static str {
     }
 }
 
+/// A demo customer's billing profile, from where it is: country, region, locale, an
+/// address; Tokyo customers have a Japanese legal name, so their PDFs need a CJK font.
+fn details(id: &str, name: &str, zone: Tz) -> std::collections::BTreeMap<String, String> {
+    let (country, region, locale, city) = match zone {
+        Tz::America__New_York => ("US", Some("NY"), "en-US", "New York, NY 10001"),
+        Tz::America__Los_Angeles => ("US", Some("CA"), "en-US", "Los Angeles, CA 90012"),
+        Tz::Asia__Tokyo => ("JP", None, "ja-JP", "東京都千代田区丸の内1-1-1"),
+        Tz::Europe__Berlin => ("DE", None, "de-DE", "10115 Berlin"),
+        Tz::Europe__Paris => ("FR", None, "fr-FR", "75002 Paris"),
+        _ => ("GB", None, "en-GB", "London EC1A 1BB"),
+    };
+    let mut details: std::collections::BTreeMap<String, String> = [
+        ("email", format!("billing@{id}.example")),
+        ("country", country.to_owned()),
+        ("locale", locale.to_owned()),
+        ("address", format!("1 Example Street\n{city}")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    if let Some(region) = region {
+        details.insert("region".into(), region.into());
+    }
+    if zone == Tz::Asia__Tokyo {
+        details.insert("legal_name".into(), format!("株式会社{}（{name}）", &id[id.len() - 3..]));
+    }
+    details
+}
+
 /// The demo's customers and their subscriptions, starting on the first of `month`
 /// at local midnight.
 pub fn accounts(customers: u32, month: NaiveDate) -> Vec<(Customer, Subscription)> {
@@ -74,10 +103,10 @@ pub fn accounts(customers: u32, month: NaiveDate) -> Vec<(Customer, Subscription
             let id = customer_id(i);
             let customer = Customer {
                 id: CustomerId::new(id.clone()),
-                name,
+                name: name.clone(),
                 currency: Currency::from_code(currency).expect("ISO currency"),
                 timezone: zone,
-                billing_details: [("email".to_owned(), format!("billing@{id}.example"))].into(),
+                billing_details: details(&id, &name, zone),
             };
             let start = local_midnight(zone, month);
             let subscription = Subscription {

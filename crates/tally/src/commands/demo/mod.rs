@@ -124,7 +124,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let records = runtime.block_on(store.invoices(&InvoiceFilter::default()))?;
     let distinct = runtime.block_on(tally_store::UsageStore::count_events(&*store, &window))?;
     let invoices_dir = args.out.join("invoices");
-    report::write_invoices(&records, &customers, &invoices_dir)?;
+    let issuer = super::documents::issuer(&settings)?;
+    let fonts = super::documents::fonts(&settings)?;
+    report::write_invoices(&records, &customers, &invoices_dir, (&issuer, &fonts))?;
     let summary = report::Summary::new(&catalog, &customers, &records, &fed, distinct, closed.issued.len());
     let timing = report::Timing { feed: fed.seconds, close: close_seconds, total: started.elapsed().as_secs_f64() };
     summary.write_json(&args.out.join("summary.json"), &timing)?;

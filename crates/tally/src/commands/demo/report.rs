@@ -148,8 +148,15 @@ fn meter_of(catalog: &Catalog, line: &tally_invoicing::InvoiceLine) -> String {
     }
 }
 
-/// Writes every invoice as `<number>.json` and `<number>.html`.
-pub fn write_invoices(records: &[InvoiceRecord], customers: &[Customer], dir: &Path) -> anyhow::Result<()> {
+/// Writes every invoice as `<number>.json`, `<number>.html` and `<number>.pdf`; the
+/// PDFs no font could be found for are counted and named in the error it returns
+/// after writing all the others.
+pub fn write_invoices(
+    records: &[InvoiceRecord],
+    customers: &[Customer],
+    dir: &Path,
+    (issuer, fonts): (&tally_invoicing::document::Issuer, &tally_pdf::Fonts),
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let by_id: BTreeMap<&str, &Customer> = customers.iter().map(|c| (c.id.as_str(), c)).collect();
     let bar = bar(records.len() as u64, "writing invoices");
@@ -159,6 +166,7 @@ pub fn write_invoices(records: &[InvoiceRecord], customers: &[Customer], dir: &P
     for doc in &documents {
         by_subscription.entry(doc.subscription.as_str()).or_default().push(doc.clone());
     }
+    let mut no_pdf: Vec<(String, String)> = Vec::new();
     for (record, invoice) in records.iter().zip(&documents) {
         let name = record.number.clone().unwrap_or_else(|| record.id.replace(['@', ':'], "_"));
         let json = serde_json::to_string_pretty(invoice)? + "\n";
@@ -166,13 +174,21 @@ pub fn write_invoices(records: &[InvoiceRecord], customers: &[Customer], dir: &P
         if let Some(customer) = by_id.get(invoice.customer.as_str()) {
             let siblings = by_subscription.get(invoice.subscription.as_str()).map_or(&[][..], Vec::as_slice);
             let trail = tally_invoicing::Trail::of(invoice, siblings);
-            let html = tally_invoicing::render::html(invoice, customer, "Tally demo", &trail);
-            std::fs::write(dir.join(format!("{name}.html")), html)
+            let sheet = tally_invoicing::document::sheet(invoice, customer, issuer, &trail, None)?;
+            std::fs::write(dir.join(format!("{name}.html")), tally_invoicing::render::html(&sheet))
                 .with_context(|| format!("writing invoice {name}"))?;
+            match tally_pdf::pdf(&sheet, fonts) {
+                Ok(pdf) => std::fs::write(dir.join(format!("{name}.pdf")), pdf)
+                    .with_context(|| format!("writing invoice {name}"))?,
+                Err(e) => no_pdf.push((name.clone(), e.to_string())),
+            }
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if let Some((first, why)) = no_pdf.first() {
+        anyhow::bail!("{} invoices have no PDF (their HTML is written), {first} the first: {why}", no_pdf.len());
+    }
     Ok(())
 }
 
@@ -236,5 +252,5 @@ pub fn print(summary: &Summary, timing: &Timing, header: &Header, invoices: &Pat
         thousands(rate as u64),
         timing.close
     );
-    println!("invoices (JSON and HTML): {}", invoices.display());
+    println!("invoices (JSON, HTML and PDF): {}", invoices.display());
 }
