@@ -14,9 +14,13 @@ pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 /// Environment variables `TALLY__SECTION__KEY` override the file.
 pub const ENV_PREFIX: &str = "TALLY";
 
-/// Maps whose keys are free (they go to librdkafka as they are).
-pub(crate) const OPEN_TABLES: [&str; 3] =
-    ["ingest.kafka.properties", "ingest.kafka.properties_from_env", "ingest.kafka.properties_from_files"];
+/// Maps whose keys are free (they go to librdkafka as they are; currency codes).
+pub(crate) const OPEN_TABLES: [&str; 4] = [
+    "ingest.kafka.properties",
+    "ingest.kafka.properties_from_env",
+    "ingest.kafka.properties_from_files",
+    "issuer.payment",
+];
 
 /// Where a configuration comes from besides the defaults.
 #[derive(Debug, Default, Clone)]

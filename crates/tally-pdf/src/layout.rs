@@ -178,12 +178,12 @@ fn wide(c: char) -> bool {
 
 /// The columns of the lines table: (left, width, right-aligned).
 const COLUMNS: [(f32, f32, bool); 6] = [
-    (MARGIN, 150.0, false),
-    (203.0, 82.0, false),
-    (290.0, 70.0, true),
-    (365.0, 78.0, true),
-    (448.0, 34.0, true),
-    (487.0, 60.0, true),
+    (MARGIN, 134.0, false),
+    (186.0, 74.0, false),
+    (264.0, 76.0, true),
+    (344.0, 92.0, true),
+    (440.0, 34.0, true),
+    (478.0, PAGE_W - MARGIN - 478.0, true),
 ];
 const HEADERS: [&str; 6] = ["Description", "Service period", "Quantity", "Unit price", "Tax", "Amount"];
 
