@@ -393,3 +393,6 @@ fn sheet_line(
         tiers,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{fixture, ok};
+use common::ok;
 
 /// `tool` (poppler-utils) on `pdf`; its standard output.
 fn poppler(tool: &str, args: &[&str], pdf: &Path) -> String {
@@ -65,7 +65,7 @@ link = "https://pay.example.com/{number}?amount={amount}&currency={currency}"
 "#,
     )
     .unwrap();
-    let catalog = fixture("taxed_catalog.toml");
+    let catalog = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/taxed-catalog.toml");
     let mut store = vec!["--embedded".to_owned(), dir.path().join("tally.db").to_str().unwrap().to_owned()];
     store.extend(["--config".to_owned(), config.to_str().unwrap().to_owned()]);
     store.extend(["--catalog".to_owned(), catalog.to_str().unwrap().to_owned()]);
