@@ -24,33 +24,50 @@ pub(crate) struct Face {
     pub(crate) font: krilla::text::Font,
     data: Arc<Vec<u8>>,
     index: u32,
-    /// Advance per em of the cached characters; `None`: not in the font.
-    widths: Arc<Vec<Option<f32>>>,
+    /// Advance per em of the characters read at load; `None`: not in the font.
+    widths: Arc<Vec<Option<(u32, f32)>>>,
+    /// The same for the others, as documents meet them (CJK): reading a glyph's
+    /// advance from the font costs more than drawing it.
+    more: Arc<std::sync::RwLock<std::collections::HashMap<char, Option<(u32, f32)>>>>,
 }
 
 impl Face {
     fn load(data: Arc<Vec<u8>>, index: u32, name: &str) -> Result<Face, PdfError> {
         let unreadable = || PdfError::Font { file: name.to_owned(), message: "not a font krilla can read".into() };
         let font = krilla::text::Font::new(data.clone().into(), index).ok_or_else(unreadable)?;
-        let mut face = Face { font, data, index, widths: Arc::new(Vec::new()) };
+        let mut face = Face { font, data, index, widths: Arc::new(Vec::new()), more: Default::default() };
         let widths = (0..CACHED).map(|c| char::from_u32(c as u32).and_then(|c| face.measure(c))).collect();
         face.widths = Arc::new(widths);
         Ok(face)
     }
 
-    fn measure(&self, c: char) -> Option<f32> {
+    fn measure(&self, c: char) -> Option<(u32, f32)> {
         let font = FontRef::from_index(self.data.as_slice(), self.index).ok()?;
         let glyph = font.charmap().map(c)?;
         let upem = f32::from(font.metrics(Size::unscaled(), LocationRef::default()).units_per_em);
-        Some(font.glyph_metrics(Size::unscaled(), LocationRef::default()).advance_width(glyph)? / upem)
+        let advance = font.glyph_metrics(Size::unscaled(), LocationRef::default()).advance_width(glyph)? / upem;
+        Some((glyph.to_u32(), advance))
     }
 
     /// The advance of `c` per em, if the font has it.
     pub(crate) fn advance(&self, c: char) -> Option<f32> {
-        match self.widths.get(c as usize) {
-            Some(w) => *w,
-            None => self.measure(c),
+        self.glyph(c).map(|(_, w)| w)
+    }
+
+    /// The glyph of `c` and its advance per em, if the font has it: laid out here, so
+    /// krilla draws glyphs and never shapes (its shaper was half the time of a PDF).
+    pub(crate) fn glyph(&self, c: char) -> Option<(u32, f32)> {
+        if let Some(w) = self.widths.get(c as usize) {
+            return *w;
         }
+        if let Some(w) = self.more.read().ok().and_then(|m| m.get(&c).copied()) {
+            return w;
+        }
+        let w = self.measure(c);
+        if let Ok(mut more) = self.more.write() {
+            more.insert(c, w);
+        }
+        w
     }
 }
 

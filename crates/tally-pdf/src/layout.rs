@@ -5,7 +5,7 @@ use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::Fill;
-use krilla::text::TextDirection;
+use krilla::text::{GlyphId, KrillaGlyph};
 use krilla::Document;
 use tally_invoicing::document::Sheet;
 
@@ -360,8 +360,15 @@ fn emit(sheet: &Sheet, l: &Layout<'_>) -> Result<Vec<u8>, PdfError> {
                     surface.set_fill(Some(fill(*grey)));
                     let mut x = *x;
                     for (face_index, text, width) in runs {
-                        let font = face(l.fonts, *face_index).font.clone();
-                        surface.draw_text(Point::from_xy(x, *y), font, *size, text, false, TextDirection::Auto);
+                        let f = face(l.fonts, *face_index);
+                        surface.draw_glyphs(
+                            Point::from_xy(x, *y),
+                            &glyphs(f, text),
+                            f.font.clone(),
+                            text,
+                            *size,
+                            false,
+                        );
                         x += width;
                     }
                 }
@@ -392,15 +399,9 @@ fn emit(sheet: &Sheet, l: &Layout<'_>) -> Result<Vec<u8>, PdfError> {
             let shaped = layout.shape(&text, SMALL, false)?;
             let mut x = PAGE_W - MARGIN - shaped.width;
             for (face_index, run, width) in shaped.runs {
-                let font = face(l.fonts, face_index).font.clone();
-                surface.draw_text(
-                    Point::from_xy(x, PAGE_H - MARGIN / 2.0),
-                    font,
-                    SMALL,
-                    &run,
-                    false,
-                    TextDirection::Auto,
-                );
+                let f = face(l.fonts, face_index);
+                let at = Point::from_xy(x, PAGE_H - MARGIN / 2.0);
+                surface.draw_glyphs(at, &glyphs(f, &run), f.font.clone(), &run, SMALL, false);
                 x += width;
             }
         }
@@ -408,6 +409,17 @@ fn emit(sheet: &Sheet, l: &Layout<'_>) -> Result<Vec<u8>, PdfError> {
         page.finish();
     }
     document.finish().map_err(|e| PdfError::Write(format!("{e:?}")))
+}
+
+/// The glyphs of `text` in `face`, one per character, each with its advance and the
+/// bytes of the text it stands for (what a reader copies out).
+fn glyphs(face: &Face, text: &str) -> Vec<KrillaGlyph> {
+    text.char_indices()
+        .map(|(i, c)| {
+            let (id, advance) = face.glyph(c).or_else(|| face.glyph(' ')).unwrap_or((0, 0.3));
+            KrillaGlyph::new(GlyphId::new(id), advance, 0.0, 0.0, 0.0, i..i + c.len_utf8(), None)
+        })
+        .collect()
 }
 
 fn fill(grey: u8) -> Fill {

@@ -27,13 +27,23 @@ fn issuer() -> Issuer {
         footer: Some("Thank you for computing with us.".into()),
         payment: BTreeMap::from([(
             "EUR".to_owned(),
-            Payment { instructions: vec!["IBAN DE89 3704 0044 0532 0130 00".into()], link: Some("https://pay.example.com/{number}".into()) },
+            Payment {
+                instructions: vec!["IBAN DE89 3704 0044 0532 0130 00".into()],
+                link: Some("https://pay.example.com/{number}".into()),
+            },
         )]),
     }
 }
 
 /// The October invoice of `plan` for a customer in `zone` with `details`, issued.
-fn invoice(plan: &str, currency: &str, zone: &str, start: &str, details: &[(&str, &str)], hours: &[(&str, &str)]) -> (Invoice, Customer) {
+fn invoice(
+    plan: &str,
+    currency: &str,
+    zone: &str,
+    start: &str,
+    details: &[(&str, &str)],
+    hours: &[(&str, &str)],
+) -> (Invoice, Customer) {
     let customer = Customer {
         id: CustomerId::new(format!("c-{plan}")),
         name: format!("Customer {plan}"),
@@ -78,8 +88,16 @@ fn snapshot(name: &str, (invoice, customer): (Invoice, Customer)) {
 
 #[test]
 fn an_eur_invoice_with_vat() {
-    let details = [("country", "DE"), ("locale", "de-DE"), ("tax_id", "DE999999999"), ("address", "Unter den Linden 5\n10117 Berlin")];
-    snapshot("eur", invoice("eu", "EUR", "Europe/Berlin", "2026-09-30T22:00:00Z", &details, &[("h100", "13"), ("a100", "13")]));
+    let details = [
+        ("country", "DE"),
+        ("locale", "de-DE"),
+        ("tax_id", "DE999999999"),
+        ("address", "Unter den Linden 5\n10117 Berlin"),
+    ];
+    snapshot(
+        "eur",
+        invoice("eu", "EUR", "Europe/Berlin", "2026-09-30T22:00:00Z", &details, &[("h100", "13"), ("a100", "13")]),
+    );
 }
 
 #[test]
