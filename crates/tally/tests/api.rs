@@ -28,8 +28,10 @@ fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body
         body.len()
     )
     .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    // Bytes, not text: a PDF answer is not UTF-8 (its head and text bodies are).
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).unwrap();
+    let response = String::from_utf8_lossy(&bytes).into_owned();
     let status = response.split(' ').nth(1).unwrap().parse().unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
     (status, head.to_ascii_lowercase(), body.to_owned())
@@ -174,7 +176,7 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     let (api, metrics) = (common::free_port(), common::free_port());
     let config = format!(
         "catalog = {catalog:?}\n{store_config}[http]\nlisten = \"{api}\"\nmax_body_bytes = 65536\n\
-         issuer = \"Tally Test Ltd\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
+         [issuer]\nname = \"Tally Test Ltd\"\n[metrics]\nlisten = \"{metrics}\"\n[invoicer]\nenabled = false\n{}",
         common::tokens_toml()
     );
     std::fs::write(d.join("api.toml"), config).unwrap();
@@ -292,6 +294,9 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     assert_eq!(status, 200);
     assert!(head.contains("content-type: text/html"), "{head}");
     assert!(page.contains("Tally Test Ltd") && page.contains(&number) && page.contains("Acme AI"), "{page}");
+    let (status, head, pdf) = request(api, "GET", &format!("/v1/invoices/{number}?format=pdf"), read, "");
+    assert_eq!(status, 200, "{pdf}");
+    assert!(head.contains("content-type: application/pdf") && pdf.starts_with("%PDF-"), "{head}");
     // The evidence behind the GPT-4o input line: by day, by dimension, the events.
     let lines = from_cli["lines"].as_array().unwrap();
     let position = 1 + lines.iter().position(|l| l["key"] == "gpt4o_input").unwrap();
