@@ -8,85 +8,13 @@ use tally_domain::{Catalog, CustomerId, Dimensions, Period, PlanKey, Subscriptio
 use super::*;
 use crate::model::{Document, Invoice, InvoiceLine, InvoiceState, LineKind};
 
-const CATALOG: &str = r#"
-[[meters]]
-key = "gpu_hours"
-event_type = "gpu.usage"
-aggregation = "sum"
-value = "hours"
-dimensions = ["gpu_type"]
-
-[[plans]]
-key = "eu"
-currency = "EUR"
-interval = "month"
-[[plans.fees]]
-key = "platform"
-amount = "49.00"
-[[plans.fees]]
-key = "handbook"
-amount = "10.00"
-tax_category = "reduced"
-[[plans.charges]]
-key = "gpu"
-meter = "gpu_hours"
-group_by = ["gpu_type"]
-price = { model = "per_unit", unit_price = "2.35" }
-
-[[plans]]
-key = "us"
-currency = "USD"
-interval = "month"
-[[plans.fees]]
-key = "platform"
-amount = "49.00"
-[[plans.charges]]
-key = "gpu"
-meter = "gpu_hours"
-price = { model = "per_unit", unit_price = "2.35" }
-
-[[plans]]
-key = "jp"
-currency = "JPY"
-interval = "month"
-tax_inclusive = true
-[[plans.fees]]
-key = "platform"
-amount = "11000"
-[[plans.charges]]
-key = "gpu"
-meter = "gpu_hours"
-group_by = ["gpu_type"]
-price = { model = "per_unit", unit_price = "1174" }
-
-[tax]
-rounding = "ROUNDING"
-[[tax.rates]]
-name = "VAT"
-country = "DE"
-rate = "0.19"
-[[tax.rates]]
-name = "VAT"
-country = "DE"
-category = "reduced"
-rate = "0.07"
-[[tax.rates]]
-name = "VAT"
-country = "FR"
-rate = "0.20"
-[[tax.rates]]
-name = "Sales tax"
-country = "US"
-region = "CA"
-rate = "0.0725"
-[[tax.rates]]
-name = "消費税"
-country = "JP"
-rate = "0.10"
-"#;
+/// The taxed example catalog of the user docs: EU VAT 19% and 7% (`reduced`), California
+/// 7.25%, Japan 10% on a tax-inclusive JPY plan, rounded per line.
+const CATALOG: &str = include_str!("../../../../docs/examples/taxed-catalog.toml");
 
 fn catalog(rounding: &str) -> Catalog {
-    Catalog::from_toml_str(&CATALOG.replace("ROUNDING", rounding), "tax.toml").unwrap()
+    let text = CATALOG.replace("rounding = \"per_line\"", &format!("rounding = \"{rounding}\""));
+    Catalog::from_toml_str(&text, "taxed-catalog.toml").unwrap()
 }
 
 fn d(s: &str) -> Decimal {
