@@ -524,7 +524,7 @@ fn every_endpoint(store: &[&str], store_config: &str) {
             "to",
         ),
         ("GET", "/v1/customers/acme/usage?meter=llm_tokens", read, "", 400, "invalid_parameter", "from"),
-        ("GET", "/v1/invoices/x?format=pdf", read, "", 400, "invalid_parameter", "format"),
+        ("GET", "/v1/invoices/x?format=xml", read, "", 400, "invalid_parameter", "format"),
         ("GET", "/v1/usage/unbilled?from=last-week", read, "", 400, "invalid_parameter", "from"),
         (
             "POST",

@@ -37,7 +37,7 @@ fn demo(out: &Path, env: &[(&str, String)], events_file: Option<&Path>) -> Value
     let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "demo failed: {}\n{stdout}", String::from_utf8_lossy(&output.stderr));
-    for heading in ["Revenue by plan", "Revenue by meter", "Top customers", "invoices (JSON and HTML)"] {
+    for heading in ["Revenue by plan", "Revenue by meter", "Top customers", "invoices (JSON, HTML and PDF)"] {
         assert!(stdout.contains(heading), "{heading} missing from:\n{stdout}");
     }
     serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
@@ -51,6 +51,7 @@ fn invoices(out: &Path) -> BTreeMap<String, Value> {
         if path.extension().is_some_and(|e| e == "json") {
             let invoice: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             assert!(path.with_extension("html").exists(), "{} has no HTML twin", path.display());
+            assert!(path.with_extension("pdf").exists(), "{} has no PDF twin", path.display());
             all.insert(invoice["number"].as_str().unwrap().to_owned(), invoice);
         }
     }

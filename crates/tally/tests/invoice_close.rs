@@ -227,8 +227,13 @@ fn outputs_open_cleanly(store: &[String], invoices: &[Value]) {
     let page = String::from_utf8(page.stdout).unwrap();
     assert!(page.contains(&format!("<h1>Invoice {number}</h1>")), "{page}");
     assert!(page.contains("Müller &amp; &lt;Söhne&gt;, GmbH"), "the name is escaped, UTF-8 kept");
-    assert!(page.contains("Period: 2026-10-01 to 2026-10-31 (Asia/Tokyo)"), "dates in the customer's zone");
-    assert!(page.contains(&format!("<td class=\"n\">{} USD</td></tr>\n</table>", first["total"].as_str().unwrap())));
+    assert!(
+        page.contains("<td>Billing period</td><td>10/01/2026 – 10/31/2026 (Asia/Tokyo)</td>"),
+        "dates in the customer's zone, written as its locale (en-US, none given) writes them"
+    );
+    let total: Decimal = first["total"].as_str().unwrap().parse().unwrap();
+    let shown = tally_domain::Locale::default().money(total, "USD".parse().unwrap());
+    assert!(page.contains(&format!("<tr class=\"strong\"><td>Total</td><td class=\"n\">{shown}</td></tr>")), "{page}");
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lines.csv");
