@@ -47,6 +47,8 @@ fn assert_has(text: &str, wanted: &[&str]) {
 fn taxed_invoices_and_a_credit_note_read_back_from_their_pdfs() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tally.toml");
+    // A PNG of the docs stands in for the issuer's logo.
+    let logo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/invoices/usd-pdf.png").display().to_string();
     std::fs::write(
         &config,
         r#"
@@ -59,10 +61,12 @@ address = "Friedrichstraße 1\n10117 Berlin, Germany"
 tax_id = "DE123456789"
 registration = "HRB 12345, Amtsgericht Berlin"
 footer = "Thank you for computing with us."
+logo = "LOGO"
 [issuer.payment.EUR]
 instructions = "IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX"
 link = "https://pay.example.com/{number}?amount={amount}&currency={currency}"
-"#,
+"#
+        .replace("LOGO", &logo),
     )
     .unwrap();
     let catalog = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/taxed-catalog.toml");
@@ -192,6 +196,11 @@ link = "https://pay.example.com/{number}?amount={amount}&currency={currency}"
         ],
     );
     assert_embedded(&fonts);
+    // The logo is in the PDF as an image (poppler's pdfimages lists it) and in the page.
+    let images = poppler("pdfimages", &["-list"], &dir.path().join(format!("{berlin}.pdf")));
+    assert_eq!(images.lines().skip(2).filter(|l| l.contains("image")).count(), 1, "{images}");
+    let page = ok(&store, &["invoice", "show", "--id", &berlin, "--format", "html"]);
+    assert!(page.contains("<img class=\"logo\" alt=\"\" src=\"data:image/png;base64,iVBORw0KGgo"), "the logo in the page");
 
     // San Francisco, USD, California sales tax 7.25%: 49.00 -> 3.5525 -> 3.55 twice,
     // 30.55 -> 2.214875 -> 2.21; subtotal 128.55, tax 9.31, total 137.86.
