@@ -170,18 +170,7 @@ pub fn sheet(
     issuer_lines.extend(issuer.registration.iter().cloned());
     issuer_lines.extend(issuer.email.iter().cloned());
 
-    let mut bill_to = vec![profile.legal_name.clone().unwrap_or_else(|| customer.name.clone())];
-    if let Some(address) = &profile.address {
-        bill_to.extend(address.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned));
-    }
-    match (&profile.region, &profile.country) {
-        (Some(region), Some(country)) => bill_to.push(format!("{region}, {country}")),
-        (None, Some(country)) => bill_to.push(country.clone()),
-        _ => {}
-    }
-    bill_to.extend(profile.tax_id.iter().map(|t| format!("Tax ID: {t}")));
-    bill_to.extend(profile.email.iter().cloned());
-    bill_to.extend(profile.extra.iter().map(|(k, v)| format!("{}: {v}", detail_label(k))));
+    let bill_to = bill_to(customer, &profile);
 
     let number = invoice.number.clone().unwrap_or_else(|| "(draft)".into());
     let mut facts =
@@ -290,6 +279,24 @@ pub fn sheet(
         payment_link,
         footer: issuer.footer.clone(),
     })
+}
+
+/// Who a document is addressed to, line by line: the legal name (or the name), the
+/// address, region and country, the tax id, the email, then other details by label.
+pub fn bill_to(customer: &Customer, profile: &tally_domain::BillingProfile) -> Vec<String> {
+    let mut lines = vec![profile.legal_name.clone().unwrap_or_else(|| customer.name.clone())];
+    if let Some(address) = &profile.address {
+        lines.extend(address.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned));
+    }
+    match (&profile.region, &profile.country) {
+        (Some(region), Some(country)) => lines.push(format!("{region}, {country}")),
+        (None, Some(country)) => lines.push(country.clone()),
+        _ => {}
+    }
+    lines.extend(profile.tax_id.iter().map(|t| format!("Tax ID: {t}")));
+    lines.extend(profile.email.iter().cloned());
+    lines.extend(profile.extra.iter().map(|(k, v)| format!("{}: {v}", detail_label(k))));
+    lines
 }
 
 fn sheet_line(

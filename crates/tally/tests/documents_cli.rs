@@ -200,7 +200,10 @@ link = "https://pay.example.com/{number}?amount={amount}&currency={currency}"
     let images = poppler("pdfimages", &["-list"], &dir.path().join(format!("{berlin}.pdf")));
     assert_eq!(images.lines().skip(2).filter(|l| l.contains("image")).count(), 1, "{images}");
     let page = ok(&store, &["invoice", "show", "--id", &berlin, "--format", "html"]);
-    assert!(page.contains("<img class=\"logo\" alt=\"\" src=\"data:image/png;base64,iVBORw0KGgo"), "the logo in the page");
+    assert!(
+        page.contains("<img class=\"logo\" alt=\"\" src=\"data:image/png;base64,iVBORw0KGgo"),
+        "the logo in the page"
+    );
 
     // San Francisco, USD, California sales tax 7.25%: 49.00 -> 3.5525 -> 3.55 twice,
     // 30.55 -> 2.214875 -> 2.21; subtotal 128.55, tax 9.31, total 137.86.

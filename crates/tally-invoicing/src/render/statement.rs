@@ -68,9 +68,17 @@ pub fn statement_html(s: &Statement, customer: &Customer, issuer: &str) -> Strin
         s.to,
         esc(issuer)
     );
-    let _ = write!(page, "<h2>Account</h2>\n<p><strong>{}</strong><br>", esc(&customer.name));
-    for (key, value) in &customer.billing_details {
-        let _ = write!(page, "{}: {}<br>", esc(key), esc(value));
+    // The same block as on invoices; details that do not read as a profile (stored
+    // before profiles were checked) are printed as they are, under their keys.
+    let lines = match customer.profile() {
+        Ok(profile) => crate::document::bill_to(customer, &profile),
+        Err(_) => std::iter::once(customer.name.clone())
+            .chain(customer.billing_details.iter().map(|(k, v)| format!("{k}: {v}")))
+            .collect(),
+    };
+    let _ = write!(page, "<h2>Account</h2>\n<p><strong>{}</strong><br>", esc(&lines[0]));
+    for line in &lines[1..] {
+        let _ = write!(page, "{}<br>", esc(line));
     }
     let _ = writeln!(
         page,
