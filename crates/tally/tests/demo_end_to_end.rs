@@ -255,3 +255,43 @@ async fn the_demo_bills_what_was_generated_and_kafka_clickhouse_bills_the_same()
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+/// On a machine without a CJK font the demo still runs: the invoices of its Tokyo
+/// customers (Japanese legal names) get no PDF, the demo says how many and why, and
+/// every other invoice has its PDF.
+#[test]
+fn without_a_cjk_font_the_demo_names_the_pdfs_it_could_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("no-cjk.toml");
+    std::fs::write(&config, "[documents]\nfonts = []\n").unwrap();
+    let out = dir.path().join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .arg("demo")
+        .args(ARGS)
+        .arg("--out")
+        .arg(&out)
+        .arg("--config")
+        .arg(&config)
+        .env("TALLY__CATALOG", common::sample_catalog())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("have no PDF") && stderr.contains("fonts-noto-cjk"), "{stderr}");
+    let (mut with, mut without) = (0, 0);
+    for entry in std::fs::read_dir(out.join("invoices")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            if path.with_extension("pdf").exists() {
+                with += 1;
+            } else {
+                without += 1;
+                // Only a Tokyo customer's: its page prints the Japanese legal name.
+                let page = std::fs::read_to_string(path.with_extension("html")).unwrap();
+                assert!(page.contains("株式会社"), "{} has no PDF", path.display());
+            }
+        }
+    }
+    assert!(with > 0 && without > 0, "{with} with a PDF, {without} without");
+    assert!(stderr.contains(&format!("{without} invoices have no PDF")), "{stderr}");
+}

@@ -149,8 +149,7 @@ fn meter_of(catalog: &Catalog, line: &tally_invoicing::InvoiceLine) -> String {
 }
 
 /// Writes every invoice as `<number>.json`, `<number>.html` and `<number>.pdf`; the
-/// PDFs no font could be found for are counted and named in the error it returns
-/// after writing all the others.
+/// PDFs no font could be found for are counted and named in a warning.
 pub fn write_invoices(
     records: &[InvoiceRecord],
     customers: &[Customer],
@@ -186,8 +185,12 @@ pub fn write_invoices(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    // A machine without a CJK font cannot draw the Tokyo customers' names: the demo
+    // says so and goes on (their HTML and JSON are written; `tally invoice show
+    // --format pdf` refuses the same way until the font is there).
     if let Some((first, why)) = no_pdf.first() {
-        anyhow::bail!("{} invoices have no PDF (their HTML is written), {first} the first: {why}", no_pdf.len());
+        tracing::warn!(count = no_pdf.len(), first = %first, "invoices without a PDF: {why}");
+        eprintln!("warning: {} invoices have no PDF (their HTML is written), {first} the first: {why}", no_pdf.len());
     }
     Ok(())
 }
