@@ -464,6 +464,13 @@ impl Settings {
             StoreKind::Embedded => {}
         }
         self.issuer.check()?;
+        for (key, pattern) in [
+            ("invoicer.number_prefix", &self.invoicer.number_prefix),
+            ("invoicer.credit_note_prefix", &self.invoicer.credit_note_prefix),
+        ] {
+            tally_domain::NumberPattern::parse(pattern)
+                .map_err(|reason| ConfigError::Invalid { key: key.into(), reason })?;
+        }
         let ingest = &self.ingest;
         if ingest.batch_max_events == 0 {
             return invalid("ingest.batch_max_events", "must be at least 1".into());

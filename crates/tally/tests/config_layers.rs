@@ -118,3 +118,15 @@ fn the_ingest_rules_are_settings_and_an_invoicer_window_beyond_them_is_refused()
         drop(running);
     }
 }
+
+/// A numbering pattern that cannot number is refused when the settings are read,
+/// naming the key, before any invoice is closed.
+#[test]
+fn a_bad_numbering_pattern_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[invoicer]\nnumber_prefix = \"INV-{day}-{seq}\"\n").unwrap();
+    let out = common::tally().args(["config", "check", "--config"]).arg(&file).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("invoicer.number_prefix") && err.contains("{day}"), "{err}");
+}
