@@ -105,7 +105,17 @@ fn the_ingest_rules_are_settings_and_an_invoicer_window_beyond_them_is_refused()
         std::fs::write(d.join(name), text).unwrap();
         let running = common::Running::start(d, name);
         common::wait_for_port(metrics);
-        common::wait_for("the file", || common::metric(metrics, "tally_ingest_messages_total") == Some(2.0));
+        // Both lines read, and each either stored or refused: the stored count moves
+        // after the batch is written, later than the read count (reading the two at
+        // once raced on a loaded machine).
+        common::wait_for("the file", || {
+            let m = |name: &str| common::metric(metrics, name).unwrap_or(0.0);
+            m("tally_ingest_messages_total") == 2.0
+                && m("tally_ingest_events_total")
+                    + m("tally_ingest_rejected_events_total{reason=\"time_too_old\"}")
+                    + m("tally_ingest_rejected_events_total{reason=\"too_large\"}")
+                    == 2.0
+        });
         let events = common::metric(metrics, "tally_ingest_events_total");
         let too_old = common::metric(metrics, "tally_ingest_rejected_events_total{reason=\"time_too_old\"}");
         let too_large = common::metric(metrics, "tally_ingest_rejected_events_total{reason=\"too_large\"}");
