@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod cycle;
 pub mod decimal;
 pub mod event;
+pub mod fx;
 pub mod ids;
 pub mod invoice_state;
 pub mod json;
@@ -23,11 +24,12 @@ pub mod usage;
 
 pub use account::{AccountError, BillingProfile, Customer, DateHorizon, Phase, Subscription, TaxStatus};
 pub use catalog::{
-    Aggregation, Catalog, CatalogError, Charge, Display, Fee, Interval, Meter, Plan, Price, TaxRate, TaxRounding,
-    TaxTable, Tier,
+    Accounting, Aggregation, Catalog, CatalogError, Charge, Display, Fee, Interval, Meter, Plan, Price, TaxRate,
+    TaxRounding, TaxTable, Tier,
 };
 pub use cycle::BillingCycle;
 pub use event::UsageEvent;
+pub use fx::{Exchange, ExchangeRate, FxError, RateBook};
 pub use ids::{ChargeKey, CustomerId, FeeKey, MeterKey, PlanKey, SubscriptionId};
 pub use invoice_state::InvoiceState;
 pub use locale::Locale;

@@ -34,6 +34,7 @@ pub(crate) fn charge(price: Price) -> Charge {
         price,
         display: Default::default(),
         tax_category: "standard".into(),
+        accounting: Default::default(),
     }
 }
 

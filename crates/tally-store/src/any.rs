@@ -178,3 +178,13 @@ impl LeaseStore for AnyStore {
         delegate!(self, s => s.release(name, holder))
     }
 }
+
+impl crate::RateStore for AnyStore {
+    async fn put_rates(&self, rates: &[tally_domain::ExchangeRate]) -> Result<usize, StoreError> {
+        delegate!(self, s => s.put_rates(rates))
+    }
+
+    async fn rates(&self) -> Result<Vec<tally_domain::ExchangeRate>, StoreError> {
+        delegate!(self, s => s.rates())
+    }
+}

@@ -21,6 +21,7 @@ mod limits;
 mod open;
 mod payments;
 mod query;
+mod rates;
 
 use std::future::Future;
 
@@ -35,6 +36,7 @@ pub use ledger::LedgerStore;
 pub use limits::{check_event, storable, DECIMAL_SCALE, MAX_VALUE};
 pub use payments::{Payment, PaymentStore};
 pub use query::{EventSample, IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};
+pub use rates::RateStore;
 
 /// What every store can do with usage events.
 pub trait UsageStore: Send + Sync {

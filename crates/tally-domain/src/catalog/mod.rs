@@ -12,7 +12,7 @@ mod reader;
 mod tax;
 
 pub use error::{CatalogError, Problem};
-pub use model::{Aggregation, Catalog, Charge, Display, Fee, Interval, Meter, Plan, Price, Tier};
+pub use model::{Accounting, Aggregation, Catalog, Charge, Display, Fee, Interval, Meter, Plan, Price, Tier};
 pub use tax::{TaxRate, TaxRounding, TaxTable, STANDARD_CATEGORY};
 
 #[cfg(test)]

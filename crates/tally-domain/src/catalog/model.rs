@@ -16,6 +16,7 @@ pub struct Catalog {
     pub(crate) meter_index: BTreeMap<MeterKey, usize>,
     pub(crate) plan_index: BTreeMap<PlanKey, usize>,
     pub(crate) tax: super::tax::TaxTable,
+    pub(crate) accounting: Accounting,
 }
 
 impl Catalog {
@@ -42,6 +43,24 @@ impl Catalog {
     /// Its tax rates (empty: no tax on any invoice).
     pub fn tax(&self) -> &super::tax::TaxTable {
         &self.tax
+    }
+
+    /// How the books name fee or charge `key` of `plan`: each field from the fee's or
+    /// charge's `accounting` table, else the plan's, else the catalog's.
+    pub fn accounting(&self, plan: &str, key: &str) -> Accounting {
+        let Some(plan) = self.plan(plan) else { return self.accounting.clone() };
+        let fee = plan.fees.iter().find(|f| f.key.as_str() == key).map(|f| &f.accounting);
+        let line = fee.or_else(|| plan.charges.iter().find(|c| c.key.as_str() == key).map(|c| &c.accounting));
+        let pick = |get: fn(&Accounting) -> &Option<String>| {
+            line.and_then(|l| get(l).clone())
+                .or_else(|| get(&plan.accounting).clone())
+                .or_else(|| get(&self.accounting).clone())
+        };
+        Accounting {
+            income_account: pick(|a| &a.income_account),
+            item: pick(|a| &a.item),
+            tax_code: pick(|a| &a.tax_code),
+        }
     }
 
     /// The tax category of fee or charge `key` of `plan` (`None` if neither is there).
@@ -165,6 +184,8 @@ pub struct Plan {
     /// left out): an invoice keeps it, so an old period is never priced again with
     /// prices edited since (new prices are a new plan, moved to at a date).
     pub prices: String,
+    /// How the books name its lines, where a fee or charge does not say.
+    pub accounting: Accounting,
 }
 
 /// A recurring flat fee.
@@ -180,6 +201,20 @@ pub struct Fee {
     pub display: Display,
     /// Which tax rates apply to it (`standard` when not given).
     pub tax_category: String,
+    /// How the books name it (fields not set fall back to the plan's, then the catalog's).
+    pub accounting: Accounting,
+}
+
+/// How the accounting software names what a line bills (the catalog's, a plan's, a
+/// fee's or a charge's `accounting` table).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accounting {
+    /// The income (sales) account: Xero's AccountCode, an IIF account, Zoho's Account.
+    pub income_account: Option<String>,
+    /// The product or service: QuickBooks' Item, Zoho's Item Name.
+    pub item: Option<String>,
+    /// The tax code or rate name the books use (Xero's TaxType, QuickBooks' tax code).
+    pub tax_code: Option<String>,
 }
 
 /// How documents name a fee or charge: all optional, for people only (left out of the
@@ -220,6 +255,8 @@ pub struct Charge {
     pub display: Display,
     /// Which tax rates apply to it (`standard` when not given).
     pub tax_category: String,
+    /// How the books name it (fields not set fall back to the plan's, then the catalog's).
+    pub accounting: Accounting,
 }
 
 /// How a billable quantity becomes an amount.

@@ -75,7 +75,7 @@ fn a_toml_float_is_refused_with_advice_to_quote_it() {
 fn unknown_keys_are_refused_at_every_level() {
     assert_problem(
         &format!("foo = 1\n{METER}\n[[plans]]\nkey=\"p\"\ncurrency=\"USD\"\ninterval=\"month\""),
-        "c.toml: foo: unknown field; expected one of: meters, plans, tax",
+        "c.toml: foo: unknown field; expected one of: accounting, meters, plans, tax",
     );
     let text = plan_with("key = \"c\"\nmeter = \"llm_tokens\"\nincluded_units = \"5\"\nprice = { model = \"per_unit\", unit_price = \"1\" }");
     let found = problems(&text);
@@ -314,5 +314,31 @@ fn display_fields_are_read_checked_and_left_out_of_the_price_fingerprint() {
     assert_problem(
         &plan_with(&format!("{base}\nname = 7")),
         "c.toml: plans[pro].charges[in].name: expected a string, found an integer",
+    );
+}
+
+#[test]
+fn accounting_names_fall_back_from_the_line_to_the_plan_to_the_catalog_and_price_nothing() {
+    let base = format!(
+        "accounting = {{ income_account = \"4000\", tax_code = \"TAX\" }}\n{}",
+        plan_with("key = \"tokens\"\nmeter = \"llm_tokens\"\nprice = { model = \"per_unit\", unit_price = \"0.002\" }\naccounting = { item = \"LLM tokens\" }")
+    );
+    let with_plan =
+        base.replace("interval = \"month\"\n", "interval = \"month\"\naccounting = { income_account = \"4100\" }\n");
+    let catalog = Catalog::from_toml_str(&with_plan, "c.toml").unwrap();
+    let a = catalog.accounting("pro", "tokens");
+    assert_eq!(a.income_account.as_deref(), Some("4100"), "the plan's over the catalog's");
+    assert_eq!(a.item.as_deref(), Some("LLM tokens"), "the charge's own");
+    assert_eq!(a.tax_code.as_deref(), Some("TAX"), "the catalog's");
+    assert_eq!(catalog.accounting("gone", "x").income_account.as_deref(), Some("4000"));
+    let without = Catalog::from_toml_str(&base, "c.toml").unwrap();
+    assert_eq!(catalog.plan("pro").unwrap().prices, without.plan("pro").unwrap().prices, "accounting prices nothing");
+    assert_problem(
+        &base.replace("item = \"LLM tokens\"", "item = \"\""),
+        "c.toml: plans[pro].charges[tokens].accounting.item: \"\": give a name of 1 to 100 characters on one line",
+    );
+    assert_problem(
+        &base.replace("tax_code = \"TAX\"", "tax_kode = \"TAX\""),
+        "c.toml: accounting.tax_kode: unknown field; expected one of: income_account, item, tax_code",
     );
 }

@@ -234,6 +234,18 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
         ) ENGINE = ReplacingMergeTree(version)
         ORDER BY (name, holder)"],
     ),
+    (
+        7,
+        "exchange rates: one per day and pair, the latest load kept",
+        &["CREATE TABLE IF NOT EXISTS exchange_rates (
+            day String,
+            base String,
+            quote String,
+            rate String,
+            loaded_at_ms Int64
+        ) ENGINE = ReplacingMergeTree(loaded_at_ms)
+        ORDER BY (base, quote, day)"],
+    ),
 ];
 
 /// Creates the database if needed and applies the migrations not yet recorded.

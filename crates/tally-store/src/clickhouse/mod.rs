@@ -23,6 +23,7 @@ mod ledger;
 mod migrations;
 mod parts;
 mod payments;
+mod rates;
 mod rows;
 mod sql;
 mod store;

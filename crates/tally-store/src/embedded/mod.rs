@@ -12,6 +12,7 @@ mod invoices;
 mod lease;
 mod ledger;
 mod payments;
+mod rates;
 mod schema;
 mod store;
 

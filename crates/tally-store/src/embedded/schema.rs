@@ -161,6 +161,18 @@ const MIGRATIONS: &[(&str, &str)] = &[
     );
     "#,
     ),
+    (
+        "exchange rates: one per day and pair",
+        r#"
+    CREATE TABLE exchange_rates (
+        day TEXT NOT NULL,
+        base TEXT NOT NULL,
+        quote TEXT NOT NULL,
+        rate TEXT NOT NULL,
+        PRIMARY KEY (day, base, quote)
+    ) WITHOUT ROWID;
+    "#,
+    ),
 ];
 
 /// Applies the migrations not yet applied; returns how many there are in all.

@@ -64,6 +64,7 @@ pub(super) fn read_charge(
     }
     let display = super::plan::read_display(&mut f, true, p);
     let tax_category = super::plan::read_tax_category(&mut f, p);
+    let accounting = super::accounting::read_accounting(&mut f, p);
     f.finish(p);
     if p.0.len() != before {
         return None;
@@ -71,6 +72,7 @@ pub(super) fn read_charge(
     Some(Charge {
         display,
         tax_category,
+        accounting,
         key: ChargeKey::new(key?),
         meter: meter?.key.clone(),
         filter,

@@ -6,6 +6,7 @@
 //! One file per part of the catalog: `meter.rs`, `plan.rs` (plans and fees),
 //! `charge.rs`, `price.rs` (price models and tiers), and the shared `checks.rs`.
 
+mod accounting;
 mod charge;
 mod checks;
 mod meter;
@@ -53,6 +54,7 @@ fn read_catalog(root: &Table, p: &mut Problems) -> Option<Catalog> {
     let meter_tables = fields.tables("meters", p).unwrap_or_default();
     let plan_tables = fields.tables("plans", p);
     let tax_table = fields.table("tax", p);
+    let accounting = accounting::read_accounting(&mut fields, p);
     fields.finish(p);
     let tax = tax::read_tax(tax_table, p);
 
@@ -96,7 +98,7 @@ fn read_catalog(root: &Table, p: &mut Problems) -> Option<Catalog> {
 
     let meter_index = meters.iter().enumerate().map(|(i, m)| (m.key.clone(), i)).collect();
     let plan_index = plans.iter().enumerate().map(|(i, pl): (usize, &Plan)| (pl.key.clone(), i)).collect();
-    Some(Catalog { meters, plans, meter_index, plan_index, tax })
+    Some(Catalog { meters, plans, meter_index, plan_index, tax, accounting })
 }
 
 /// Reads an entry's `key`, checks its form, and renames the entry's path after it.

@@ -44,6 +44,7 @@ pub(super) fn read_plan(
     at_least(&f, "minimum_commitment", minimum_commitment, Decimal::ZERO, p);
     let prorate_minimum_commitment = f.bool("prorate_minimum_commitment", p).unwrap_or(true);
     let tax_inclusive = f.bool("tax_inclusive", p).unwrap_or(false);
+    let accounting = super::accounting::read_accounting(&mut f, p);
     let fee_tables = f.tables("fees", p).unwrap_or_default();
     let charge_tables = f.tables("charges", p).unwrap_or_default();
     let plan_path = f.path().to_owned();
@@ -59,9 +60,10 @@ pub(super) fn read_plan(
         let prorate = ff.bool("prorate", p).unwrap_or(true);
         let display = read_display(&mut ff, false, p);
         let tax_category = read_tax_category(&mut ff, p);
+        let accounting = super::accounting::read_accounting(&mut ff, p);
         ff.finish(p);
         if let (Some(k), Some(amount)) = (fee_key, amount) {
-            fees.push(Fee { key: FeeKey::new(k), amount, prorate, display, tax_category });
+            fees.push(Fee { key: FeeKey::new(k), amount, prorate, display, tax_category, accounting });
         }
     }
     let mut charges = Vec::new();
@@ -88,6 +90,7 @@ pub(super) fn read_plan(
                 charges,
                 tax_inclusive,
                 prices,
+                accounting,
             };
             Some(plan)
         }
@@ -118,13 +121,13 @@ fn read_line_key(
 
 /// A short stable hash of what prices a plan: its table written canonically (keys
 /// sorted at every level, values in TOML's own syntax), display fields (`name`,
-/// `description`, `unit`) left out.
+/// `description`, `unit`) and `accounting` tables left out.
 fn fingerprint(table: &Table) -> String {
     fn write(value: &toml::Value, out: &mut String) {
         match value {
             toml::Value::Table(t) => {
                 let mut keys: Vec<&String> =
-                    t.keys().filter(|k| !["name", "description", "unit"].contains(&k.as_str())).collect();
+                    t.keys().filter(|k| !["name", "description", "unit", "accounting"].contains(&k.as_str())).collect();
                 keys.sort();
                 out.push('{');
                 for k in keys {
