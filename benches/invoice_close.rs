@@ -96,6 +96,7 @@ fn main() {
         number_prefix: "INV-".into(),
         late_window: TimeDelta::days(35),
         payment_terms: TimeDelta::days(30),
+        reporting: None,
     };
     let closing = Instant::now();
     let summary = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).expect("close");

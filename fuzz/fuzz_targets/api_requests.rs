@@ -70,7 +70,7 @@ fn world() -> &'static World {
             fonts: Arc::new(tally_pdf::Fonts::load(&[]).expect("the bundled fonts")),
             horizon: tally_domain::DateHorizon { past: chrono::TimeDelta::days(400), future: chrono::TimeDelta::days(1830) },
             prefixes: ("INV-".into(), "CN-".into()),
-            payment_terms: chrono::TimeDelta::days(30),
+            terms: tally_invoicer::receivables::Terms { payment_terms: chrono::TimeDelta::days(30), reporting: None },
             in_flight: Arc::new(tokio::sync::Semaphore::new(64)),
         };
         let limits = RequestLimits { max_body_bytes: 1 << 16, timeout: std::time::Duration::from_secs(10) };

@@ -58,8 +58,8 @@ pub struct Api {
     pub prefixes: (String, String),
     /// How far from today subscription dates may be set.
     pub horizon: tally_domain::DateHorizon,
-    /// How long after issue an invoice is due.
-    pub payment_terms: chrono::TimeDelta,
+    /// How long after issue an invoice is due, and the reporting currency.
+    pub terms: tally_invoicer::receivables::Terms,
     /// Event requests allowed at once; more get 429.
     pub in_flight: Arc<tokio::sync::Semaphore>,
 }
@@ -76,7 +76,7 @@ pub enum Events {
 impl Api {
     /// The receivables' terms.
     pub(crate) fn terms(&self) -> tally_invoicer::receivables::Terms {
-        tally_invoicer::receivables::Terms { payment_terms: self.payment_terms }
+        self.terms
     }
 }
 

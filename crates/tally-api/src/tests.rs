@@ -53,7 +53,7 @@ fn api(dir: &std::path::Path, permits: usize) -> Api {
             future: chrono::TimeDelta::days(1830),
         },
         prefixes: ("INV-".into(), "CN-".into()),
-        payment_terms: chrono::TimeDelta::days(30),
+        terms: tally_invoicer::receivables::Terms { payment_terms: chrono::TimeDelta::days(30), reporting: None },
         in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
     }
 }

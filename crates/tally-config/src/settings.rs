@@ -26,6 +26,10 @@ pub struct Settings {
     pub invoicer: InvoicerSettings,
     /// Who issues the documents.
     pub issuer: IssuerSettings,
+    /// The reporting currency and its exchange rates.
+    pub reporting: ReportingSettings,
+    /// The accounting import files.
+    pub exports: ExportSettings,
     /// How documents are made.
     pub documents: DocumentsSettings,
     /// The HTTP server.
@@ -289,6 +293,35 @@ pub struct IssuerSettings {
     pub payment: BTreeMap<String, PaymentSettings>,
 }
 
+/// The reporting currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportingSettings {
+    /// ISO 4217 code; empty for none.
+    pub currency: String,
+    /// How much older than the day wanted a rate may be.
+    pub rate_max_age: Span,
+}
+
+impl ReportingSettings {
+    /// Days a rate may be older than the day it is wanted for.
+    pub fn max_age_days(&self) -> u32 {
+        u32::try_from(self.rate_max_age.get().as_secs() / 86_400).unwrap_or(u32::MAX)
+    }
+}
+
+/// The accounting import files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportSettings {
+    /// `mdy`, `dmy`, `ymd`, or empty for each tool's usual order.
+    pub date_order: String,
+    /// The IIF receivables account.
+    pub receivable_account: String,
+    /// The IIF account payments are deposited to.
+    pub deposit_account: String,
+}
+
 /// How invoices and credit notes are made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -464,6 +497,21 @@ impl Settings {
             StoreKind::Embedded => {}
         }
         self.issuer.check()?;
+        let code = &self.reporting.currency;
+        if !code.is_empty() && (code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase())) {
+            return invalid("reporting.currency", format!("{code:?}: name a currency by its ISO 4217 code (EUR, USD)"));
+        }
+        if !["", "mdy", "dmy", "ymd"].contains(&self.exports.date_order.as_str()) {
+            return invalid("exports.date_order", format!("{:?}: expected mdy, dmy or ymd", self.exports.date_order));
+        }
+        for (key, account) in [
+            ("exports.receivable_account", &self.exports.receivable_account),
+            ("exports.deposit_account", &self.exports.deposit_account),
+        ] {
+            if account.trim().is_empty() {
+                return invalid(key, "is empty; give the account's name as the books have it".into());
+            }
+        }
         for (key, pattern) in [
             ("invoicer.number_prefix", &self.invoicer.number_prefix),
             ("invoicer.credit_note_prefix", &self.invoicer.credit_note_prefix),

@@ -38,7 +38,7 @@ pub async fn correct_issued<S>(
     terms: crate::receivables::Terms,
 ) -> Result<Corrected, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + tally_store::RateStore,
 {
     let mut issued = Vec::new();
     for customer in customers {
@@ -58,7 +58,7 @@ where
     issued.sort_by(|a, b| (a.period.start(), &a.id).cmp(&(b.period.start(), &b.id)));
     let mut corrected = Corrected::default();
     for original in issued {
-        let revised = recompose(store, catalog, &original, now, terms).await?;
+        let revised = recompose(store, catalog, &original, now, terms, None).await?;
         // What the lines bill, not how they are named (labels of older invoices differ).
         if revised.total == original.total && billed(&revised) == billed(&original) {
             corrected.unchanged += 1;

@@ -77,7 +77,7 @@ pub async fn change_subscription<S>(
     terms: Terms,
 ) -> Result<Vec<Voided>, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + tally_store::RateStore,
 {
     let stale = stale_invoices(store, updated).await?;
     if !stale.is_empty() && !revise {

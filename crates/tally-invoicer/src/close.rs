@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use tally_domain::{Catalog, Customer, CustomerId, PlanKey, Subscription};
 use tally_invoicing::{compose_in, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
 use tally_store::{
-    AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LeaseStore, LedgerStore, UsageStore,
+    AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LeaseStore, LedgerStore, RateStore, UsageStore,
 };
 
 use crate::error::InvoicerError;
@@ -27,6 +27,8 @@ pub struct CloseOptions {
     pub late_window: TimeDelta,
     /// An issued invoice is due this long after it is issued (its ledger entry says when).
     pub payment_terms: TimeDelta,
+    /// The reporting currency issued invoices record their rate to, if any.
+    pub reporting: Option<crate::exchange::Reporting>,
 }
 
 /// What a close did.
@@ -81,7 +83,7 @@ pub async fn close_detached<S>(
     options: CloseOptions,
 ) -> Result<CloseSummary, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + LeaseStore + 'static,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + LeaseStore + RateStore + 'static,
 {
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || handle.block_on(close(&*store, &catalog, &options)))
@@ -98,7 +100,7 @@ const CLOSE_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(15 *
 /// ([`InvoicerError::CloseRunning`]), so a summary reports what this close issued.
 pub async fn close<S>(store: &S, catalog: &Catalog, options: &CloseOptions) -> Result<CloseSummary, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + LeaseStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + LeaseStore + RateStore,
 {
     let holder = tally_store::holder_id();
     if let Err(other) = store.acquire(CLOSE_LEASE, &holder, CLOSE_LEASE_TTL).await? {
@@ -114,7 +116,7 @@ where
 /// [`close`] with the lease held.
 async fn close_held<S>(store: &S, catalog: &Catalog, options: &CloseOptions) -> Result<CloseSummary, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + RateStore,
 {
     let mut clock = std::time::Instant::now();
     let mut phases = Vec::new();
@@ -245,12 +247,14 @@ where
     // subscription boundaries (a subscription's periods stay in order in one chunk).
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunks = split_by_subscription(&work, threads);
-    let terms = crate::receivables::Terms { payment_terms: options.payment_terms };
+    let terms = crate::receivables::Terms { payment_terms: options.payment_terms, reporting: options.reporting };
+    let rates = crate::exchange::Rates::read(store, options.reporting).await?;
+    let rates = rates.as_ref();
     let results: Vec<(Vec<Composed>, Vec<(String, String)>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
-                scope.spawn(|| compose_chunk(chunk, catalog, &usage, &documents, &waived, (options.now, terms)))
+                scope.spawn(|| compose_chunk(chunk, catalog, &usage, &documents, &waived, (options.now, terms, rates)))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
@@ -399,7 +403,7 @@ fn compose_chunk(
     usage: &UsageBook,
     documents: &HashMap<String, Vec<Invoice>>,
     waived: &HashSet<(String, DateTime<Utc>)>,
-    at: (DateTime<Utc>, crate::receivables::Terms),
+    at: (DateTime<Utc>, crate::receivables::Terms, Option<&crate::exchange::Rates>),
 ) -> (Vec<Composed>, Vec<(String, String)>) {
     let mut out = Vec::with_capacity(chunk.len());
     let mut failed: Vec<(String, String)> = Vec::new();
@@ -436,7 +440,7 @@ fn compose_one(
     documents: &HashMap<String, Vec<Invoice>>,
     waived: &HashSet<(String, DateTime<Utc>)>,
     this_run: &[Invoice],
-    (now, terms): (DateTime<Utc>, crate::receivables::Terms),
+    (now, terms, rates): (DateTime<Utc>, crate::receivables::Terms, Option<&crate::exchange::Rates>),
 ) -> Result<(Invoice, Composed), InvoicerError> {
     let cycle = w.cycle;
     let period = cycle.period(w.index);
@@ -488,6 +492,7 @@ fn compose_one(
     if w.state == InvoiceState::Issued {
         invoice.issued_at = Some(now);
         invoice.due = Some(terms.due_for(&profile, now));
+        crate::exchange::record(rates, &mut invoice)?;
     }
     let mut by_plan: Vec<(String, Decimal)> = Vec::new();
     for line in &invoice.lines {

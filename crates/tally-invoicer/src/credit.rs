@@ -63,7 +63,7 @@ pub async fn credit<S>(
     terms: Terms,
 ) -> Result<Credited, InvoicerError>
 where
-    S: InvoiceStore + LedgerStore,
+    S: InvoiceStore + LedgerStore + tally_store::RateStore,
 {
     let refuse = |why: String| InvoicerError::NotCreditable { id: id.to_owned(), why };
     let stored = find_invoice(store, id).await?.ok_or_else(|| refuse("no such invoice".into()))?;
@@ -199,6 +199,7 @@ where
         total: -amount,
         tax,
         due: None,
+        exchange: None,
         issued_at: Some(now),
         document: Document::CreditNote,
         credits: Some(original.id.clone()),
@@ -217,6 +218,9 @@ where
         late_only: false,
         prices: Default::default(),
     };
+    let mut note = note;
+    let rates = crate::exchange::Rates::read(store, terms.reporting).await?;
+    crate::exchange::record(rates.as_ref(), &mut note)?;
     let number = crate::void::number_of(store, &record(&note, catalog)?, prefix).await?;
     let owed = into_ledger(store, terms, &original, (&note_id, &number), amount, reason, now).await?;
     tracing::info!(invoice = %original.id, credit_note = %number, %amount, "credit note issued");

@@ -93,6 +93,14 @@ pub enum InvoicerError {
         /// Why not.
         why: String,
     },
+    /// A document cannot be issued without its rate to the reporting currency.
+    #[error("{document}: {source}")]
+    Exchange {
+        /// The invoice or credit note (its id).
+        document: String,
+        /// Which rate is missing.
+        source: tally_domain::FxError,
+    },
     /// The ledger refused a billing act (an amount, a date, a reference, ...).
     #[error(transparent)]
     Ledger(tally_ledger::LedgerError),

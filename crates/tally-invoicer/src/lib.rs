@@ -13,6 +13,7 @@ mod close;
 mod credit;
 pub mod document;
 mod error;
+pub mod exchange;
 pub mod explain;
 pub mod receivables;
 pub mod unbilled;

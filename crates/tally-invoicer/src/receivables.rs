@@ -29,6 +29,8 @@ use crate::error::InvoicerError;
 pub struct Terms {
     /// An invoice is due this long after it is issued.
     pub payment_terms: TimeDelta,
+    /// The reporting currency issued documents record their rate to, if any.
+    pub reporting: Option<crate::exchange::Reporting>,
 }
 
 impl Terms {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tally_domain::{Catalog, PlanKey};
 use tally_invoicing::{compose_in, cycle_of, Document, Invoice, InvoiceState, LineKind};
 use tally_rating::ChargeUsage;
-use tally_store::{AccountStore, InvoiceStore, LedgerStore, UsageStore};
+use tally_store::{AccountStore, InvoiceStore, LedgerStore, RateStore, UsageStore};
 
 use crate::close::{billed_for, documents_of, find_invoice, parse_record, record};
 use crate::error::InvoicerError;
@@ -39,7 +39,7 @@ pub async fn void<S>(
     terms: crate::receivables::Terms,
 ) -> Result<Voided, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + RateStore,
 {
     let (invoice_prefix, credit_prefix) = prefixes;
     let stored = find_invoice(store, id)
@@ -90,6 +90,8 @@ where
     fail::fail_point!("void-after-mark");
     note.state = InvoiceState::Issued;
     note.issued_at = Some(now);
+    let rates = crate::exchange::Rates::read(store, terms.reporting).await?;
+    crate::exchange::record(rates.as_ref(), &mut note)?;
     let credit_number = match had_note {
         Some(existing) => existing.number.unwrap_or_default(),
         None => number_of(store, &record(&note, catalog)?, credit_prefix).await?,
@@ -105,7 +107,7 @@ where
                 (existing.id, existing.number.unwrap_or_default(), existing.total)
             }
             None => {
-                let revised = recompose(store, catalog, &original, now, terms).await?;
+                let revised = recompose(store, catalog, &original, now, terms, rates.as_ref()).await?;
                 let number = number_of(store, &record(&revised, catalog)?, invoice_prefix).await?;
                 // The ledger owes what the stored revision says (the store keeps one
                 // copy whatever number of voids wrote it).
@@ -198,7 +200,7 @@ pub async fn rebill<S>(
     terms: crate::receivables::Terms,
 ) -> Result<(String, String), InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + RateStore,
 {
     let refuse = |why: &str| InvoicerError::NotRebillable { id: id.to_owned(), why: why.to_owned() };
     let stored = find_invoice(store, id).await?.ok_or_else(|| refuse("no such invoice"))?;
@@ -212,7 +214,8 @@ where
             return Err(refuse(&format!("its period is billed already, by {number}")));
         }
     }
-    let revised = recompose(store, catalog, &original, now, terms).await?;
+    let rates = crate::exchange::Rates::read(store, terms.reporting).await?;
+    let revised = recompose(store, catalog, &original, now, terms, rates.as_ref()).await?;
     let revision = revised.id.clone();
     let number = number_of(store, &record(&revised, catalog)?, invoice_prefix).await?;
     let mut entries = store.entries(Some(&original.customer)).await?;
@@ -271,6 +274,7 @@ pub(crate) async fn recompose<S>(
     original: &Invoice,
     now: DateTime<Utc>,
     terms: crate::receivables::Terms,
+    rates: Option<&crate::exchange::Rates>,
 ) -> Result<Invoice, InvoicerError>
 where
     S: UsageStore + AccountStore + InvoiceStore,
@@ -361,5 +365,6 @@ where
     revised.state = InvoiceState::Issued;
     revised.issued_at = Some(now);
     revised.due = Some(terms.due_for(&profile, now));
+    crate::exchange::record(rates, &mut revised)?;
     Ok(revised)
 }

@@ -140,6 +140,7 @@ pub fn compose_in(
         tax: None,
         issued_at: None,
         due: None,
+        exchange: None,
         document: crate::model::Document::Invoice,
         credits: None,
         revises: None,

@@ -213,6 +213,10 @@ pub struct Invoice {
     /// (`None` on drafts, credit notes and invoices issued before it was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<chrono::NaiveDate>,
+    /// Its rate to the reporting currency on its issue day, recorded as it was issued
+    /// (`None`: no reporting currency was set then, or a draft).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<tally_domain::Exchange>,
     /// An invoice, or a credit note cancelling one.
     #[serde(default)]
     pub document: Document,
@@ -307,6 +311,7 @@ impl Invoice {
             tax: None,
             issued_at: None,
             due: None,
+            exchange: None,
             document: Document::Invoice,
             credits: None,
             revises: None,
@@ -328,6 +333,7 @@ impl Invoice {
         note.credits = Some(self.id.clone());
         note.revises = None;
         note.due = None;
+        note.exchange = None;
         for line in &mut note.lines {
             line.amount = -line.amount;
             line.quantity = line.quantity.map(|q| -q);

@@ -70,7 +70,7 @@ struct World {
 const PREFIXES: (&str, &str) = ("INV-", "CN-");
 
 fn terms() -> Terms {
-    Terms { payment_terms: TimeDelta::days(30) }
+    Terms { payment_terms: TimeDelta::days(30), reporting: None }
 }
 
 impl World {
@@ -149,6 +149,7 @@ impl World {
                     number_prefix: PREFIXES.0.into(),
                     late_window: TimeDelta::days(400),
                     payment_terms: terms().payment_terms,
+                    reporting: None,
                 };
                 tally_invoicer::close(&self.store, &self.catalog, &options).await.unwrap();
             }

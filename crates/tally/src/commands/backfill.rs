@@ -89,7 +89,7 @@ pub fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
     println!("read {read} events: {stored} loaded, {rejected} not loaded");
     let invoicer = &settings.invoicer;
     let prefixes = (invoicer.number_prefix.as_str(), invoicer.credit_note_prefix.as_str());
-    let terms = super::receivables::terms(&settings);
+    let terms = super::receivables::terms(&settings)?;
     let corrected = runtime
         .block_on(tally_invoicer::backfill::correct_issued(&store, &catalog, &customers, range, now, prefixes, terms))
         .context("correcting the issued invoices of the range")?;

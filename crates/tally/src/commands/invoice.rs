@@ -198,7 +198,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             ]))?;
             let catalog = super::load_catalog(&settings.catalog)?;
             let store = open_store_on(&runtime, &settings)?;
-            let options = super::settings::close_options(&settings.invoicer, now.unwrap_or_else(Utc::now));
+            let options = super::settings::close_options(&settings.invoicer, super::settings::reporting(&settings)?, now.unwrap_or_else(Utc::now));
             // While another process closes, wait for it (its invoices are its to
             // report), then close what is left: usually nothing.
             let waited = std::time::Instant::now();
@@ -316,7 +316,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
                 config.load_with(flags([text_flag("invoicer.number_prefix", number_prefix, "--number-prefix")]))?;
             let catalog = super::load_catalog(&settings.catalog)?;
             let store = open_store_on(&runtime, &settings)?;
-            let terms = super::receivables::terms(&settings);
+            let terms = super::receivables::terms(&settings)?;
             let prefix = &settings.invoicer.number_prefix;
             let (_, number) =
                 runtime.block_on(tally_invoicer::rebill(&store, &catalog, id, Utc::now(), prefix, terms))?;
@@ -330,7 +330,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             )]))?;
             let catalog = super::load_catalog(&settings.catalog)?;
             let store = open_store_on(&runtime, &settings)?;
-            let terms = super::receivables::terms(&settings);
+            let terms = super::receivables::terms(&settings)?;
             let credit_prefix = &settings.invoicer.credit_note_prefix;
             let what = match amount {
                 Some(amount) => tally_invoicer::Credit::Amount(*amount),
@@ -365,7 +365,7 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             let store = open_store_on(&runtime, &settings)?;
             let invoicer = &settings.invoicer;
             let prefixes = (invoicer.number_prefix.as_str(), invoicer.credit_note_prefix.as_str());
-            let terms = super::receivables::terms(&settings);
+            let terms = super::receivables::terms(&settings)?;
             let done =
                 runtime.block_on(tally_invoicer::void(&store, &catalog, id, *revise, Utc::now(), prefixes, terms))?;
             let mut line = format!("voided {} with credit note {}", done.voided, done.credit_note.1);

@@ -22,7 +22,7 @@ pub struct MigrateArgs {
 pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     let settings = args.config.load()?;
-    let terms = super::receivables::terms(&settings);
+    let terms = super::receivables::terms(&settings)?;
     let store = open_store_on(&runtime, &settings)?;
     let added = runtime
         .block_on(tally_invoicer::receivables::sync(&store, terms, None))

@@ -163,9 +163,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")
 }
 
-/// The receivables' terms of the configuration (`invoicer.payment_terms`).
-pub fn terms(settings: &tally_config::Settings) -> Terms {
-    Terms { payment_terms: settings.invoicer.payment_terms.delta() }
+/// The receivables' terms of the configuration (`invoicer.payment_terms`, `[reporting]`).
+pub fn terms(settings: &tally_config::Settings) -> anyhow::Result<Terms> {
+    Ok(Terms { payment_terms: settings.invoicer.payment_terms.delta(), reporting: super::settings::reporting(settings)? })
 }
 
 impl Account {

@@ -126,9 +126,24 @@ pub fn kafka_client(settings: &Settings) -> anyhow::Result<KafkaClient> {
     Ok(KafkaClient { brokers: kafka.brokers.clone(), properties })
 }
 
-/// What a close does under the `[invoicer]` settings, as of `now`.
-pub fn close_options(invoicer: &tally_config::InvoicerSettings, now: chrono::DateTime<chrono::Utc>) -> CloseOptions {
+/// The reporting currency of `[reporting]` (`None` when `reporting.currency` is empty).
+pub fn reporting(settings: &tally_config::Settings) -> anyhow::Result<Option<tally_invoicer::exchange::Reporting>> {
+    let code = &settings.reporting.currency;
+    if code.is_empty() {
+        return Ok(None);
+    }
+    let currency = code.parse().with_context(|| format!("reporting.currency = {code:?}"))?;
+    Ok(Some(tally_invoicer::exchange::Reporting { currency, max_age_days: settings.reporting.max_age_days() }))
+}
+
+/// What a close does under the `[invoicer]` settings and the reporting currency, as of `now`.
+pub fn close_options(
+    invoicer: &tally_config::InvoicerSettings,
+    reporting: Option<tally_invoicer::exchange::Reporting>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> CloseOptions {
     CloseOptions {
+        reporting,
         now,
         grace: invoicer.grace.delta(),
         number_prefix: invoicer.number_prefix.clone(),

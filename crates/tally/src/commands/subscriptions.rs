@@ -126,7 +126,7 @@ pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
         } => {
             let settings = config.load()?;
             let horizon = settings.accounts.horizon();
-            let terms = super::receivables::terms(&settings);
+            let terms = super::receivables::terms(&settings)?;
             let now = chrono::Utc::now();
             let catalog = super::load_catalog(&settings.catalog)?;
             let store = open_store_on(&runtime, &settings)?;

@@ -23,7 +23,6 @@ use clap::Args;
 use tally_config::{Settings, Source, StoreKind};
 use tally_domain::Period;
 use tally_ingest::generate::GenerateConfig;
-use tally_invoicer::CloseOptions;
 use tally_store::{AccountStore, AnyStore, InvoiceFilter, InvoiceStore};
 
 use super::settings::{open_store, ConfigArgs};
@@ -109,13 +108,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
     let closing = Instant::now();
     let bar = report::spinner("closing the month");
-    let options = CloseOptions {
-        now,
-        grace: settings.invoicer.grace.delta(),
-        number_prefix: settings.invoicer.number_prefix.clone(),
-        late_window: settings.invoicer.late_window.delta(),
-        payment_terms: settings.invoicer.payment_terms.delta(),
-    };
+    let options = super::settings::close_options(&settings.invoicer, super::settings::reporting(&settings)?, now);
     let closed = runtime.block_on(tally_invoicer::close(&*store, &catalog, &options)).context("closing the month")?;
     bar.finish_and_clear();
     let close_seconds = closing.elapsed().as_secs_f64();

@@ -181,6 +181,7 @@ pub async fn schedule(
     store: Arc<AnyStore>,
     catalog: Arc<Catalog>,
     settings: InvoicerSettings,
+    reporting: Option<tally_invoicer::exchange::Reporting>,
     metrics: InvoicerMetrics,
     mut files_stored: tokio::sync::watch::Receiver<bool>,
     mut shutdown: Shutdown,
@@ -192,7 +193,7 @@ pub async fn schedule(
     }
     tracing::info!(every = %settings.every, grace = %settings.grace, "invoicer scheduled");
     loop {
-        let options = crate::commands::settings::close_options(&settings, Utc::now());
+        let options = crate::commands::settings::close_options(&settings, reporting, Utc::now());
         let started = std::time::Instant::now();
         // Off the runtime's workers: composing 100,000 invoices takes seconds of CPU,
         // which the same runtime's HTTP API and ingest must not wait for.

@@ -203,6 +203,7 @@ async fn serve(settings: Settings, catalog: Arc<tally_domain::Catalog>) -> anyho
             store.clone(),
             catalog.clone(),
             settings.invoicer.clone(),
+            crate::commands::settings::reporting(&settings)?,
             invoicer_metrics,
             files_waited,
             shutdown.clone(),
@@ -311,7 +312,7 @@ fn api_router(
         fonts: std::sync::Arc::new(super::documents::fonts(settings)?),
         horizon: settings.accounts.horizon(),
         prefixes: (settings.invoicer.number_prefix.clone(), settings.invoicer.credit_note_prefix.clone()),
-        payment_terms: settings.invoicer.payment_terms.delta(),
+        terms: crate::commands::receivables::terms(settings)?,
         in_flight: Arc::new(tokio::sync::Semaphore::new(settings.http.max_in_flight)),
     };
     let metrics = tally_api::HttpMetrics::register(registry).context("registering the API's metrics")?;
