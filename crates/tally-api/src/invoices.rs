@@ -103,6 +103,7 @@ pub async fn list(
         state,
         from: instant("from", params.from.as_ref())?,
         to: instant("to", params.to.as_ref())?,
+        ..InvoiceFilter::default()
     };
     let records = api.store.invoices(&filter).await.map_err(ApiError::store)?;
     let invoices = records

@@ -73,6 +73,10 @@ pub struct InvoiceFilter {
     pub from: Option<DateTime<Utc>>,
     /// Whose period starts before this instant.
     pub to: Option<DateTime<Utc>>,
+    /// Issued at or after this instant (drafts never match).
+    pub issued_from: Option<DateTime<Utc>>,
+    /// Issued before this instant (drafts never match).
+    pub issued_to: Option<DateTime<Utc>>,
 }
 
 /// An invoice a write stored, with the number it got.

@@ -102,6 +102,17 @@ async fn drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps(store:
         .await
         .unwrap();
     assert_eq!(november.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a@11"]);
+    let issued_in = |from: &str, to: &str| InvoiceFilter {
+        state: Some(tally_domain::InvoiceState::Issued),
+        issued_from: Some(t(from)),
+        issued_to: Some(t(to)),
+        ..Default::default()
+    };
+    let at_one = store.invoices(&issued_in("2026-12-01T01:00:00Z", "2026-12-01T01:00:00.001Z")).await.unwrap();
+    assert_eq!(at_one.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a@10", "a@11"]);
+    assert!(store.invoices(&issued_in("2026-11-01T00:00:00Z", "2026-12-01T01:00:00Z")).await.unwrap().is_empty());
+    let drafts_never = InvoiceFilter { issued_to: Some(t("2030-01-01T00:00:00Z")), ..Default::default() };
+    assert!(store.invoices(&drafts_never).await.unwrap().iter().all(|i| i.state.name() != "draft"));
 }
 
 async fn payments_are_recorded_once_per_reference_and_exactly(store: &(impl PaymentStore + InvoiceStore)) {

@@ -223,6 +223,16 @@ impl InvoiceStore for ClickHouseStore {
         if let Some(to) = filter.to {
             wheres.push(format!("period_start < toDateTime({})", to.timestamp()));
         }
+        // A draft's issued_at_ms is 0: never within a range of issue times.
+        if filter.issued_from.is_some() || filter.issued_to.is_some() {
+            wheres.push("state != 'draft'".to_owned());
+        }
+        if let Some(from) = filter.issued_from {
+            wheres.push(format!("issued_at_ms >= {}", from.timestamp_millis()));
+        }
+        if let Some(to) = filter.issued_to {
+            wheres.push(format!("issued_at_ms < {}", to.timestamp_millis()));
+        }
         let rows: Vec<InvoiceRow> = self
             .client()
             .query(&format!(

@@ -163,6 +163,7 @@ impl InvoiceStore for EmbeddedStore {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM invoices WHERE (?1 IS NULL OR customer = ?1) AND (?2 IS NULL OR subscription = ?2) \
                      AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR period_start_ms >= ?4) AND (?5 IS NULL OR period_start_ms < ?5) \
+                     AND (?6 IS NULL OR issued_at_ms >= ?6) AND (?7 IS NULL OR issued_at_ms < ?7) \
                      ORDER BY period_start_ms, invoice"
                 );
                 let mut stmt = conn.prepare(&sql).map_err(StoreError::sqlite("listing invoices"))?;
@@ -173,7 +174,9 @@ impl InvoiceStore for EmbeddedStore {
                             f.subscription.as_ref().map(|s| s.to_string()),
                             f.state.map(InvoiceState::name),
                             f.from.map(|t| t.timestamp_millis()),
-                            f.to.map(|t| t.timestamp_millis())
+                            f.to.map(|t| t.timestamp_millis()),
+                            f.issued_from.map(|t| t.timestamp_millis()),
+                            f.issued_to.map(|t| t.timestamp_millis())
                         ],
                         record,
                     )
