@@ -320,6 +320,8 @@ pub struct ExportSettings {
     pub receivable_account: String,
     /// The IIF account payments are deposited to.
     pub deposit_account: String,
+    /// The IIF account tax is posted to.
+    pub tax_account: String,
 }
 
 /// How invoices and credit notes are made.
@@ -507,6 +509,7 @@ impl Settings {
         for (key, account) in [
             ("exports.receivable_account", &self.exports.receivable_account),
             ("exports.deposit_account", &self.exports.deposit_account),
+            ("exports.tax_account", &self.exports.tax_account),
         ] {
             if account.trim().is_empty() {
                 return invalid(key, "is empty; give the account's name as the books have it".into());

@@ -101,6 +101,12 @@ pub enum InvoicerError {
         /// Which rate is missing.
         source: tally_domain::FxError,
     },
+    /// A range of days that ends before it starts.
+    #[error("{0}")]
+    Range(String),
+    /// An export or report cannot be made.
+    #[error(transparent)]
+    Books(#[from] tally_books::BooksError),
     /// The ledger refused a billing act (an amount, a date, a reference, ...).
     #[error(transparent)]
     Ledger(tally_ledger::LedgerError),

@@ -8,6 +8,7 @@
 //! never rewritten, so running it twice, or two invoicers at once, yields one invoice.
 
 pub mod backfill;
+pub mod books;
 mod change;
 mod close;
 mod credit;

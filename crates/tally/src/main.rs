@@ -57,6 +57,14 @@ enum Command {
     /// Receivables: aging, overdue invoices, customer statements, write-offs.
     #[command(subcommand)]
     Receivables(commands::receivables::ReceivablesCommand),
+    /// Accounting import files (QuickBooks, IIF, Xero, Zoho, FreshBooks) of a range of days.
+    Export(commands::books::ExportArgs),
+    /// Finance reports of a range of days: billed, collected, outstanding, credit notes,
+    /// in original currencies and the reporting currency (JSON, CSV, Excel).
+    Report(commands::books::ReportArgs),
+    /// Exchange rates: load ECB or plain rates files, list what is loaded.
+    #[command(subcommand)]
+    Rates(commands::books::RatesCommand),
     /// Make API tokens for the HTTP API (their SHA-256 goes in the configuration).
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
@@ -99,6 +107,9 @@ fn main() -> ExitCode {
         Command::Subscriptions(cmd) => commands::subscriptions::run(&cmd),
         Command::Invoice(cmd) => commands::invoice::run(&cmd),
         Command::Token(cmd) => commands::token::run(&cmd),
+        Command::Export(args) => commands::books::export(&args),
+        Command::Report(args) => commands::books::report(&args),
+        Command::Rates(cmd) => commands::books::rates(&cmd),
         Command::Payments(cmd) => commands::receivables::payments(&cmd),
         Command::Receivables(cmd) => commands::receivables::receivables(&cmd),
     };

@@ -198,7 +198,11 @@ pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
             ]))?;
             let catalog = super::load_catalog(&settings.catalog)?;
             let store = open_store_on(&runtime, &settings)?;
-            let options = super::settings::close_options(&settings.invoicer, super::settings::reporting(&settings)?, now.unwrap_or_else(Utc::now));
+            let options = super::settings::close_options(
+                &settings.invoicer,
+                super::settings::reporting(&settings)?,
+                now.unwrap_or_else(Utc::now),
+            );
             // While another process closes, wait for it (its invoices are its to
             // report), then close what is left: usually nothing.
             let waited = std::time::Instant::now();

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod backfill;
+pub mod books;
 pub mod catalog;
 pub mod config;
 pub mod customers;

@@ -165,7 +165,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// The receivables' terms of the configuration (`invoicer.payment_terms`, `[reporting]`).
 pub fn terms(settings: &tally_config::Settings) -> anyhow::Result<Terms> {
-    Ok(Terms { payment_terms: settings.invoicer.payment_terms.delta(), reporting: super::settings::reporting(settings)? })
+    Ok(Terms {
+        payment_terms: settings.invoicer.payment_terms.delta(),
+        reporting: super::settings::reporting(settings)?,
+    })
 }
 
 impl Account {

@@ -1,0 +1,47 @@
+//! What the books are made from: a range of days and everything issued or received in
+//! it, read by the invoicer from the store.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use tally_domain::{Catalog, Currency, Customer, CustomerId, RateBook};
+use tally_invoicing::Invoice;
+use tally_ledger::Entry;
+
+/// Days from `from` to `to`, both included (UTC days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    /// The first day.
+    pub from: NaiveDate,
+    /// The last day (included).
+    pub to: NaiveDate,
+}
+
+impl Range {
+    /// Whether `day` is in the range.
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+}
+
+/// The inputs of every export and report.
+#[derive(Debug, Clone)]
+pub struct Source<'a> {
+    /// The days.
+    pub range: Range,
+    /// Invoices and credit notes issued in the range (issued or voided since), by issue
+    /// time then number; every invoice has its due date.
+    pub documents: Vec<Invoice>,
+    /// Their customers (and every other, for the receivables).
+    pub customers: HashMap<CustomerId, Customer>,
+    /// Every ledger entry (payments are those effective in the range).
+    pub entries: Vec<Entry>,
+    /// What the entries dated on or before the last day add up to.
+    pub totals: tally_ledger::Totals,
+    /// The catalog: accounting names, charges' meters.
+    pub catalog: &'a Catalog,
+    /// The reporting currency, with the age a rate may have, and the loaded rates.
+    pub reporting: Option<(Currency, u32)>,
+    /// Every exchange rate loaded.
+    pub rates: RateBook,
+}

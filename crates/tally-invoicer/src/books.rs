@@ -1,0 +1,58 @@
+//! What the books are made from, read from the store: the documents issued in a range
+//! of days (`InvoiceFilter::issued_from`/`issued_to`, so only those bodies are read),
+//! every customer, the ledger's entries and its totals on the last day, and the
+//! exchange rates. The exports and reports themselves are `tally_books`'s.
+
+use chrono::{NaiveDate, TimeDelta};
+use tally_books::{Range, Source};
+use tally_domain::{Catalog, RateBook};
+use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, LedgerStore, RateStore};
+
+use crate::close::parse_record;
+use crate::error::InvoicerError;
+use crate::receivables::Terms;
+
+/// The source of the books for the days `from` to `to` (both included).
+pub async fn source<'c, S>(
+    store: &S,
+    catalog: &'c Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+    terms: Terms,
+) -> Result<Source<'c>, InvoicerError>
+where
+    S: AccountStore + InvoiceStore + LedgerStore + RateStore,
+{
+    if to < from {
+        return Err(InvoicerError::Range(format!("--to {to} is before --from {from}")));
+    }
+    let start = |day: NaiveDate| day.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let filter = InvoiceFilter {
+        issued_from: start(from),
+        issued_to: start(to + TimeDelta::days(1)),
+        ..InvoiceFilter::default()
+    };
+    let mut documents = Vec::new();
+    for record in store.invoices(&filter).await? {
+        let mut doc = parse_record(&record)?;
+        if let (None, Some(issued), tally_invoicing::Document::Invoice) = (doc.due, doc.issued_at, doc.document) {
+            doc.due = Some(terms.due_of(&doc, issued));
+        }
+        documents.push(doc);
+    }
+    documents.sort_by(|a, b| (a.issued_at, &a.number).cmp(&(b.issued_at, &b.number)));
+    let customers = store.customers().await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let entries = store.entries(None).await?;
+    let totals = store.totals(to, None).await?;
+    let rates = RateBook::new(store.rates().await?);
+    Ok(Source {
+        range: Range { from, to },
+        documents,
+        customers,
+        entries,
+        totals,
+        catalog,
+        reporting: terms.reporting.map(|r| (r.currency, r.max_age_days)),
+        rates,
+    })
+}
