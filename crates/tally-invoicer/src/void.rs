@@ -82,16 +82,17 @@ where
         let why = "it is voided already (its credit note and any revision are issued)".to_owned();
         return Err(InvoicerError::NotVoidable { id: id.to_owned(), why });
     }
+    // The credit note's rate first: a missing rate refuses the void before anything changes.
+    note.state = InvoiceState::Issued;
+    note.issued_at = Some(now);
+    let rates = crate::exchange::Rates::read(store, terms.reporting).await?;
+    crate::exchange::record(rates.as_ref(), &mut note)?;
     if original.state == InvoiceState::Issued {
         let mut voided = original.clone();
         voided.state = InvoiceState::Void;
         store.put_invoices(&[record(&voided, catalog)?], invoice_prefix).await?;
     }
     fail::fail_point!("void-after-mark");
-    note.state = InvoiceState::Issued;
-    note.issued_at = Some(now);
-    let rates = crate::exchange::Rates::read(store, terms.reporting).await?;
-    crate::exchange::record(rates.as_ref(), &mut note)?;
     let credit_number = match had_note {
         Some(existing) => existing.number.unwrap_or_default(),
         None => number_of(store, &record(&note, catalog)?, credit_prefix).await?,
