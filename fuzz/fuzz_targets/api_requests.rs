@@ -71,6 +71,13 @@ fn world() -> &'static World {
             horizon: tally_domain::DateHorizon { past: chrono::TimeDelta::days(400), future: chrono::TimeDelta::days(1830) },
             prefixes: ("INV-".into(), "CN-".into()),
             terms: tally_invoicer::receivables::Terms { payment_terms: chrono::TimeDelta::days(30), reporting: None },
+            exports: tally_books::exports::ExportOptions {
+                date_order: String::new(),
+                receivable_account: "Accounts Receivable".into(),
+                deposit_account: "Undeposited Funds".into(),
+                tax_account: "Sales Tax Payable".into(),
+                currency: None,
+            },
             in_flight: Arc::new(tokio::sync::Semaphore::new(64)),
         };
         let limits = RequestLimits { max_body_bytes: 1 << 16, timeout: std::time::Duration::from_secs(10) };

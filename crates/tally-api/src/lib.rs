@@ -12,6 +12,7 @@
 
 mod accounts;
 mod auth;
+mod books;
 mod credit_notes;
 mod error;
 mod events;
@@ -60,6 +61,8 @@ pub struct Api {
     pub horizon: tally_domain::DateHorizon,
     /// How long after issue an invoice is due, and the reporting currency.
     pub terms: tally_invoicer::receivables::Terms,
+    /// How the accounting import files are written (`[exports]`).
+    pub exports: tally_books::exports::ExportOptions,
     /// Event requests allowed at once; more get 429.
     pub in_flight: Arc<tokio::sync::Semaphore>,
 }
@@ -132,6 +135,9 @@ pub fn router(api: Api, limits: RequestLimits, metrics: HttpMetrics) -> Router {
         .route("/v1/invoices/{id}/payments", get(receivables::list).post(receivables::record))
         .route("/v1/receivables/overdue", get(receivables::overdue))
         .route("/v1/receivables/aging", get(receivables::aging))
+        .route("/v1/exports/{format}", get(books::export))
+        .route("/v1/reports", get(books::report))
+        .route("/v1/rates", get(books::rates).post(books::load))
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(api.clone(), auth::check))
         .with_state(api);

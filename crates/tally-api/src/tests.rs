@@ -54,6 +54,13 @@ fn api(dir: &std::path::Path, permits: usize) -> Api {
         },
         prefixes: ("INV-".into(), "CN-".into()),
         terms: tally_invoicer::receivables::Terms { payment_terms: chrono::TimeDelta::days(30), reporting: None },
+        exports: tally_books::exports::ExportOptions {
+            date_order: String::new(),
+            receivable_account: "Accounts Receivable".into(),
+            deposit_account: "Undeposited Funds".into(),
+            tax_account: "Sales Tax Payable".into(),
+            currency: None,
+        },
         in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
     }
 }

@@ -120,6 +120,10 @@ fn endpoints() -> Vec<(&'static str, String, String, &'static str)> {
         ),
         ("POST", "/v1/invoices/no-such-invoice/write-off".into(), r#"{"reason": "r"}"#.into(), "admin"),
         ("POST", "/v1/invoices/no-such-invoice/rebill".into(), String::new(), "admin"),
+        ("GET", "/v1/exports/xero?from=2026-11-01&to=2026-11-30".into(), String::new(), "read"),
+        ("GET", "/v1/reports?from=2026-10-01&to=2026-11-30&format=xlsx".into(), String::new(), "read"),
+        ("GET", "/v1/rates".into(), String::new(), "read"),
+        ("POST", "/v1/rates".into(), "Date,USD,JPY,\n2026-11-30,1.0512,160.12,\n".into(), "admin"),
     ]
 }
 
@@ -205,7 +209,9 @@ fn every_endpoint(store: &[&str], store_config: &str) {
             let template = ["sub-acme", "no-such-invoice", "acme", "nobody"]
                 .iter()
                 .fold(path.to_owned(), |p, id| p.replace(id, "{id}"));
-            let template = template.replace("/payments/r/", "/payments/{reference}/");
+            let template = template
+                .replace("/payments/r/", "/payments/{reference}/")
+                .replace("/exports/xero", "/exports/{format}");
             (method.to_string(), template.replace("/lines/1/", "/lines/{line}/"))
         })
         .collect();
@@ -501,7 +507,7 @@ fn every_endpoint(store: &[&str], store_config: &str) {
     assert_eq!(json_of(&answer)["end"], Value::Null, "not changed: {answer}");
 
     // Malformed requests: clear 4xx, JSON, naming the field; nothing changes.
-    let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 22] = [
+    let bad: [(&str, &str, Option<&str>, &str, u16, &str, &str); 27] = [
         ("GET", "/v1/invoices?colour=red", read, "", 400, "invalid_parameter", "colour"),
         ("GET", "/v1/invoices?state=paid", read, "", 400, "invalid_parameter", "state"),
         ("GET", "/v1/invoices?from=yesterday", read, "", 400, "invalid_parameter", "from"),
@@ -611,6 +617,27 @@ fn every_endpoint(store: &[&str], store_config: &str) {
         ),
         ("GET", "/v1/receivables/aging?as_of=later", read, "", 400, "invalid_parameter", "as_of"),
         ("GET", "/v1/nothing-here", read, "", 404, "not_found", "route"),
+        ("GET", "/v1/reports?from=2026-11-30&to=2026-11-01", read, "", 400, "invalid_parameter", "before"),
+        ("GET", "/v1/reports?from=2026-11-01", read, "", 400, "invalid_parameter", "to"),
+        ("GET", "/v1/exports/sage?from=2026-11-01&to=2026-11-30", read, "", 404, "not_found", "sage"),
+        (
+            "POST",
+            "/v1/rates",
+            admin,
+            "date,base,quote,rate\n2026-11-31,USD,JPY,1\n",
+            400,
+            "invalid_parameter",
+            "line 2",
+        ),
+        (
+            "GET",
+            "/v1/reports?from=2026-11-01&to=2026-11-30&format=csv&table=nope",
+            read,
+            "",
+            400,
+            "invalid_parameter",
+            "table",
+        ),
         ("POST", "/v1/events", ingest, "[]", 400, "empty_batch", "no event"),
     ];
     for (method, path, token, body, want, code, names) in bad {
@@ -620,6 +647,20 @@ fn every_endpoint(store: &[&str], store_config: &str) {
         assert_eq!(answer["code"], code, "{method} {path}: {answer}");
         assert!(answer["message"].as_str().unwrap().contains(names), "{method} {path}: {answer}");
     }
+    // The books over HTTP: a JSON report of the range, one import file by name, the rates loaded.
+    let (status, _, answer) = request(api, "GET", "/v1/reports?from=2026-10-01&to=2026-12-31", read, "");
+    assert_eq!(status, 200, "{answer}");
+    let report = json_of(&answer);
+    assert!(report["billed_by_customer"].is_array() && report["to"] == "2026-12-31", "{report}");
+    let (status, head, answer) =
+        request(api, "GET", "/v1/exports/xero?from=2026-10-01&to=2026-12-31&file=xero-invoices.csv", read, "");
+    assert_eq!(status, 200, "{answer}");
+    assert!(head.contains("content-type: text/csv") && answer.starts_with("*ContactName,"), "{head}{answer}");
+    let (_, _, answer) = request(api, "GET", "/v1/rates", read, "");
+    assert!(
+        json_of(&answer).as_array().unwrap().iter().any(|r| r["quote"] == "JPY" && r["rate"] == "160.12"),
+        "{answer}"
+    );
     let big = json!(vec![event("big", &at(4, 0), "gpt-4o", 1); 400]).to_string();
     let (status, _, answer) = request(api, "POST", "/v1/events", ingest, &big);
     assert_eq!((status, json_of(&answer)["code"].as_str()), (413, Some("body_too_large")), "{answer}");

@@ -17,8 +17,9 @@ use common::{ok, refused};
 use rust_decimal::Decimal;
 
 fn python() -> String {
-    std::env::var("TALLY_TEST_PYTHON")
-        .unwrap_or_else(|_| panic!("TALLY_TEST_PYTHON is not set: run `eval \"$(scripts/python-env)\"` (scripts/test does)"))
+    std::env::var("TALLY_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("TALLY_TEST_PYTHON is not set: run `eval \"$(scripts/python-env)\"` (scripts/test does)")
+    })
 }
 
 fn check(script: &str, args: &[&Path]) -> String {
@@ -48,9 +49,10 @@ fn reports_in_eur_worked_by_hand_and_import_files_checked_by_python() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tally.toml");
     std::fs::write(&config, "[reporting]\ncurrency = \"EUR\"\n[invoicer]\nnumber_prefix = \"INV-\"\n").unwrap();
-    let catalog_text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/taxed-catalog.toml"))
-        .unwrap()
-        .replace("[[meters]]", "[accounting]\nincome_account = \"4000\"\ntax_code = \"Standard\"\n\n[[meters]]");
+    let catalog_text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/taxed-catalog.toml"))
+            .unwrap()
+            .replace("[[meters]]", "[accounting]\nincome_account = \"4000\"\ntax_code = \"Standard\"\n\n[[meters]]");
     let catalog = dir.path().join("catalog.toml");
     std::fs::write(&catalog, catalog_text).unwrap();
     let mut store = vec!["--embedded".to_owned(), dir.path().join("tally.db").to_str().unwrap().to_owned()];
@@ -66,18 +68,45 @@ fn reports_in_eur_worked_by_hand_and_import_files_checked_by_python() {
 
     for (id, name, currency, zone, details) in [
         ("berlin", "Berlin Labs", "EUR", "Europe/Berlin", vec!["country=DE", "payment_terms_days=14"]),
-        ("sf", "Bay Models", "USD", "America/Los_Angeles", vec!["country=US", "region=CA", "email=ap@baymodels.example"]),
+        (
+            "sf",
+            "Bay Models",
+            "USD",
+            "America/Los_Angeles",
+            vec!["country=US", "region=CA", "email=ap@baymodels.example"],
+        ),
         ("tokyo", "Tokyo AI", "JPY", "Asia/Tokyo", vec!["country=JP", "legal_name=株式会社東京エーアイ"]),
     ] {
-        let mut args = vec!["customers", "create", "--id", id, "--name", name, "--currency", currency, "--timezone", zone];
+        let mut args =
+            vec!["customers", "create", "--id", id, "--name", name, "--currency", currency, "--timezone", zone];
         for detail in &details {
             args.extend(["--detail", detail]);
         }
         ok(&store, &args);
     }
-    for (id, plan, start) in [("berlin", "eu", "2026-09-30T22:00:00Z"), ("sf", "us", "2026-10-01T07:00:00Z"), ("tokyo", "jp", "2026-09-30T15:00:00Z")] {
+    for (id, plan, start) in [
+        ("berlin", "eu", "2026-09-30T22:00:00Z"),
+        ("sf", "us", "2026-10-01T07:00:00Z"),
+        ("tokyo", "jp", "2026-09-30T15:00:00Z"),
+    ] {
         let sub = format!("sub-{id}");
-        ok(&store, &["subscriptions", "create", "--id", &sub, "--customer", id, "--plan", plan, "--start", start, "--anchor", "2026-10-01"]);
+        ok(
+            &store,
+            &[
+                "subscriptions",
+                "create",
+                "--id",
+                &sub,
+                "--customer",
+                id,
+                "--plan",
+                plan,
+                "--start",
+                start,
+                "--anchor",
+                "2026-10-01",
+            ],
+        );
     }
     let events = [
         gpu("b1", "berlin", "2026-10-10T10:00:00Z", "h100", 13),
@@ -99,31 +128,66 @@ fn reports_in_eur_worked_by_hand_and_import_files_checked_by_python() {
         serde_json::from_str(&ok(&store, &["invoice", "show", "--id", number.as_str().unwrap()])).unwrap()
     };
     let x = shown(&sf["number"])["exchange"].clone();
-    assert_eq!((x["currency"].as_str(), x["rate"].as_str(), x["on"].as_str()), (Some("EUR"), Some("0.9216589862"), Some("2026-11-02")), "{x}");
+    assert_eq!(
+        (x["currency"].as_str(), x["rate"].as_str(), x["on"].as_str()),
+        (Some("EUR"), Some("0.9216589862"), Some("2026-11-02")),
+        "{x}"
+    );
     assert_eq!(shown(&tokyo["number"])["exchange"]["rate"], "0.0061538462", "1 / 162.50");
     assert_eq!(shown(&berlin["number"])["exchange"]["how"], "same");
 
-    assert_eq!((berlin["total"].as_str(), sf["total"].as_str(), tokyo["total"].as_str()), (Some("210.72"), Some("137.86"), Some("24348")));
+    assert_eq!(
+        (berlin["total"].as_str(), sf["total"].as_str(), tokyo["total"].as_str()),
+        (Some("210.72"), Some("137.86"), Some("24348"))
+    );
 
     // A reporting currency without rates refuses the void before anything changes.
-    let gbp = refused_env(&store, &[("TALLY__REPORTING__CURRENCY", "GBP")], &["invoice", "void", "--id", berlin["number"].as_str().unwrap()]);
+    let gbp = refused_env(
+        &store,
+        &[("TALLY__REPORTING__CURRENCY", "GBP")],
+        &["invoice", "void", "--id", berlin["number"].as_str().unwrap()],
+    );
     assert!(gbp.contains("no exchange rate from EUR to GBP on"), "{gbp}");
     assert_eq!(shown(&berlin["number"])["state"], "issued", "nothing changed");
     // San Francisco pays 100.00 of 137.86 on 9 November; Berlin's invoice is voided today.
-    ok(&store, &["payments", "record", "--customer", "sf", "--reference", "WIRE-9", "--amount", "100.00", "--date", "2026-11-09"]);
+    ok(
+        &store,
+        &[
+            "payments",
+            "record",
+            "--customer",
+            "sf",
+            "--reference",
+            "WIRE-9",
+            "--amount",
+            "100.00",
+            "--date",
+            "2026-11-09",
+        ],
+    );
     ok(&store, &["invoice", "void", "--id", berlin["number"].as_str().unwrap(), "--revise"]);
 
     let to = today.to_string();
-    let report: serde_json::Value = serde_json::from_str(&ok(&store, &["report", "--from", "2026-11-01", "--to", &to])).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(&store, &["report", "--from", "2026-11-01", "--to", &to])).unwrap();
     let row = |table: &str, key: &str, value: &str| -> serde_json::Value {
-        report[table].as_array().unwrap().iter().find(|r| r[key] == value).unwrap_or_else(|| panic!("{table} {value}: {report}")).clone()
+        report[table]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[key] == value)
+            .unwrap_or_else(|| panic!("{table} {value}: {report}"))
+            .clone()
     };
     // Billed, in EUR at each document's recorded rate, rounded per document:
     // Berlin 210.72 (invoice) - 210.72 (credit note) + 210.72 (revision) = 210.72 EUR;
     // San Francisco 137.86 USD x 0.9216589862 (1 / 1.0850) = 127.0599 -> 127.06 EUR;
     // Tokyo 24,348 JPY x 0.0061538462 (1 / 162.50) = 149.8338 -> 149.83 EUR.
     let billed = |c: &str| row("billed_by_customer", "customer", c);
-    assert_eq!((field(&billed("berlin")["total"]), field(&billed("berlin")["reporting_total"])), (d("210.72"), d("210.72")));
+    assert_eq!(
+        (field(&billed("berlin")["total"]), field(&billed("berlin")["reporting_total"])),
+        (d("210.72"), d("210.72"))
+    );
     assert_eq!((billed("berlin")["invoices"].as_u64(), billed("berlin")["credit_notes"].as_u64()), (Some(2), Some(1)));
     assert_eq!(field(&billed("sf")["reporting_total"]), d("127.06"));
     assert_eq!(field(&billed("tokyo")["reporting_total"]), d("149.83"));
@@ -146,7 +210,14 @@ fn reports_in_eur_worked_by_hand_and_import_files_checked_by_python() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["currency"].as_str().unwrap().into(), r["on"].as_str().unwrap().into(), r["rate"].as_str().unwrap().into(), r["source"].as_str().unwrap().into()))
+        .map(|r| {
+            (
+                r["currency"].as_str().unwrap().into(),
+                r["on"].as_str().unwrap().into(),
+                r["rate"].as_str().unwrap().into(),
+                r["source"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     for want in [
         ("USD", "2026-11-02", "0.9216589862", "recorded"),
@@ -166,7 +237,10 @@ fn reports_in_eur_worked_by_hand_and_import_files_checked_by_python() {
     let json = dir.path().join("report.json");
     std::fs::write(&json, serde_json::to_string(&report).unwrap()).unwrap();
     let xlsx = dir.path().join("report.xlsx");
-    ok(&store, &["report", "--from", "2026-11-01", "--to", &to, "--format", "xlsx", "--output", xlsx.to_str().unwrap()]);
+    ok(
+        &store,
+        &["report", "--from", "2026-11-01", "--to", &to, "--format", "xlsx", "--output", xlsx.to_str().unwrap()],
+    );
     let read = check("check_workbook.py", &[&xlsx, &json]);
     assert!(read.contains("ok Billed by customer: 3 rows"), "{read}");
     let summary = ok(&store, &["report", "--from", "2026-11-01", "--to", &to, "--format", "csv", "--table", "summary"]);
@@ -174,13 +248,19 @@ fn reports_in_eur_worked_by_hand_and_import_files_checked_by_python() {
 
     // Every import file, read by Python's csv module against Tally's totals.
     let mut totals = serde_json::Map::new();
-    for doc in ok(&store, &["invoice", "list", "--json"]).lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()) {
+    for doc in ok(&store, &["invoice", "list", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    {
         let number = doc["number"].as_str().unwrap().to_owned();
         let full = shown(&doc["number"]);
         let tax = full["tax"]["tax"].as_str().map_or(Decimal::ZERO, |t| t.parse().unwrap());
         let total: Decimal = field(&full["total"]);
-        totals.insert(number, serde_json::json!({"total": total.to_string(), "subtotal": (total - tax).to_string(),
-            "currency": full["currency"], "credit_note": full["document"] == "credit_note"}));
+        totals.insert(
+            number,
+            serde_json::json!({"total": total.to_string(), "subtotal": (total - tax).to_string(),
+            "currency": full["currency"], "credit_note": full["document"] == "credit_note"}),
+        );
     }
     let totals_file = dir.path().join("totals.json");
     std::fs::write(&totals_file, serde_json::Value::Object(totals).to_string()).unwrap();
@@ -193,8 +273,23 @@ fn reports_in_eur_worked_by_hand_and_import_files_checked_by_python() {
     assert!(iif.contains("export one currency at a time"), "{iif}");
     for currency in ["EUR", "USD"] {
         let dir = out.join(currency);
-        ok(&store, &["export", "iif", "--from", "2026-11-01", "--to", &to, "--currency", currency, "--output", dir.to_str().unwrap()]);
-        std::fs::rename(dir.join("quickbooks-desktop.iif"), out.join(format!("quickbooks-desktop-{currency}.iif"))).unwrap();
+        ok(
+            &store,
+            &[
+                "export",
+                "iif",
+                "--from",
+                "2026-11-01",
+                "--to",
+                &to,
+                "--currency",
+                currency,
+                "--output",
+                dir.to_str().unwrap(),
+            ],
+        );
+        std::fs::rename(dir.join("quickbooks-desktop.iif"), out.join(format!("quickbooks-desktop-{currency}.iif")))
+            .unwrap();
     }
     let read = check("check_exports.py", &[&out, &totals_file]);
     for want in [

@@ -313,6 +313,7 @@ fn api_router(
         horizon: settings.accounts.horizon(),
         prefixes: (settings.invoicer.number_prefix.clone(), settings.invoicer.credit_note_prefix.clone()),
         terms: crate::commands::receivables::terms(settings)?,
+        exports: crate::commands::books::export_options(settings, None)?,
         in_flight: Arc::new(tokio::sync::Semaphore::new(settings.http.max_in_flight)),
     };
     let metrics = tally_api::HttpMetrics::register(registry).context("registering the API's metrics")?;
