@@ -77,11 +77,20 @@ fn main() {
         invoice.number = Some(number.clone());
         invoice.issued_at = Some(issued);
         invoice.due = Some("2026-12-02".parse().expect("a day"));
-        invoice.exchange = Some(book.exchange(invoice.currency, reporting.currency, issued.date_naive(), 7).expect("a rate"));
+        invoice.exchange =
+            Some(book.exchange(invoice.currency, reporting.currency, issued.date_naive(), 7).expect("a rate"));
         let due = invoice.due.expect("due");
         entries.extend(
-            tally_invoicer::receivables::invoice_entry(due, &customer.id, invoice.currency, &invoice.id, &number, invoice.total, issued)
-                .expect("an entry"),
+            tally_invoicer::receivables::invoice_entry(
+                due,
+                &customer.id,
+                invoice.currency,
+                &invoice.id,
+                &number,
+                invoice.total,
+                issued,
+            )
+            .expect("an entry"),
         );
         records.push(InvoiceRecord {
             id: invoice.id.clone(),
@@ -116,9 +125,14 @@ fn main() {
     };
     for round in 1..=2 {
         let started = Instant::now();
-        let source = runtime.block_on(tally_invoicer::books::source(&store, &catalog, from, to, terms)).expect("the books");
+        let source =
+            runtime.block_on(tally_invoicer::books::source(&store, &catalog, from, to, terms)).expect("the books");
         let read = started.elapsed();
-        println!("round {round}: read {} documents, {} entries from the store: {read:.2?}", source.documents.len(), source.entries.len());
+        println!(
+            "round {round}: read {} documents, {} entries from the store: {read:.2?}",
+            source.documents.len(),
+            source.entries.len()
+        );
         for (format, name) in Format::ALL {
             let mut options = options.clone();
             if format == Format::Iif {
@@ -127,7 +141,13 @@ fn main() {
             let t = Instant::now();
             let done = export(format, &source, &options).expect("the export");
             let bytes: usize = done.files.iter().map(|f| f.content.len()).sum();
-            println!("  export {name:<10} {:>4} files {:>10} bytes: {:.2?} (with the read: {:.2?})", done.files.len(), bytes, t.elapsed(), t.elapsed() + read);
+            println!(
+                "  export {name:<10} {:>4} files {:>10} bytes: {:.2?} (with the read: {:.2?})",
+                done.files.len(),
+                bytes,
+                t.elapsed(),
+                t.elapsed() + read
+            );
         }
         let t = Instant::now();
         let report = tally_books::report::build(&source).expect("the report");

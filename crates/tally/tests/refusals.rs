@@ -47,7 +47,7 @@ fn unknown_key_in_the_catalog() {
     assert_eq!(
         catalog_error(("per = \"1000000\"", "per = \"1000000\"\nincluded_units = \"5\"")),
         "error: catalog.toml: plans[pro].charges[gpt4o_input].included_units: unknown field; expected one of: \
-         description, filter, group_by, included, key, maximum, meter, minimum, name, per, price, tax_category, unit"
+         accounting, description, filter, group_by, included, key, maximum, meter, minimum, name, per, price, tax_category, unit"
     );
 }
 

@@ -119,15 +119,34 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs `tally export`.
 pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.config.load()?;
+    let format = Format::named(&args.format).context("unknown format")?;
+    with_books(&args.config, &args.days, |settings, source| export_files(args, format, settings, source))
+}
+
+/// Reads the books of `days` under `config` and hands them to `then`.
+fn with_books<T>(
+    config: &ConfigArgs,
+    days: &Days,
+    then: impl FnOnce(&tally_config::Settings, &tally_books::Source<'_>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let settings = config.load()?;
     let catalog = super::load_catalog(&settings.catalog)?;
     let runtime = runtime()?;
     let store = open_store_on(&runtime, &settings)?;
-    let (from, to) = args.days.range()?;
+    let (from, to) = days.range()?;
     let terms = super::receivables::terms(&settings)?;
     let source = runtime.block_on(tally_invoicer::books::source(&store, &catalog, from, to, terms))?;
-    let format = Format::named(&args.format).context("unknown format")?;
-    let export = exports::export(format, &source, &export_options(&settings, args.currency.as_deref())?)?;
+    then(&settings, &source)
+}
+
+fn export_files(
+    args: &ExportArgs,
+    format: Format,
+    settings: &tally_config::Settings,
+    source: &tally_books::Source<'_>,
+) -> anyhow::Result<ExitCode> {
+    let (from, to) = (source.range.from, source.range.to);
+    let export = exports::export(format, source, &export_options(settings, args.currency.as_deref())?)?;
     std::fs::create_dir_all(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
     for file in &export.files {
         let path = args.output.join(&file.name);
@@ -146,14 +165,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `tally report`.
 pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.config.load()?;
-    let catalog = super::load_catalog(&settings.catalog)?;
-    let runtime = runtime()?;
-    let store = open_store_on(&runtime, &settings)?;
-    let (from, to) = args.days.range()?;
-    let terms = super::receivables::terms(&settings)?;
-    let source = runtime.block_on(tally_invoicer::books::source(&store, &catalog, from, to, terms))?;
-    let report = tally_books::report::build(&source)?;
+    let report = with_books(&args.config, &args.days, |_, source| Ok(tally_books::report::build(source)?))?;
     let bytes = match args.format.as_str() {
         "json" => serde_json::to_vec_pretty(&report)?,
         "csv" => tally_books::report::csv(&report, &args.table)?
