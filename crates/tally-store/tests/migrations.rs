@@ -37,6 +37,7 @@ async fn clickhouse_migrations_run_once_even_when_two_processes_start_together()
         tables,
         [
             "customers",
+            "exchange_rates",
             "invoice_lines",
             "invoices",
             "leases",
