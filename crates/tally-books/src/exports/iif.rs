@@ -50,8 +50,8 @@ pub(super) fn write(docs: &Docs<'_>, source: &Source<'_>, options: &ExportOption
             EntryKind::Payment { reference } => {
                 let name =
                     source.customers.get(&entry.customer).map_or_else(|| entry.customer.to_string(), customer_name);
-                let (day, amount) = (date(entry.effective, "mdy"), super::money(entry.currency, entry.amount));
-                let negative = super::money(entry.currency, -entry.amount);
+                let (day, amount) = (date(entry.effective, "mdy"), entry.currency.show(entry.amount));
+                let negative = entry.currency.show(-entry.amount);
                 let (reference, name) = (clean(reference), clean(&name));
                 let deposit = clean(&options.deposit_account);
                 let receivable = clean(&options.receivable_account);

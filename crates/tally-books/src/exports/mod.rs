@@ -128,7 +128,7 @@ impl Doc<'_> {
 
     /// An amount in the document's currency, with its minor unit's decimals.
     pub fn money(&self, amount: Decimal) -> String {
-        money(self.invoice.currency, amount)
+        self.invoice.currency.show(amount)
     }
 }
 
@@ -176,17 +176,6 @@ impl<'d> Docs<'d> {
     pub fn credit_notes(&self) -> impl Iterator<Item = &Doc<'d>> {
         self.all.iter().filter(|d| d.is_credit_note())
     }
-}
-
-/// `amount` with exactly `currency`'s decimals (1234.5 USD is `1234.50`).
-pub fn money_text(currency: Currency, amount: Decimal) -> String {
-    money(currency, amount)
-}
-
-pub(crate) fn money(currency: Currency, amount: Decimal) -> String {
-    let mut a = amount;
-    a.rescale(currency.minor_units());
-    a.to_string()
 }
 
 /// A quantity or unit price as plain decimal text, no exponent, no trailing zeros.

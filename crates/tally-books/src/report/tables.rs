@@ -50,7 +50,7 @@ impl Table {
                     Cell::Text(t) => t.clone(),
                     Cell::Date(d) => d.to_string(),
                     Cell::Count(n) => n.to_string(),
-                    Cell::Money(a, c) => crate::exports::money_text(*c, *a),
+                    Cell::Money(a, c) => c.show(*a),
                     Cell::Number(n) => n.normalize().to_string(),
                     Cell::Empty => String::new(),
                 })
