@@ -42,8 +42,7 @@ impl BookLine {
     }
 
     fn one(doc: &Invoice, line: &InvoiceLine, catalog: &Catalog) -> BookLine {
-        let rates: Vec<&tally_invoicing::tax::RateTotal> =
-            doc.tax.iter().flat_map(|t| line.tax_rates.iter().filter_map(|&i| t.rates.get(i))).collect();
+        let rates = rates_of(doc, line);
         let rate_sum: Decimal = rates.iter().map(|r| r.rate).sum();
         let net = net_of(doc, line, rate_sum);
         let name = line.label.name.clone().unwrap_or_else(|| line.key.clone());
@@ -53,7 +52,7 @@ impl BookLine {
             description.push_str(&format!(" ({})", dims.join(", ")));
         }
         let (quantity, unit_price) = match (line.billable_quantity, line.label.unit_price) {
-            (Some(q), Some(p)) if !q.is_zero() && doc.currency.round(q * p) == Some(net) && q * p == net => (q, p),
+            (Some(q), Some(p)) if !q.is_zero() && q * p == net => (q, p),
             _ => (Decimal::ONE, net),
         };
         let accounting = catalog.accounting(line.plan.as_str(), &line.key);
@@ -80,22 +79,24 @@ impl BookLine {
     /// The same line with its signs turned (a credit note in a format that wants
     /// positive amounts).
     pub fn negated(&self) -> BookLine {
-        BookLine {
-            quantity: if self.quantity == Decimal::ONE && self.unit_price == self.net {
-                Decimal::ONE
-            } else {
-                -self.quantity
-            },
-            unit_price: if self.quantity == Decimal::ONE && self.unit_price == self.net {
-                -self.net
-            } else {
-                self.unit_price
-            },
-            net: -self.net,
-            tax: self.tax.map(|t| -t),
-            ..self.clone()
-        }
+        // One unit at the whole amount stays one unit; a quantity at its unit price turns its quantity.
+        let (quantity, unit_price) = if self.quantity == Decimal::ONE && self.unit_price == self.net {
+            (Decimal::ONE, -self.net)
+        } else {
+            (-self.quantity, self.unit_price)
+        };
+        BookLine { quantity, unit_price, net: -self.net, tax: self.tax.map(|t| -t), ..self.clone() }
     }
+}
+
+/// The tax rates line `line` of `doc` carries.
+fn rates_of<'d>(doc: &'d Invoice, line: &InvoiceLine) -> Vec<&'d tally_invoicing::tax::RateTotal> {
+    doc.tax.iter().flat_map(|t| line.tax_rates.iter().filter_map(|&i| t.rates.get(i))).collect()
+}
+
+/// Line `line` of `doc` before tax (see [`net_of`]), without naming it for the books.
+pub(crate) fn net(doc: &Invoice, line: &InvoiceLine) -> Decimal {
+    net_of(doc, line, rates_of(doc, line).iter().map(|r| r.rate).sum())
 }
 
 /// A line's amount before tax: its amount, less its tax when the amount includes it

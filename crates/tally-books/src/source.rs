@@ -45,3 +45,22 @@ pub struct Source<'a> {
     /// Every exchange rate loaded.
     pub rates: RateBook,
 }
+
+impl Source<'_> {
+    /// The documents' numbers by id, to name the invoice a credit note credits.
+    pub fn numbers(&self) -> Numbers<'_> {
+        Numbers(self.documents.iter().filter_map(|d| Some((d.id.as_str(), d.number.as_deref()?))).collect())
+    }
+}
+
+/// The documents' numbers by id ([`Source::numbers`]).
+pub struct Numbers<'s>(HashMap<&'s str, &'s str>);
+
+impl Numbers<'_> {
+    /// For a credit note, the number of the invoice it credits (its id when that
+    /// invoice is not among the documents).
+    pub fn credited(&self, doc: &Invoice) -> Option<String> {
+        let id = doc.credits.as_deref()?;
+        Some(self.0.get(id).map_or(id, |n| *n).to_owned())
+    }
+}

@@ -117,7 +117,7 @@ fn block(out: &mut String, doc: &Doc<'_>, options: &ExportOptions) -> Result<(),
         out.push_str(&format!(
             "SPL\t\t{kind}\t{day}\t{}\t{name}\t{}\t{}\tTax\t\t\t\t\n",
             clean(&options.tax_account),
-            doc.money(-(total + posted)),
+            doc.money(tax),
             clean(&doc.number)
         ));
     }

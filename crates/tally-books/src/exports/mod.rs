@@ -139,8 +139,7 @@ pub(crate) struct Docs<'d> {
 
 impl<'d> Docs<'d> {
     fn of(source: &'d Source<'_>, options: &ExportOptions) -> Result<Docs<'d>, BooksError> {
-        let numbers: std::collections::HashMap<&str, &str> =
-            source.documents.iter().filter_map(|d| Some((d.id.as_str(), d.number.as_deref()?))).collect();
+        let numbers = source.numbers();
         let mut all = Vec::new();
         for invoice in &source.documents {
             if options.currency.is_some_and(|c| c != invoice.currency) {
@@ -153,8 +152,7 @@ impl<'d> Docs<'d> {
             })?;
             let issued = issued_at.date_naive();
             let email = customer.profile().ok().and_then(|p| p.email).unwrap_or_default();
-            let credits =
-                invoice.credits.as_ref().map(|id| numbers.get(id.as_str()).map_or(id.clone(), |n| (*n).to_owned()));
+            let credits = numbers.credited(invoice);
             all.push(Doc {
                 invoice,
                 customer: customer_name(customer),
@@ -225,6 +223,3 @@ pub(crate) fn unmapped(doc: &Doc<'_>, line: &BookLine, field: &'static str) -> B
 pub(crate) fn tax_code(line: &BookLine) -> Option<String> {
     line.accounting.tax_code.clone().or_else(|| line.tax_rate.as_ref().map(|(name, _)| name.clone()))
 }
-
-#[cfg(test)]
-mod tests;

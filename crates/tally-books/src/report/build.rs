@@ -9,7 +9,7 @@ use tally_invoicing::{Document, Invoice, LineKind};
 use tally_ledger::{aging_bucket, EntryKind, AGING_BUCKETS};
 
 use super::{Aging, Bucket, Collected, CreditNoteRow, CustomerBilled, GroupBilled, Outstanding, RateUsed, Report};
-use crate::{customer_name, BookLine, BooksError, Source};
+use crate::{customer_name, BooksError, Source};
 
 /// Converts amounts to the reporting currency and remembers every rate it used.
 struct Converter<'s> {
@@ -65,8 +65,7 @@ pub fn build(source: &Source<'_>) -> Result<Report, BooksError> {
     let zero = || reporting.map(|_| Decimal::ZERO);
     let name_of =
         |id: &tally_domain::CustomerId| source.customers.get(id).map_or_else(|| id.to_string(), customer_name);
-    let numbers: std::collections::HashMap<&str, &str> =
-        source.documents.iter().filter_map(|d| Some((d.id.as_str(), d.number.as_deref()?))).collect();
+    let numbers = source.numbers();
 
     let mut by_customer: BTreeMap<(String, Currency), CustomerBilled> = BTreeMap::new();
     let mut by_plan: BTreeMap<(String, Currency), GroupBilled> = BTreeMap::new();
@@ -99,11 +98,12 @@ pub fn build(source: &Source<'_>) -> Result<Report, BooksError> {
         // Per plan and per meter: the document's lines added up, then converted once.
         let mut plans: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
         let mut meters: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
-        for (line, book) in doc.lines.iter().zip(BookLine::of(doc, source.catalog)) {
+        for line in &doc.lines {
+            let net = crate::lines::net(doc, line);
             let plan = plans.entry(line.plan.to_string()).or_default();
-            (plan.0, plan.1) = (plan.0 + 1, plan.1 + book.net);
+            (plan.0, plan.1) = (plan.0 + 1, plan.1 + net);
             let meter = meters.entry(meter_of(source, line)).or_default();
-            (meter.0, meter.1) = (meter.0 + 1, meter.1 + book.net);
+            (meter.0, meter.1) = (meter.0 + 1, meter.1 + net);
         }
         for (groups, into) in [(plans, &mut by_plan), (meters, &mut by_meter)] {
             for (key, (lines, amount)) in groups {
@@ -125,11 +125,7 @@ pub fn build(source: &Source<'_>) -> Result<Report, BooksError> {
                 issued: doc.issued_at.map_or(doc.period.end().date_naive(), |t| t.date_naive()),
                 customer: doc.customer.to_string(),
                 name: name_of(&doc.customer),
-                credits: doc
-                    .credits
-                    .as_ref()
-                    .map(|id| numbers.get(id.as_str()).map_or(id.clone(), |n| (*n).to_owned()))
-                    .unwrap_or_default(),
+                credits: numbers.credited(doc).unwrap_or_default(),
                 reason: doc.reason.clone().unwrap_or_default(),
                 currency: doc.currency,
                 total: doc.total,
