@@ -74,14 +74,24 @@ fn currency(text: &str, line: u64, field: &str) -> Result<Currency, FxError> {
     text.parse().map_err(|e: crate::CurrencyError| bad(line, field, e.to_string()))
 }
 
+/// The rows after the header with their 1-based line numbers, blank rows left out.
+fn data_rows<'r, 't>(
+    records: csv::StringRecordsIter<'r, &'t [u8]>,
+) -> impl Iterator<Item = Result<(u64, csv::StringRecord), FxError>> + use<'r, 't> {
+    records.enumerate().filter_map(|(i, row)| {
+        let line = i as u64 + 2;
+        match row {
+            Err(e) => Some(Err(bad(line, "row", e.to_string()))),
+            Ok(row) if row.iter().all(str::is_empty) => None,
+            Ok(row) => Some(Ok((line, row))),
+        }
+    })
+}
+
 fn plain_rows(records: csv::StringRecordsIter<'_, &[u8]>) -> Result<Loaded, FxError> {
     let mut rates = Vec::new();
-    for (i, row) in records.enumerate() {
-        let line = i as u64 + 2;
-        let row = row.map_err(|e| bad(line, "row", e.to_string()))?;
-        if row.iter().all(str::is_empty) {
-            continue;
-        }
+    for row in data_rows(records) {
+        let (line, row) = row?;
         let cell = |n: usize| row.get(n).unwrap_or("");
         let (base, quote) = (currency(cell(1), line, "base")?, currency(cell(2), line, "quote")?);
         if base == quote {
@@ -108,12 +118,8 @@ fn ecb_rows(header: &csv::StringRecord, records: csv::StringRecordsIter<'_, &[u8
         }
     }
     let mut rates = Vec::new();
-    for (i, row) in records.enumerate() {
-        let line = i as u64 + 2;
-        let row = row.map_err(|e| bad(line, "row", e.to_string()))?;
-        if row.iter().all(str::is_empty) {
-            continue;
-        }
+    for row in data_rows(records) {
+        let (line, row) = row?;
         let on = day(row.get(0).unwrap_or(""), line, "Date")?;
         for (n, code, quote) in &columns {
             let text = row.get(*n).unwrap_or("");
