@@ -14,6 +14,7 @@ pub mod event;
 pub mod fx;
 pub mod ids;
 pub mod invoice_state;
+pub mod iso3166;
 pub mod json;
 pub mod locale;
 pub mod money;

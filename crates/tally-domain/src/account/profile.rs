@@ -85,7 +85,7 @@ impl BillingProfile {
                 "address" => profile.address = text,
                 "tax_id" => profile.tax_id = text,
                 "country" => {
-                    if value.len() != 2 || !value.bytes().all(|b| b.is_ascii_uppercase()) {
+                    if !crate::iso3166::is_country(value) {
                         return Err(invalid(
                             field,
                             format!("{value:?} is not an ISO 3166-1 alpha-2 code (two capital letters: DE, JP, US)"),
@@ -94,9 +94,7 @@ impl BillingProfile {
                     profile.country = text;
                 }
                 "region" => {
-                    if !(1..=3).contains(&value.len())
-                        || !value.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-                    {
+                    if !crate::iso3166::is_subdivision(value) {
                         return Err(invalid(
                             field,
                             format!("{value:?} is not a subdivision code (ISO 3166-2 without the country: CA, NY, 13)"),

@@ -26,7 +26,7 @@ pub(super) fn read_tax(table: Option<&Table>, p: &mut Problems) -> TaxTable {
         let name = rf.req_string("name", p);
         let name = super::plan::display_text(&rf, "name", name, p);
         let country = rf.req_string("country", p).filter(|c| {
-            let ok = c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase());
+            let ok = crate::iso3166::is_country(c);
             if !ok {
                 p.push(
                     rf.at("country"),
@@ -36,7 +36,7 @@ pub(super) fn read_tax(table: Option<&Table>, p: &mut Problems) -> TaxTable {
             ok
         });
         let region = rf.string("region", p).filter(|r| {
-            let ok = (1..=3).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            let ok = crate::iso3166::is_subdivision(r);
             if !ok {
                 p.push(
                     rf.at("region"),
