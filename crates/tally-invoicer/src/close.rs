@@ -261,10 +261,12 @@ where
         handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
     let mut composed: HashMap<String, (InvoiceState, String, Decimal, Vec<(String, Decimal)>)> = HashMap::new();
+    let mut dues: HashMap<String, Option<chrono::NaiveDate>> = HashMap::new();
     let mut records = Vec::new();
     for (result, failed) in results {
         summary.failed.extend(failed);
-        for (record, state, by_plan) in result {
+        for (record, state, due, by_plan) in result {
+            dues.insert(record.id.clone(), due);
             composed.insert(record.id.clone(), (state, record.currency.clone(), record.total, by_plan));
             records.push(record);
         }
@@ -282,7 +284,7 @@ where
     for w in &written {
         let Some(number) = &w.number else { continue };
         let Some(record) = by_id.get(w.id.as_str()) else { continue };
-        let due = terms.due_of(&parse_record(record)?, options.now);
+        let due = terms.due_or_default(dues.get(w.id.as_str()).copied().flatten(), options.now);
         owed.extend(crate::receivables::invoice_entry(
             due,
             &record.customer,
@@ -375,9 +377,9 @@ where
     Ok(invoices)
 }
 
-/// A composed invoice as the store keeps it, and its state.
+/// A composed invoice as the store keeps it, its state and its due date (set when issued).
 /// An invoice to write, its state, and its amount per plan (for the billed-amount metric).
-type Composed = (InvoiceRecord, InvoiceState, Vec<(String, Decimal)>);
+type Composed = (InvoiceRecord, InvoiceState, Option<chrono::NaiveDate>, Vec<(String, Decimal)>);
 
 /// `work` (sorted by subscription) cut into at most `parts` chunks, never inside a subscription.
 fn split_by_subscription<'w, 'a>(work: &'w [Work<'a>], parts: usize) -> Vec<&'w [Work<'a>]> {
@@ -502,7 +504,7 @@ fn compose_one(
             None => by_plan.push((line.plan.to_string(), line.amount)),
         }
     }
-    let composed = (record(&invoice, catalog)?, invoice.state, by_plan);
+    let composed = (record(&invoice, catalog)?, invoice.state, invoice.due, by_plan);
     Ok((invoice, composed))
 }
 

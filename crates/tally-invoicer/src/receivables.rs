@@ -37,7 +37,12 @@ impl Terms {
     /// When `doc`, issued at `issued`, is due: the date it was issued with, or (an
     /// invoice issued before due dates were kept) the default terms after issue.
     pub fn due_of(&self, doc: &Invoice, issued: DateTime<Utc>) -> NaiveDate {
-        doc.due.unwrap_or_else(|| (issued + self.payment_terms).date_naive())
+        self.due_or_default(doc.due, issued)
+    }
+
+    /// `due`, or (none kept) the default terms after `issued`.
+    pub fn due_or_default(&self, due: Option<NaiveDate>, issued: DateTime<Utc>) -> NaiveDate {
+        due.unwrap_or_else(|| (issued + self.payment_terms).date_naive())
     }
 
     /// When an invoice issued to `customer` at `issued` is due: its own payment terms
