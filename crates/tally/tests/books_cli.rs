@@ -30,12 +30,6 @@ fn check(script: &str, args: &[&Path]) -> String {
     text
 }
 
-fn gpu(id: &str, customer: &str, time: &str, gpu: &str, hours: u32) -> String {
-    serde_json::json!({"specversion": "1.0", "id": id, "source": "books-test", "type": "gpu.usage", "subject": customer,
-        "time": time, "data": {"gpu_type": gpu, "hours": hours}})
-    .to_string()
-}
-
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
 }
@@ -84,40 +78,7 @@ fn reports_in_eur_worked_by_hand_and_import_files_checked_by_python() {
         }
         ok(&store, &args);
     }
-    for (id, plan, start) in [
-        ("berlin", "eu", "2026-09-30T22:00:00Z"),
-        ("sf", "us", "2026-10-01T07:00:00Z"),
-        ("tokyo", "jp", "2026-09-30T15:00:00Z"),
-    ] {
-        let sub = format!("sub-{id}");
-        ok(
-            &store,
-            &[
-                "subscriptions",
-                "create",
-                "--id",
-                &sub,
-                "--customer",
-                id,
-                "--plan",
-                plan,
-                "--start",
-                start,
-                "--anchor",
-                "2026-10-01",
-            ],
-        );
-    }
-    let events = [
-        gpu("b1", "berlin", "2026-10-10T10:00:00Z", "h100", 13),
-        gpu("b2", "berlin", "2026-10-11T10:00:00Z", "a100", 13),
-        gpu("s1", "sf", "2026-10-10T10:00:00Z", "h100", 13),
-        gpu("t1", "tokyo", "2026-10-10T10:00:00Z", "h100", 2),
-    ];
-    let file = dir.path().join("october.ndjson");
-    std::fs::write(&file, events.join("\n") + "\n").unwrap();
-    ok(&store, &["backfill", file.to_str().unwrap(), "--from", "2026-09-30T00:00:00Z", "--to", "2026-11-01T00:00:00Z"]);
-    let closed = ok(&store, &["invoice", "close", "--now", "2026-11-02T09:00:00Z"]);
+    let closed = common::bill_taxed_october(&store, dir.path());
     assert!(closed.contains("issued 3 invoices"), "{closed}");
     let listed: Vec<serde_json::Value> =
         ok(&store, &["invoice", "list", "--json"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();

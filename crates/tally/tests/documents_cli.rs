@@ -26,12 +26,6 @@ fn poppler(tool: &str, args: &[&str], pdf: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn gpu(id: &str, customer: &str, time: &str, gpu: &str, hours: u32) -> String {
-    serde_json::json!({"specversion": "1.0", "id": id, "source": "docs-test", "type": "gpu.usage", "subject": customer,
-        "time": time, "data": {"gpu_type": gpu, "hours": hours}})
-    .to_string()
-}
-
 /// Lines of `text` squeezed of runs of spaces, for phrases that `pdftotext -layout` keeps on one line.
 fn squeezed(text: &str) -> String {
     text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
@@ -98,42 +92,7 @@ link = "https://pay.example.com/{number}?amount={amount}&currency={currency}"
         }
         ok(&store, &args);
     }
-    // Each from local midnight of 1 October: whole months, no proration.
-    let starts = [
-        ("berlin", "eu", "2026-09-30T22:00:00Z"),
-        ("sf", "us", "2026-10-01T07:00:00Z"),
-        ("tokyo", "jp", "2026-09-30T15:00:00Z"),
-    ];
-    for (id, plan, start) in starts {
-        let sub = format!("sub-{id}");
-        ok(
-            &store,
-            &[
-                "subscriptions",
-                "create",
-                "--id",
-                &sub,
-                "--customer",
-                id,
-                "--plan",
-                plan,
-                "--start",
-                start,
-                "--anchor",
-                "2026-10-01",
-            ],
-        );
-    }
-    let events = [
-        gpu("b1", "berlin", "2026-10-10T10:00:00Z", "h100", 13),
-        gpu("b2", "berlin", "2026-10-11T10:00:00Z", "a100", 13),
-        gpu("s1", "sf", "2026-10-10T10:00:00Z", "h100", 13),
-        gpu("t1", "tokyo", "2026-10-10T10:00:00Z", "h100", 2),
-    ];
-    let file = dir.path().join("october.ndjson");
-    std::fs::write(&file, events.join("\n") + "\n").unwrap();
-    ok(&store, &["backfill", file.to_str().unwrap(), "--from", "2026-09-30T00:00:00Z", "--to", "2026-11-01T00:00:00Z"]);
-    let closed = ok(&store, &["invoice", "close", "--now", "2026-11-02T09:00:00Z"]);
+    let closed = common::bill_taxed_october(&store, dir.path());
     assert!(closed.contains("issued 3 invoices"), "{closed}");
     let listed = ok(&store, &["invoice", "list", "--json"]);
     let number_of = |customer: &str| -> String {

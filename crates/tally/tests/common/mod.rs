@@ -220,3 +220,49 @@ pub fn refused(store: &[String], args: &[&str]) -> String {
     assert!(!out.status.success(), "{args:?} should fail: {}", String::from_utf8_lossy(&out.stdout));
     String::from_utf8(out.stderr).unwrap()
 }
+
+/// Bills October 2026 from `docs/examples/taxed-catalog.toml` for its three customers,
+/// created by the caller: `berlin` on plan `eu`, `sf` on `us`, `tokyo` on `jp`, each
+/// from local midnight of 1 October (whole months, no proration), with 13 H100 and 13
+/// A100 hours for Berlin, 13 H100 hours for San Francisco and 2 for Tokyo, backfilled
+/// and closed on 2 November 2026 at 09:00 UTC. Returns the close's output.
+pub fn bill_taxed_october(store: &[String], dir: &Path) -> String {
+    let starts = [
+        ("berlin", "eu", "2026-09-30T22:00:00Z"),
+        ("sf", "us", "2026-10-01T07:00:00Z"),
+        ("tokyo", "jp", "2026-09-30T15:00:00Z"),
+    ];
+    for (id, plan, start) in starts {
+        let sub = format!("sub-{id}");
+        let args = [
+            "subscriptions",
+            "create",
+            "--id",
+            &sub,
+            "--customer",
+            id,
+            "--plan",
+            plan,
+            "--start",
+            start,
+            "--anchor",
+            "2026-10-01",
+        ];
+        ok(store, &args);
+    }
+    let gpu = |id: &str, customer: &str, time: &str, gpu: &str, hours: u32| {
+        serde_json::json!({"specversion": "1.0", "id": id, "source": "taxed-october", "type": "gpu.usage",
+            "subject": customer, "time": time, "data": {"gpu_type": gpu, "hours": hours}})
+        .to_string()
+    };
+    let events = [
+        gpu("b1", "berlin", "2026-10-10T10:00:00Z", "h100", 13),
+        gpu("b2", "berlin", "2026-10-11T10:00:00Z", "a100", 13),
+        gpu("s1", "sf", "2026-10-10T10:00:00Z", "h100", 13),
+        gpu("t1", "tokyo", "2026-10-10T10:00:00Z", "h100", 2),
+    ];
+    let file = dir.join("october.ndjson");
+    std::fs::write(&file, events.join("\n") + "\n").unwrap();
+    ok(store, &["backfill", file.to_str().unwrap(), "--from", "2026-09-30T00:00:00Z", "--to", "2026-11-01T00:00:00Z"]);
+    ok(store, &["invoice", "close", "--now", "2026-11-02T09:00:00Z"])
+}
