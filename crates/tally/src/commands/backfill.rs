@@ -48,7 +48,7 @@ pub fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
     // Every rule but the age: history is as old as it is.
     let rules = tally_ingest::decode::DecodeRules { late_window: None, ..decode_rules(&settings.ingest) };
     let decoder = Decoder::new(&catalog, rules);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = super::settings::runtime()?;
     let store = open_store_on(&runtime, &settings)?;
     let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let (mut batch, mut customers, mut rejected) = (Vec::with_capacity(BATCH), BTreeSet::new(), 0u64);

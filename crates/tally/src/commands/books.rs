@@ -113,10 +113,6 @@ pub fn export_options(settings: &tally_config::Settings, currency: Option<&str>)
     })
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")
-}
-
 /// Runs `tally export`.
 pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let format = Format::named(&args.format).context("unknown format")?;
@@ -131,7 +127,7 @@ fn with_books<T>(
 ) -> anyhow::Result<T> {
     let settings = config.load()?;
     let catalog = super::load_catalog(&settings.catalog)?;
-    let runtime = runtime()?;
+    let runtime = super::settings::runtime()?;
     let store = open_store_on(&runtime, &settings)?;
     let (from, to) = days.range()?;
     let terms = super::receivables::terms(&settings)?;
@@ -165,6 +161,9 @@ fn export_files(
 
 /// Runs `tally report`.
 pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    if args.format == "xlsx" && args.output.is_none() {
+        bail!("an Excel workbook needs --output FILE.xlsx");
+    }
     let report = with_books(&args.config, &args.days, |_, source| Ok(tally_books::report::build(source)?))?;
     let bytes = match args.format.as_str() {
         "json" => serde_json::to_vec_pretty(&report)?,
@@ -177,7 +176,6 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     };
     match &args.output {
         Some(path) => std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?,
-        None if args.format == "xlsx" => bail!("an Excel workbook needs --output FILE.xlsx"),
         None => std::io::Write::write_all(&mut std::io::stdout(), &bytes).context("writing the report")?,
     }
     if report.reporting_currency.is_none() && args.output.is_some() {
@@ -188,7 +186,7 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `tally rates ...`.
 pub fn rates(command: &RatesCommand) -> anyhow::Result<ExitCode> {
-    let runtime = runtime()?;
+    let runtime = super::settings::runtime()?;
     match command {
         RatesCommand::Load { file, config } => {
             let settings = config.load()?;

@@ -70,7 +70,7 @@ pub struct CustomerFields {
 
 /// Runs `tally customers ...`.
 pub fn run(command: &CustomersCommand) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = super::settings::runtime()?;
     match command {
         CustomersCommand::Create { fields, config } => {
             let settings = config.load()?;

@@ -188,7 +188,7 @@ pub enum InvoiceCommand {
 
 /// Runs `tally invoice ...`.
 pub fn run(command: &InvoiceCommand) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = super::settings::runtime()?;
     match command {
         InvoiceCommand::Close { now, grace_minutes, number_prefix, late_window_days, config } => {
             let settings = config.load_with(flags([

@@ -20,7 +20,7 @@ pub struct MigrateArgs {
 
 /// Runs `tally migrate`.
 pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = super::settings::runtime()?;
     let settings = args.config.load()?;
     let terms = super::receivables::terms(&settings)?;
     let store = open_store_on(&runtime, &settings)?;

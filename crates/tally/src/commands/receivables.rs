@@ -159,10 +159,6 @@ pub enum ReceivablesCommand {
     },
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")
-}
-
 /// The receivables' terms of the configuration (`invoicer.payment_terms`, `[reporting]`).
 pub fn terms(settings: &tally_config::Settings) -> anyhow::Result<Terms> {
     Ok(Terms {
@@ -200,7 +196,7 @@ fn invoice_id(runtime: &tokio::runtime::Runtime, store: &AnyStore, given: &str) 
 
 /// Runs `tally payments ...`.
 pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
-    let runtime = runtime()?;
+    let runtime = super::settings::runtime()?;
     let now = Utc::now();
     match command {
         PaymentsCommand::Record { account, reference, amount, date, invoices, memo } => {
@@ -242,7 +238,7 @@ pub fn payments(command: &PaymentsCommand) -> anyhow::Result<ExitCode> {
 
 /// Runs `tally receivables ...`.
 pub fn receivables(command: &ReceivablesCommand) -> anyhow::Result<ExitCode> {
-    let runtime = runtime()?;
+    let runtime = super::settings::runtime()?;
     let today = Utc::now().date_naive();
     match command {
         ReceivablesCommand::Aging { customer, as_of, json, config } => {

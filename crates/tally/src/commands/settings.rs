@@ -109,6 +109,11 @@ pub fn open_store_on(runtime: &tokio::runtime::Runtime, settings: &Settings) -> 
     runtime.block_on(open_store(settings))
 }
 
+/// The one-thread runtime a one-shot command runs its store calls on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")
+}
+
 /// The ingest rules of the settings: the same on every path events arrive by.
 pub fn decode_rules(ingest: &IngestSettings) -> DecodeRules {
     DecodeRules {

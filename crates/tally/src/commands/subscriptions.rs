@@ -90,7 +90,7 @@ pub enum SubscriptionsCommand {
 
 /// Runs `tally subscriptions ...`.
 pub fn run(command: &SubscriptionsCommand) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = super::settings::runtime()?;
     match command {
         SubscriptionsCommand::Create { id, customer, plan, start, end, anchor, config } => {
             let settings = config.load()?;
