@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use tally_domain::{Catalog, Customer, CustomerId, PlanKey, Subscription};
 use tally_invoicing::{compose_in, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
 use tally_store::{
-    AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LeaseStore, LedgerStore, RateStore,
+    AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LeaseStore, LedgerStore, RateStore, ReportedTotal,
     UsageStore,
 };
 
@@ -621,6 +621,10 @@ pub(crate) fn record(invoice: &Invoice, catalog: &Catalog) -> Result<InvoiceReco
         total: invoice.total,
         issued_at: invoice.issued_at,
         body,
+        reporting: invoice
+            .exchange
+            .as_ref()
+            .map(|x| ReportedTotal { currency: x.currency.to_string(), total: x.convert(invoice.total) }),
         lines: invoice
             .lines
             .iter()

@@ -39,6 +39,19 @@ pub struct InvoiceRecord {
     pub body: String,
     /// Its lines, for reporting.
     pub lines: Vec<InvoiceLineRecord>,
+    /// Its total in the reporting currency, converted by the invoicer at the rate the
+    /// document recorded when issued (`None` for drafts and for documents issued with
+    /// no reporting currency set), for SQL reporting (the Grafana revenue panel).
+    pub reporting: Option<ReportedTotal>,
+}
+
+/// A document's total converted to the reporting currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedTotal {
+    /// The reporting currency's ISO 4217 code.
+    pub currency: String,
+    /// The total, rounded to that currency's minor unit.
+    pub total: Decimal,
 }
 
 /// One invoice line, for reporting.
@@ -152,4 +165,22 @@ pub(crate) fn state_of(name: &str, invoice: &str) -> Result<InvoiceState, StoreE
 /// The sequence part of `number` if it is `prefix` followed by digits.
 pub(crate) fn sequence(number: &str, series: &str) -> Option<u64> {
     tally_domain::NumberPattern::sequence(series, number)
+}
+
+/// The reported total of a document written before the store kept one: from the
+/// `exchange` its body recorded when issued, converted as the invoicer converts
+/// ([`tally_domain::Exchange::convert`]); `None` when it recorded none. Used once, by
+/// each store's migration that added the columns (SQL cannot be trusted to convert:
+/// ClickHouse 18.16 does not round a product of two decimals).
+pub(crate) fn reported_of_body(invoice: &str, body: &str, total: Decimal) -> Result<Option<ReportedTotal>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        #[serde(default)]
+        exchange: Option<tally_domain::Exchange>,
+    }
+    let recorded: Recorded = serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+        context: format!("invoice {invoice} body"),
+        message: format!("its exchange cannot be read: {e}"),
+    })?;
+    Ok(recorded.exchange.map(|x| ReportedTotal { currency: x.currency.to_string(), total: x.convert(total) }))
 }

@@ -30,7 +30,7 @@ use tally_domain::Period;
 pub use accounts::AccountStore;
 pub use any::AnyStore;
 pub use error::StoreError;
-pub use invoices::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, Written};
+pub use invoices::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, ReportedTotal, Written};
 pub use lease::{holder_id, Lease, LeaseStore, SETTLE as LEASE_SETTLE};
 pub use ledger::LedgerStore;
 pub use limits::{check_event, storable, DECIMAL_SCALE, MAX_VALUE};

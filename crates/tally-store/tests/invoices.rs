@@ -6,14 +6,15 @@ mod both_stores;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tally_domain::{CustomerId, Period, SubscriptionId};
-use tally_store::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, Payment, PaymentStore};
+use tally_store::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, Payment, PaymentStore, ReportedTotal};
 
 contract!(
     drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps,
     payments_are_recorded_once_per_reference_and_exactly,
     question_marks_and_quotes_in_values_are_values,
     an_invoice_is_found_by_its_number,
-    a_numbering_pattern_counts_gaplessly_per_year
+    a_numbering_pattern_counts_gaplessly_per_year,
+    the_total_in_the_reporting_currency_is_kept_exactly
 );
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -43,6 +44,7 @@ fn invoice(id: &str, sub: &str, month: u32, state: &str, total: &str) -> Invoice
             amount: total.parse().unwrap(),
             detail: "{}".into(),
         }],
+        reporting: None,
     }
 }
 
@@ -214,4 +216,17 @@ async fn a_numbering_pattern_counts_gaplessly_per_year(store: &impl InvoiceStore
     assert_eq!(store.last_number("INV-2026-").await.unwrap(), 2);
     let bad = store.put_invoices(&[invoice("t@11", "t", 11, "issued", "1.00")], "INV-{day}-{seq}").await.unwrap_err();
     assert!(bad.to_string().contains("invoicer.number_prefix") && bad.to_string().contains("{day}"), "{bad}");
+}
+
+async fn the_total_in_the_reporting_currency_is_kept_exactly(store: &impl InvoiceStore) {
+    let mut converted = invoice("a@10", "a", 10, "issued", "150000");
+    converted.currency = "JPY".into();
+    converted.reporting = Some(ReportedTotal { currency: "USD".into(), total: "951.86".parse().unwrap() });
+    let plain = invoice("b@10", "b", 10, "issued", "2.00");
+    store.put_invoices(&[converted.clone(), plain], "INV-").await.unwrap();
+    let read = store.invoice("a@10").await.unwrap().expect("converted");
+    assert_eq!(read.reporting, converted.reporting);
+    assert_eq!(read.reporting.unwrap().total.to_string(), "951.86", "scale kept");
+    let read = store.invoice("b@10").await.unwrap().expect("plain");
+    assert_eq!(read.reporting, None, "not converted reads as not converted, never as 0 in some currency");
 }

@@ -18,7 +18,7 @@ use super::rows::{from_raw, to_raw};
 use super::sql;
 use super::ClickHouseStore;
 use crate::invoices::{
-    may_write, pattern, sequence, series_of, state_of, InvoiceFilter, InvoiceRecord, InvoiceStore, Written,
+    may_write, pattern, sequence, series_of, state_of, InvoiceFilter, InvoiceRecord, InvoiceStore, ReportedTotal, Written,
 };
 use crate::StoreError;
 
@@ -37,6 +37,9 @@ struct InvoiceRow {
     body: String,
     written_at_ms: i64,
     version: u64,
+    /// Empty when not converted (then `reporting_total` is 0).
+    reporting_currency: String,
+    reporting_total: i128,
 }
 
 /// The version of a write: state rank in the top bits; latest draft, earliest issue.
@@ -89,6 +92,13 @@ fn into_record(r: InvoiceRow) -> Result<InvoiceRecord, StoreError> {
         issued_at: (r.issued_at_ms != 0).then(|| chrono::DateTime::from_timestamp_millis(r.issued_at_ms)).flatten(),
         body: r.body.clone(),
         lines: Vec::new(),
+        reporting: match r.reporting_currency.is_empty() {
+            true => None,
+            false => Some(ReportedTotal {
+                total: from_raw(r.reporting_total, || format!("invoice {} reporting total", r.invoice))?,
+                currency: r.reporting_currency.clone(),
+            }),
+        },
         id: r.invoice,
     })
 }
@@ -154,6 +164,11 @@ impl InvoiceStore for ClickHouseStore {
                     body: r.body.clone(),
                     written_at_ms,
                     version: version(r.state, written_at_ms),
+                    reporting_currency: r.reporting.as_ref().map(|x| x.currency.clone()).unwrap_or_default(),
+                    reporting_total: match &r.reporting {
+                        Some(x) => raw(x.total, "reporting total")?,
+                        None => 0,
+                    },
                 },
                 r,
             ));
@@ -313,4 +328,34 @@ mod tests {
         assert!(version(issued, early) > version(issued, late), "a second issue never replaces the first");
         assert!(version(void, early) > version(issued, early), "a void replaces the issue");
     }
+}
+
+/// Migration 8's data step: documents that recorded an exchange before the table kept
+/// their reported total are written again, the same row with it, under the same
+/// version (`ReplacingMergeTree` keeps the last insert of equal versions, on 18.16 as
+/// on current servers). Idempotent: a rerun finds none left.
+pub(super) async fn backfill_reported(client: &clickhouse::Client) -> Result<(), StoreError> {
+    let rows: Vec<InvoiceRow> = client
+        .query("SELECT ?fields FROM invoices FINAL WHERE reporting_currency = '' AND position(body, '\"exchange\":{') > 0")
+        .fetch_all()
+        .await
+        .map_err(StoreError::clickhouse("reading invoices to convert"))?;
+    let mut changed = Vec::new();
+    for mut row in rows {
+        let total = from_raw(row.total, || format!("invoice {} total", row.invoice))?;
+        let Some(reported) = crate::invoices::reported_of_body(&row.invoice, &row.body, total)? else { continue };
+        row.reporting_total = to_raw(reported.total, || format!("invoice {} reporting total", row.invoice))?;
+        row.reporting_currency = reported.currency;
+        changed.push(row);
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let mut insert = client.insert::<InvoiceRow>("invoices").await.map_err(StoreError::clickhouse("converting invoices"))?;
+    for row in &changed {
+        insert.write(row).await.map_err(StoreError::clickhouse("converting invoices"))?;
+    }
+    insert.end().await.map_err(StoreError::clickhouse("converting invoices"))?;
+    tracing::info!(documents = changed.len(), "recorded reporting totals of documents issued before migration 8");
+    Ok(())
 }

@@ -30,5 +30,5 @@ mod store;
 
 pub use config::{ClickHouseConfig, Compression};
 pub use connect::{connect, ServerVersion};
-pub use migrations::migrate;
+pub use migrations::{migrate, migrate_to};
 pub use store::ClickHouseStore;

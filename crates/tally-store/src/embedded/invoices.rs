@@ -5,13 +5,16 @@ use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use tally_domain::{CustomerId, InvoiceState, Period, SubscriptionId};
 
 use super::EmbeddedStore;
-use crate::invoices::{may_write, pattern, sequence, series_of, InvoiceFilter, InvoiceRecord, InvoiceStore, Written};
+use crate::invoices::{may_write, pattern, sequence, series_of, InvoiceFilter, InvoiceRecord, InvoiceStore, ReportedTotal, Written};
 use crate::StoreError;
 
-const COLUMNS: &str =
-    "invoice, number, customer, subscription, period_start_ms, period_end_ms, currency, state, total, issued_at_ms, body";
+const COLUMNS: &str = "invoice, number, customer, subscription, period_start_ms, period_end_ms, currency, state, total, \
+                       issued_at_ms, body, reporting_currency, reporting_total";
 
-fn record(row: &Row<'_>) -> rusqlite::Result<(InvoiceRecord, String)> {
+/// A row and the texts of its decimals (total, reported total), parsed by `with_total`.
+type Read = (InvoiceRecord, String, Option<(String, String)>);
+
+fn record(row: &Row<'_>) -> rusqlite::Result<Read> {
     let start: i64 = row.get(4)?;
     let end: i64 = row.get(5)?;
     let total: String = row.get(8)?;
@@ -40,8 +43,10 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(InvoiceRecord, String)> {
             issued_at: row.get::<_, Option<i64>>(9)?.and_then(chrono::DateTime::from_timestamp_millis),
             body: row.get(10)?,
             lines: Vec::new(),
+            reporting: None,
         },
         total,
+        row.get::<_, Option<String>>(11)?.zip(row.get::<_, Option<String>>(12)?),
     ))
 }
 
@@ -57,11 +62,20 @@ fn highest_sequence(conn: &rusqlite::Connection, prefix: &str) -> rusqlite::Resu
     Ok(last)
 }
 
-fn with_total((mut r, total): (InvoiceRecord, String)) -> Result<InvoiceRecord, StoreError> {
-    r.total = total.parse().map_err(|e| StoreError::Corrupt {
-        context: format!("invoice {} total", r.id),
-        message: format!("{total:?}: {e}"),
-    })?;
+fn with_total((mut r, total, reported): Read) -> Result<InvoiceRecord, StoreError> {
+    let decimal = |text: &str, what: &str| {
+        text.parse().map_err(|e| StoreError::Corrupt {
+            context: format!("invoice {} {what}", r.id),
+            message: format!("{text:?}: {e}"),
+        })
+    };
+    let total = decimal(&total, "total")?;
+    let reporting = match reported {
+        Some((currency, amount)) => Some(ReportedTotal { total: decimal(&amount, "reporting total")?, currency }),
+        None => None,
+    };
+    r.total = total;
+    r.reporting = reporting;
     Ok(r)
 }
 
@@ -104,7 +118,7 @@ impl InvoiceStore for EmbeddedStore {
                     (None, None) => None,
                 };
                 tx.execute(
-                    &format!("INSERT OR REPLACE INTO invoices ({COLUMNS}, subtotal, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9, ?12)"),
+                    &format!("INSERT OR REPLACE INTO invoices ({COLUMNS}, subtotal, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, ?14)"),
                     params![
                         r.id,
                         number,
@@ -117,6 +131,8 @@ impl InvoiceStore for EmbeddedStore {
                         r.total.to_string(),
                         r.issued_at.map(|t| t.timestamp_millis()),
                         r.body,
+                        r.reporting.as_ref().map(|x| x.currency.as_str()),
+                        r.reporting.as_ref().map(|x| x.total.to_string()),
                         now
                     ],
                 )

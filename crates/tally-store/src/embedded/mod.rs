@@ -16,4 +16,5 @@ mod rates;
 mod schema;
 mod store;
 
+pub use schema::migrate_to;
 pub use store::EmbeddedStore;

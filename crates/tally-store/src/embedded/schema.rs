@@ -173,16 +173,63 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    (
+        "invoices keep their total in the reporting currency",
+        // Filled for documents already issued with an exchange by `backfill_reported`.
+        r#"
+    ALTER TABLE invoices ADD COLUMN reporting_currency TEXT;
+    ALTER TABLE invoices ADD COLUMN reporting_total TEXT;
+    "#,
+    ),
 ];
+
+/// The migration after which documents issued before it get their reported totals.
+const REPORTED_TOTALS: usize = 8;
 
 /// Applies the migrations not yet applied; returns how many there are in all.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
+    migrate_to(conn, usize::MAX)
+}
+
+/// [`migrate`], stopping after migration `last` (numbered from 1): a file as an earlier
+/// release left it, for the tests of the migrations that follow.
+#[doc(hidden)]
+pub fn migrate_to(conn: &mut Connection, last: usize) -> rusqlite::Result<usize> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let applied: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-    for (version, (_, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
+    for (version, (_, sql)) in MIGRATIONS.iter().enumerate().skip(applied).take(last.saturating_sub(applied)) {
         tx.execute_batch(sql)?;
+        if version + 1 == REPORTED_TOTALS {
+            backfill_reported(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (version + 1) as i64)?;
     }
     tx.commit()?;
     Ok(MIGRATIONS.len())
+}
+
+/// Converts the documents that recorded an exchange before the store kept their
+/// reported total (in the migration's transaction: all or none).
+fn backfill_reported(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let corrupt = |column: usize, e: crate::StoreError| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.to_string().into())
+    };
+    let rows: Vec<(String, String, String)> = tx
+        .prepare("SELECT invoice, total, body FROM invoices WHERE body LIKE '%\"exchange\":{%'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (invoice, total, body) in rows {
+        let total: rust_decimal::Decimal = total.parse().map_err(|e| {
+            let e = crate::StoreError::Corrupt { context: format!("invoice {invoice} total"), message: format!("{total:?}: {e}") };
+            corrupt(1, e)
+        })?;
+        let Some(reported) = crate::invoices::reported_of_body(&invoice, &body, total).map_err(|e| corrupt(2, e))? else {
+            continue;
+        };
+        tx.execute(
+            "UPDATE invoices SET reporting_currency = ?1, reporting_total = ?2 WHERE invoice = ?3",
+            rusqlite::params![reported.currency, reported.total.to_string(), invoice],
+        )?;
+    }
+    Ok(())
 }
