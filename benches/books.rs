@@ -104,6 +104,10 @@ fn main() {
             issued_at: Some(issued),
             body: serde_json::to_string(&invoice).expect("json"),
             lines: Vec::new(),
+            reporting: invoice.exchange.as_ref().map(|x| tally_store::ReportedTotal {
+                currency: x.currency.to_string(),
+                total: x.convert(invoice.total),
+            }),
         });
         customers.push(customer);
     }

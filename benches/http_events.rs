@@ -54,6 +54,7 @@ fn fill_invoices(path: &std::path::Path, count: usize) {
                 issued_at: Some(from + chrono::TimeDelta::hours(2)),
                 body: "{}".into(),
                 lines: Vec::new(),
+                reporting: None,
             }
         })
         .collect();

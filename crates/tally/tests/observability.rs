@@ -414,6 +414,8 @@ struct Books {
     invoices: Vec<Value>,
     catalog: Catalog,
     names: BTreeMap<String, String>,
+    /// (currency, day, units of USD for one) as loaded with `tally rates load`.
+    usd_rates: Vec<(String, chrono::NaiveDate, Decimal)>,
 }
 
 type Rows = Vec<Vec<String>>;
@@ -426,6 +428,31 @@ impl Books {
                 && (vars["customer"] == "all" || i["customer"] == vars["customer"].as_str())
                 && (vars["period"] == "all" || month == vars["period"])
         })
+    }
+
+    /// As `selected`, every currency (the reporting-currency panel converts them all).
+    fn selected_any_currency<'a>(&'a self, vars: &'a BTreeMap<&str, String>) -> impl Iterator<Item = &'a Value> + 'a {
+        self.invoices.iter().filter(move |i| {
+            let month = i["period"]["start"].as_str().unwrap().replace('-', "")[..6].to_owned();
+            (vars["customer"] == "all" || i["customer"] == vars["customer"].as_str())
+                && (vars["period"] == "all" || month == vars["period"])
+        })
+    }
+
+    /// 1 `currency` in USD on `day`: the latest loaded rate on or before it, a week old at most.
+    fn rate_to_usd(&self, currency: &str, day: chrono::NaiveDate) -> Decimal {
+        if currency == "USD" {
+            return Decimal::ONE;
+        }
+        let (on, rate) = self
+            .usd_rates
+            .iter()
+            .filter(|(c, d, _)| c == currency && *d <= day)
+            .map(|(_, d, r)| (*d, *r))
+            .max()
+            .unwrap_or_else(|| panic!("the test loaded no {currency} rate before {day}"));
+        assert!((day - on).num_days() <= 7, "{currency} on {day}: the loaded rate of {on} is too old");
+        rate
     }
 
     fn lines<'a>(&'a self, vars: &'a BTreeMap<&str, String>) -> impl Iterator<Item = &'a Value> + 'a {
@@ -543,6 +570,30 @@ impl Books {
                 }
                 return rows.into_iter().map(|(k, (t, n))| vec![k, t.normalize().to_string(), n.to_string()]).collect();
             }
+            "Revenue in the reporting currency" => {
+                // Converted here from the rates the test loaded, not from what the
+                // invoices recorded: the latest rate on or before the issue day.
+                let mut rows: BTreeMap<(String, String), (Decimal, u64, BTreeSet<String>)> = BTreeMap::new();
+                for i in self.selected_any_currency(vars).filter(|i| i["state"] != "draft") {
+                    let month = i["period"]["start"].as_str().unwrap().replace('-', "")[..6].to_owned();
+                    let issued: DateTime<Utc> = i["issued_at"].as_str().unwrap().parse().unwrap();
+                    let currency = i["currency"].as_str().unwrap();
+                    let rate = self.rate_to_usd(currency, issued.date_naive());
+                    let converted = (dec(i["total"].as_str().unwrap()) * rate)
+                        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+                    let row = rows.entry((month, "USD".into())).or_default();
+                    row.0 += converted;
+                    row.1 += 1;
+                    row.2.insert(currency.to_owned());
+                }
+                return rows
+                    .into_iter()
+                    .map(|((month, reporting), (revenue, n, from))| {
+                        let from: Vec<String> = from.into_iter().map(|c| format!("'{c}'")).collect();
+                        vec![month, reporting, revenue.normalize().to_string(), n.to_string(), format!("[{}]", from.join(","))]
+                    })
+                    .collect();
+            }
             other => panic!("no expectation for panel {other:?}"),
         }
         Books::ranked(sums)
@@ -567,14 +618,30 @@ async fn billed_usage_queries_run_on_clickhouse_and_match_the_invoices() {
         ("TALLY__STORE__CLICKHOUSE__URL", clickhouse_url()),
         ("TALLY__STORE__CLICKHOUSE__DATABASE", db.name().to_owned()),
         ("TALLY__CATALOG", common::sample_catalog().display().to_string()),
+        ("TALLY__REPORTING__CURRENCY", "USD".to_owned()),
     ];
     let store = ["--clickhouse", &clickhouse_url(), "--database", db.name()];
+    // EUR rates of three days: before the demo month's close (a Friday, the close
+    // falls on the weekend), on its Monday, and the day before the void below.
+    let yesterday = Utc::now().date_naive() - TimeDelta::days(1);
+    let usd_rates = vec![
+        ("EUR".to_owned(), "2026-10-30".parse().unwrap(), dec("1.0811")),
+        ("EUR".to_owned(), "2026-11-02".parse().unwrap(), dec("1.0839")),
+        ("EUR".to_owned(), yesterday, dec("1.0876")),
+    ];
+    let rates = dir.path().join("rates.csv");
+    let mut csv = "date,base,quote,rate\n".to_owned();
+    for (currency, day, rate) in &usd_rates {
+        csv += &format!("{day},{currency},USD,{rate}\n");
+    }
+    std::fs::write(&rates, csv).unwrap();
     let tally = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_tally")).args(args).envs(env.clone()).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
     tokio::task::block_in_place(|| {
+        tally(&["rates", "load", rates.to_str().unwrap()]);
         let out = dir.path().join("demo");
         let out = out.to_str().unwrap();
         tally(&["demo", "--events", "20000", "--customers", "40", "--seed", "11", "--month", "2026-10", "--out", out]);
@@ -593,7 +660,7 @@ async fn billed_usage_queries_run_on_clickhouse_and_match_the_invoices() {
         .collect();
     assert!(invoices.iter().any(|i| i["document"] == "credit_note") && invoices.iter().any(|i| i["state"] == "void"));
     let catalog = Catalog::load(&common::sample_catalog()).unwrap();
-    let books = Books { invoices, catalog, names };
+    let books = Books { invoices, catalog, names, usd_rates };
 
     let board = dashboard("billed-usage.json");
     let (from, to) = ("2026-09-01T00:00:00Z", "2026-12-01T00:00:00Z");
