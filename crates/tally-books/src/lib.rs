@@ -20,8 +20,8 @@ mod lines;
 pub mod report;
 mod source;
 
-pub use lines::{customer_name, BookLine};
-pub use source::{Range, Source};
+pub use lines::BookLine;
+pub use source::{Account, Range, Source};
 
 use thiserror::Error;
 

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use tally_domain::{Accounting, Catalog, Customer};
+use tally_domain::{Accounting, Catalog};
 use tally_invoicing::{Invoice, InvoiceLine};
 
 /// One line, ready for a file.
@@ -112,9 +112,4 @@ fn net_of(doc: &Invoice, line: &InvoiceLine, rate_sum: Decimal) -> Decimal {
             doc.currency.round(net).unwrap_or(net)
         }
     }
-}
-
-/// The customer's name in the books: the legal name of its billing details, else its name.
-pub fn customer_name(customer: &Customer) -> String {
-    customer.profile().ok().and_then(|p| p.legal_name).unwrap_or_else(|| customer.name.clone())
 }

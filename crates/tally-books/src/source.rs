@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use tally_domain::{Catalog, Currency, Customer, CustomerId, RateBook};
+use tally_domain::{BillingProfile, Catalog, Currency, Customer, CustomerId, RateBook};
 use tally_invoicing::Invoice;
 use tally_ledger::Entry;
 
@@ -24,6 +24,23 @@ impl Range {
     }
 }
 
+/// A customer and its billing profile, read once (a profile that cannot be read is
+/// an error when the source is made, never an empty name or email in a file).
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The customer.
+    pub customer: Customer,
+    /// Its billing details.
+    pub profile: BillingProfile,
+}
+
+impl Account {
+    /// The name in the books: the legal name of its billing details, else its name.
+    pub fn name(&self) -> String {
+        self.profile.legal_name.clone().unwrap_or_else(|| self.customer.name.clone())
+    }
+}
+
 /// The inputs of every export and report.
 #[derive(Debug, Clone)]
 pub struct Source<'a> {
@@ -32,8 +49,8 @@ pub struct Source<'a> {
     /// Invoices and credit notes issued in the range (issued or voided since), by issue
     /// time then number; every invoice has its due date.
     pub documents: Vec<Invoice>,
-    /// Their customers (and every other, for the receivables).
-    pub customers: HashMap<CustomerId, Customer>,
+    /// Their customers (and every other, for the receivables), with their profiles.
+    pub customers: HashMap<CustomerId, Account>,
     /// Every ledger entry (payments are those effective in the range).
     pub entries: Vec<Entry>,
     /// What the entries dated on or before the last day add up to.

@@ -9,7 +9,7 @@
 
 use chrono::{NaiveDate, TimeDelta};
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
-use tally_books::{Range, Source};
+use tally_books::{Account, Range, Source};
 use tally_domain::{Catalog, RateBook};
 use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, LedgerStore, RateStore};
 
@@ -50,7 +50,15 @@ where
         .collect::<Result<Vec<_>, InvoicerError>>()?;
     drop(records);
     documents.sort_by(|a, b| (a.issued_at, &a.number).cmp(&(b.issued_at, &b.number)));
-    let customers = store.customers().await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let customers = store
+        .customers()
+        .await?
+        .into_iter()
+        .map(|customer| match customer.profile() {
+            Ok(profile) => Ok((customer.id.clone(), Account { customer, profile })),
+            Err(source) => Err(InvoicerError::Profile { customer: customer.id.to_string(), source }),
+        })
+        .collect::<Result<_, _>>()?;
     let entries = store.entries(None).await?;
     let totals = store.totals(to, None).await?;
     let rates = RateBook::new(store.rates().await?);

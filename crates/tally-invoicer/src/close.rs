@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use tally_domain::{Catalog, Customer, CustomerId, PlanKey, Subscription};
 use tally_invoicing::{compose_in, cycle_of, due_periods, BilledFee, Invoice, InvoiceState, LineKind};
 use tally_store::{
-    AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LeaseStore, LedgerStore, RateStore, ReportedTotal,
-    UsageStore,
+    AccountStore, InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, LeaseStore, LedgerStore, RateStore,
+    ReportedTotal, UsageStore,
 };
 
 use crate::error::InvoicerError;

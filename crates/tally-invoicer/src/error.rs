@@ -118,4 +118,13 @@ pub enum InvoicerError {
         /// What is wrong.
         source: tally_domain::AccountError,
     },
+    /// A stored customer's billing details cannot be read (they were checked when
+    /// stored: this is a store that was changed behind Tally's back).
+    #[error("customer {customer}: its billing details cannot be read: {source}")]
+    Profile {
+        /// The customer.
+        customer: String,
+        /// What is wrong.
+        source: tally_domain::AccountError,
+    },
 }

@@ -6,7 +6,9 @@ mod both_stores;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tally_domain::{CustomerId, Period, SubscriptionId};
-use tally_store::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, Payment, PaymentStore, ReportedTotal};
+use tally_store::{
+    InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, Payment, PaymentStore, ReportedTotal,
+};
 
 contract!(
     drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps,

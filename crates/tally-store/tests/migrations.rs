@@ -1,8 +1,8 @@
 //! Migrations are idempotent and safe when two processes start at once, on both stores.
 
 use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
-use tally_store::{InvoiceStore, ReportedTotal};
 use tally_store::embedded::EmbeddedStore;
+use tally_store::{InvoiceStore, ReportedTotal};
 use tally_tests::{clickhouse_url, TestDb};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -80,8 +80,18 @@ fn rusqlite_version(path: &std::path::Path) -> i64 {
 /// 951.86 half away from zero; 1,234.56 EUR at 1.0523 is 1,299.126288, 1,299.13; the
 /// third recorded no exchange.
 const BEFORE_8: [(&str, &str, &str, &str); 3] = [
-    ("jp@10", "JPY", "150000", r#"{"id":"jp@10","exchange":{"currency":"USD","rate":"0.0063457","on":"2026-10-30","how":"direct"},"lines":[]}"#),
-    ("eu@10", "EUR", "1234.56", r#"{"id":"eu@10","exchange":{"currency":"USD","rate":"1.0523","on":"2026-10-30","how":"inverse"},"lines":[]}"#),
+    (
+        "jp@10",
+        "JPY",
+        "150000",
+        r#"{"id":"jp@10","exchange":{"currency":"USD","rate":"0.0063457","on":"2026-10-30","how":"direct"},"lines":[]}"#,
+    ),
+    (
+        "eu@10",
+        "EUR",
+        "1234.56",
+        r#"{"id":"eu@10","exchange":{"currency":"USD","rate":"1.0523","on":"2026-10-30","how":"inverse"},"lines":[]}"#,
+    ),
     ("us@10", "USD", "12.00", r#"{"id":"us@10","lines":[]}"#),
 ];
 

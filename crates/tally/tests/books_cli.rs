@@ -265,6 +265,20 @@ fn reports_in_eur_worked_by_hand_and_import_files_checked_by_python() {
     // The payment is in the USD IIF file; QuickBooks Online's notes name the credit note.
     let usd = std::fs::read_to_string(out.join("quickbooks-desktop-USD.iif")).unwrap();
     assert!(usd.contains("TRNS\t\tPAYMENT\t11/09/2026\tUndeposited Funds\tBay Models\t100.00\tWIRE-9"), "{usd}");
+
+    // Billing details changed behind Tally's back (checked when stored): the books name
+    // the customer instead of writing files with an empty name or email.
+    let db = rusqlite::Connection::open(dir.path().join("tally.db")).unwrap();
+    db.execute("UPDATE customers SET billing_details = '{\"country\":\"Atlantis\"}' WHERE customer = 'tokyo'", [])
+        .unwrap();
+    for args in [
+        &["export", "xero", "--from", "2026-11-01", "--to", &to, "--output", out_arg][..],
+        &["report", "--from", "2026-11-01", "--to", &to],
+    ] {
+        let refused = refused(&store, args);
+        assert!(refused.contains("customer tokyo: its billing details cannot be read"), "{args:?}: {refused}");
+        assert!(refused.contains("Atlantis"), "names the value: {refused}");
+    }
 }
 
 /// [`refused`] with environment variables set.

@@ -590,7 +590,13 @@ impl Books {
                     .into_iter()
                     .map(|((month, reporting), (revenue, n, from))| {
                         let from: Vec<String> = from.into_iter().map(|c| format!("'{c}'")).collect();
-                        vec![month, reporting, revenue.normalize().to_string(), n.to_string(), format!("[{}]", from.join(","))]
+                        vec![
+                            month,
+                            reporting,
+                            revenue.normalize().to_string(),
+                            n.to_string(),
+                            format!("[{}]", from.join(",")),
+                        ]
                     })
                     .collect();
             }

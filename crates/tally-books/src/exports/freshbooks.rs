@@ -16,7 +16,7 @@
 use serde_json::json;
 
 use super::{plain, Docs, Export, ExportFile};
-use crate::{customer_name, BooksError, Source};
+use crate::{BooksError, Source};
 
 /// The clients import's columns.
 pub const CLIENT_HEADER: [&str; 7] =
@@ -30,17 +30,22 @@ pub(super) fn write(docs: &Docs<'_>, source: &Source<'_>) -> Result<Export, Book
         if !seen.insert(doc.invoice.customer.clone()) {
             continue;
         }
-        let Some(customer) = source.customers.get(&doc.invoice.customer) else { continue };
-        let profile = customer.profile().ok();
-        let profile = profile.as_ref();
+        // `Docs::of` found every document's customer.
+        let Some(account) = source.customers.get(&doc.invoice.customer) else {
+            return Err(BooksError::NoCustomer {
+                document: doc.number.clone(),
+                customer: doc.invoice.customer.to_string(),
+            });
+        };
+        let profile = &account.profile;
         rows.push(vec![
-            customer_name(customer),
+            account.name(),
             String::new(),
             String::new(),
-            profile.and_then(|p| p.email.clone()).unwrap_or_default(),
-            profile.and_then(|p| p.address.clone()).unwrap_or_default().replace('\n', ", "),
-            profile.and_then(|p| p.country.clone()).unwrap_or_default(),
-            customer.currency.code().to_owned(),
+            profile.email.clone().unwrap_or_default(),
+            profile.address.clone().unwrap_or_default().replace('\n', ", "),
+            profile.country.clone().unwrap_or_default(),
+            account.customer.currency.code().to_owned(),
         ]);
     }
     export.files.push(super::csv_file("freshbooks-clients.csv".into(), &CLIENT_HEADER, rows)?);

@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use tally_ledger::EntryKind;
 
 use super::{date, income_account, plain, Doc, Docs, Export, ExportFile, ExportOptions};
-use crate::{customer_name, BooksError, Source};
+use crate::{BooksError, Source};
 
 pub(super) fn write(docs: &Docs<'_>, source: &Source<'_>, options: &ExportOptions) -> Result<Export, BooksError> {
     let currencies: std::collections::BTreeSet<&str> = docs.all.iter().map(|d| d.invoice.currency.code()).collect();
@@ -49,7 +49,7 @@ pub(super) fn write(docs: &Docs<'_>, source: &Source<'_>, options: &ExportOption
         match &entry.kind {
             EntryKind::Payment { reference } => {
                 let name =
-                    source.customers.get(&entry.customer).map_or_else(|| entry.customer.to_string(), customer_name);
+                    source.customers.get(&entry.customer).map_or_else(|| entry.customer.to_string(), |a| a.name());
                 let (day, amount) = (date(entry.effective, "mdy"), entry.currency.show(entry.amount));
                 let negative = entry.currency.show(-entry.amount);
                 let (reference, name) = (clean(reference), clean(&name));

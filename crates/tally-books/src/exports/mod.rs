@@ -17,7 +17,7 @@ use serde::Serialize;
 use tally_domain::Currency;
 use tally_invoicing::{Document, Invoice};
 
-use crate::{customer_name, BookLine, BooksError, Source};
+use crate::{BookLine, BooksError, Source};
 
 /// The accounting tools Tally writes import files for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,16 +146,16 @@ impl<'d> Docs<'d> {
                 continue;
             }
             let (Some(number), Some(issued_at)) = (invoice.number.clone(), invoice.issued_at) else { continue };
-            let customer = source.customers.get(&invoice.customer).ok_or_else(|| BooksError::NoCustomer {
+            let account = source.customers.get(&invoice.customer).ok_or_else(|| BooksError::NoCustomer {
                 document: number.clone(),
                 customer: invoice.customer.to_string(),
             })?;
             let issued = issued_at.date_naive();
-            let email = customer.profile().ok().and_then(|p| p.email).unwrap_or_default();
+            let email = account.profile.email.clone().unwrap_or_default();
             let credits = numbers.credited(invoice);
             all.push(Doc {
                 invoice,
-                customer: customer_name(customer),
+                customer: account.name(),
                 email,
                 issued,
                 due: invoice.due.unwrap_or(issued),

@@ -9,7 +9,7 @@ use tally_invoicing::{Document, Invoice, LineKind};
 use tally_ledger::{aging_bucket, EntryKind, AGING_BUCKETS};
 
 use super::{Aging, Bucket, Collected, CreditNoteRow, CustomerBilled, GroupBilled, Outstanding, RateUsed, Report};
-use crate::{customer_name, BooksError, Source};
+use crate::{BooksError, Source};
 
 /// Converts amounts to the reporting currency and remembers every rate it used.
 struct Converter<'s> {
@@ -63,8 +63,7 @@ pub fn build(source: &Source<'_>) -> Result<Report, BooksError> {
     let mut fx = Converter { source, used: BTreeMap::new() };
     let reporting = fx.reporting();
     let zero = || reporting.map(|_| Decimal::ZERO);
-    let name_of =
-        |id: &tally_domain::CustomerId| source.customers.get(id).map_or_else(|| id.to_string(), customer_name);
+    let name_of = |id: &tally_domain::CustomerId| source.customers.get(id).map_or_else(|| id.to_string(), |a| a.name());
     let numbers = source.numbers();
 
     let mut by_customer: BTreeMap<(String, Currency), CustomerBilled> = BTreeMap::new();

@@ -18,7 +18,8 @@ use super::rows::{from_raw, to_raw};
 use super::sql;
 use super::ClickHouseStore;
 use crate::invoices::{
-    may_write, pattern, sequence, series_of, state_of, InvoiceFilter, InvoiceRecord, InvoiceStore, ReportedTotal, Written,
+    may_write, pattern, sequence, series_of, state_of, InvoiceFilter, InvoiceRecord, InvoiceStore, ReportedTotal,
+    Written,
 };
 use crate::StoreError;
 
@@ -336,7 +337,9 @@ mod tests {
 /// on current servers). Idempotent: a rerun finds none left.
 pub(super) async fn backfill_reported(client: &clickhouse::Client) -> Result<(), StoreError> {
     let rows: Vec<InvoiceRow> = client
-        .query("SELECT ?fields FROM invoices FINAL WHERE reporting_currency = '' AND position(body, '\"exchange\":{') > 0")
+        .query(
+            "SELECT ?fields FROM invoices FINAL WHERE reporting_currency = '' AND position(body, '\"exchange\":{') > 0",
+        )
         .fetch_all()
         .await
         .map_err(StoreError::clickhouse("reading invoices to convert"))?;
@@ -351,7 +354,8 @@ pub(super) async fn backfill_reported(client: &clickhouse::Client) -> Result<(),
     if changed.is_empty() {
         return Ok(());
     }
-    let mut insert = client.insert::<InvoiceRow>("invoices").await.map_err(StoreError::clickhouse("converting invoices"))?;
+    let mut insert =
+        client.insert::<InvoiceRow>("invoices").await.map_err(StoreError::clickhouse("converting invoices"))?;
     for row in &changed {
         insert.write(row).await.map_err(StoreError::clickhouse("converting invoices"))?;
     }

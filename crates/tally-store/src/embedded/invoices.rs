@@ -5,10 +5,13 @@ use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 use tally_domain::{CustomerId, InvoiceState, Period, SubscriptionId};
 
 use super::EmbeddedStore;
-use crate::invoices::{may_write, pattern, sequence, series_of, InvoiceFilter, InvoiceRecord, InvoiceStore, ReportedTotal, Written};
+use crate::invoices::{
+    may_write, pattern, sequence, series_of, InvoiceFilter, InvoiceRecord, InvoiceStore, ReportedTotal, Written,
+};
 use crate::StoreError;
 
-const COLUMNS: &str = "invoice, number, customer, subscription, period_start_ms, period_end_ms, currency, state, total, \
+const COLUMNS: &str =
+    "invoice, number, customer, subscription, period_start_ms, period_end_ms, currency, state, total, \
                        issued_at_ms, body, reporting_currency, reporting_total";
 
 /// A row and the texts of its decimals (total, reported total), parsed by `with_total`.

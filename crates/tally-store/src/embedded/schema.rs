@@ -220,10 +220,14 @@ fn backfill_reported(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
         .collect::<rusqlite::Result<_>>()?;
     for (invoice, total, body) in rows {
         let total: rust_decimal::Decimal = total.parse().map_err(|e| {
-            let e = crate::StoreError::Corrupt { context: format!("invoice {invoice} total"), message: format!("{total:?}: {e}") };
+            let e = crate::StoreError::Corrupt {
+                context: format!("invoice {invoice} total"),
+                message: format!("{total:?}: {e}"),
+            };
             corrupt(1, e)
         })?;
-        let Some(reported) = crate::invoices::reported_of_body(&invoice, &body, total).map_err(|e| corrupt(2, e))? else {
+        let Some(reported) = crate::invoices::reported_of_body(&invoice, &body, total).map_err(|e| corrupt(2, e))?
+        else {
             continue;
         };
         tx.execute(
