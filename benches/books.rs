@@ -21,6 +21,10 @@ use tally_rating::ChargeUsage;
 use tally_store::embedded::EmbeddedStore;
 use tally_store::{AccountStore, InvoiceRecord, InvoiceStore, LedgerStore, RateStore};
 
+// As the `tally` binary (crates/tally/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/catalog.toml");
@@ -117,6 +121,8 @@ fn main() {
     runtime.block_on(store.put_customers(&customers)).expect("customers stored");
     runtime.block_on(store.append_entries(&entries)).expect("entries stored");
     println!("{n} invoices stored in {:.1?}", loading.elapsed());
+    // What was stored is read back below: the bench does not keep its own copy.
+    drop((records, customers, entries));
 
     let terms = Terms { payment_terms: chrono::TimeDelta::days(30), reporting: Some(reporting) };
     let (from, to) = ("2026-11-01".parse().expect("a day"), "2026-11-30".parse().expect("a day"));
@@ -128,6 +134,33 @@ fn main() {
         currency: None,
     };
     for round in 1..=2 {
+        // Where the read goes: each store call on its own.
+        let lap = Instant::now();
+        let filter = tally_store::InvoiceFilter {
+            issued_from: Some("2026-11-01T00:00:00Z".parse().expect("a time")),
+            issued_to: Some("2026-12-01T00:00:00Z".parse().expect("a time")),
+            ..Default::default()
+        };
+        let records = runtime.block_on(store.invoices(&filter)).expect("invoices");
+        let invoices = lap.elapsed();
+        let lap = Instant::now();
+        let parsed = records.iter().map(|r| tally_invoicer::read_invoice(r).expect("a body")).count();
+        let parse = lap.elapsed();
+        let lap = Instant::now();
+        let entries = runtime.block_on(store.entries(None)).expect("entries").len();
+        let entries_read = lap.elapsed();
+        let lap = Instant::now();
+        runtime.block_on(store.totals(to, None)).expect("totals");
+        let totals = lap.elapsed();
+        let lap = Instant::now();
+        runtime.block_on(store.customers()).expect("customers");
+        let customers = lap.elapsed();
+        println!(
+            "  of which: {} invoice rows {invoices:.2?}, {parsed} bodies parsed on one core {parse:.2?}, \
+             {entries} entries {entries_read:.2?}, totals {totals:.2?}, customers {customers:.2?}",
+            records.len()
+        );
+        drop(records);
         let started = Instant::now();
         let source =
             runtime.block_on(tally_invoicer::books::source(&store, &catalog, from, to, terms)).expect("the books");

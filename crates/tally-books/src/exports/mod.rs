@@ -183,10 +183,14 @@ pub(crate) fn plain(value: Decimal) -> String {
 
 /// `day` in `order` (`mdy` 11/30/2026, `dmy` 30/11/2026, `ymd` 2026-11-30).
 pub(crate) fn date(day: NaiveDate, order: &str) -> String {
+    use chrono::Datelike;
+    // Written out rather than through `format("%m/%d/%Y")`, which parses its pattern on
+    // every call (a month's export writes a few million dates).
+    let (y, m, d) = (day.year(), day.month(), day.day());
     match order {
-        "mdy" => day.format("%m/%d/%Y").to_string(),
-        "dmy" => day.format("%d/%m/%Y").to_string(),
-        _ => day.format("%Y-%m-%d").to_string(),
+        "mdy" => format!("{m:02}/{d:02}/{y:04}"),
+        "dmy" => format!("{d:02}/{m:02}/{y:04}"),
+        _ => format!("{y:04}-{m:02}-{d:02}"),
     }
 }
 
@@ -199,15 +203,40 @@ pub(crate) fn order<'o>(options: &'o ExportOptions, usual: &'o str) -> &'o str {
     }
 }
 
-/// A CSV file of `rows` under `header`.
-pub(crate) fn csv_file(name: String, header: &[&str], rows: Vec<Vec<String>>) -> Result<ExportFile, BooksError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(header)?;
-    for row in rows {
-        writer.write_record(&row)?;
+/// A CSV file written a row at a time, so a month of lines is never held as rows of
+/// strings before it is written.
+pub(crate) struct CsvOut {
+    name: String,
+    writer: csv::Writer<Vec<u8>>,
+    rows: usize,
+}
+
+impl CsvOut {
+    /// A file `name` beginning with `header`.
+    pub fn new(name: String, header: &[&str]) -> Result<CsvOut, BooksError> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(header)?;
+        Ok(CsvOut { name, writer, rows: 0 })
     }
-    let bytes = writer.into_inner().map_err(|e| BooksError::Csv(e.into_error().into()))?;
-    Ok(ExportFile { name, media_type: "text/csv", content: String::from_utf8_lossy(&bytes).into_owned() })
+
+    /// Writes one row.
+    pub fn row<const N: usize>(&mut self, fields: [String; N]) -> Result<(), BooksError> {
+        self.rows += 1;
+        Ok(self.writer.write_record(&fields)?)
+    }
+
+    /// How many rows were written (the header aside).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The file.
+    pub fn finish(self) -> Result<ExportFile, BooksError> {
+        let bytes = self.writer.into_inner().map_err(|e| BooksError::Csv(e.into_error().into()))?;
+        // Every field written was a `String`: the bytes are UTF-8.
+        let content = String::from_utf8(bytes).map_err(|e| BooksError::Unsupported(format!("{}: {e}", self.name)))?;
+        Ok(ExportFile { name: self.name, media_type: "text/csv", content })
+    }
 }
 
 /// The line's account, or the error naming what to set.
@@ -222,4 +251,20 @@ pub(crate) fn unmapped(doc: &Doc<'_>, line: &BookLine, field: &'static str) -> B
 /// The line's tax code: the catalog's, else the names of its tax rates.
 pub(crate) fn tax_code(line: &BookLine) -> Option<String> {
     line.accounting.tax_code.clone().or_else(|| line.tax_rate.as_ref().map(|(name, _)| name.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date;
+
+    #[test]
+    fn dates_in_each_order_match_chronos_formatting() {
+        let mut day: chrono::NaiveDate = "1999-12-25".parse().unwrap();
+        for _ in 0..800 {
+            for (order, pattern) in [("mdy", "%m/%d/%Y"), ("dmy", "%d/%m/%Y"), ("ymd", "%Y-%m-%d"), ("", "%Y-%m-%d")] {
+                assert_eq!(date(day, order), day.format(pattern).to_string(), "{day} {order}");
+            }
+            day += chrono::TimeDelta::days(37);
+        }
+    }
 }

@@ -13,7 +13,7 @@
 //! memos: credit notes are left out and named in the notes (enter them as credit memos,
 //! or use the IIF export for QuickBooks Desktop).
 
-use super::{csv_file, date, order, plain, tax_code, Docs, Export, ExportOptions};
+use super::{date, order, plain, tax_code, CsvOut, Docs, Export, ExportOptions};
 use crate::BooksError;
 
 /// Invoices QuickBooks Online imports from one file.
@@ -42,10 +42,15 @@ pub(super) fn write(docs: &Docs<'_>, options: &ExportOptions) -> Result<Export, 
     let chunks: Vec<_> = invoices.chunks(INVOICES_PER_FILE).collect();
     let mut export = Export { invoices: invoices.len(), ..Export::default() };
     for (n, chunk) in chunks.iter().enumerate() {
-        let mut rows = Vec::new();
+        let name = if chunks.len() == 1 {
+            "quickbooks-invoices.csv".to_owned()
+        } else {
+            format!("quickbooks-invoices-{:03}.csv", n + 1)
+        };
+        let mut out = CsvOut::new(name, &HEADER)?;
         for doc in chunk.iter() {
             for line in &doc.lines {
-                rows.push(vec![
+                out.row([
                     doc.number.clone(),
                     doc.customer.clone(),
                     date(doc.issued, order),
@@ -59,15 +64,10 @@ pub(super) fn write(docs: &Docs<'_>, options: &ExportOptions) -> Result<Export, 
                     doc.money(line.net),
                     tax_code(line).unwrap_or_default(),
                     doc.invoice.memo.clone().unwrap_or_default(),
-                ]);
+                ])?;
             }
         }
-        let name = if chunks.len() == 1 {
-            "quickbooks-invoices.csv".to_owned()
-        } else {
-            format!("quickbooks-invoices-{:03}.csv", n + 1)
-        };
-        export.files.push(csv_file(name, &HEADER, rows)?);
+        export.files.push(out.finish()?);
     }
     if chunks.len() > 1 {
         export.notes.push(format!(

@@ -17,7 +17,7 @@
 //! (<https://spreadsheetbroccoli.com/platforms/xero/import-credit-note-guide>, a
 //! third party's guide: confirm against the template Xero offers for download).
 
-use super::{csv_file, date, income_account, order, plain, unmapped, Doc, Docs, Export, ExportOptions};
+use super::{date, income_account, order, plain, unmapped, CsvOut, Doc, Docs, Export, ExportOptions};
 use crate::BooksError;
 
 /// Invoices Xero imports from one file.
@@ -63,11 +63,13 @@ pub(super) fn write(docs: &Docs<'_>, options: &ExportOptions) -> Result<Export, 
     let invoices: Vec<&Doc<'_>> = docs.invoices().collect();
     let chunks: Vec<_> = invoices.chunks(INVOICES_PER_FILE).collect();
     for (n, chunk) in chunks.iter().enumerate() {
-        let mut rows = Vec::new();
+        let name =
+            if chunks.len() == 1 { "xero-invoices.csv".to_owned() } else { format!("xero-invoices-{:03}.csv", n + 1) };
+        let mut out = CsvOut::new(name, &INVOICE_HEADER)?;
         for doc in chunk.iter() {
             for line in &doc.lines {
                 let tax_type = super::tax_code(line).ok_or_else(|| unmapped(doc, line, "tax_code"))?;
-                rows.push(vec![
+                out.row([
                     doc.customer.clone(),
                     doc.email.clone(),
                     doc.number.clone(),
@@ -82,20 +84,18 @@ pub(super) fn write(docs: &Docs<'_>, options: &ExportOptions) -> Result<Export, 
                     tax_type,
                     line.tax.map(|t| doc.money(t)).unwrap_or_default(),
                     doc.invoice.currency.code().to_owned(),
-                ]);
+                ])?;
             }
         }
-        let name =
-            if chunks.len() == 1 { "xero-invoices.csv".to_owned() } else { format!("xero-invoices-{:03}.csv", n + 1) };
-        export.files.push(csv_file(name, &INVOICE_HEADER, rows)?);
+        export.files.push(out.finish()?);
     }
     export.invoices = invoices.len();
-    let mut rows = Vec::new();
+    let mut out = CsvOut::new("xero-credit-notes.csv".into(), &CREDIT_NOTE_HEADER)?;
     for doc in docs.credit_notes() {
         export.credit_notes += 1;
         for line in doc.lines.iter().map(crate::BookLine::negated) {
             let tax_type = super::tax_code(&line).ok_or_else(|| unmapped(doc, &line, "tax_code"))?;
-            rows.push(vec![
+            out.row([
                 doc.customer.clone(),
                 doc.email.clone(),
                 doc.number.clone(),
@@ -108,11 +108,11 @@ pub(super) fn write(docs: &Docs<'_>, options: &ExportOptions) -> Result<Export, 
                 tax_type,
                 line.tax.map(|t| doc.money(t)).unwrap_or_default(),
                 doc.invoice.currency.code().to_owned(),
-            ]);
+            ])?;
         }
     }
-    if !rows.is_empty() {
-        export.files.push(csv_file("xero-credit-notes.csv".into(), &CREDIT_NOTE_HEADER, rows)?);
+    if out.rows() > 0 {
+        export.files.push(out.finish()?);
         export.notes.push(
             "import xero-credit-notes.csv from Invoices > Credit notes > Import; amounts are positive, as Xero wants"
                 .into(),

@@ -17,7 +17,7 @@
 //! (names in the invoice sample's style: map them in Zoho's Map Fields step if its
 //! credit note sample differs).
 
-use super::{csv_file, date, income_account, order, plain, Doc, Docs, Export, ExportOptions};
+use super::{date, income_account, order, plain, CsvOut, Doc, Docs, Export, ExportOptions};
 use crate::{BookLine, BooksError};
 
 /// The invoice import's columns.
@@ -78,12 +78,12 @@ fn tax(line: &BookLine) -> (String, String) {
 pub(super) fn write(docs: &Docs<'_>, options: &ExportOptions) -> Result<Export, BooksError> {
     let order = order(options, "ymd");
     let mut export = Export::default();
-    let mut rows = Vec::new();
+    let mut out = CsvOut::new("zoho-invoices.csv".into(), &INVOICE_HEADER)?;
     for doc in docs.invoices() {
         export.invoices += 1;
         for line in &doc.lines {
             let (tax_name, tax_percent) = tax(line);
-            rows.push(vec![
+            out.row([
                 doc.number.clone(),
                 date(doc.issued, order),
                 "Sent".into(),
@@ -103,16 +103,16 @@ pub(super) fn write(docs: &Docs<'_>, options: &ExportOptions) -> Result<Export, 
                 tax_percent,
                 "false".into(),
                 doc.invoice.memo.clone().unwrap_or_default(),
-            ]);
+            ])?;
         }
     }
-    export.files.push(csv_file("zoho-invoices.csv".into(), &INVOICE_HEADER, rows)?);
-    let mut rows = Vec::new();
+    export.files.push(out.finish()?);
+    let mut out = CsvOut::new("zoho-credit-notes.csv".into(), &CREDIT_NOTE_HEADER)?;
     for doc in docs.credit_notes() {
         export.credit_notes += 1;
         for line in doc.lines.iter().map(BookLine::negated) {
             let (tax_name, tax_percent) = tax(&line);
-            rows.push(vec![
+            out.row([
                 doc.number.clone(),
                 date(doc.issued, order),
                 doc.customer.clone(),
@@ -128,11 +128,11 @@ pub(super) fn write(docs: &Docs<'_>, options: &ExportOptions) -> Result<Export, 
                 tax_name,
                 tax_percent,
                 "false".into(),
-            ]);
+            ])?;
         }
     }
-    if !rows.is_empty() {
-        export.files.push(csv_file("zoho-credit-notes.csv".into(), &CREDIT_NOTE_HEADER, rows)?);
+    if out.rows() > 0 {
+        export.files.push(out.finish()?);
     }
     Ok(export)
 }
