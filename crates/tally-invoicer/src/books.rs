@@ -38,18 +38,23 @@ where
         ..InvoiceFilter::default()
     };
     let records = store.invoices(&filter).await?;
-    let mut documents = records
-        .par_iter()
-        .map(|record| {
-            let mut doc = parse_record(record)?;
-            if let (None, Some(issued), tally_invoicing::Document::Invoice) = (doc.due, doc.issued_at, doc.document) {
-                doc.due = Some(terms.due_of(&doc, issued));
-            }
-            Ok(doc)
-        })
-        .collect::<Result<Vec<_>, InvoicerError>>()?;
-    drop(records);
-    documents.sort_by(|a, b| (a.issued_at, &a.number).cmp(&(b.issued_at, &b.number)));
+    // The bodies are parsed while the store reads the rest (one connection reads; the
+    // other cores parse).
+    let parsing = tokio::task::spawn_blocking(move || {
+        let mut documents = records
+            .par_iter()
+            .map(|record| {
+                let mut doc = parse_record(record)?;
+                if let (None, Some(issued), tally_invoicing::Document::Invoice) = (doc.due, doc.issued_at, doc.document)
+                {
+                    doc.due = Some(terms.due_of(&doc, issued));
+                }
+                Ok(doc)
+            })
+            .collect::<Result<Vec<_>, InvoicerError>>()?;
+        documents.sort_by(|a, b| (a.issued_at, &a.number).cmp(&(b.issued_at, &b.number)));
+        Ok::<_, InvoicerError>(documents)
+    });
     let customers = store
         .customers()
         .await?
@@ -62,6 +67,10 @@ where
     let entries = store.entries(None).await?;
     let totals = store.totals(to, None).await?;
     let rates = RateBook::new(store.rates().await?);
+    let documents = match parsing.await {
+        Ok(parsed) => parsed?,
+        Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),
+    };
     Ok(Source {
         range: Range { from, to },
         documents,
