@@ -225,9 +225,7 @@ fn lines_of(rated: &RatedPeriod, plan: &PlanKey, active: &Period) -> Vec<Invoice
                 dimensions: usage.map(|u| u.dimensions.clone()).unwrap_or_default(),
                 quantity: usage.map(|u| u.quantity),
                 billable_quantity: usage.map(|u| u.billable_quantity),
-                tiers: usage
-                    .map(|u| u.tiers.iter().filter_map(|t| serde_json::to_value(t).ok()).collect())
-                    .unwrap_or_default(),
+                tiers: usage.map(|u| u.tiers.clone()).unwrap_or_default(),
                 amount: line.amount,
                 label: crate::model::LineLabel {
                     // The bound is the amount (rounded to the currency, as the line).

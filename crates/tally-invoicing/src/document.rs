@@ -370,18 +370,17 @@ fn sheet_line(
         .tiers
         .iter()
         .map(|tier| {
-            let dec = |name: &str| tier.get(name).and_then(|v| v.as_str()).and_then(|s| s.parse::<Decimal>().ok());
-            let number = tier.get("tier").and_then(serde_json::Value::as_u64).unwrap_or(0);
-            let range = dec("up_to").map_or_else(|| "and above".to_owned(), |u| format!("up to {}", locale.number(u)));
+            let range = tier.up_to.map_or_else(|| "and above".to_owned(), |u| format!("up to {}", locale.number(u)));
             let mut text = format!(
-                "Tier {number} ({range}): {} at {}",
-                dec("quantity").map(|q| locale.number(q)).unwrap_or_default(),
-                dec("unit_price").map(|p| locale.unit_price(p, currency)).unwrap_or_default()
+                "Tier {} ({range}): {} at {}",
+                tier.tier,
+                locale.number(tier.quantity),
+                locale.unit_price(tier.unit_price, currency)
             );
-            if let Some(flat) = dec("flat_price").filter(|f| !f.is_zero()) {
-                text.push_str(&format!(" + {} flat", money(flat)));
+            if !tier.flat_price.is_zero() {
+                text.push_str(&format!(" + {} flat", money(tier.flat_price)));
             }
-            (text, dec("amount").map(money).unwrap_or_default())
+            (text, money(tier.amount))
         })
         .collect();
     let day = |t: DateTime<Utc>| locale.date(t.with_timezone(&zone).date_naive());

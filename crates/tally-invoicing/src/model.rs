@@ -72,9 +72,11 @@ pub struct InvoiceLine {
     /// After `included` and `per`: the units priced.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_decimal")]
     pub billable_quantity: Option<Decimal>,
-    /// Tiers touched, for tiered prices: `(tier, units, unit price, flat price, amount)` as text.
+    /// Tiers touched, for tiered prices (as `tally rate` writes them: decimals as text).
+    /// Typed rather than JSON values: a month of invoices held for the books is a
+    /// tenth smaller, and a tier that cannot be read is an error when read back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tiers: Vec<serde_json::Value>,
+    pub tiers: Vec<tally_rating::TierCharge>,
     /// Rounded to the currency's minor unit.
     #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,

@@ -128,6 +128,35 @@ impl Serialize for TierCharge {
     }
 }
 
+/// Read back as written (an invoice keeps its lines' tiers): decimals as text.
+impl<'de> serde::Deserialize<'de> for TierCharge {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Written {
+            tier: usize,
+            #[serde(default, with = "rust_decimal::serde::str_option")]
+            up_to: Option<Decimal>,
+            #[serde(with = "rust_decimal::serde::str")]
+            quantity: Decimal,
+            #[serde(with = "rust_decimal::serde::str")]
+            unit_price: Decimal,
+            #[serde(with = "rust_decimal::serde::str")]
+            flat_price: Decimal,
+            #[serde(with = "rust_decimal::serde::str")]
+            amount: Decimal,
+        }
+        let w = Written::deserialize(deserializer)?;
+        Ok(TierCharge {
+            tier: w.tier,
+            up_to: w.up_to,
+            quantity: w.quantity,
+            unit_price: w.unit_price,
+            flat_price: w.flat_price,
+            amount: w.amount,
+        })
+    }
+}
+
 fn unrated_rows<S: Serializer>(rows: &[UsageRow], serializer: S) -> Result<S::Ok, S::Error> {
     #[derive(Serialize)]
     struct Row<'a> {
