@@ -49,9 +49,18 @@ pub fn replay<S: UsageStore>(
         .create_with_context(Reporting::default())
         .map_err(IngestError::kafka("creating the replay consumer"))?;
     let timeout = Duration::from_secs(10);
-    let metadata = consumer
-        .fetch_metadata(Some(topic), timeout)
-        .map_err(IngestError::kafka(consumer.context().explain(&format!("reading {topic}'s metadata"))))?;
+    let metadata = match consumer.fetch_metadata(Some(topic), timeout) {
+        Ok(metadata) => metadata,
+        Err(e) => {
+            // The broker's reason (a certificate that cannot be verified) comes as an
+            // error event, which only polling serves: poll briefly for it.
+            let deadline = std::time::Instant::now() + Duration::from_secs(2);
+            while consumer.context().last_error().is_none() && std::time::Instant::now() < deadline {
+                let _ = consumer.poll(Duration::from_millis(50));
+            }
+            return Err(IngestError::kafka(consumer.context().explain(&format!("reading {topic}'s metadata")))(e));
+        }
+    };
     let mut assignment = TopicPartitionList::new();
     // Per partition: the end this replay reads up to (exclusive), until it gets there.
     let mut remaining = BTreeMap::new();
