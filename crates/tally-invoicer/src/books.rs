@@ -11,11 +11,15 @@ use chrono::{NaiveDate, TimeDelta};
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 use tally_books::{Account, Range, Source};
 use tally_domain::{Catalog, RateBook};
+use tally_invoicing::Invoice;
 use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, LedgerStore, RateStore};
 
 use crate::close::parse_record;
 use crate::error::InvoicerError;
 use crate::receivables::Terms;
+
+/// Days of documents read (and parsed) at a time.
+const BOOKS_READ_DAYS: i64 = 7;
 
 /// The source of the books for the days `from` to `to` (both included).
 pub async fn source<'c, S>(
@@ -32,29 +36,19 @@ where
         return Err(InvoicerError::Range(format!("--to {to} is before --from {from}")));
     }
     let start = |day: NaiveDate| day.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    let filter = InvoiceFilter {
-        issued_from: start(from),
-        issued_to: start(to + TimeDelta::days(1)),
-        ..InvoiceFilter::default()
-    };
-    let records = store.invoices(&filter).await?;
-    // The bodies are parsed while the store reads the rest (one connection reads; the
-    // other cores parse).
-    let parsing = tokio::task::spawn_blocking(move || {
-        let mut documents = records
-            .par_iter()
-            .map(|record| {
-                let mut doc = parse_record(record)?;
-                if let (None, Some(issued), tally_invoicing::Document::Invoice) = (doc.due, doc.issued_at, doc.document)
-                {
-                    doc.due = Some(terms.due_of(&doc, issued));
-                }
-                Ok(doc)
-            })
-            .collect::<Result<Vec<_>, InvoicerError>>()?;
-        documents.sort_by(|a, b| (a.issued_at, &a.number).cmp(&(b.issued_at, &b.number)));
-        Ok::<_, InvoicerError>(documents)
-    });
+    // A week at a time: each week's bodies are parsed on the other cores while the
+    // store reads the next (one connection reads), and are dropped once parsed, so a
+    // month is never held twice, as text and as invoices. (A week, not a day: each
+    // read is a query, and ClickHouse reads the table `FINAL` for each.)
+    let mut parsing = Vec::new();
+    let mut week = from;
+    while week <= to {
+        let next = (week + TimeDelta::days(BOOKS_READ_DAYS)).min(to + TimeDelta::days(1));
+        let filter = InvoiceFilter { issued_from: start(week), issued_to: start(next), ..InvoiceFilter::default() };
+        let records = store.invoices(&filter).await?;
+        parsing.push(tokio::task::spawn_blocking(move || parse_all(&records, terms)));
+        week = next;
+    }
     let customers = store
         .customers()
         .await?
@@ -67,10 +61,14 @@ where
     let entries = store.entries(None).await?;
     let totals = store.totals(to, None).await?;
     let rates = RateBook::new(store.rates().await?);
-    let documents = match parsing.await {
-        Ok(parsed) => parsed?,
-        Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),
-    };
+    let mut documents = Vec::new();
+    for day in parsing {
+        match day.await {
+            Ok(parsed) => documents.extend(parsed?),
+            Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),
+        }
+    }
+    documents.sort_by(|a, b| (a.issued_at, &a.number).cmp(&(b.issued_at, &b.number)));
     Ok(Source {
         range: Range { from, to },
         documents,
@@ -81,4 +79,19 @@ where
         reporting: terms.reporting.map(|r| (r.currency, r.max_age_days)),
         rates,
     })
+}
+
+/// The documents of `records`, parsed on every core; an invoice kept without a due date
+/// (issued before invoices kept theirs) gets the default terms'.
+fn parse_all(records: &[tally_store::InvoiceRecord], terms: Terms) -> Result<Vec<Invoice>, InvoicerError> {
+    records
+        .par_iter()
+        .map(|record| {
+            let mut doc = parse_record(record)?;
+            if let (None, Some(issued), tally_invoicing::Document::Invoice) = (doc.due, doc.issued_at, doc.document) {
+                doc.due = Some(terms.due_of(&doc, issued));
+            }
+            Ok(doc)
+        })
+        .collect()
 }

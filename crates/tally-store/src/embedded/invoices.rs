@@ -179,26 +179,31 @@ impl InvoiceStore for EmbeddedStore {
         let f = filter.clone();
         let rows = self
             .with_reader(move |conn| {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM invoices WHERE (?1 IS NULL OR customer = ?1) AND (?2 IS NULL OR subscription = ?2) \
-                     AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR period_start_ms >= ?4) AND (?5 IS NULL OR period_start_ms < ?5) \
-                     AND (?6 IS NULL OR issued_at_ms >= ?6) AND (?7 IS NULL OR issued_at_ms < ?7) \
-                     ORDER BY period_start_ms, invoice"
-                );
+                // Only the conditions set, so SQLite can use the index that fits
+                // (`?1 IS NULL OR ...` hides every index from its planner).
+                let mut conditions: Vec<&str> = Vec::new();
+                let mut values: Vec<rusqlite::types::Value> = Vec::new();
+                let mut when = |condition: &'static str, value: Option<rusqlite::types::Value>| {
+                    if let Some(value) = value {
+                        conditions.push(condition);
+                        values.push(value);
+                    }
+                };
+                let text = |s: String| rusqlite::types::Value::Text(s);
+                let ms = |t: chrono::DateTime<chrono::Utc>| rusqlite::types::Value::Integer(t.timestamp_millis());
+                when("customer = ?", f.customer.as_ref().map(|c| text(c.to_string())));
+                when("subscription = ?", f.subscription.as_ref().map(|s| text(s.to_string())));
+                when("state = ?", f.state.map(|s| text(s.name().to_owned())));
+                when("period_start_ms >= ?", f.from.map(ms));
+                when("period_start_ms < ?", f.to.map(ms));
+                when("issued_at_ms >= ?", f.issued_from.map(ms));
+                when("issued_at_ms < ?", f.issued_to.map(ms));
+                let filter =
+                    if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+                let sql = format!("SELECT {COLUMNS} FROM invoices {filter} ORDER BY period_start_ms, invoice");
                 let mut stmt = conn.prepare(&sql).map_err(StoreError::sqlite("listing invoices"))?;
                 let rows = stmt
-                    .query_map(
-                        params![
-                            f.customer.as_ref().map(|c| c.to_string()),
-                            f.subscription.as_ref().map(|s| s.to_string()),
-                            f.state.map(InvoiceState::name),
-                            f.from.map(|t| t.timestamp_millis()),
-                            f.to.map(|t| t.timestamp_millis()),
-                            f.issued_from.map(|t| t.timestamp_millis()),
-                            f.issued_to.map(|t| t.timestamp_millis())
-                        ],
-                        record,
-                    )
+                    .query_map(rusqlite::params_from_iter(values), record)
                     .map_err(StoreError::sqlite("listing invoices"))?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(StoreError::sqlite("listing invoices"))
             })

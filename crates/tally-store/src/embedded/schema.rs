@@ -174,11 +174,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     "#,
     ),
     (
-        "invoices keep their total in the reporting currency",
+        "invoices keep their total in the reporting currency, and are found by issue time",
         // Filled for documents already issued with an exchange by `backfill_reported`.
         r#"
     ALTER TABLE invoices ADD COLUMN reporting_currency TEXT;
     ALTER TABLE invoices ADD COLUMN reporting_total TEXT;
+    CREATE INDEX invoices_issued ON invoices (issued_at_ms);
     "#,
     ),
 ];
