@@ -74,15 +74,8 @@ impl Reporting {
         self.last.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// `context` and the last broker error, when there is one: for the message of a
-    /// call that just failed. librdkafka logs the broker's reason (a certificate that
-    /// cannot be verified) from its own threads, at times a moment after the call
-    /// returned its error, so with none recorded yet this waits up to a second for it.
+    /// `context` and the last broker error, when there is one: for error messages.
     pub fn explain(&self, context: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-        while self.last_error().is_none() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
         match self.last_error() {
             Some(last) => format!("{context} (last broker error: {last})"),
             None => context.to_owned(),

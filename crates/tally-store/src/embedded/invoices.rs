@@ -14,8 +14,9 @@ const COLUMNS: &str =
     "invoice, number, customer, subscription, period_start_ms, period_end_ms, currency, state, total, \
                        issued_at_ms, body, reporting_currency, reporting_total";
 
-/// A row and the texts of its decimals (total, reported total), parsed by `with_total`.
-type Read = (InvoiceRecord, String, Option<(String, String)>);
+/// A row and the texts of its decimals (total; reporting currency and total), parsed
+/// by `with_total`.
+type Read = (InvoiceRecord, String, (Option<String>, Option<String>));
 
 fn record(row: &Row<'_>) -> rusqlite::Result<Read> {
     let start: i64 = row.get(4)?;
@@ -49,7 +50,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<Read> {
             reporting: None,
         },
         total,
-        row.get::<_, Option<String>>(11)?.zip(row.get::<_, Option<String>>(12)?),
+        (row.get::<_, Option<String>>(11)?, row.get::<_, Option<String>>(12)?),
     ))
 }
 
@@ -74,8 +75,15 @@ fn with_total((mut r, total, reported): Read) -> Result<InvoiceRecord, StoreErro
     };
     let total = decimal(&total, "total")?;
     let reporting = match reported {
-        Some((currency, amount)) => Some(ReportedTotal { total: decimal(&amount, "reporting total")?, currency }),
-        None => None,
+        (Some(currency), Some(amount)) => Some(ReportedTotal { total: decimal(&amount, "reporting total")?, currency }),
+        (None, None) => None,
+        // Written together: one without the other is a row changed behind Tally's back.
+        (currency, amount) => {
+            return Err(StoreError::Corrupt {
+                context: format!("invoice {} reporting total", r.id),
+                message: format!("currency {currency:?} with total {amount:?}"),
+            })
+        }
     };
     r.total = total;
     r.reporting = reporting;
