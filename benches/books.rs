@@ -5,7 +5,9 @@
 //! each accounting export, the report, and its workbook; and all of it end to end, as
 //! `tally export` and `tally report` do.
 //!
-//! `cargo bench -p tally-benches --bench books` (`-- 10000` for a smaller month)
+//! `cargo bench -p tally-benches --bench books` (`-- 10000` for a smaller month;
+//! `-- --keep DIR` keeps the store as `DIR/tally.db`, to time `tally export` and `tally
+//! report` on it as their own processes, as docs/benchmarks.md does)
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -26,12 +28,23 @@ use tally_store::{AccountStore, InvoiceRecord, InvoiceStore, LedgerStore, RateSt
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    let keep = args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1)).map(std::path::PathBuf::from);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/catalog.toml");
     let catalog = Catalog::load(std::path::Path::new(path)).expect("the sample catalog");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let dir = tempfile::tempdir().expect("a directory");
-    let store = EmbeddedStore::open(&dir.path().join("tally.db")).expect("the store");
+    let file = match &keep {
+        Some(kept) => {
+            std::fs::create_dir_all(kept).expect("the directory to keep the store in");
+            let file = kept.join("tally.db");
+            assert!(!file.exists(), "{} exists: give --keep an empty directory", file.display());
+            file
+        }
+        None => dir.path().join("tally.db"),
+    };
+    let store = EmbeddedStore::open(&file).expect("the store");
     let issued: DateTime<Utc> = "2026-11-02T09:00:00Z".parse().expect("a time");
     let reporting = Reporting { currency: "EUR".parse().expect("EUR"), max_age_days: 7 };
 
@@ -147,6 +160,12 @@ fn main() {
         let parsed = records.iter().map(|r| tally_invoicer::read_invoice(r).expect("a body")).count();
         let parse = lap.elapsed();
         let lap = Instant::now();
+        let figures = records
+            .iter()
+            .map(|r| serde_json::from_str::<tally_invoicing::DocumentFigures>(&r.body).expect("a body"))
+            .count();
+        let figures_parse = lap.elapsed();
+        let lap = Instant::now();
         let entries = runtime.block_on(store.entries(None)).expect("entries").len();
         let entries_read = lap.elapsed();
         let lap = Instant::now();
@@ -156,7 +175,8 @@ fn main() {
         runtime.block_on(store.customers()).expect("customers");
         let customers = lap.elapsed();
         println!(
-            "  of which: {} invoice rows {invoices:.2?}, {parsed} bodies parsed on one core {parse:.2?}, \
+            "  of which: {} invoice rows {invoices:.2?}, {parsed} bodies parsed whole on one core {parse:.2?}, \
+             {figures} read as figures on one core {figures_parse:.2?}, \
              {entries} entries {entries_read:.2?}, totals {totals:.2?}, customers {customers:.2?}",
             records.len()
         );

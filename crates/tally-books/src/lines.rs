@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use tally_domain::{Accounting, Catalog};
-use tally_invoicing::{Invoice, InvoiceLine};
+use tally_invoicing::{DocumentFigures, LineFigures};
 
 /// One line, ready for a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +37,11 @@ pub struct BookLine {
 
 impl BookLine {
     /// The lines of `doc`, named by `catalog`.
-    pub fn of(doc: &Invoice, catalog: &Catalog) -> Vec<BookLine> {
+    pub fn of(doc: &DocumentFigures, catalog: &Catalog) -> Vec<BookLine> {
         doc.lines.iter().map(|line| BookLine::one(doc, line, catalog)).collect()
     }
 
-    fn one(doc: &Invoice, line: &InvoiceLine, catalog: &Catalog) -> BookLine {
+    fn one(doc: &DocumentFigures, line: &LineFigures, catalog: &Catalog) -> BookLine {
         let rates = rates_of(doc, line);
         let rate_sum: Decimal = rates.iter().map(|r| r.rate).sum();
         let net = net_of(doc, line, rate_sum);
@@ -90,18 +90,18 @@ impl BookLine {
 }
 
 /// The tax rates line `line` of `doc` carries.
-fn rates_of<'d>(doc: &'d Invoice, line: &InvoiceLine) -> Vec<&'d tally_invoicing::tax::RateTotal> {
+fn rates_of<'d>(doc: &'d DocumentFigures, line: &LineFigures) -> Vec<&'d tally_invoicing::RateTotal> {
     doc.tax.iter().flat_map(|t| line.tax_rates.iter().filter_map(|&i| t.rates.get(i))).collect()
 }
 
 /// Line `line` of `doc` before tax (see [`net_of`]), without naming it for the books.
-pub(crate) fn net(doc: &Invoice, line: &InvoiceLine) -> Decimal {
+pub(crate) fn net(doc: &DocumentFigures, line: &LineFigures) -> Decimal {
     net_of(doc, line, rates_of(doc, line).iter().map(|r| r.rate).sum())
 }
 
 /// A line's amount before tax: its amount, less its tax when the amount includes it
 /// (with per-invoice rounding, the inclusive amount over one plus its rates, rounded).
-fn net_of(doc: &Invoice, line: &InvoiceLine, rate_sum: Decimal) -> Decimal {
+fn net_of(doc: &DocumentFigures, line: &LineFigures, rate_sum: Decimal) -> Decimal {
     if !line.tax_inclusive {
         return line.amount;
     }

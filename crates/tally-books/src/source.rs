@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use tally_domain::{BillingProfile, Catalog, Currency, Customer, CustomerId, RateBook};
-use tally_invoicing::Invoice;
+use tally_invoicing::DocumentFigures;
 use tally_ledger::Entry;
 
 /// Days from `from` to `to`, both included (UTC days).
@@ -48,7 +48,7 @@ pub struct Source<'a> {
     pub range: Range,
     /// Invoices and credit notes issued in the range (issued or voided since), by issue
     /// time then number; every invoice has its due date.
-    pub documents: Vec<Invoice>,
+    pub documents: Vec<DocumentFigures>,
     /// Their customers (and every other, for the receivables), with their profiles.
     pub customers: HashMap<CustomerId, Account>,
     /// Every ledger entry (payments are those effective in the range).
@@ -76,7 +76,7 @@ pub struct Numbers<'s>(HashMap<&'s str, &'s str>);
 impl Numbers<'_> {
     /// For a credit note, the number of the invoice it credits (its id when that
     /// invoice is not among the documents).
-    pub fn credited(&self, doc: &Invoice) -> Option<String> {
+    pub fn credited(&self, doc: &DocumentFigures) -> Option<String> {
         let id = doc.credits.as_deref()?;
         Some(self.0.get(id).map_or(id, |n| *n).to_owned())
     }

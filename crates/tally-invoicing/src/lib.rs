@@ -11,6 +11,7 @@
 mod compose;
 pub mod document;
 mod error;
+mod figures;
 mod late;
 mod model;
 pub mod render;
@@ -20,6 +21,7 @@ mod trail;
 
 pub use compose::{compose, compose_in, BilledFee, PeriodUsage};
 pub use error::InvoiceError;
+pub use figures::{DocumentFigures, LabelFigures, LineFigures};
 pub use late::{billed_usage, late_usage_lines, Billed};
 pub use model::{invoice_id, Document, Invoice, InvoiceLine, InvoiceState, LineKind, LineLabel, LineNote};
 pub use schedule::{cycle_of, due_periods};

@@ -359,7 +359,7 @@ pub fn invoice_id(subscription: &SubscriptionId, period: &Period) -> String {
     format!("{subscription}@{}", period.start().timestamp_millis())
 }
 
-mod optional_decimal {
+pub(crate) mod optional_decimal {
     use rust_decimal::Decimal;
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use tally_domain::Currency;
-use tally_invoicing::{Document, Invoice};
+use tally_invoicing::DocumentFigures;
 
 use crate::{BookLine, BooksError, Source};
 
@@ -105,7 +105,7 @@ pub fn export(format: Format, source: &Source<'_>, options: &ExportOptions) -> R
 
 /// A document with what every format needs of it.
 pub(crate) struct Doc<'d> {
-    pub invoice: &'d Invoice,
+    pub invoice: &'d DocumentFigures,
     pub number: String,
     pub customer: String,
     pub email: String,
@@ -123,7 +123,7 @@ impl Doc<'_> {
     }
 
     pub fn is_credit_note(&self) -> bool {
-        self.invoice.document == Document::CreditNote
+        self.invoice.is_credit_note()
     }
 
     /// An amount in the document's currency, with its minor unit's decimals.

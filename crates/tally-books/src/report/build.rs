@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use tally_domain::{Currency, Exchange};
-use tally_invoicing::{Document, Invoice, LineKind};
+use tally_invoicing::{Document, DocumentFigures, LineFigures, LineKind};
 use tally_ledger::{aging_bucket, EntryKind, AGING_BUCKETS};
 
 use super::{Aging, Bucket, Collected, CreditNoteRow, CustomerBilled, GroupBilled, Outstanding, RateUsed, Report};
@@ -27,7 +27,7 @@ impl Converter<'_> {
     }
 
     /// `doc`'s rate: recorded on it when issued, else its issue day's.
-    fn of_doc(&mut self, doc: &Invoice) -> Result<Option<Exchange>, BooksError> {
+    fn of_doc(&mut self, doc: &DocumentFigures) -> Result<Option<Exchange>, BooksError> {
         let Some(reporting) = self.reporting() else { return Ok(None) };
         if let Some(x) = doc.exchange.as_ref().filter(|x| x.currency == reporting) {
             self.note(x, doc.currency, "recorded");
@@ -247,7 +247,7 @@ pub fn build(source: &Source<'_>) -> Result<Report, BooksError> {
 }
 
 /// The meter a line bills (its charge's, in the catalog), or what kind of line it is.
-fn meter_of(source: &Source<'_>, line: &tally_invoicing::InvoiceLine) -> String {
+fn meter_of(source: &Source<'_>, line: &LineFigures) -> String {
     match line.kind {
         LineKind::Usage | LineKind::LateUsage => source
             .catalog
