@@ -7,7 +7,9 @@
 //!
 //! `cargo bench -p tally-benches --bench books` (`-- 10000` for a smaller month;
 //! `-- --keep DIR` keeps the store as `DIR/tally.db`, to time `tally export` and `tally
-//! report` on it as their own processes, as docs/benchmarks.md does)
+//! report` on it as their own processes, as docs/benchmarks.md does; `-- --clickhouse
+//! URL` runs it on ClickHouse instead, in the database `tally_bench_books`, made anew
+//! and kept)
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -20,6 +22,7 @@ use tally_invoicer::exchange::Reporting;
 use tally_invoicer::receivables::Terms;
 use tally_invoicing::{compose, InvoiceState};
 use tally_rating::ChargeUsage;
+use tally_store::clickhouse::ClickHouseStore;
 use tally_store::embedded::EmbeddedStore;
 use tally_store::{AccountStore, InvoiceRecord, InvoiceStore, LedgerStore, RateStore};
 
@@ -34,6 +37,18 @@ fn main() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/catalog.toml");
     let catalog = Catalog::load(std::path::Path::new(path)).expect("the sample catalog");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    if let Some(url) = args.iter().position(|a| a == "--clickhouse").and_then(|i| args.get(i + 1)) {
+        let config = tally_store::clickhouse::ClickHouseConfig {
+            url: url.clone(),
+            database: "tally_bench_books".into(),
+            ..Default::default()
+        };
+        // Made anew: opened (created), dropped with what an earlier run left, opened.
+        let old = runtime.block_on(ClickHouseStore::open(&config)).expect("ClickHouse (deploy/local/services up)");
+        runtime.block_on(old.client().query("DROP DATABASE tally_bench_books").execute()).expect("dropped");
+        let store = runtime.block_on(ClickHouseStore::open(&config)).expect("the store");
+        return bench(&runtime, &store, n, &catalog);
+    }
     let dir = tempfile::tempdir().expect("a directory");
     let file = match &keep {
         Some(kept) => {
@@ -45,6 +60,14 @@ fn main() {
         None => dir.path().join("tally.db"),
     };
     let store = EmbeddedStore::open(&file).expect("the store");
+    bench(&runtime, &store, n, &catalog);
+}
+
+/// Stores a month of `n` invoices in `store`, then reads and writes the books twice.
+fn bench<S>(runtime: &tokio::runtime::Runtime, store: &S, n: usize, catalog: &Catalog)
+where
+    S: AccountStore + InvoiceStore + LedgerStore + RateStore,
+{
     let issued: DateTime<Utc> = "2026-11-02T09:00:00Z".parse().expect("a time");
     let reporting = Reporting { currency: "EUR".parse().expect("EUR"), max_age_days: 7 };
 
@@ -88,7 +111,7 @@ fn main() {
         ]
         .into_iter()
         .collect();
-        let mut invoice = compose(&catalog, &customer, &subscription, 0, &[&usage], &[]).expect("composes");
+        let mut invoice = compose(catalog, &customer, &subscription, 0, &[&usage], &[]).expect("composes");
         invoice.state = InvoiceState::Issued;
         let number = format!("INV-2026-{i:06}");
         invoice.number = Some(number.clone());
@@ -183,7 +206,7 @@ fn main() {
         drop(records);
         let started = Instant::now();
         let source =
-            runtime.block_on(tally_invoicer::books::source(&store, &catalog, from, to, terms)).expect("the books");
+            runtime.block_on(tally_invoicer::books::source(store, catalog, from, to, terms)).expect("the books");
         let read = started.elapsed();
         println!(
             "round {round}: read {} documents, {} entries from the store: {read:.2?}",

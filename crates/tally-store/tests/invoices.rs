@@ -115,6 +115,22 @@ async fn drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps(store:
     let at_one = store.invoices(&issued_in("2026-12-01T01:00:00Z", "2026-12-01T01:00:00.001Z")).await.unwrap();
     assert_eq!(at_one.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a@10", "a@11"]);
     assert!(store.invoices(&issued_in("2026-11-01T00:00:00Z", "2026-12-01T01:00:00Z")).await.unwrap().is_empty());
+    // A void keeps the time it was issued (its record said none), whatever a later write says.
+    let b = store.invoice("b@10").await.unwrap().unwrap();
+    assert_eq!((b.state.name(), b.issued_at), ("void", Some(t("2026-12-01T01:00:00Z"))));
+    let void_in = |from: &str, to: &str| InvoiceFilter { state: Some(tally_domain::InvoiceState::Void), ..issued_in(from, to) };
+    let voided = store.invoices(&void_in("2026-12-01T01:00:00Z", "2026-12-01T01:00:00.001Z")).await.unwrap();
+    assert_eq!(voided.iter().map(|i| (i.id.as_str(), i.state.name())).collect::<Vec<_>>(), [("b@10", "void")]);
+    let mut late = invoice("a@11", "a", 11, "void", "7.00");
+    late.issued_at = Some(t("2027-01-05T00:00:00Z"));
+    store.put_invoices(&[late], "INV-").await.unwrap();
+    assert_eq!(store.invoice("a@11").await.unwrap().unwrap().issued_at, Some(t("2026-12-01T01:00:00Z")));
+    let in_january = InvoiceFilter { issued_from: Some(t("2027-01-01T00:00:00Z")), ..Default::default() };
+    assert!(store.invoices(&in_january).await.unwrap().is_empty(), "not issued again by being voided");
+    let any_state = InvoiceFilter { state: None, ..issued_in("2026-12-01T01:00:00Z", "2026-12-01T01:00:00.001Z") };
+    let states: Vec<(String, &str)> =
+        store.invoices(&any_state).await.unwrap().iter().map(|i| (i.id.clone(), i.state.name())).collect();
+    assert_eq!(states, [("a@10".to_owned(), "issued"), ("b@10".into(), "void"), ("a@11".into(), "void")]);
     let drafts_never = InvoiceFilter { issued_to: Some(t("2030-01-01T00:00:00Z")), ..Default::default() };
     assert!(store.invoices(&drafts_never).await.unwrap().iter().all(|i| i.state.name() != "draft"));
 }

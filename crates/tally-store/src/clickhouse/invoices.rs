@@ -74,6 +74,7 @@ struct StateRow {
     invoice: String,
     state: String,
     number: String,
+    issued_at_ms: i64,
 }
 
 fn into_record(r: InvoiceRow) -> Result<InvoiceRecord, StoreError> {
@@ -84,22 +85,23 @@ fn into_record(r: InvoiceRow) -> Result<InvoiceRecord, StoreError> {
         start.zip(end).and_then(|(s, e)| Period::new(s, e).ok()).ok_or_else(|| corrupt("bad period".into()))?;
     Ok(InvoiceRecord {
         total: from_raw(r.total, || format!("invoice {} total", r.invoice))?,
-        number: (!r.number.is_empty()).then(|| r.number.clone()),
-        customer: CustomerId::new(r.customer.clone()),
-        subscription: SubscriptionId::new(r.subscription.clone()),
-        period,
-        currency: r.currency.clone(),
         state: state_of(&r.state, &r.invoice)?,
         issued_at: (r.issued_at_ms != 0).then(|| chrono::DateTime::from_timestamp_millis(r.issued_at_ms)).flatten(),
-        body: r.body.clone(),
-        lines: Vec::new(),
         reporting: match r.reporting_currency.is_empty() {
             true => None,
             false => Some(ReportedTotal {
                 total: from_raw(r.reporting_total, || format!("invoice {} reporting total", r.invoice))?,
-                currency: r.reporting_currency.clone(),
+                currency: r.reporting_currency,
             }),
         },
+        // Moved, not copied: a month's bodies are hundreds of megabytes.
+        number: (!r.number.is_empty()).then_some(r.number),
+        customer: CustomerId::new(r.customer),
+        subscription: SubscriptionId::new(r.subscription),
+        period,
+        currency: r.currency,
+        body: r.body,
+        lines: Vec::new(),
         id: r.invoice,
     })
 }
@@ -116,7 +118,7 @@ impl InvoiceStore for ClickHouseStore {
         let existing: Vec<StateRow> = self
             .client()
             .query(&format!(
-                "SELECT invoice, state, number FROM invoices FINAL WHERE period_start IN ({})",
+                "SELECT invoice, state, number, issued_at_ms FROM invoices FINAL WHERE period_start IN ({})",
                 starts.join(", ")
             ))
             .fetch_all()
@@ -161,7 +163,11 @@ impl InvoiceStore for ClickHouseStore {
                     currency: r.currency.clone(),
                     state: r.state.name().to_owned(),
                     total: raw(r.total, "total")?,
-                    issued_at_ms: r.issued_at.map_or(0, |t| t.timestamp_millis()),
+                    // Issued once: a later state (void) keeps the first issue's time, which
+                    // `invoices` relies on to filter issue times before FINAL.
+                    issued_at_ms: before
+                        .filter(|b| b.issued_at_ms != 0 && b.state != InvoiceState::Draft.name())
+                        .map_or_else(|| r.issued_at.map_or(0, |t| t.timestamp_millis()), |b| b.issued_at_ms),
                     body: r.body.clone(),
                     written_at_ms,
                     version: version(r.state, written_at_ms),
@@ -239,20 +245,28 @@ impl InvoiceStore for ClickHouseStore {
         if let Some(to) = filter.to {
             wheres.push(format!("period_start < toDateTime({})", to.timestamp()));
         }
-        // A draft's issued_at_ms is 0: never within a range of issue times.
+        // The range of issue times as PREWHERE: rows outside it are skipped before
+        // FINAL merges versions, so the bodies of other months are never read (a
+        // month's books read week by week scanned every body of the table each week).
+        // PREWHERE sees every version of an invoice, not only its last; that is right
+        // here because every non-draft version of an invoice has the same issue time
+        // (`put_invoices` keeps the first issue's), and a draft (issue time 0, never in
+        // a range) always loses to a later state. A state filter stays in WHERE.
+        let mut prewheres = Vec::new();
         if filter.issued_from.is_some() || filter.issued_to.is_some() {
-            wheres.push("state != 'draft'".to_owned());
+            prewheres.push("state != 'draft'".to_owned());
         }
         if let Some(from) = filter.issued_from {
-            wheres.push(format!("issued_at_ms >= {}", from.timestamp_millis()));
+            prewheres.push(format!("issued_at_ms >= {}", from.timestamp_millis()));
         }
         if let Some(to) = filter.issued_to {
-            wheres.push(format!("issued_at_ms < {}", to.timestamp_millis()));
+            prewheres.push(format!("issued_at_ms < {}", to.timestamp_millis()));
         }
+        let prewhere = if prewheres.is_empty() { String::new() } else { format!("PREWHERE {}", prewheres.join(" AND ")) };
         let rows: Vec<InvoiceRow> = self
             .client()
             .query(&format!(
-                "SELECT ?fields FROM invoices FINAL WHERE {} ORDER BY period_start, invoice",
+                "SELECT ?fields FROM invoices FINAL {prewhere} WHERE {} ORDER BY period_start, invoice",
                 wheres.join(" AND ")
             ))
             .fetch_all()

@@ -103,18 +103,25 @@ impl InvoiceStore for EmbeddedStore {
             let now = chrono::Utc::now().timestamp_millis();
             let mut written = Vec::new();
             for r in &invoices {
-                let existing: Option<(String, Option<String>)> = tx
-                    .query_row("SELECT state, number FROM invoices WHERE invoice = ?1", [&r.id], |row| Ok((row.get(0)?, row.get(1)?)))
+                let existing: Option<(String, Option<String>, Option<i64>)> = tx
+                    .query_row("SELECT state, number, issued_at_ms FROM invoices WHERE invoice = ?1", [&r.id], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })
                     .optional()
                     .map_err(err("reading the state"))?;
                 let before = match existing.as_ref() {
-                    Some((s, _)) => Some(crate::invoices::state_of(s, &r.id)?),
+                    Some((s, _, _)) => Some(crate::invoices::state_of(s, &r.id)?),
                     None => None,
                 };
                 if !may_write(before, r) {
                     continue;
                 }
-                let number = match (r.number.clone(), existing.and_then(|(_, n)| n)) {
+                // Issued once: a later state (void) keeps the first issue's time, as on ClickHouse.
+                let issued_at_ms = match (before, existing.as_ref().and_then(|e| e.2)) {
+                    (Some(state), Some(ms)) if state != InvoiceState::Draft => Some(ms),
+                    _ => r.issued_at.map(|t| t.timestamp_millis()),
+                };
+                let number = match (r.number.clone(), existing.and_then(|(_, n, _)| n)) {
                     (Some(n), _) | (None, Some(n)) => Some(n),
                     (None, None) if r.state == InvoiceState::Issued => {
                         let series = series_of(&pattern, r);
@@ -140,7 +147,7 @@ impl InvoiceStore for EmbeddedStore {
                         r.currency,
                         r.state.name(),
                         r.total.to_string(),
-                        r.issued_at.map(|t| t.timestamp_millis()),
+                        issued_at_ms,
                         r.body,
                         r.reporting.as_ref().map(|x| x.currency.as_str()),
                         r.reporting.as_ref().map(|x| x.total.to_string()),
