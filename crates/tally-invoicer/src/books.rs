@@ -16,6 +16,7 @@ use tally_domain::{Catalog, RateBook};
 use tally_invoicing::DocumentFigures;
 use tally_store::{AccountStore, InvoiceFilter, InvoiceStore, LedgerStore, RateStore};
 
+use crate::close::body_of;
 use crate::error::InvoicerError;
 use crate::receivables::Terms;
 
@@ -88,8 +89,7 @@ fn parse_all(records: &[tally_store::InvoiceRecord], terms: Terms) -> Result<Vec
     records
         .par_iter()
         .map(|record| {
-            let mut doc: DocumentFigures = serde_json::from_str(&record.body)
-                .map_err(|e| InvoicerError::Corrupt { id: record.id.clone(), message: e.to_string() })?;
+            let mut doc: DocumentFigures = body_of(record)?;
             // As `close::parse_record`: the row's number and state are the document's.
             doc.number = record.number.clone();
             doc.state = record.state;

@@ -576,12 +576,18 @@ pub(crate) async fn documents_of<S: InvoiceStore>(
 
 /// A stored invoice, its state and number as the store has them (the columns are the truth).
 pub fn parse_record(record: &InvoiceRecord) -> Result<Invoice, InvoicerError> {
-    let mut invoice: Invoice = serde_json::from_str(&record.body)
-        .map_err(|e| InvoicerError::Corrupt { id: record.id.clone(), message: e.to_string() })?;
+    let mut invoice: Invoice = body_of(record)?;
     invoice.number = record.number.clone();
     // The store read the state typed (an unknown name is its error, naming the row).
     invoice.state = record.state;
     Ok(invoice)
+}
+
+/// A stored body read as `T` (the whole invoice, or the books' figures of it); a body
+/// that does not read is an error naming the invoice.
+pub(crate) fn body_of<T: serde::de::DeserializeOwned>(record: &InvoiceRecord) -> Result<T, InvoicerError> {
+    serde_json::from_str(&record.body)
+        .map_err(|e| InvoicerError::Corrupt { id: record.id.clone(), message: e.to_string() })
 }
 
 /// The fees `documents` billed for `period` (in advance or since), corrections included.

@@ -2,7 +2,7 @@
 //! read of an issued invoice or credit note, and nothing else.
 //!
 //! It is read from the same stored JSON as [`Invoice`], by serde, which skips every
-//! field named here not (tiers, line notes and descriptions, the prices and spans a
+//! field not named here (tiers, line notes and descriptions, the prices and spans a
 //! document was composed with): a month of 100,000 documents read this way allocates
 //! a fraction of what the whole invoices would, and reading them is most of the time
 //! an export takes. The field names and their encodings are [`Invoice`]'s, so one

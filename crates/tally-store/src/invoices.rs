@@ -154,6 +154,20 @@ pub(crate) fn may_write(existing: Option<InvoiceState>, record: &InvoiceRecord) 
     }
 }
 
+/// When the document of `record` was issued, as both stores keep it: once issued, a
+/// document keeps that time in every later state (a void), whatever a later record
+/// says. ClickHouse's issued-range read filters versions on it before `FINAL`.
+pub(crate) fn issued_at(
+    existing: Option<InvoiceState>,
+    kept: Option<chrono::DateTime<chrono::Utc>>,
+    record: &InvoiceRecord,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    match (existing, kept) {
+        (Some(InvoiceState::Issued | InvoiceState::Void), Some(kept)) => Some(kept),
+        _ => record.issued_at,
+    }
+}
+
 /// The state a store row names; an unknown name is an error naming the invoice.
 pub(crate) fn state_of(name: &str, invoice: &str) -> Result<InvoiceState, StoreError> {
     InvoiceState::from_name(name).ok_or_else(|| StoreError::Corrupt {

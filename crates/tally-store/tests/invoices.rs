@@ -118,7 +118,8 @@ async fn drafts_refresh_issued_invoices_never_change_numbers_have_no_gaps(store:
     // A void keeps the time it was issued (its record said none), whatever a later write says.
     let b = store.invoice("b@10").await.unwrap().unwrap();
     assert_eq!((b.state.name(), b.issued_at), ("void", Some(t("2026-12-01T01:00:00Z"))));
-    let void_in = |from: &str, to: &str| InvoiceFilter { state: Some(tally_domain::InvoiceState::Void), ..issued_in(from, to) };
+    let void_in =
+        |from: &str, to: &str| InvoiceFilter { state: Some(tally_domain::InvoiceState::Void), ..issued_in(from, to) };
     let voided = store.invoices(&void_in("2026-12-01T01:00:00Z", "2026-12-01T01:00:00.001Z")).await.unwrap();
     assert_eq!(voided.iter().map(|i| (i.id.as_str(), i.state.name())).collect::<Vec<_>>(), [("b@10", "void")]);
     let mut late = invoice("a@11", "a", 11, "void", "7.00");

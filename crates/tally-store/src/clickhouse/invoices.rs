@@ -137,6 +137,9 @@ impl InvoiceStore for ClickHouseStore {
             if !may_write(before_state, r) {
                 continue;
             }
+            let kept_issue = before
+                .filter(|b| b.issued_at_ms != 0)
+                .and_then(|b| chrono::DateTime::from_timestamp_millis(b.issued_at_ms));
             let number = match (r.number.clone(), before.map(|b| b.number.clone()).filter(|n| !n.is_empty())) {
                 (Some(n), _) | (None, Some(n)) => Some(n),
                 (None, None) if r.state == InvoiceState::Issued => {
@@ -163,11 +166,8 @@ impl InvoiceStore for ClickHouseStore {
                     currency: r.currency.clone(),
                     state: r.state.name().to_owned(),
                     total: raw(r.total, "total")?,
-                    // Issued once: a later state (void) keeps the first issue's time, which
-                    // `invoices` relies on to filter issue times before FINAL.
-                    issued_at_ms: before
-                        .filter(|b| b.issued_at_ms != 0 && b.state != InvoiceState::Draft.name())
-                        .map_or_else(|| r.issued_at.map_or(0, |t| t.timestamp_millis()), |b| b.issued_at_ms),
+                    issued_at_ms: crate::invoices::issued_at(before_state, kept_issue, r)
+                        .map_or(0, |t| t.timestamp_millis()),
                     body: r.body.clone(),
                     written_at_ms,
                     version: version(r.state, written_at_ms),
@@ -262,7 +262,8 @@ impl InvoiceStore for ClickHouseStore {
         if let Some(to) = filter.issued_to {
             prewheres.push(format!("issued_at_ms < {}", to.timestamp_millis()));
         }
-        let prewhere = if prewheres.is_empty() { String::new() } else { format!("PREWHERE {}", prewheres.join(" AND ")) };
+        let prewhere =
+            if prewheres.is_empty() { String::new() } else { format!("PREWHERE {}", prewheres.join(" AND ")) };
         let rows: Vec<InvoiceRow> = self
             .client()
             .query(&format!(

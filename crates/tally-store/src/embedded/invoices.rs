@@ -116,11 +116,8 @@ impl InvoiceStore for EmbeddedStore {
                 if !may_write(before, r) {
                     continue;
                 }
-                // Issued once: a later state (void) keeps the first issue's time, as on ClickHouse.
-                let issued_at_ms = match (before, existing.as_ref().and_then(|e| e.2)) {
-                    (Some(state), Some(ms)) if state != InvoiceState::Draft => Some(ms),
-                    _ => r.issued_at.map(|t| t.timestamp_millis()),
-                };
+                let kept_issue = existing.as_ref().and_then(|e| e.2).and_then(chrono::DateTime::from_timestamp_millis);
+                let issued_at_ms = crate::invoices::issued_at(before, kept_issue, r).map(|t| t.timestamp_millis());
                 let number = match (r.number.clone(), existing.and_then(|(_, n, _)| n)) {
                     (Some(n), _) | (None, Some(n)) => Some(n),
                     (None, None) if r.state == InvoiceState::Issued => {
