@@ -67,7 +67,7 @@ fn embedded_migrations_run_once_even_when_two_processes_open_together() {
         t.join().unwrap().unwrap();
     }
     EmbeddedStore::open(&path).unwrap();
-    assert_eq!(rusqlite_version(&path), 8, "every migration applied once");
+    assert_eq!(rusqlite_version(&path), 9, "every migration applied once");
 }
 
 fn rusqlite_version(path: &std::path::Path) -> i64 {
@@ -155,5 +155,112 @@ async fn embedded_migration_8_converts_documents_issued_before_it() {
     for ((id, ..), expected) in BEFORE_8.iter().zip(expected_after_8()) {
         assert_eq!(store.invoice(id).await.unwrap().expect(id).reporting, expected, "{id}");
     }
-    assert_eq!(rusqlite_version(&path), 8);
+    assert_eq!(rusqlite_version(&path), 9);
+}
+
+/// Usage as the release before migration 9 stored it (keyed by the `(source, id)` text,
+/// numbers and strings as JSON objects of text) is readable after it, in the appended
+/// table: the same aggregates, every event still deduplicated, new ones taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_migration_9_keeps_usage_readable_and_deduplicated() {
+    use tally_domain::{Aggregation, CustomerId, Meter, MeterKey, Period, UsageEvent};
+    use tally_store::{UsageItem, UsageQuery, UsageStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    // (id, customer, time_ms, tokens, model); 2026-11-02, -03, -04 and one in December.
+    let old = [
+        ("e1", "acme", 1_793_577_600_000i64, "100", "small"),
+        ("e2", "acme", 1_793_664_000_000, "0.000000000001", "large"),
+        ("e3", "beta", 1_793_750_400_000, "7", "small"),
+        ("e4", "acme", 1_796_169_600_000, "1000", "small"),
+    ];
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        tally_store::embedded::migrate_to(&mut conn, 8).unwrap();
+        for (id, customer, time_ms, tokens, model) in old {
+            conn.execute(
+                "INSERT INTO usage_events (source, id, customer, event_type, time_ms, numbers, strings, data, \
+                 ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) \
+                 VALUES ('gw', ?1, ?2, 'llm.tokens', ?3, ?4, ?5, ?6, 1, 'usage', 2, 41)",
+                rusqlite::params![
+                    id,
+                    customer,
+                    time_ms,
+                    format!(r#"{{"tokens":"{tokens}"}}"#),
+                    format!(r#"{{"model":"{model}","tokens":"{tokens}"}}"#),
+                    format!(r#"{{"model":"{model}","tokens":{tokens}}}"#),
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let store = tally_store::embedded::EmbeddedStore::open(&path).unwrap();
+    assert_eq!(rusqlite_version(&path), 9);
+    let november =
+        Period::new("2026-11-01T00:00:00Z".parse().unwrap(), "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
+    let meter = Meter {
+        key: MeterKey::new("t"),
+        event_type: "llm.tokens".into(),
+        aggregation: Aggregation::Sum,
+        value: Some("tokens".into()),
+        value_required: true,
+        dimensions: vec![],
+    };
+    let query = UsageQuery {
+        period: november,
+        customer: None,
+        items: vec![UsageItem { meter, filter: Default::default(), group_by: vec!["model".into()] }],
+    };
+    let sums = |rows: Vec<tally_store::UsageAggregate>| {
+        let mut rows: Vec<String> =
+            rows.iter().map(|r| format!("{} {:?} {}", r.customer, r.dimensions, r.quantity)).collect();
+        rows.sort();
+        rows
+    };
+    let expected = [
+        r#"acme {"model": "large"} 0.000000000001"#,
+        r#"acme {"model": "small"} 100"#,
+        r#"beta {"model": "small"} 7"#,
+    ];
+    assert_eq!(sums(store.aggregate(&query).await.unwrap()), expected);
+    assert_eq!(store.count_events(&november).await.unwrap(), 3);
+    let samples = store.sample_events(&CustomerId::new("acme"), "llm.tokens", &november, 10).await.unwrap();
+    assert_eq!(samples.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["e1", "e2"], "read in time order");
+    // Every migrated event is still known: sent again, all four are duplicates.
+    let again: Vec<tally_store::IncomingEvent> = old
+        .iter()
+        .map(|(id, customer, time_ms, tokens, model)| {
+            let time = chrono::DateTime::from_timestamp_millis(*time_ms).unwrap();
+            let data = format!(r#"{{"model":"{model}","tokens":{tokens}}}"#);
+            UsageEvent::from_data(CustomerId::new(*customer), "gw", *id, "llm.tokens", time, &data).unwrap().into()
+        })
+        .collect();
+    assert_eq!(store.insert_events_counted(&again).await.unwrap(), Some(4));
+    let new = UsageEvent::from_data(
+        CustomerId::new("beta"),
+        "gw",
+        "e5",
+        "llm.tokens",
+        "2026-11-05T00:00:00Z".parse().unwrap(),
+        r#"{"model":"small","tokens":3}"#,
+    )
+    .unwrap();
+    assert_eq!(store.insert_events_counted(&[new.into()]).await.unwrap(), Some(0));
+    let mut after = expected.to_vec();
+    after[2] = r#"beta {"model": "small"} 10"#;
+    assert_eq!(sums(store.aggregate(&query).await.unwrap()), after);
+    // The Kafka origin came across: the old columns are still there, under the new key.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let origins: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM usage_events WHERE kafka_topic = 'usage' AND kafka_partition = 2 AND kafka_offset = 41",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(origins, 4);
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'usage_events_v1'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0, "the old table is gone");
 }

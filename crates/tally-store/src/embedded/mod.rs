@@ -1,13 +1,16 @@
 //! The embedded store: SQLite in one file, for a single machine with no server.
 //!
-//! Dedupe is the primary key `(source, id)` with `INSERT OR IGNORE`: a second delivery
-//! never enters the table, so aggregates are exact without any read-time work.
+//! Dedupe happens at insert: rows are appended in arrival order under a unique compact
+//! key of `(source, id)` (`event_key.rs`, `events.rs`), so a second delivery never
+//! enters the table and aggregates are exact without any read-time work.
 //! Decimals are stored as text and aggregated in Rust (`aggregate.rs`), because
 //! SQLite's own `SUM` goes through binary floats. WAL with
 //! `synchronous = FULL`: a write that returned survives a killed process.
 
 mod accounts;
 mod aggregate;
+mod event_key;
+mod events;
 mod invoices;
 mod lease;
 mod ledger;

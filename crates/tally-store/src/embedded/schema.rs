@@ -4,7 +4,8 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-/// Migrations in order; `user_version` is the number applied.
+/// Migrations in order; `user_version` is the number applied. Each is SQL, then, for
+/// some, a step in Rust in the same transaction.
 const MIGRATIONS: &[(&str, &str)] = &[
     (
         "usage, rejected events, customers, subscriptions, invoices",
@@ -182,7 +183,42 @@ const MIGRATIONS: &[(&str, &str)] = &[
     CREATE INDEX invoices_issued ON invoices (issued_at_ms);
     "#,
     ),
+    (
+        "usage appended in arrival order, deduplicated by a compact key (event_key.rs)",
+        // The rows are copied by `copy_usage` through the same writer as ingest; the old
+        // table and its indexes go after, and the new indexes are built once, at the end.
+        r#"
+    ALTER TABLE usage_events RENAME TO usage_events_v1;
+    CREATE TABLE usage_events (
+        row INTEGER PRIMARY KEY,
+        key INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        id TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        time_ms INTEGER NOT NULL,
+        numbers TEXT NOT NULL,
+        strings TEXT NOT NULL,
+        data TEXT NOT NULL,
+        ingested_at_ms INTEGER NOT NULL,
+        kafka_topic TEXT,
+        kafka_partition INTEGER,
+        kafka_offset INTEGER
+    );
+    CREATE UNIQUE INDEX usage_events_key ON usage_events (key);
+    "#,
+    ),
 ];
+
+/// The migration whose rows `copy_usage` moves into the appended table.
+const APPENDED_USAGE: usize = 9;
+
+/// What follows [`APPENDED_USAGE`]'s copy.
+const APPENDED_USAGE_AFTER: &str = r#"
+    DROP TABLE usage_events_v1;
+    CREATE INDEX usage_events_billing ON usage_events (event_type, customer, time_ms);
+    CREATE INDEX usage_events_time ON usage_events (time_ms);
+"#;
 
 /// The migration after which documents issued before it get their reported totals.
 const REPORTED_TOTALS: usize = 8;
@@ -203,10 +239,48 @@ pub fn migrate_to(conn: &mut Connection, last: usize) -> rusqlite::Result<usize>
         if version + 1 == REPORTED_TOTALS {
             backfill_reported(&tx)?;
         }
+        if version + 1 == APPENDED_USAGE {
+            copy_usage(&tx)?;
+            tx.execute_batch(APPENDED_USAGE_AFTER)?;
+        }
         tx.pragma_update(None, "user_version", (version + 1) as i64)?;
     }
     tx.commit()?;
     Ok(MIGRATIONS.len())
+}
+
+/// Moves every stored event into the appended table, in time order, each given its
+/// key by the writer ingest uses (a collision of keys is resolved as at ingest).
+fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let mut read = tx.prepare(
+        "SELECT source, id, customer, event_type, time_ms, numbers, strings, data, ingested_at_ms, \
+         kafka_topic, kafka_partition, kafka_offset FROM usage_events_v1 ORDER BY time_ms, source, id",
+    )?;
+    let mut writer = super::events::Writer::new(tx)?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> rusqlite::Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
+        let topic: Option<&str> = r.get_ref(9)?.as_str_or_null()?;
+        let partition: Option<i32> = r.get(10)?;
+        let offset: Option<i64> = r.get(11)?;
+        let row = super::events::NewRow {
+            source: text(0)?,
+            id: text(1)?,
+            customer: text(2)?,
+            event_type: text(3)?,
+            time_ms: r.get(4)?,
+            numbers: text(5)?,
+            strings: text(6)?,
+            data: text(7)?,
+            ingested_at_ms: r.get(8)?,
+            kafka: match (topic, partition, offset) {
+                (Some(t), Some(p), Some(o)) => Some((t, p, o)),
+                _ => None,
+            },
+        };
+        writer.put(&row)?;
+    }
+    Ok(())
 }
 
 /// Converts the documents that recorded an exchange before the store kept their

@@ -12,10 +12,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection};
-use serde_json::Map;
 use tally_domain::Period;
 
-use super::{aggregate, schema};
+use super::{aggregate, events, schema};
 use crate::{IncomingEvent, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
 /// Usage in one SQLite file. Cheap to clone; clones share the connections.
@@ -124,52 +123,6 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
     }
 }
 
-fn json_object<V: ToString>(pairs: &[(String, V)]) -> String {
-    let map: Map<String, serde_json::Value> =
-        pairs.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.to_string()))).collect();
-    serde_json::Value::Object(map).to_string()
-}
-
-/// Writes the batch in one transaction; returns how many were stored already.
-fn insert(conn: &mut Connection, events: &[IncomingEvent]) -> Result<u64, StoreError> {
-    // The whole batch is checked before anything is written: stored whole or not at all.
-    events.iter().try_for_each(|e| crate::check_event(&e.event))?;
-    let now = chrono::Utc::now().timestamp_millis();
-    let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
-    let mut duplicates = 0;
-    {
-        let mut stmt = tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO usage_events (source, id, customer, event_type, time_ms, numbers, strings, data, \
-                 ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )
-            .map_err(StoreError::sqlite("preparing the insert"))?;
-        for incoming in events {
-            let e = &incoming.event;
-            let origin = incoming.origin.as_ref();
-            let written = stmt
-                .execute(params![
-                    e.source,
-                    e.id,
-                    e.customer.as_str(),
-                    e.event_type,
-                    e.time_millis(),
-                    json_object(&e.numbers),
-                    json_object(&e.strings),
-                    e.data,
-                    now,
-                    origin.map(|o| o.topic.as_str()),
-                    origin.map(|o| o.partition),
-                    origin.map(|o| o.offset),
-                ])
-                .map_err(StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id)))?;
-            duplicates += u64::from(written == 0);
-        }
-    }
-    tx.commit().map_err(StoreError::sqlite("committing a write"))?;
-    Ok(duplicates)
-}
-
 fn insert_rejected(conn: &mut Connection, rejected: &[RejectedEvent]) -> Result<(), StoreError> {
     let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
     {
@@ -241,12 +194,12 @@ impl UsageStore for EmbeddedStore {
 
     async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
-        self.with_conn(move |conn| insert(conn, &events)).await.map(|_| ())
+        self.with_conn(move |conn| events::insert(conn, &events)).await.map(|_| ())
     }
 
     async fn insert_events_counted(&self, events: &[IncomingEvent]) -> Result<Option<u64>, StoreError> {
         let events = events.to_vec();
-        self.with_conn(move |conn| insert(conn, &events)).await.map(Some)
+        self.with_conn(move |conn| events::insert(conn, &events)).await.map(Some)
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {

@@ -1,0 +1,204 @@
+//! Writing usage events into the embedded store: appended in arrival order, deduplicated
+//! through the compact key of `(source, id)` ([`event_key`](super::event_key)).
+//!
+//! One prepared statement per row, `INSERT ... ON CONFLICT (key) DO NOTHING`, in one
+//! transaction per batch: the common case (a new event whose slot is free) costs one
+//! statement. Only when the slot is taken is the stored `(source, id)` read back: the
+//! same event is a duplicate, another one (a 64-bit collision) moves on to the next
+//! slot. `ON CONFLICT (key)` and not `OR IGNORE`, which would also skip a row for a
+//! NOT NULL violation without a word.
+
+use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
+use std::fmt::Display;
+
+use serde::{Serialize, Serializer};
+
+use super::event_key;
+use crate::{IncomingEvent, StoreError};
+
+/// The insert of one row, the key first.
+pub(super) const INSERT: &str = "INSERT INTO usage_events (key, source, id, customer, event_type, time_ms, \
+     numbers, strings, data, ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (key) DO NOTHING";
+
+/// Who holds a slot.
+const HOLDER: &str = "SELECT source, id FROM usage_events WHERE key = ?1";
+
+/// One row to store, borrowed from an event or from a row of an older table.
+pub(super) struct NewRow<'a> {
+    pub source: &'a str,
+    pub id: &'a str,
+    pub customer: &'a str,
+    pub event_type: &'a str,
+    pub time_ms: i64,
+    pub numbers: &'a str,
+    pub strings: &'a str,
+    pub data: &'a str,
+    pub ingested_at_ms: i64,
+    pub kafka: Option<(&'a str, i32, i64)>,
+}
+
+/// The two statements of [`put`], prepared once per transaction.
+pub(super) struct Writer<'t> {
+    insert: CachedStatement<'t>,
+    holder: CachedStatement<'t>,
+}
+
+impl<'t> Writer<'t> {
+    pub(super) fn new(tx: &'t Transaction<'_>) -> rusqlite::Result<Writer<'t>> {
+        Ok(Writer { insert: tx.prepare_cached(INSERT)?, holder: tx.prepare_cached(HOLDER)? })
+    }
+
+    /// Stores `row` unless `(source, id)` is stored already; true if it was new.
+    pub(super) fn put(&mut self, row: &NewRow<'_>) -> rusqlite::Result<bool> {
+        self.put_from(row, event_key::of(row.source, row.id))
+    }
+
+    /// [`put`](Self::put), looking from slot `key` on (a test can make two events meet).
+    fn put_from(&mut self, row: &NewRow<'_>, mut key: i64) -> rusqlite::Result<bool> {
+        loop {
+            let kafka = row.kafka;
+            let written = self.insert.execute(params![
+                key,
+                row.source,
+                row.id,
+                row.customer,
+                row.event_type,
+                row.time_ms,
+                row.numbers,
+                row.strings,
+                row.data,
+                row.ingested_at_ms,
+                kafka.map(|k| k.0),
+                kafka.map(|k| k.1),
+                kafka.map(|k| k.2),
+            ])?;
+            if written == 1 {
+                return Ok(true);
+            }
+            let same = self
+                .holder
+                .query_row([key], |r| Ok(r.get_ref(0)?.as_str()? == row.source && r.get_ref(1)?.as_str()? == row.id))
+                .optional()?;
+            match same {
+                Some(true) => return Ok(false),
+                // Another event holds the slot; `None` cannot happen (the slot was just
+                // refused as taken) and would only repeat the insert.
+                Some(false) | None => key = event_key::probe(key),
+            }
+        }
+    }
+}
+
+/// Sorted `(path, value)` pairs as one JSON object of text values, written into `out`
+/// without a `Value` in between (the stored form the aggregation reads back).
+fn json_object<V: Display>(out: &mut Vec<u8>, pairs: &[(String, V)]) -> Result<(), serde_json::Error> {
+    struct Text<'a, V>(&'a V);
+    impl<V: Display> Serialize for Text<'_, V> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_str(self.0)
+        }
+    }
+    struct Object<'a, V>(&'a [(String, V)]);
+    impl<V: Display> Serialize for Object<'_, V> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(self.0.iter().map(|(k, v)| (k, Text(v))))
+        }
+    }
+    out.clear();
+    serde_json::to_writer(out, &Object(pairs))
+}
+
+/// Writes the batch in one transaction; returns how many were stored already.
+pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[IncomingEvent]) -> Result<u64, StoreError> {
+    // The whole batch is checked before anything is written: stored whole or not at all.
+    events.iter().try_for_each(|e| crate::check_event(&e.event))?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
+    let mut duplicates = 0;
+    {
+        let mut writer = Writer::new(&tx).map_err(StoreError::sqlite("preparing the insert"))?;
+        let (mut numbers, mut strings) = (Vec::new(), Vec::new());
+        for incoming in events {
+            let e = &incoming.event;
+            let unstorable = |e: &dyn Display| StoreError::Unstorable {
+                context: format!("event ({}, {}) data", incoming.event.source, incoming.event.id),
+                message: e.to_string(),
+            };
+            json_object(&mut numbers, &e.numbers).map_err(|e| unstorable(&e))?;
+            json_object(&mut strings, &e.strings).map_err(|e| unstorable(&e))?;
+            let numbers = std::str::from_utf8(&numbers).map_err(|e| unstorable(&e))?;
+            let strings = std::str::from_utf8(&strings).map_err(|e| unstorable(&e))?;
+            let row = NewRow {
+                source: &e.source,
+                id: &e.id,
+                customer: e.customer.as_str(),
+                event_type: &e.event_type,
+                time_ms: e.time_millis(),
+                numbers,
+                strings,
+                data: &e.data,
+                ingested_at_ms: now,
+                kafka: incoming.origin.as_ref().map(|o| (o.topic.as_str(), o.partition, o.offset)),
+            };
+            let new = writer
+                .put(&row)
+                .map_err(StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id)))?;
+            duplicates += u64::from(!new);
+        }
+    }
+    tx.commit().map_err(StoreError::sqlite("committing a write"))?;
+    Ok(duplicates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row<'a>(id: &'a str, time_ms: i64) -> NewRow<'a> {
+        NewRow {
+            source: "gw",
+            id,
+            customer: "acme",
+            event_type: "llm.tokens",
+            time_ms,
+            numbers: r#"{"tokens":"1"}"#,
+            strings: r#"{"tokens":"1"}"#,
+            data: r#"{"tokens":1}"#,
+            ingested_at_ms: 0,
+            kafka: None,
+        }
+    }
+
+    /// A 64-bit collision cannot be found by search, so one is made: event `a` is put in
+    /// the slot `b` hashes to. `b` is still stored (in the next slot), and both are still
+    /// recognised when they come again.
+    #[test]
+    fn events_whose_keys_collide_are_both_kept_and_both_deduplicated() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        let b_slot = event_key::of("gw", "b");
+        {
+            let mut w = Writer::new(&tx).unwrap();
+            assert!(w.put_from(&row("a", 1), b_slot).unwrap(), "a takes b's slot");
+            assert!(w.put(&row("b", 2)).unwrap(), "b is another event: stored, not a duplicate");
+            assert!(!w.put(&row("b", 3)).unwrap(), "b again is a duplicate");
+            assert!(!w.put_from(&row("a", 4), b_slot).unwrap(), "a again, from the same slot, is a duplicate");
+            assert!(w.put(&row("c", 5)).unwrap());
+        }
+        let keys: Vec<(String, i64, i64)> = tx
+            .prepare("SELECT id, key, time_ms FROM usage_events ORDER BY row")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let c_slot = event_key::of("gw", "c");
+        assert_eq!(
+            keys,
+            [("a".into(), b_slot, 1), ("b".into(), event_key::probe(b_slot), 2), ("c".into(), c_slot, 5)],
+            "the first copy of each is kept"
+        );
+    }
+}
