@@ -217,11 +217,8 @@ async fn embedded_migration_9_keeps_usage_readable_and_deduplicated() {
         rows.sort();
         rows
     };
-    let expected = [
-        r#"acme {"model": "large"} 0.000000000001"#,
-        r#"acme {"model": "small"} 100"#,
-        r#"beta {"model": "small"} 7"#,
-    ];
+    let expected =
+        [r#"acme {"model": "large"} 0.000000000001"#, r#"acme {"model": "small"} 100"#, r#"beta {"model": "small"} 7"#];
     assert_eq!(sums(store.aggregate(&query).await.unwrap()), expected);
     assert_eq!(store.count_events(&november).await.unwrap(), 3);
     let samples = store.sample_events(&CustomerId::new("acme"), "llm.tokens", &november, 10).await.unwrap();
@@ -259,8 +256,7 @@ async fn embedded_migration_9_keeps_usage_readable_and_deduplicated() {
         )
         .unwrap();
     assert_eq!(origins, 4);
-    let tables: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'usage_events_v1'", [], |r| r.get(0))
-        .unwrap();
+    let tables: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'usage_events_v1'", [], |r| r.get(0)).unwrap();
     assert_eq!(tables, 0, "the old table is gone");
 }

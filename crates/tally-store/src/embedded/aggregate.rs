@@ -19,6 +19,7 @@ use rust_decimal::Decimal;
 use tally_domain::json::{Leaf, Members};
 use tally_domain::{Aggregation, CustomerId};
 
+use super::blocks;
 use crate::{StoreError, UsageAggregate, UsageItem, UsageQuery};
 
 /// What one group of one item has seen so far.
@@ -119,6 +120,53 @@ fn step(acc: &mut Acc, item: &UsageItem, row: &Row<'_>, context: &str) -> Result
     Ok(())
 }
 
+/// Hands one stored row to every query and item it belongs to.
+fn fold_row(
+    raw: &rusqlite::Row<'_>,
+    queries: &[UsageQuery],
+    accs: &mut HashMap<Slot, Acc>,
+    context: &str,
+) -> Result<(), StoreError> {
+    let get_str = |i: usize| raw.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+    let customer = get_str(0).map_err(StoreError::sqlite(context))?;
+    let event_type = get_str(1).map_err(StoreError::sqlite(context))?;
+    let time_ms: i64 = raw.get(2).map_err(StoreError::sqlite(context))?;
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt { context: context.to_owned(), message: e.to_string() };
+    let mut row: Option<Row<'_>> = None;
+    for (q, query) in queries.iter().enumerate() {
+        let t = query.period;
+        if time_ms < t.start().timestamp_millis() || time_ms >= t.end().timestamp_millis() {
+            continue;
+        }
+        if query.customer.as_ref().is_some_and(|c| c.as_str() != customer) {
+            continue;
+        }
+        for (i, item) in query.items.iter().enumerate() {
+            if item.meter.event_type != event_type {
+                continue;
+            }
+            if row.is_none() {
+                row = Some(Row {
+                    time_ms,
+                    source: get_str(3).map_err(StoreError::sqlite(context))?,
+                    id: get_str(4).map_err(StoreError::sqlite(context))?,
+                    numbers: Members::parse(get_str(5).map_err(StoreError::sqlite(context))?).map_err(corrupt)?,
+                    strings: Members::parse(get_str(6).map_err(StoreError::sqlite(context))?).map_err(corrupt)?,
+                });
+            }
+            let row = row.as_ref().expect("parsed above");
+            if !item.filter.iter().all(|(k, v)| row.text(k).as_deref() == Some(v.as_str())) {
+                continue;
+            }
+            let groups: Vec<String> = item.group_by.iter().map(|g| row.text(g).unwrap_or_default()).collect();
+            let acc =
+                accs.entry((q, customer.to_owned(), i, groups)).or_insert_with(|| Acc::new(item.meter.aggregation));
+            step(acc, item, row, context)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs every query in one scan; each query's rows come back sorted.
 pub(crate) fn run_many(conn: &Connection, queries: &[UsageQuery]) -> Result<Vec<Vec<UsageAggregate>>, StoreError> {
     let context = "aggregating usage";
@@ -132,9 +180,11 @@ pub(crate) fn run_many(conn: &Connection, queries: &[UsageQuery]) -> Result<Vec<
     let mut types: Vec<&str> = live.iter().flat_map(|q| q.items.iter().map(|i| i.meter.event_type.as_str())).collect();
     types.sort_unstable();
     types.dedup();
-    // One customer for every query (a preview): the billing index finds its rows.
+    // One customer for every query (a preview): only its rows are looked at.
     let customer = live[0].customer.as_ref().filter(|c| live.iter().all(|q| q.customer.as_ref() == Some(*c)));
-    let mut params = vec![Value::Integer(start.timestamp_millis()), Value::Integer(end.timestamp_millis())];
+    let (start_ms, end_ms) = (start.timestamp_millis(), end.timestamp_millis());
+    // ?1, ?2: the row range of a block; ?3, ?4: the time range; then the types.
+    let mut params = vec![Value::Integer(0), Value::Integer(0), Value::Integer(start_ms), Value::Integer(end_ms)];
     let placeholders: Vec<String> = types
         .iter()
         .map(|t| {
@@ -144,7 +194,7 @@ pub(crate) fn run_many(conn: &Connection, queries: &[UsageQuery]) -> Result<Vec<
         .collect();
     let mut sql = format!(
         "SELECT customer, event_type, time_ms, source, id, numbers, strings FROM usage_events \
-         WHERE time_ms >= ?1 AND time_ms < ?2 AND event_type IN ({})",
+         WHERE row >= ?1 AND row <= ?2 AND time_ms >= ?3 AND time_ms < ?4 AND event_type IN ({})",
         placeholders.join(", ")
     );
     if let Some(customer) = customer {
@@ -153,45 +203,11 @@ pub(crate) fn run_many(conn: &Connection, queries: &[UsageQuery]) -> Result<Vec<
     }
     let mut accs: HashMap<Slot, Acc> = HashMap::new();
     let mut stmt = conn.prepare(&sql).map_err(StoreError::sqlite(context))?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(StoreError::sqlite(context))?;
-    while let Some(raw) = rows.next().map_err(StoreError::sqlite(context))? {
-        let get_str = |i: usize| raw.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
-        let customer = get_str(0).map_err(StoreError::sqlite(context))?;
-        let event_type = get_str(1).map_err(StoreError::sqlite(context))?;
-        let time_ms: i64 = raw.get(2).map_err(StoreError::sqlite(context))?;
-        let corrupt =
-            |e: serde_json::Error| StoreError::Corrupt { context: context.to_owned(), message: e.to_string() };
-        let mut row: Option<Row<'_>> = None;
-        for (q, query) in queries.iter().enumerate() {
-            let t = query.period;
-            if time_ms < t.start().timestamp_millis() || time_ms >= t.end().timestamp_millis() {
-                continue;
-            }
-            if query.customer.as_ref().is_some_and(|c| c.as_str() != customer) {
-                continue;
-            }
-            for (i, item) in query.items.iter().enumerate() {
-                if item.meter.event_type != event_type {
-                    continue;
-                }
-                if row.is_none() {
-                    row = Some(Row {
-                        time_ms,
-                        source: get_str(3).map_err(StoreError::sqlite(context))?,
-                        id: get_str(4).map_err(StoreError::sqlite(context))?,
-                        numbers: Members::parse(get_str(5).map_err(StoreError::sqlite(context))?).map_err(corrupt)?,
-                        strings: Members::parse(get_str(6).map_err(StoreError::sqlite(context))?).map_err(corrupt)?,
-                    });
-                }
-                let row = row.as_ref().expect("parsed above");
-                if !item.filter.iter().all(|(k, v)| row.text(k).as_deref() == Some(v.as_str())) {
-                    continue;
-                }
-                let groups: Vec<String> = item.group_by.iter().map(|g| row.text(g).unwrap_or_default()).collect();
-                let acc =
-                    accs.entry((q, customer.to_owned(), i, groups)).or_insert_with(|| Acc::new(item.meter.aggregation));
-                step(acc, item, row, context)?;
-            }
+    for (first, last) in blocks::ranges(conn, start_ms, end_ms).map_err(StoreError::sqlite(context))? {
+        (params[0], params[1]) = (Value::Integer(first), Value::Integer(last));
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(StoreError::sqlite(context))?;
+        while let Some(raw) = rows.next().map_err(StoreError::sqlite(context))? {
+            fold_row(raw, queries, &mut accs, context)?;
         }
     }
     for ((q, customer, item, groups), acc) in accs {

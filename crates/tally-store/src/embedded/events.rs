@@ -13,13 +13,14 @@ use std::fmt::Display;
 
 use serde::{Serialize, Serializer};
 
+use super::blocks::{self, Appended};
 use super::event_key;
 use crate::{IncomingEvent, StoreError};
 
 /// The insert of one row, the key first.
 pub(super) const INSERT: &str = "INSERT INTO usage_events (key, source, id, customer, event_type, time_ms, \
      numbers, strings, data, ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (key) DO NOTHING";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (key) DO NOTHING RETURNING row";
 
 /// Who holds a slot.
 const HOLDER: &str = "SELECT source, id FROM usage_events WHERE key = ?1";
@@ -49,39 +50,46 @@ impl<'t> Writer<'t> {
         Ok(Writer { insert: tx.prepare_cached(INSERT)?, holder: tx.prepare_cached(HOLDER)? })
     }
 
-    /// Stores `row` unless `(source, id)` is stored already; true if it was new.
-    pub(super) fn put(&mut self, row: &NewRow<'_>) -> rusqlite::Result<bool> {
+    /// Stores `row` unless `(source, id)` is stored already; the new row's number, or
+    /// `None` for a duplicate.
+    pub(super) fn put(&mut self, row: &NewRow<'_>) -> rusqlite::Result<Option<i64>> {
         self.put_from(row, event_key::of(row.source, row.id))
     }
 
     /// [`put`](Self::put), looking from slot `key` on (a test can make two events meet).
-    fn put_from(&mut self, row: &NewRow<'_>, mut key: i64) -> rusqlite::Result<bool> {
+    fn put_from(&mut self, row: &NewRow<'_>, mut key: i64) -> rusqlite::Result<Option<i64>> {
         loop {
             let kafka = row.kafka;
-            let written = self.insert.execute(params![
-                key,
-                row.source,
-                row.id,
-                row.customer,
-                row.event_type,
-                row.time_ms,
-                row.numbers,
-                row.strings,
-                row.data,
-                row.ingested_at_ms,
-                kafka.map(|k| k.0),
-                kafka.map(|k| k.1),
-                kafka.map(|k| k.2),
-            ])?;
-            if written == 1 {
-                return Ok(true);
+            let written = self
+                .insert
+                .query_row(
+                    params![
+                        key,
+                        row.source,
+                        row.id,
+                        row.customer,
+                        row.event_type,
+                        row.time_ms,
+                        row.numbers,
+                        row.strings,
+                        row.data,
+                        row.ingested_at_ms,
+                        kafka.map(|k| k.0),
+                        kafka.map(|k| k.1),
+                        kafka.map(|k| k.2),
+                    ],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()?;
+            if written.is_some() {
+                return Ok(written);
             }
             let same = self
                 .holder
                 .query_row([key], |r| Ok(r.get_ref(0)?.as_str()? == row.source && r.get_ref(1)?.as_str()? == row.id))
                 .optional()?;
             match same {
-                Some(true) => return Ok(false),
+                Some(true) => return Ok(None),
                 // Another event holds the slot; `None` cannot happen (the slot was just
                 // refused as taken) and would only repeat the insert.
                 Some(false) | None => key = event_key::probe(key),
@@ -116,6 +124,7 @@ pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[IncomingEvent]) 
     let now = chrono::Utc::now().timestamp_millis();
     let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
     let mut duplicates = 0;
+    let mut appended: Option<Appended> = None;
     {
         let mut writer = Writer::new(&tx).map_err(StoreError::sqlite("preparing the insert"))?;
         let (mut numbers, mut strings) = (Vec::new(), Vec::new());
@@ -141,11 +150,16 @@ pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[IncomingEvent]) 
                 ingested_at_ms: now,
                 kafka: incoming.origin.as_ref().map(|o| (o.topic.as_str(), o.partition, o.offset)),
             };
-            let new = writer
-                .put(&row)
-                .map_err(StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id)))?;
-            duplicates += u64::from(!new);
+            let new =
+                writer.put(&row).map_err(StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id)))?;
+            match new {
+                Some(r) => appended = Some(appended.map_or(Appended::one(r, row.time_ms), |a| a.and(r, row.time_ms))),
+                None => duplicates += 1,
+            }
         }
+    }
+    if let Some(appended) = appended {
+        blocks::record(&tx, appended).map_err(StoreError::sqlite("recording the rows written"))?;
     }
     tx.commit().map_err(StoreError::sqlite("committing a write"))?;
     Ok(duplicates)
@@ -181,11 +195,11 @@ mod tests {
         let b_slot = event_key::of("gw", "b");
         {
             let mut w = Writer::new(&tx).unwrap();
-            assert!(w.put_from(&row("a", 1), b_slot).unwrap(), "a takes b's slot");
-            assert!(w.put(&row("b", 2)).unwrap(), "b is another event: stored, not a duplicate");
-            assert!(!w.put(&row("b", 3)).unwrap(), "b again is a duplicate");
-            assert!(!w.put_from(&row("a", 4), b_slot).unwrap(), "a again, from the same slot, is a duplicate");
-            assert!(w.put(&row("c", 5)).unwrap());
+            assert_eq!(w.put_from(&row("a", 1), b_slot).unwrap(), Some(1), "a takes b's slot");
+            assert_eq!(w.put(&row("b", 2)).unwrap(), Some(2), "b is another event: stored, not a duplicate");
+            assert_eq!(w.put(&row("b", 3)).unwrap(), None, "b again is a duplicate");
+            assert_eq!(w.put_from(&row("a", 4), b_slot).unwrap(), None, "a again, from the same slot, is a duplicate");
+            assert_eq!(w.put(&row("c", 5)).unwrap(), Some(3));
         }
         let keys: Vec<(String, i64, i64)> = tx
             .prepare("SELECT id, key, time_ms FROM usage_events ORDER BY row")

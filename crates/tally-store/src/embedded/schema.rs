@@ -184,9 +184,9 @@ const MIGRATIONS: &[(&str, &str)] = &[
     "#,
     ),
     (
-        "usage appended in arrival order, deduplicated by a compact key (event_key.rs)",
+        "usage appended in arrival order, deduplicated by a compact key (event_key.rs), found by block ranges (blocks.rs)",
         // The rows are copied by `copy_usage` through the same writer as ingest; the old
-        // table and its indexes go after, and the new indexes are built once, at the end.
+        // table and its two indexes on time go after.
         r#"
     ALTER TABLE usage_events RENAME TO usage_events_v1;
     CREATE TABLE usage_events (
@@ -206,6 +206,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         kafka_offset INTEGER
     );
     CREATE UNIQUE INDEX usage_events_key ON usage_events (key);
+    CREATE TABLE usage_blocks (
+        first_row INTEGER NOT NULL,
+        last_row INTEGER NOT NULL,
+        min_time_ms INTEGER NOT NULL,
+        max_time_ms INTEGER NOT NULL
+    );
     "#,
     ),
 ];
@@ -214,11 +220,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
 const APPENDED_USAGE: usize = 9;
 
 /// What follows [`APPENDED_USAGE`]'s copy.
-const APPENDED_USAGE_AFTER: &str = r#"
-    DROP TABLE usage_events_v1;
-    CREATE INDEX usage_events_billing ON usage_events (event_type, customer, time_ms);
-    CREATE INDEX usage_events_time ON usage_events (time_ms);
-"#;
+const APPENDED_USAGE_AFTER: &str = "DROP TABLE usage_events_v1;";
 
 /// The migration after which documents issued before it get their reported totals.
 const REPORTED_TOTALS: usize = 8;
@@ -258,6 +260,7 @@ fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     )?;
     let mut writer = super::events::Writer::new(tx)?;
     let mut rows = read.query([])?;
+    let mut appended: Option<super::blocks::Appended> = None;
     while let Some(r) = rows.next()? {
         let text = |i: usize| -> rusqlite::Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
         let topic: Option<&str> = r.get_ref(9)?.as_str_or_null()?;
@@ -278,10 +281,23 @@ fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
                 _ => None,
             },
         };
-        writer.put(&row)?;
+        if let Some(n) = writer.put(&row)? {
+            let a = appended.map_or(super::blocks::Appended::one(n, row.time_ms), |a| a.and(n, row.time_ms));
+            appended = Some(a);
+            if a.last_row - a.first_row + 1 == COPY_BLOCK_ROWS {
+                super::blocks::record(tx, a)?;
+                appended = None;
+            }
+        }
+    }
+    if let Some(a) = appended {
+        super::blocks::record(tx, a)?;
     }
     Ok(())
 }
+
+/// Rows of a block of copied events (the copy is in time order, so blocks are narrow).
+const COPY_BLOCK_ROWS: i64 = 16_384;
 
 /// Converts the documents that recorded an exchange before the store kept their
 /// reported total (in the migration's transaction: all or none).

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection};
 use tally_domain::Period;
 
-use super::{aggregate, events, schema};
+use super::{aggregate, blocks, events, schema};
 use crate::{IncomingEvent, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
 /// Usage in one SQLite file. Cheap to clone; clones share the connections.
@@ -222,34 +222,43 @@ impl UsageStore for EmbeddedStore {
     ) -> Result<Vec<crate::EventSample>, StoreError> {
         let (customer, event_type, period) = (customer.to_string(), event_type.to_owned(), *period);
         self.with_reader(move |conn| {
+            let context = "reading sample events";
+            let (start_ms, end_ms) = (period.start().timestamp_millis(), period.end().timestamp_millis());
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let read = || -> rusqlite::Result<Vec<(String, String, i64, String)>> {
                 let mut statement = conn.prepare_cached(
-                    "SELECT source, id, time_ms, strings FROM usage_events INDEXED BY usage_events_billing \
-                     WHERE event_type = ?1 AND customer = ?2 AND time_ms >= ?3 AND time_ms < ?4 \
-                     ORDER BY time_ms, source, id LIMIT ?5",
+                    "SELECT source, id, time_ms, strings FROM usage_events \
+                     WHERE row >= ?1 AND row <= ?2 AND event_type = ?3 AND customer = ?4 AND time_ms >= ?5 AND time_ms < ?6 \
+                     ORDER BY time_ms, source, id LIMIT ?7",
                 )?;
-                let rows = statement.query_map(
-                    (
-                        &event_type,
-                        &customer,
-                        period.start().timestamp_millis(),
-                        period.end().timestamp_millis(),
-                        i64::try_from(limit).unwrap_or(i64::MAX),
-                    ),
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-                )?;
-                rows.collect()
+                // The first `limit` of each block range, then the first `limit` of those.
+                let mut rows = Vec::new();
+                for (first, last) in blocks::ranges(conn, start_ms, end_ms)? {
+                    let found = statement.query_map(
+                        (first, last, &event_type, &customer, start_ms, end_ms, limit),
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                    )?;
+                    for row in found {
+                        rows.push(row?);
+                    }
+                }
+                rows.sort_by(|a: &(String, String, i64, String), b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
+                rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+                Ok(rows)
             };
-            let rows = read().map_err(StoreError::sqlite("reading sample events"))?;
-            Ok(rows
-                .into_iter()
-                .map(|(source, id, time_ms, strings)| crate::EventSample {
-                    source,
-                    id,
-                    time: chrono::DateTime::from_timestamp_millis(time_ms).unwrap_or_default(),
-                    strings: serde_json::from_str(&strings).unwrap_or_default(),
+            let rows = read().map_err(StoreError::sqlite(context))?;
+            rows.into_iter()
+                .map(|(source, id, time_ms, strings)| {
+                    let corrupt = |message: String| StoreError::Corrupt {
+                        context: format!("{context}: event ({source}, {id})"),
+                        message,
+                    };
+                    let time = chrono::DateTime::from_timestamp_millis(time_ms)
+                        .ok_or_else(|| corrupt(format!("time_ms {time_ms} is out of range")))?;
+                    let strings = serde_json::from_str(&strings).map_err(|e| corrupt(format!("strings: {e}")))?;
+                    Ok(crate::EventSample { source, id, time, strings })
                 })
-                .collect())
+                .collect()
         })
         .await
     }
@@ -265,13 +274,18 @@ impl UsageStore for EmbeddedStore {
     async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {
         let period = *period;
         self.with_reader(move |conn| {
-            conn.query_row(
-                "SELECT count(*) FROM usage_events WHERE time_ms >= ?1 AND time_ms < ?2",
-                (period.start().timestamp_millis(), period.end().timestamp_millis()),
-                |row| row.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(StoreError::sqlite("counting events"))
+            let (start_ms, end_ms) = (period.start().timestamp_millis(), period.end().timestamp_millis());
+            let count = || -> rusqlite::Result<u64> {
+                let mut statement = conn.prepare_cached(
+                    "SELECT count(*) FROM usage_events WHERE row >= ?1 AND row <= ?2 AND time_ms >= ?3 AND time_ms < ?4",
+                )?;
+                let mut n = 0u64;
+                for (first, last) in blocks::ranges(conn, start_ms, end_ms)? {
+                    n += statement.query_row((first, last, start_ms, end_ms), |row| row.get::<_, i64>(0))? as u64;
+                }
+                Ok(n)
+            };
+            count().map_err(StoreError::sqlite("counting events"))
         })
         .await
     }
