@@ -76,6 +76,10 @@ pub struct IntakeSummary {
     pub complete: bool,
 }
 
+/// Messages [`Intake::decode`]d and not yet written.
+#[derive(Debug)]
+pub struct Decoded(Batch);
+
 /// Decodes messages and writes them durably to a store.
 pub struct Intake<S> {
     decoder: Decoder,
@@ -110,10 +114,27 @@ impl<S: UsageStore + 'static> Intake<S> {
 
     /// Decodes `messages` and makes them durable; one outcome per message, in order.
     pub async fn write<'a>(&self, messages: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<Outcome>, IngestError> {
+        let (decoded, outcomes) = self.decode(messages);
+        self.commit(decoded).await?;
+        Ok(outcomes)
+    }
+
+    /// The first half of [`write`](Self::write): `messages` decoded, nothing written
+    /// yet. With [`commit`](Self::commit), a caller decodes the next batch while the
+    /// store writes this one.
+    pub fn decode<'a>(&self, messages: impl IntoIterator<Item = &'a [u8]>) -> (Decoded, Vec<Outcome>) {
         let mut batch = Batch::default();
         let outcomes = messages.into_iter().map(|m| self.take(&mut batch, m)).collect();
-        self.finish(batch).await?;
-        Ok(outcomes)
+        (Decoded(batch), outcomes)
+    }
+
+    /// The second half of [`write`](Self::write): makes `decoded` durable. The future
+    /// owns what it needs, so it can be spawned.
+    pub fn commit(
+        &self,
+        decoded: Decoded,
+    ) -> impl std::future::Future<Output = Result<(), IngestError>> + Send + 'static {
+        self.writer.clone().finish(decoded.0)
     }
 
     /// Reads NDJSON until the end (or the stop flag), one event per line, writing in

@@ -28,7 +28,7 @@ pub use config::IngestConfig;
 pub use dead_letter::{headers as dead_letter_headers, MAX_DEAD_LETTER_BYTES};
 pub use error::IngestError;
 pub use forward::Forwarder;
-pub use intake::{Intake, IntakeConfig, IntakeSummary, Outcome};
+pub use intake::{Decoded, Intake, IntakeConfig, IntakeSummary, Outcome};
 pub use metrics::IngestMetrics;
 pub use replay::{replay, ReplaySummary};
 pub use worker::Worker;

@@ -1,29 +1,35 @@
 //! Writing usage events into the embedded store: appended in arrival order, deduplicated
 //! through the compact key of `(source, id)` ([`event_key`](super::event_key)).
 //!
-//! One prepared statement per row, `INSERT ... ON CONFLICT (key) DO NOTHING`, in one
-//! transaction per batch: the common case (a new event whose slot is free) costs one
-//! statement. Only when the slot is taken is the stored `(source, id)` read back: the
-//! same event is a duplicate, another one (a 64-bit collision) moves on to the next
-//! slot. `ON CONFLICT (key)` and not `OR IGNORE`, which would also skip a row for a
-//! NOT NULL violation without a word.
+//! Per row, in one transaction per batch: one statement looks the slot up in both key
+//! tables (the recent keys and the merged ones); a free slot means a new event, which
+//! is appended and its slot taken in the recent table. Only when the slot is taken is
+//! the stored `(source, id)` read back: the same event is a duplicate, another one (a
+//! 64-bit collision) moves on to the next slot.
 
-use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 use std::fmt::Display;
 
+use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 use serde::{Serialize, Serializer};
 
 use super::blocks::{self, Appended};
 use super::event_key;
 use crate::{IncomingEvent, StoreError};
 
-/// The insert of one row, the key first.
-pub(super) const INSERT: &str = "INSERT INTO usage_events (key, source, id, customer, event_type, time_ms, \
+/// The append of one row.
+const INSERT: &str = "INSERT INTO usage_events (key, source, id, customer, event_type, time_ms, \
      numbers, strings, data, ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (key) DO NOTHING RETURNING row";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING row";
 
-/// Who holds a slot.
-const HOLDER: &str = "SELECT source, id FROM usage_events WHERE key = ?1";
+/// Taking a slot for a new row.
+const TAKE: &str = "INSERT INTO usage_keys_recent (key, row) VALUES (?1, ?2)";
+
+/// The row holding a slot, if any (the two tables never share a key).
+const SLOT: &str =
+    "SELECT row FROM usage_keys_recent WHERE key = ?1 UNION ALL SELECT row FROM usage_keys WHERE key = ?1";
+
+/// Whether a row is the event `(source, id)`.
+const HOLDER: &str = "SELECT source = ?2 AND id = ?3 FROM usage_events WHERE row = ?1";
 
 /// One row to store, borrowed from an event or from a row of an older table.
 pub(super) struct NewRow<'a> {
@@ -39,15 +45,22 @@ pub(super) struct NewRow<'a> {
     pub kafka: Option<(&'a str, i32, i64)>,
 }
 
-/// The two statements of [`put`], prepared once per transaction.
+/// The statements of [`put`](Writer::put), prepared once per transaction.
 pub(super) struct Writer<'t> {
-    insert: CachedStatement<'t>,
+    slot: CachedStatement<'t>,
     holder: CachedStatement<'t>,
+    insert: CachedStatement<'t>,
+    take: CachedStatement<'t>,
 }
 
 impl<'t> Writer<'t> {
     pub(super) fn new(tx: &'t Transaction<'_>) -> rusqlite::Result<Writer<'t>> {
-        Ok(Writer { insert: tx.prepare_cached(INSERT)?, holder: tx.prepare_cached(HOLDER)? })
+        Ok(Writer {
+            slot: tx.prepare_cached(SLOT)?,
+            holder: tx.prepare_cached(HOLDER)?,
+            insert: tx.prepare_cached(INSERT)?,
+            take: tx.prepare_cached(TAKE)?,
+        })
     }
 
     /// Stores `row` unless `(source, id)` is stored already; the new row's number, or
@@ -59,42 +72,35 @@ impl<'t> Writer<'t> {
     /// [`put`](Self::put), looking from slot `key` on (a test can make two events meet).
     fn put_from(&mut self, row: &NewRow<'_>, mut key: i64) -> rusqlite::Result<Option<i64>> {
         loop {
-            let kafka = row.kafka;
-            let written = self
-                .insert
-                .query_row(
-                    params![
-                        key,
-                        row.source,
-                        row.id,
-                        row.customer,
-                        row.event_type,
-                        row.time_ms,
-                        row.numbers,
-                        row.strings,
-                        row.data,
-                        row.ingested_at_ms,
-                        kafka.map(|k| k.0),
-                        kafka.map(|k| k.1),
-                        kafka.map(|k| k.2),
-                    ],
-                    |r| r.get::<_, i64>(0),
-                )
-                .optional()?;
-            if written.is_some() {
-                return Ok(written);
+            let Some(holder) = self.slot.query_row([key], |r| r.get::<_, i64>(0)).optional()? else { break };
+            let same: bool = self.holder.query_row(params![holder, row.source, row.id], |r| r.get(0))?;
+            if same {
+                return Ok(None);
             }
-            let same = self
-                .holder
-                .query_row([key], |r| Ok(r.get_ref(0)?.as_str()? == row.source && r.get_ref(1)?.as_str()? == row.id))
-                .optional()?;
-            match same {
-                Some(true) => return Ok(None),
-                // Another event holds the slot; `None` cannot happen (the slot was just
-                // refused as taken) and would only repeat the insert.
-                Some(false) | None => key = event_key::probe(key),
-            }
+            // Another event holds the slot: the next one.
+            key = event_key::probe(key);
         }
+        let kafka = row.kafka;
+        let new = self.insert.query_row(
+            params![
+                key,
+                row.source,
+                row.id,
+                row.customer,
+                row.event_type,
+                row.time_ms,
+                row.numbers,
+                row.strings,
+                row.data,
+                row.ingested_at_ms,
+                kafka.map(|k| k.0),
+                kafka.map(|k| k.1),
+                kafka.map(|k| k.2),
+            ],
+            |r| r.get::<_, i64>(0),
+        )?;
+        self.take.execute(params![key, new])?;
+        Ok(Some(new))
     }
 }
 
@@ -160,6 +166,8 @@ pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[IncomingEvent]) 
     }
     if let Some(appended) = appended {
         blocks::record(&tx, appended).map_err(StoreError::sqlite("recording the rows written"))?;
+        let added = appended.last_row - appended.first_row + 1;
+        event_key::merge_when_due(&tx, added).map_err(StoreError::sqlite("merging the recent dedupe keys"))?;
     }
     tx.commit().map_err(StoreError::sqlite("committing a write"))?;
     Ok(duplicates)
@@ -201,6 +209,15 @@ mod tests {
             assert_eq!(w.put_from(&row("a", 4), b_slot).unwrap(), None, "a again, from the same slot, is a duplicate");
             assert_eq!(w.put(&row("c", 5)).unwrap(), Some(3));
         }
+        // The same once the keys are merged, and then with some recent, some merged.
+        event_key::merge(&tx).unwrap();
+        {
+            let mut w = Writer::new(&tx).unwrap();
+            assert_eq!(w.put(&row("b", 6)).unwrap(), None, "b, merged, is a duplicate");
+            assert_eq!(w.put_from(&row("a", 7), b_slot).unwrap(), None, "a, merged, is a duplicate");
+            assert_eq!(w.put_from(&row("d", 8), b_slot).unwrap(), Some(4), "d meets both: a third slot");
+            assert_eq!(w.put_from(&row("d", 9), b_slot).unwrap(), None, "d, recent, past two merged");
+        }
         let keys: Vec<(String, i64, i64)> = tx
             .prepare("SELECT id, key, time_ms FROM usage_events ORDER BY row")
             .unwrap()
@@ -209,10 +226,25 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         let c_slot = event_key::of("gw", "c");
+        let third = event_key::probe(event_key::probe(b_slot));
         assert_eq!(
             keys,
-            [("a".into(), b_slot, 1), ("b".into(), event_key::probe(b_slot), 2), ("c".into(), c_slot, 5)],
+            [
+                ("a".into(), b_slot, 1),
+                ("b".into(), event_key::probe(b_slot), 2),
+                ("c".into(), c_slot, 5),
+                ("d".into(), third, 8)
+            ],
             "the first copy of each is kept"
         );
+        let slots: Vec<(i64, i64)> = tx
+            .prepare("SELECT key, row FROM usage_keys UNION ALL SELECT key, row FROM usage_keys_recent")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(slots.len(), 4, "one slot per stored event: {slots:?}");
+        assert!(slots.contains(&(third, 4)) && slots.contains(&(b_slot, 1)));
     }
 }

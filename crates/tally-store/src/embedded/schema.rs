@@ -205,7 +205,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         kafka_partition INTEGER,
         kafka_offset INTEGER
     );
-    CREATE UNIQUE INDEX usage_events_key ON usage_events (key);
+    CREATE TABLE usage_keys (key INTEGER PRIMARY KEY, row INTEGER NOT NULL);
+    CREATE TABLE usage_keys_recent (key INTEGER PRIMARY KEY, row INTEGER NOT NULL);
+    CREATE TABLE usage_keys_pending (rows INTEGER NOT NULL);
+    INSERT INTO usage_keys_pending (rows) VALUES (0);
     CREATE TABLE usage_blocks (
         first_row INTEGER NOT NULL,
         last_row INTEGER NOT NULL,
@@ -286,6 +289,7 @@ fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
             appended = Some(a);
             if a.last_row - a.first_row + 1 == COPY_BLOCK_ROWS {
                 super::blocks::record(tx, a)?;
+                super::event_key::merge_when_due(tx, COPY_BLOCK_ROWS)?;
                 appended = None;
             }
         }
@@ -293,7 +297,7 @@ fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     if let Some(a) = appended {
         super::blocks::record(tx, a)?;
     }
-    Ok(())
+    super::event_key::merge(tx)
 }
 
 /// Rows of a block of copied events (the copy is in time order, so blocks are narrow).

@@ -158,13 +158,14 @@ fn embedded(feed: Feed<'_>) -> anyhow::Result<Fed> {
     runtime.block_on(async {
         let mut in_flight: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
         while let Some(chunk) = rx.recv().await {
+            let (decoded, _) = intake.decode(chunk.iter().map(|m| m.payload.as_slice()));
             if let Some(previous) = in_flight.take() {
                 progress.inc(previous.await.context("a write task failed")?? as u64);
             }
-            let intake = intake.clone();
+            let (commit, messages) = (intake.commit(decoded), chunk.len());
             in_flight = Some(tokio::spawn(async move {
-                intake.write(chunk.iter().map(|m| m.payload.as_slice())).await.context("ingesting")?;
-                Ok(chunk.len())
+                commit.await.context("ingesting")?;
+                Ok(messages)
             }));
         }
         if let Some(previous) = in_flight.take() {
