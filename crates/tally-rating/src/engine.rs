@@ -12,6 +12,7 @@ use crate::error::RatingError;
 use crate::fees::fee_amount;
 use crate::price::{self, Overflow};
 use crate::rated::{Line, LineKind, RatedPeriod, UsageDetail};
+use crate::slots::Slots;
 
 /// Key of the minimum-commitment true-up line.
 const MINIMUM_COMMITMENT: &str = "minimum_commitment";
@@ -45,10 +46,22 @@ pub fn rate(catalog: &Catalog, request: &RateRequest) -> Result<RatedPeriod, Rat
             .map_err(|Overflow| RatingError::Overflow { line: fee.key.to_string() })?;
         lines.push(Line { key: fee.key.to_string(), kind: LineKind::Fee, usage: None, amount });
     }
+    // The rows of each meter read once into slots (see `slots.rs`), for all its charges.
+    let mut meters: Vec<(&MeterKey, usize, usize, Slots<'_>)> = Vec::new();
     for charge in &plan.charges {
-        let start = rows.partition_point(|r| r.meter < &charge.meter);
-        let end = start + rows[start..].partition_point(|r| r.meter == &charge.meter);
-        rate_charge(charge, currency, &mut rows[start..end], &mut lines)
+        let at = match meters.iter().position(|m| m.0 == &charge.meter) {
+            Some(at) => at,
+            None => {
+                let start = rows.partition_point(|r| r.meter < &charge.meter);
+                let end = start + rows[start..].partition_point(|r| r.meter == &charge.meter);
+                let keys = plan.charges.iter().filter(|c| c.meter == charge.meter);
+                let slots = Slots::new(keys, rows[start..end].iter().map(|r| r.dimensions));
+                meters.push((&charge.meter, start, end, slots));
+                meters.len() - 1
+            }
+        };
+        let (_, start, end, slots) = &meters[at];
+        rate_charge(charge, currency, &mut rows[*start..*end], slots, &mut lines)
             .map_err(|Overflow| RatingError::Overflow { line: charge.key.to_string() })?;
     }
     finish(plan, &request.period, active.as_ref(), lines, unrated(rows))
@@ -144,11 +157,12 @@ fn add_up<'a>(catalog: &Catalog, rows: &'a [UsageRow]) -> Result<Vec<Row<'a>>, R
 }
 
 /// Appends the lines of one charge: one per group, or one (possibly zero) without group_by.
-/// `rows` are the usage rows of the charge's meter.
+/// `rows` are the usage rows of the charge's meter, `slots` their dimension values.
 fn rate_charge(
     charge: &Charge,
     currency: Currency,
     rows: &mut [Row<'_>],
+    slots: &Slots<'_>,
     lines: &mut Vec<Line>,
 ) -> Result<(), Overflow> {
     let mut tiers = Vec::new();
@@ -168,17 +182,21 @@ fn rate_charge(
         });
         Ok(())
     };
-    let matching = rows.iter_mut().filter(|r| charge.filter.iter().all(|(k, v)| r.dimensions.get(k) == Some(v)));
+    let Some(filter) = slots.filter(&charge.filter) else {
+        // A filter value no row has: nothing matches.
+        return if charge.group_by.is_empty() { push(Dimensions::new(), Decimal::ZERO, &mut tiers) } else { Ok(()) };
+    };
+    let matching = rows.iter_mut().enumerate().filter(|(i, _)| slots.matches(*i, &filter));
     if charge.group_by.is_empty() {
         let mut sum = Decimal::ZERO;
-        for row in matching {
+        for (_, row) in matching {
             row.picked = true;
             sum = price::add(sum, row.quantity)?;
         }
         return push(Dimensions::new(), sum, &mut tiers);
     }
     let mut groups: BTreeMap<Vec<Option<&str>>, Decimal> = BTreeMap::new();
-    for row in matching {
+    for (_, row) in matching {
         row.picked = true;
         let group = charge.group_by.iter().map(|k| row.dimensions.get(k).map(String::as_str)).collect();
         let sum = groups.entry(group).or_default();

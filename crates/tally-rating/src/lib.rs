@@ -15,6 +15,7 @@ mod error;
 mod fees;
 mod price;
 mod rated;
+mod slots;
 
 pub use charge::{price_usage, PricedUsage};
 pub use engine::{rate, rate_charges, ChargeUsage};
