@@ -10,7 +10,10 @@
 //! (a missing group value is ""), sums, minimums and maximums over the events that
 //! have the value, the latest value by (time, source, id), distinct text values.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 use std::str::FromStr;
 
 use rusqlite::types::Value;
@@ -59,10 +62,11 @@ struct Row<'a> {
     strings: Members<'a>,
 }
 
-impl Row<'_> {
-    fn text(&self, key: &str) -> Option<String> {
+impl<'a> Row<'a> {
+    /// A text value, borrowed from the stored row unless it had escapes.
+    fn text(&self, key: &str) -> Option<Cow<'a, str>> {
         self.strings.get(key).and_then(|raw| match Leaf::of(raw) {
-            Ok(Leaf::Str(s)) => Some(s.into_owned()),
+            Ok(Leaf::Str(s)) => Some(s),
             _ => None,
         })
     }
@@ -74,17 +78,45 @@ impl Row<'_> {
             .map_err(|e| StoreError::Corrupt { context: context.to_owned(), message: format!("{text:?}: {e}") })
     }
 
-    fn text_of(&self, members: &Members<'_>, key: &str) -> Option<String> {
+    fn text_of(&self, members: &Members<'a>, key: &str) -> Option<Cow<'a, str>> {
         members.get(key).and_then(|raw| match Leaf::of(raw) {
-            Ok(Leaf::Str(s)) => Some(s.into_owned()),
-            Ok(Leaf::Number(n)) => Some(n.to_owned()),
+            Ok(Leaf::Str(s)) => Some(s),
+            Ok(Leaf::Number(n)) => Some(Cow::Borrowed(n)),
             _ => None,
         })
     }
 }
 
-/// Key of one accumulator: query, customer, item, group values.
-type Slot = (usize, String, usize, Vec<String>);
+/// Key of one accumulator: query, customer (its number in [`Customers`]), item, group
+/// values (no allocation without `group_by`).
+type Slot = (usize, u32, usize, Vec<String>);
+
+/// The customers met in a scan, numbered, so a row's accumulator is found without
+/// copying its customer.
+#[derive(Default)]
+struct Customers {
+    numbers: FxHashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Customers {
+    fn number(&mut self, customer: &str) -> u32 {
+        if let Some(n) = self.numbers.get(customer) {
+            return *n;
+        }
+        let n = self.names.len() as u32;
+        self.names.push(customer.to_owned());
+        self.numbers.insert(customer.to_owned(), n);
+        n
+    }
+}
+
+/// What a scan accumulates.
+#[derive(Default)]
+struct Scan {
+    customers: Customers,
+    accs: FxHashMap<Slot, Acc>,
+}
 
 fn step(acc: &mut Acc, item: &UsageItem, row: &Row<'_>, context: &str) -> Result<(), StoreError> {
     let overflow = || StoreError::Corrupt { context: context.to_owned(), message: "decimal overflow".to_owned() };
@@ -113,7 +145,7 @@ fn step(acc: &mut Acc, item: &UsageItem, row: &Row<'_>, context: &str) -> Result
         }
         Acc::Unique(set) => {
             if let Some(text) = row.text(value_key) {
-                set.insert(text);
+                set.insert(text.into_owned());
             }
         }
     }
@@ -121,12 +153,7 @@ fn step(acc: &mut Acc, item: &UsageItem, row: &Row<'_>, context: &str) -> Result
 }
 
 /// Hands one stored row to every query and item it belongs to.
-fn fold_row(
-    raw: &rusqlite::Row<'_>,
-    queries: &[UsageQuery],
-    accs: &mut HashMap<Slot, Acc>,
-    context: &str,
-) -> Result<(), StoreError> {
+fn fold_row(raw: &rusqlite::Row<'_>, queries: &[UsageQuery], scan: &mut Scan, context: &str) -> Result<(), StoreError> {
     let get_str = |i: usize| raw.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
     let customer = get_str(0).map_err(StoreError::sqlite(context))?;
     let event_type = get_str(1).map_err(StoreError::sqlite(context))?;
@@ -158,9 +185,10 @@ fn fold_row(
             if !item.filter.iter().all(|(k, v)| row.text(k).as_deref() == Some(v.as_str())) {
                 continue;
             }
-            let groups: Vec<String> = item.group_by.iter().map(|g| row.text(g).unwrap_or_default()).collect();
-            let acc =
-                accs.entry((q, customer.to_owned(), i, groups)).or_insert_with(|| Acc::new(item.meter.aggregation));
+            let groups: Vec<String> =
+                item.group_by.iter().map(|g| row.text(g).map(Cow::into_owned).unwrap_or_default()).collect();
+            let customer = scan.customers.number(customer);
+            let acc = scan.accs.entry((q, customer, i, groups)).or_insert_with(|| Acc::new(item.meter.aggregation));
             step(acc, item, row, context)?;
         }
     }
@@ -201,19 +229,20 @@ pub(crate) fn run_many(conn: &Connection, queries: &[UsageQuery]) -> Result<Vec<
         params.push(Value::Text(customer.to_string()));
         sql.push_str(&format!(" AND customer = ?{}", params.len()));
     }
-    let mut accs: HashMap<Slot, Acc> = HashMap::new();
+    let mut scan = Scan::default();
     let mut stmt = conn.prepare(&sql).map_err(StoreError::sqlite(context))?;
     for (first, last) in blocks::ranges(conn, start_ms, end_ms).map_err(StoreError::sqlite(context))? {
         (params[0], params[1]) = (Value::Integer(first), Value::Integer(last));
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(StoreError::sqlite(context))?;
         while let Some(raw) = rows.next().map_err(StoreError::sqlite(context))? {
-            fold_row(raw, queries, &mut accs, context)?;
+            fold_row(raw, queries, &mut scan, context)?;
         }
     }
-    for ((q, customer, item, groups), acc) in accs {
+    for ((q, customer, item, groups), acc) in scan.accs {
         let Some(quantity) = acc.quantity() else { continue };
         let dimensions = queries[q].items[item].dimensions(groups);
-        out[q].push(UsageAggregate { customer: CustomerId::new(customer), item, dimensions, quantity });
+        let customer = CustomerId::new(scan.customers.names[customer as usize].clone());
+        out[q].push(UsageAggregate { customer, item, dimensions, quantity });
     }
     Ok(out.into_iter().map(crate::query::sort_aggregates).collect())
 }
