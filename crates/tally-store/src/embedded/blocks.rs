@@ -4,7 +4,10 @@
 //! Rows are appended in arrival order ([`events`](super::events)), so secondary
 //! B-tree indexes on time or on (event type, customer, time) were the cost of ingest:
 //! each event inserted at a random place in each of them (measured on the demo: 58 k
-//! events/s with both, 121 k/s without). Instead each write records the row range it
+//! events/s with both, 121 k/s without). The one secondary index left is on the
+//! customer, whose entries are (customer, row): with rows numbered in arrival order,
+//! each customer's entries are appended at its end of the index, a few hot pages at any
+//! size, and one customer's rows of a block range are an index range. Instead each write records the row range it
 //! appended with the smallest and largest event time in it, one `usage_blocks` row per
 //! block of up to [`BLOCK_ROWS`] rows. A read of a period scans, in row order, only the
 //! blocks whose times meet the period: with events arriving roughly in time, a month

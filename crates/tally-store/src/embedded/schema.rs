@@ -205,6 +205,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         kafka_partition INTEGER,
         kafka_offset INTEGER
     );
+    CREATE INDEX usage_events_customer ON usage_events (customer);
     CREATE TABLE usage_keys (key INTEGER PRIMARY KEY, row INTEGER NOT NULL);
     CREATE TABLE usage_keys_recent (key INTEGER PRIMARY KEY, row INTEGER NOT NULL);
     CREATE TABLE usage_keys_pending (rows INTEGER NOT NULL);

@@ -290,7 +290,7 @@ impl UsageStore for EmbeddedStore {
         .await
     }
 
-    /// Nothing to do: the primary key keeps every copy out at insert time.
+    /// Nothing to do: the dedupe keys keep every copy out at insert time.
     async fn compact(&self, _period: &Period) -> Result<(), StoreError> {
         Ok(())
     }
