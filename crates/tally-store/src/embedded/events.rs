@@ -123,41 +123,79 @@ fn json_object<V: Display>(out: &mut Vec<u8>, pairs: &[(String, V)]) -> Result<(
     serde_json::to_writer(out, &Object(pairs))
 }
 
-/// Writes the batch in one transaction; returns how many were stored already.
-pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[IncomingEvent]) -> Result<u64, StoreError> {
-    // The whole batch is checked before anything is written: stored whole or not at all.
+/// [`json_object`] as a new string.
+fn json_text<V: Display>(pairs: &[(String, V)]) -> Result<String, String> {
+    let mut out = Vec::with_capacity(16 + 24 * pairs.len());
+    json_object(&mut out, pairs).map_err(|e| e.to_string())?;
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// One event as this store keeps it, made by [`prepare`] on the caller's thread so
+/// that the database thread only writes.
+pub(super) struct Prepared {
+    source: String,
+    id: String,
+    customer: String,
+    event_type: String,
+    time_ms: i64,
+    numbers: String,
+    strings: String,
+    data: String,
+    kafka: Option<(String, i32, i64)>,
+}
+
+/// Checks the batch (stored whole or not at all) and writes each event's stored form.
+pub(super) fn prepare(events: &[IncomingEvent]) -> Result<Vec<Prepared>, StoreError> {
     events.iter().try_for_each(|e| crate::check_event(&e.event))?;
+    events
+        .iter()
+        .map(|incoming| {
+            let e = &incoming.event;
+            let unstorable = |message: String| StoreError::Unstorable {
+                context: format!("event ({}, {}) data", e.source, e.id),
+                message,
+            };
+            let numbers = json_text(&e.numbers).map_err(unstorable)?;
+            let strings = json_text(&e.strings).map_err(unstorable)?;
+            Ok(Prepared {
+                source: e.source.clone(),
+                id: e.id.clone(),
+                customer: e.customer.as_str().to_owned(),
+                event_type: e.event_type.clone(),
+                time_ms: e.time_millis(),
+                numbers,
+                strings,
+                data: e.data.clone(),
+                kafka: incoming.origin.as_ref().map(|o| (o.topic.clone(), o.partition, o.offset)),
+            })
+        })
+        .collect()
+}
+
+/// Writes the batch in one transaction; returns how many were stored already.
+pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[Prepared]) -> Result<u64, StoreError> {
     let now = chrono::Utc::now().timestamp_millis();
     let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
     let mut duplicates = 0;
     let mut appended: Option<Appended> = None;
     {
         let mut writer = Writer::new(&tx).map_err(StoreError::sqlite("preparing the insert"))?;
-        let (mut numbers, mut strings) = (Vec::new(), Vec::new());
-        for incoming in events {
-            let e = &incoming.event;
-            let unstorable = |e: &dyn Display| StoreError::Unstorable {
-                context: format!("event ({}, {}) data", incoming.event.source, incoming.event.id),
-                message: e.to_string(),
-            };
-            json_object(&mut numbers, &e.numbers).map_err(|e| unstorable(&e))?;
-            json_object(&mut strings, &e.strings).map_err(|e| unstorable(&e))?;
-            let numbers = std::str::from_utf8(&numbers).map_err(|e| unstorable(&e))?;
-            let strings = std::str::from_utf8(&strings).map_err(|e| unstorable(&e))?;
+        for e in events {
             let row = NewRow {
                 source: &e.source,
                 id: &e.id,
-                customer: e.customer.as_str(),
+                customer: &e.customer,
                 event_type: &e.event_type,
-                time_ms: e.time_millis(),
-                numbers,
-                strings,
+                time_ms: e.time_ms,
+                numbers: &e.numbers,
+                strings: &e.strings,
                 data: &e.data,
                 ingested_at_ms: now,
-                kafka: incoming.origin.as_ref().map(|o| (o.topic.as_str(), o.partition, o.offset)),
+                kafka: e.kafka.as_ref().map(|(t, p, o)| (t.as_str(), *p, *o)),
             };
-            let new =
-                writer.put(&row).map_err(StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id)))?;
+            let new = writer
+                .put(&row)
+                .map_err(|err| StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id))(err))?;
             match new {
                 Some(r) => appended = Some(appended.map_or(Appended::one(r, row.time_ms), |a| a.and(r, row.time_ms))),
                 None => duplicates += 1,

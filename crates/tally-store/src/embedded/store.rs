@@ -193,13 +193,12 @@ impl UsageStore for EmbeddedStore {
     }
 
     async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
-        let events = events.to_vec();
-        self.with_conn(move |conn| events::insert(conn, &events)).await.map(|_| ())
+        self.insert_events_counted(events).await.map(|_| ())
     }
 
     async fn insert_events_counted(&self, events: &[IncomingEvent]) -> Result<Option<u64>, StoreError> {
-        let events = events.to_vec();
-        self.with_conn(move |conn| events::insert(conn, &events)).await.map(Some)
+        let rows = events::prepare(events)?;
+        self.with_conn(move |conn| events::insert(conn, &rows)).await.map(Some)
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
