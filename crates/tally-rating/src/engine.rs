@@ -2,6 +2,7 @@
 //! fees and every charge of the plan, reports what no charge picked up, and totals.
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 use rust_decimal::Decimal;
 use tally_domain::{Catalog, Charge, Currency, Dimensions, MeterKey, Plan, RateRequest, UsageRow};
@@ -130,7 +131,11 @@ pub fn rate_charges(
 }
 
 /// Adds up rows per (meter, dimensions), checking meters and quantities. The result is
-/// sorted by meter, then dimensions, so each meter's rows are one contiguous slice.
+/// sorted by meter, so each meter's rows are one contiguous slice; within a meter, by a
+/// hash of the dimensions (then the dimensions, on equal hashes), so equal rows are
+/// adjacent. Sorting by the dimension maps themselves was a third of `rate`'s time
+/// (string compares of every key and value); only the unrated rows are put in
+/// dimension order, at the end.
 fn add_up<'a>(catalog: &Catalog, rows: &'a [UsageRow]) -> Result<Vec<Row<'a>>, RatingError> {
     let mut sorted = Vec::with_capacity(rows.len());
     for (index, row) in rows.iter().enumerate() {
@@ -140,11 +145,17 @@ fn add_up<'a>(catalog: &Catalog, rows: &'a [UsageRow]) -> Result<Vec<Row<'a>>, R
         if row.quantity < Decimal::ZERO {
             return Err(RatingError::NegativeQuantity { index, quantity: row.quantity });
         }
-        sorted.push(Row { meter: &row.meter, dimensions: &row.dimensions, quantity: row.quantity, picked: false });
+        let hash = rustc_hash::FxBuildHasher.hash_one(&row.dimensions);
+        sorted.push((
+            hash,
+            Row { meter: &row.meter, dimensions: &row.dimensions, quantity: row.quantity, picked: false },
+        ));
     }
-    sorted.sort_unstable_by(|a, b| (a.meter, a.dimensions).cmp(&(b.meter, b.dimensions)));
+    sorted.sort_unstable_by(|(ha, a), (hb, b)| {
+        (a.meter, *ha).cmp(&(b.meter, *hb)).then_with(|| a.dimensions.cmp(b.dimensions))
+    });
     let mut merged: Vec<Row<'a>> = Vec::with_capacity(sorted.len());
-    for row in sorted {
+    for (_, row) in sorted {
         match merged.last_mut() {
             Some(last) if last.meter == row.meter && last.dimensions == row.dimensions => {
                 last.quantity = price::add(last.quantity, row.quantity)
@@ -210,9 +221,11 @@ fn rate_charge(
     Ok(())
 }
 
+/// The rows no charge picked up, by meter, then dimensions.
 fn unrated(rows: Vec<Row<'_>>) -> Vec<UsageRow> {
-    rows.into_iter()
-        .filter(|r| !r.picked)
+    let mut left: Vec<Row<'_>> = rows.into_iter().filter(|r| !r.picked).collect();
+    left.sort_unstable_by(|a, b| (a.meter, a.dimensions).cmp(&(b.meter, b.dimensions)));
+    left.into_iter()
         .map(|r| UsageRow { meter: r.meter.clone(), dimensions: r.dimensions.clone(), quantity: r.quantity })
         .collect()
 }
