@@ -4,16 +4,18 @@
 //! Rows are appended in arrival order ([`events`](super::events)), so secondary
 //! B-tree indexes on time or on (event type, customer, time) were the cost of ingest:
 //! each event inserted at a random place in each of them (measured on the demo: 58 k
-//! events/s with both, 121 k/s without). The one secondary index left is on the
-//! customer, whose entries are (customer, row): with rows numbered in arrival order,
-//! each customer's entries are appended at its end of the index, a few hot pages at any
-//! size, and one customer's rows of a block range are an index range. Instead each write records the row range it
+//! events/s with both, 121 k/s without). Instead each write records the row range it
 //! appended with the smallest and largest event time in it, one `usage_blocks` row per
 //! block of up to [`BLOCK_ROWS`] rows. A read of a period scans, in row order, only the
 //! blocks whose times meet the period: with events arriving roughly in time, a month
 //! is the month's blocks; with shuffled times (the demo) it is every block of that
 //! month's arrivals, never more than the table. Rows after the last block (there are
 //! none unless a write recorded no block) are always scanned, so no event is missed.
+//!
+//! The one secondary index left is on the customer, whose entries are (customer, row):
+//! with rows numbered in arrival order, each customer's entries are appended at its end
+//! of the index, a few hot pages at any size, and one customer's rows of a block range
+//! are an index range.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -32,19 +34,22 @@ pub(super) struct Appended {
 }
 
 impl Appended {
-    /// The range of one appended row.
-    pub(super) fn one(row: i64, time_ms: i64) -> Appended {
-        Appended { first_row: row, last_row: row, min_time_ms: time_ms, max_time_ms: time_ms }
+    /// Adds one appended row to `range` (which starts with it when `None`).
+    pub(super) fn extend(range: &mut Option<Appended>, row: i64, time_ms: i64) -> Appended {
+        let one = Appended { first_row: row, last_row: row, min_time_ms: time_ms, max_time_ms: time_ms };
+        let grown = range.map_or(one, |a| Appended {
+            first_row: a.first_row.min(row),
+            last_row: a.last_row.max(row),
+            min_time_ms: a.min_time_ms.min(time_ms),
+            max_time_ms: a.max_time_ms.max(time_ms),
+        });
+        *range = Some(grown);
+        grown
     }
 
-    /// This range and one more row after it.
-    pub(super) fn and(self, row: i64, time_ms: i64) -> Appended {
-        Appended {
-            first_row: self.first_row.min(row),
-            last_row: self.last_row.max(row),
-            min_time_ms: self.min_time_ms.min(time_ms),
-            max_time_ms: self.max_time_ms.max(time_ms),
-        }
+    /// How many rows the range holds (a write's rows are numbered one after another).
+    pub(super) fn rows(&self) -> i64 {
+        self.last_row - self.first_row + 1
     }
 }
 

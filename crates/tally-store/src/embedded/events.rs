@@ -104,9 +104,9 @@ impl<'t> Writer<'t> {
     }
 }
 
-/// Sorted `(path, value)` pairs as one JSON object of text values, written into `out`
-/// without a `Value` in between (the stored form the aggregation reads back).
-fn json_object<V: Display>(out: &mut Vec<u8>, pairs: &[(String, V)]) -> Result<(), serde_json::Error> {
+/// Sorted `(path, value)` pairs as one JSON object of text values, written without a
+/// `Value` in between (the stored form the aggregation reads back).
+fn json_text<V: Display>(pairs: &[(String, V)]) -> Result<String, String> {
     struct Text<'a, V>(&'a V);
     impl<V: Display> Serialize for Text<'_, V> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -119,15 +119,7 @@ fn json_object<V: Display>(out: &mut Vec<u8>, pairs: &[(String, V)]) -> Result<(
             serializer.collect_map(self.0.iter().map(|(k, v)| (k, Text(v))))
         }
     }
-    out.clear();
-    serde_json::to_writer(out, &Object(pairs))
-}
-
-/// [`json_object`] as a new string.
-fn json_text<V: Display>(pairs: &[(String, V)]) -> Result<String, String> {
-    let mut out = Vec::with_capacity(16 + 24 * pairs.len());
-    json_object(&mut out, pairs).map_err(|e| e.to_string())?;
-    String::from_utf8(out).map_err(|e| e.to_string())
+    serde_json::to_string(&Object(pairs)).map_err(|e| e.to_string())
 }
 
 /// One event as this store keeps it, made by [`prepare`] on the caller's thread so
@@ -172,6 +164,13 @@ pub(super) fn prepare(events: &[IncomingEvent]) -> Result<Vec<Prepared>, StoreEr
         .collect()
 }
 
+/// Records rows a write appended: their block range, and their keys toward the next
+/// merge (both in the write's transaction).
+pub(super) fn written(tx: &Transaction<'_>, appended: Appended) -> rusqlite::Result<()> {
+    blocks::record(tx, appended)?;
+    event_key::merge_when_due(tx, appended.rows())
+}
+
 /// Writes the batch in one transaction; returns how many were stored already.
 pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[Prepared]) -> Result<u64, StoreError> {
     let now = chrono::Utc::now().timestamp_millis();
@@ -197,15 +196,15 @@ pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[Prepared]) -> Re
                 .put(&row)
                 .map_err(|err| StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id))(err))?;
             match new {
-                Some(r) => appended = Some(appended.map_or(Appended::one(r, row.time_ms), |a| a.and(r, row.time_ms))),
+                Some(r) => {
+                    Appended::extend(&mut appended, r, row.time_ms);
+                }
                 None => duplicates += 1,
             }
         }
     }
     if let Some(appended) = appended {
-        blocks::record(&tx, appended).map_err(StoreError::sqlite("recording the rows written"))?;
-        let added = appended.last_row - appended.first_row + 1;
-        event_key::merge_when_due(&tx, added).map_err(StoreError::sqlite("merging the recent dedupe keys"))?;
+        written(&tx, appended).map_err(StoreError::sqlite("recording the rows written"))?;
     }
     tx.commit().map_err(StoreError::sqlite("committing a write"))?;
     Ok(duplicates)

@@ -4,6 +4,8 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::blocks::Appended;
+
 /// Migrations in order; `user_version` is the number applied. Each is SQL, then, for
 /// some, a step in Rust in the same transaction.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -264,7 +266,7 @@ fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     )?;
     let mut writer = super::events::Writer::new(tx)?;
     let mut rows = read.query([])?;
-    let mut appended: Option<super::blocks::Appended> = None;
+    let mut appended: Option<Appended> = None;
     while let Some(r) = rows.next()? {
         let text = |i: usize| -> rusqlite::Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
         let topic: Option<&str> = r.get_ref(9)?.as_str_or_null()?;
@@ -286,17 +288,15 @@ fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
             },
         };
         if let Some(n) = writer.put(&row)? {
-            let a = appended.map_or(super::blocks::Appended::one(n, row.time_ms), |a| a.and(n, row.time_ms));
-            appended = Some(a);
-            if a.last_row - a.first_row + 1 == COPY_BLOCK_ROWS {
-                super::blocks::record(tx, a)?;
-                super::event_key::merge_when_due(tx, COPY_BLOCK_ROWS)?;
+            let grown = Appended::extend(&mut appended, n, row.time_ms);
+            if grown.rows() == COPY_BLOCK_ROWS {
                 appended = None;
+                super::events::written(tx, grown)?;
             }
         }
     }
     if let Some(a) = appended {
-        super::blocks::record(tx, a)?;
+        super::events::written(tx, a)?;
     }
     super::event_key::merge(tx)
 }
