@@ -9,7 +9,9 @@
 #
 # It starts its own broker (tansu, memory engine: the fastest this machine has) and
 # its own ClickHouse on other ports than the test services, and stops them at the end.
-# Broker, ClickHouse and the worker share the machine's cores. Prints one JSON line.
+# Broker, ClickHouse and the worker share the machine's cores. Prints one JSON line,
+# with the CPU each process spent per event: the worker's from its own rusage
+# (/usr/bin/time), ClickHouse's and the broker's from /proc/PID/stat before and after.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,12 +53,20 @@ RAW=$("$BIN/tally-kafka-probe" count --brokers "$BROKERS" --topic "$TOPIC")
 log "raw: $RAW"
 
 "$BIN/tally" migrate --clickhouse "$CLICKHOUSE" --database tally_bench >/dev/null
+# CPU seconds (user + system) a process has used so far.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
+CH_PID=$(cat "$TALLY_SERVICES_DIR/clickhouse.pid")
+KAFKA_PID=$(cat "$TALLY_SERVICES_DIR/kafka.pid")
 log "end to end: tally ingest --stop-at-end into ClickHouse"
+CH_CPU0=$(cpu_of "$CH_PID")
+KAFKA_CPU0=$(cpu_of "$KAFKA_PID")
 START=$(date +%s.%N)
-/usr/bin/time -f '%M' -o "$WORK/rss_kib" env TALLY_LOG="${TALLY_BENCH_LOG:-info}" "$BIN/tally" ingest --brokers "$BROKERS" --topic "$TOPIC" \
+/usr/bin/time -f '%M %U %S' -o "$WORK/rss_kib" env TALLY_LOG="${TALLY_BENCH_LOG:-info}" "$BIN/tally" ingest --brokers "$BROKERS" --topic "$TOPIC" \
   --dead-letter-topic "$TOPIC-dead-letters" --group bench --clickhouse "$CLICKHOUSE" --database tally_bench \
   --stop-at-end 2>"$WORK/ingest.log"
 END=$(date +%s.%N)
+CH_CPU1=$(cpu_of "$CH_PID")
+KAFKA_CPU1=$(cpu_of "$KAFKA_PID")
 grep -q "ingest worker stopped" "$WORK/ingest.log" || { tail -20 "$WORK/ingest.log" >&2; exit 1; }
 
 STORED=$(curl -sf "$CLICKHOUSE/" --data-binary "SELECT count() FROM (SELECT DISTINCT source, id FROM tally_bench.usage_events)")
@@ -64,7 +74,8 @@ VALID=$(sed -n 's/.*: \([0-9]*\) valid.*/\1/p' "$WORK/produce.log")
 [ "$STORED" = "$VALID" ] || { log "stored $STORED distinct events, expected $VALID"; exit 1; }
 TOTAL=$(( $(sed -n 's/^produced \([0-9]*\) messages.*/\1/p' "$WORK/produce.log") + PARTITIONS ))
 
-python3 - "$RAW" "$WORK/ingest.log" "$START" "$END" "$(cat "$WORK/rss_kib")" "$EVENTS" "$TOTAL" <<'PY'
+python3 - "$RAW" "$WORK/ingest.log" "$START" "$END" "$(cat "$WORK/rss_kib")" "$EVENTS" "$TOTAL" \
+  "$CH_CPU0 $CH_CPU1 $KAFKA_CPU0 $KAFKA_CPU1" "$STORED" <<'PY'
 import json, re, sys
 raw = json.loads(sys.argv[1])
 log = open(sys.argv[2]).read()
@@ -73,6 +84,9 @@ field = lambda name: float(re.search(name + r"=([0-9.]+)", stop).group(1))
 messages, busy = field("messages"), field("seconds_from_first_message")
 wall = float(sys.argv[4]) - float(sys.argv[3])
 total = int(sys.argv[7])
+rss_kib, user, system = sys.argv[5].split()
+ch0, ch1, kafka0, kafka1 = map(float, sys.argv[8].split())
+stored = int(sys.argv[9])
 assert raw["messages"] == total, f"the counting consumer read {raw['messages']} of {total} messages"
 assert messages == total, f"the worker read {messages} of {total} messages"
 
@@ -87,6 +101,10 @@ print(json.dumps({
     "ratio_to_raw": round(e2e / raw_rate, 3),
     "ingest_seconds": round(busy, 2),
     "ingest_wall_seconds": round(wall, 2),
-    "peak_rss_mib": round(int(sys.argv[5]) / 1024, 1),
+    "peak_rss_mib": round(int(rss_kib) / 1024, 1),
+    "worker_cpu_us_per_message": round((float(user) + float(system)) * 1e6 / messages, 2),
+    "clickhouse_cpu_us_per_row": round((ch1 - ch0) * 1e6 / stored, 2),
+    "broker_cpu_us_per_message": round((kafka1 - kafka0) * 1e6 / messages, 2),
+    "stored_rows": stored,
 }))
 PY

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tally_store::{IncomingEvent, UsageStore};
+use tally_store::{EventBatch, UsageStore};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::task::JoinHandle;
 
@@ -76,9 +76,17 @@ pub struct IntakeSummary {
     pub complete: bool,
 }
 
-/// Messages [`Intake::decode`]d and not yet written.
-#[derive(Debug)]
-pub struct Decoded(Batch);
+/// Messages [`Intake::decode`]d and not yet written, in the store's form.
+pub struct Decoded<B>(Batch<B>);
+
+impl<B: EventBatch> std::fmt::Debug for Decoded<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoded")
+            .field("events", &self.0.events.len())
+            .field("rejected", &self.0.rejected.len())
+            .finish()
+    }
+}
 
 /// Decodes messages and writes them durably to a store.
 pub struct Intake<S> {
@@ -122,8 +130,8 @@ impl<S: UsageStore + 'static> Intake<S> {
     /// The first half of [`write`](Self::write): `messages` decoded, nothing written
     /// yet. With [`commit`](Self::commit), a caller decodes the next batch while the
     /// store writes this one.
-    pub fn decode<'a>(&self, messages: impl IntoIterator<Item = &'a [u8]>) -> (Decoded, Vec<Outcome>) {
-        let mut batch = Batch::default();
+    pub fn decode<'a>(&self, messages: impl IntoIterator<Item = &'a [u8]>) -> (Decoded<S::Batch>, Vec<Outcome>) {
+        let mut batch = Batch::new(self.writer.store.batch());
         let outcomes = messages.into_iter().map(|m| self.take(&mut batch, m)).collect();
         (Decoded(batch), outcomes)
     }
@@ -132,7 +140,7 @@ impl<S: UsageStore + 'static> Intake<S> {
     /// owns what it needs, so it can be spawned.
     pub fn commit(
         &self,
-        decoded: Decoded,
+        decoded: Decoded<S::Batch>,
     ) -> impl std::future::Future<Output = Result<(), IngestError>> + Send + 'static {
         self.writer.clone().finish(decoded.0)
     }
@@ -145,7 +153,7 @@ impl<S: UsageStore + 'static> Intake<S> {
         mut progress: impl FnMut(u64),
     ) -> Result<IntakeSummary, IngestError> {
         let mut summary = IntakeSummary { complete: true, ..IntakeSummary::default() };
-        let mut batch = Batch::default();
+        let mut batch = Batch::new(self.writer.store.batch());
         let mut in_flight: Option<JoinHandle<Result<(), IngestError>>> = None;
         let mut line = Vec::with_capacity(1024);
         let mut bytes = 0u64;
@@ -172,7 +180,7 @@ impl<S: UsageStore + 'static> Intake<S> {
                     progress(bytes);
                 }
                 let writer = self.writer.clone();
-                let full = std::mem::take(&mut batch);
+                let full = std::mem::replace(&mut batch, Batch::new(self.writer.store.batch()));
                 in_flight = Some(tokio::spawn(async move { writer.finish(full).await }));
             }
         }
@@ -184,37 +192,34 @@ impl<S: UsageStore + 'static> Intake<S> {
         Ok(summary)
     }
 
-    fn take(&self, batch: &mut Batch, message: &[u8]) -> Outcome {
+    fn take(&self, batch: &mut Batch<S::Batch>, message: &[u8]) -> Outcome {
         let metrics = &self.writer.metrics;
         metrics.messages.inc();
         batch.started.get_or_insert_with(std::time::Instant::now);
         batch.messages += 1;
         let now = self.config.now.unwrap_or_else(Utc::now);
-        match self.decoder.decode(message, now) {
-            Ok(decoded) => {
-                if !decoded.metered {
+        match batch.take(self.decoder.decode(message, now), message, None, now, None) {
+            Ok(metered) => {
+                if !metered {
                     metrics.unmetered.inc();
                 }
-                batch.events.push(IncomingEvent { event: decoded.event, origin: None });
-                Outcome::Accepted { metered: decoded.metered }
+                Outcome::Accepted { metered }
             }
             Err(rejection) => {
                 metrics.rejected.with_label_values(&[rejection.reason.code()]).inc();
-                batch.rejected.push(rejection.stored(message, now, None));
-                batch.rejected_keys.push(None);
                 Outcome::Rejected { reason: rejection.reason, detail: rejection.detail }
             }
         }
     }
 
-    async fn finish(&self, batch: Batch) -> Result<(), IngestError> {
+    async fn finish(&self, batch: Batch<S::Batch>) -> Result<(), IngestError> {
         self.writer.clone().finish(batch).await
     }
 }
 
 impl<S: UsageStore + 'static> Writer<S> {
     /// Writes a batch until durable and counts it.
-    async fn finish(self, batch: Batch) -> Result<(), IngestError> {
+    async fn finish(self, batch: Batch<S::Batch>) -> Result<(), IngestError> {
         if batch.is_empty() {
             return Ok(());
         }

@@ -96,7 +96,7 @@ pub fn replay<S: UsageStore>(
         match decoder.decode(payload, Utc::now()) {
             Ok(decoded) => {
                 let origin = original_origin(&message).unwrap_or(KafkaOrigin {
-                    topic: topic.to_owned(),
+                    topic: topic.into(),
                     partition: message.partition(),
                     offset: message.offset(),
                 });
@@ -120,7 +120,7 @@ fn original_origin<M: Message>(message: &M) -> Option<KafkaOrigin> {
         headers.iter().find(|h| h.key == name).and_then(|h| h.value).and_then(|v| std::str::from_utf8(v).ok())
     };
     Some(KafkaOrigin {
-        topic: get(headers::TOPIC)?.to_owned(),
+        topic: get(headers::TOPIC)?.into(),
         partition: get(headers::PARTITION)?.parse().ok()?,
         offset: get(headers::OFFSET)?.parse().ok()?,
     })

@@ -20,7 +20,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use tally_store::{IncomingEvent, KafkaOrigin, UsageStore};
+use tally_store::{EventBatch, KafkaOrigin, UsageStore};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
@@ -50,6 +50,7 @@ impl<S: UsageStore + 'static> Worker<S> {
 
     /// Consumes until `stop` is set, then commits what is durable and leaves the group.
     pub fn run(self, stop: Arc<AtomicBool>) -> Result<(), IngestError> {
+        let first_batch = Batch::new(self.store.batch());
         let shared = Arc::new(Shared {
             writer: Writer {
                 store: self.store,
@@ -60,7 +61,7 @@ impl<S: UsageStore + 'static> Worker<S> {
                 attempt_timeout: self.config.attempt_timeout,
             },
             runtime: self.runtime,
-            batch: Mutex::new(Batch::default()),
+            batch: Mutex::new(first_batch),
             in_flight: Mutex::new(None),
             ends: Mutex::new(None),
         });
@@ -99,17 +100,22 @@ impl<S: UsageStore + 'static> Worker<S> {
         tracing::info!(group = %self.config.group, topics = %topics.join(","), "ingest worker started");
         let limits = (self.config.batch_max_messages, self.config.batch_max_bytes, self.config.batch_max_wait);
         let mut first_message = None;
+        // One shared name per topic read, not a copy per message.
+        let mut topic_names: Vec<Arc<str>> = Vec::new();
         while !stop.load(Ordering::Relaxed) && !shared.at_end() {
             match consumer.poll(Duration::from_millis(50)) {
                 Some(Ok(message)) => {
                     first_message.get_or_insert_with(Instant::now);
-                    let origin = KafkaOrigin {
-                        topic: message.topic().to_owned(),
-                        partition: message.partition(),
-                        offset: message.offset(),
+                    let topic = match topic_names.iter().find(|t| ***t == *message.topic()) {
+                        Some(t) => t.clone(),
+                        None => {
+                            topic_names.push(message.topic().into());
+                            topic_names[topic_names.len() - 1].clone()
+                        }
                     };
+                    let origin = KafkaOrigin { topic, partition: message.partition(), offset: message.offset() };
                     let payload = message.payload().unwrap_or_default();
-                    let key = message.key().map(<[u8]>::to_vec);
+                    let key = message.key();
                     let now = self.config.as_of.unwrap_or_else(Utc::now);
                     shared.take(&self.decoder, origin, payload, key, now);
                 }
@@ -141,20 +147,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// What the poll loop and the rebalance callback share (both run on the poll thread).
-struct Shared<S> {
+struct Shared<S: UsageStore> {
     writer: Writer<S>,
     runtime: Handle,
     /// The batch being read.
-    batch: Mutex<Batch>,
+    batch: Mutex<Batch<S::Batch>>,
     /// The batch being written, at most one: the poll thread reads the next meanwhile.
-    in_flight: Mutex<Option<InFlight>>,
+    in_flight: Mutex<Option<InFlight<S::Batch>>>,
     /// With `stop_at_end`: the partitions not yet committed up to their end.
     ends: Mutex<Option<Ends>>,
 }
 
 /// A batch handed to a write task.
-struct InFlight {
-    task: JoinHandle<(Batch, Result<(), IngestError>)>,
+struct InFlight<B> {
+    task: JoinHandle<(Batch<B>, Result<(), IngestError>)>,
     handed_over: Instant,
     /// The batch's offsets, to know whether the two batches together reach the ends.
     next_offsets: BTreeMap<(String, i32), i64>,
@@ -165,23 +171,17 @@ impl<S: UsageStore + 'static> Shared<S> {
         lock(&self.ends).as_ref().is_some_and(Ends::reached) && lock(&self.in_flight).is_none()
     }
 
-    fn take(&self, decoder: &Decoder, origin: KafkaOrigin, payload: &[u8], key: Option<Vec<u8>>, now: DateTime<Utc>) {
+    fn take(&self, decoder: &Decoder, origin: KafkaOrigin, payload: &[u8], key: Option<&[u8]>, now: DateTime<Utc>) {
         let metrics = &self.writer.metrics;
         let mut batch = lock(&self.batch);
         batch.read(&origin.topic, origin.partition, origin.offset, payload.len());
         metrics.messages.inc();
-        match decoder.decode(payload, now) {
-            Ok(decoded) => {
-                if !decoded.metered {
-                    metrics.unmetered.inc();
-                }
-                batch.events.push(IncomingEvent { event: decoded.event, origin: Some(origin) });
-            }
+        match batch.take(decoder.decode(payload, now), payload, key, now, Some(origin)) {
+            Ok(true) => {}
+            Ok(false) => metrics.unmetered.inc(),
             Err(rejection) => {
                 metrics.rejected.with_label_values(&[rejection.reason.code()]).inc();
                 tracing::debug!(reason = %rejection.reason, detail = %rejection.detail, "dead letter");
-                batch.rejected.push(rejection.stored(payload, now, Some(origin)));
-                batch.rejected_keys.push(key);
             }
         }
     }
@@ -208,7 +208,7 @@ impl<S: UsageStore + 'static> Shared<S> {
     /// Commits the batch in flight once it is written, then starts writing the batch read.
     fn hand_over(&self, consumer: &BaseConsumer<WorkerContext<S>>) -> Result<(), IngestError> {
         self.settle(consumer)?;
-        let batch = std::mem::take(&mut *lock(&self.batch));
+        let batch = std::mem::replace(&mut *lock(&self.batch), Batch::new(self.writer.store.batch()));
         if batch.is_empty() {
             return Ok(());
         }
@@ -278,7 +278,7 @@ impl<S: UsageStore + 'static> Shared<S> {
 }
 
 /// Finishes and commits the batch in hand before partitions are revoked.
-struct WorkerContext<S> {
+struct WorkerContext<S: UsageStore> {
     shared: Arc<Shared<S>>,
 }
 

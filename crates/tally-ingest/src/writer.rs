@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tally_store::UsageStore;
+use tally_store::{EventBatch, UsageStore};
 
 use crate::batch::Batch;
 use crate::dead_letter::DeadLetters;
@@ -45,7 +45,7 @@ impl<S> Clone for Writer<S> {
 
 impl<S: UsageStore + 'static> Writer<S> {
     /// Writes `batch` until it is durable; gives up only when asked to stop.
-    pub async fn write(self, batch: &Batch) -> Result<(), IngestError> {
+    pub async fn write(self, batch: &Batch<S::Batch>) -> Result<(), IngestError> {
         let mut wait = self.retry.0;
         let (mut letters_sent, mut rejected_stored) = (batch.rejected.is_empty(), batch.rejected.is_empty());
         loop {
@@ -60,7 +60,7 @@ impl<S: UsageStore + 'static> Writer<S> {
                     self.store.insert_rejected(&batch.rejected).await.map_err(IngestError::Store)?;
                     rejected_stored = true;
                 }
-                self.store.insert_events_counted(&batch.events).await.map_err(IngestError::Store)
+                self.store.insert_batch(&batch.events).await.map_err(IngestError::Store)
             };
             let attempt = tokio::time::timeout(self.attempt_timeout, attempt);
             let timer = self.metrics.store_write_seconds.start_timer();

@@ -6,8 +6,8 @@ use tally_domain::{Customer, CustomerId, Period, Subscription, SubscriptionId};
 use crate::clickhouse::ClickHouseStore;
 use crate::embedded::EmbeddedStore;
 use crate::{
-    AccountStore, IncomingEvent, InvoiceFilter, InvoiceRecord, InvoiceStore, Lease, LeaseStore, RejectedEvent,
-    StoreError, UsageAggregate, UsageQuery, UsageStore, Written,
+    AccountStore, EventBatch, IncomingEvent, InvoiceFilter, InvoiceRecord, InvoiceStore, Lease, LeaseStore,
+    RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore, Written,
 };
 
 /// The ClickHouse store or the embedded one.
@@ -27,13 +27,49 @@ macro_rules! delegate {
     };
 }
 
-impl UsageStore for AnyStore {
-    async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
-        delegate!(self, s => s.insert_events(events))
+/// A batch for the store an [`AnyStore`] is.
+pub enum AnyBatch {
+    /// For ClickHouse.
+    ClickHouse(crate::clickhouse::Encoded),
+    /// For the embedded store.
+    Embedded(crate::embedded::EmbeddedBatch),
+}
+
+impl EventBatch for AnyBatch {
+    fn push(&mut self, event: &IncomingEvent) -> Result<(), StoreError> {
+        match self {
+            AnyBatch::ClickHouse(b) => b.push(event),
+            AnyBatch::Embedded(b) => b.push(event),
+        }
     }
 
-    async fn insert_events_counted(&self, events: &[IncomingEvent]) -> Result<Option<u64>, StoreError> {
-        delegate!(self, s => s.insert_events_counted(events))
+    fn len(&self) -> usize {
+        match self {
+            AnyBatch::ClickHouse(b) => b.len(),
+            AnyBatch::Embedded(b) => b.len(),
+        }
+    }
+}
+
+impl UsageStore for AnyStore {
+    type Batch = AnyBatch;
+
+    fn batch(&self) -> AnyBatch {
+        match self {
+            AnyStore::ClickHouse(s) => AnyBatch::ClickHouse(s.batch()),
+            AnyStore::Embedded(s) => AnyBatch::Embedded(s.batch()),
+        }
+    }
+
+    async fn insert_batch(&self, batch: &AnyBatch) -> Result<Option<u64>, StoreError> {
+        match (self, batch) {
+            (AnyStore::ClickHouse(s), AnyBatch::ClickHouse(b)) => s.insert_batch(b).await,
+            (AnyStore::Embedded(s), AnyBatch::Embedded(b)) => s.insert_batch(b).await,
+            _ => Err(StoreError::Unstorable {
+                context: "a batch of usage events".into(),
+                message: "made for the other kind of store".into(),
+            }),
+        }
     }
 
     async fn insert_rejected(&self, rejected: &[RejectedEvent]) -> Result<(), StoreError> {

@@ -28,7 +28,7 @@ use std::future::Future;
 use tally_domain::Period;
 
 pub use accounts::AccountStore;
-pub use any::AnyStore;
+pub use any::{AnyBatch, AnyStore};
 pub use error::StoreError;
 pub use invoices::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, ReportedTotal, Written};
 pub use lease::{holder_id, Lease, LeaseStore, SETTLE as LEASE_SETTLE};
@@ -38,20 +38,58 @@ pub use payments::{Payment, PaymentStore};
 pub use query::{EventSample, IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};
 pub use rates::RateStore;
 
+/// Events on their way into a store, already in the form the store writes: made one
+/// event at a time as they are decoded (on the decoding thread, not the store's), and
+/// kept whole for every retry of one write.
+pub trait EventBatch: Send + Sync + 'static {
+    /// Adds one event, or refuses one the store cannot hold exactly (naming the event
+    /// and its value; the batch is unchanged). A second copy of an event already in the
+    /// batch is accepted and written once.
+    fn push(&mut self, event: &IncomingEvent) -> Result<(), StoreError>;
+
+    /// Events pushed, copies included.
+    fn len(&self) -> usize;
+
+    /// Whether nothing was pushed.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// What every store can do with usage events.
 pub trait UsageStore: Send + Sync {
-    /// Writes events durably; returns once they would survive a crash of this process.
-    /// Events already stored (same `source` and `id`) are not counted again.
-    fn insert_events(&self, events: &[IncomingEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The store's [`EventBatch`].
+    type Batch: EventBatch;
 
-    /// [`insert_events`](UsageStore::insert_events), also saying how many of the events
-    /// were duplicates of stored ones when the store knows at write time: the embedded
-    /// store does; ClickHouse drops duplicates when it reads (and merges) and says `None`.
+    /// An empty batch for [`insert_batch`](UsageStore::insert_batch).
+    fn batch(&self) -> Self::Batch;
+
+    /// Writes a batch durably; returns once its events would survive a crash of this
+    /// process, with how many were duplicates of stored ones when the store knows at
+    /// write time: the embedded store does; ClickHouse drops duplicates when it reads
+    /// (and merges) and says `None`. Events already stored (same `source` and `id`) are
+    /// never counted again. The batch is written whole or not at all, and can be written
+    /// again after a failure.
+    fn insert_batch(&self, batch: &Self::Batch) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// [`insert_batch`](UsageStore::insert_batch) of `events`, saying how many were
+    /// duplicates where the store knows.
     fn insert_events_counted(
         &self,
         events: &[IncomingEvent],
     ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
-        async move { self.insert_events(events).await.map(|()| None) }
+        async move {
+            let mut batch = self.batch();
+            for event in events {
+                batch.push(event)?;
+            }
+            self.insert_batch(&batch).await
+        }
+    }
+
+    /// [`insert_events_counted`](UsageStore::insert_events_counted) without the count.
+    fn insert_events(&self, events: &[IncomingEvent]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.insert_events_counted(events).await.map(|_| ()) }
     }
 
     /// Records events that cannot be billed (dead letters), with their original bytes.

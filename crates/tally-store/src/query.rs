@@ -9,8 +9,8 @@ use tally_domain::{CustomerId, Dimensions, Meter, Period, UsageEvent};
 /// Where a Kafka-delivered event was read, kept for evidence and replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaOrigin {
-    /// Topic.
-    pub topic: String,
+    /// Topic: shared, not copied, by the events of a batch (a worker reads few topics).
+    pub topic: std::sync::Arc<str>,
     /// Partition.
     pub partition: i32,
     /// Offset within the partition.

@@ -16,7 +16,7 @@ async fn clickhouse_migrations_run_once_even_when_two_processes_start_together()
     let again = ClickHouseStore::open(&config).await.unwrap();
     let versions: Vec<u32> =
         again.client().query("SELECT version FROM schema_migrations FINAL ORDER BY version").fetch_all().await.unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // Migration 5 added columns: both processes ran it, each column is there once.
     let columns: Vec<String> = again
         .client()
@@ -67,8 +67,11 @@ fn embedded_migrations_run_once_even_when_two_processes_open_together() {
         t.join().unwrap().unwrap();
     }
     EmbeddedStore::open(&path).unwrap();
-    assert_eq!(rusqlite_version(&path), 9, "every migration applied once");
+    assert_eq!(rusqlite_version(&path), LAST_EMBEDDED, "every migration applied once");
 }
+
+/// The embedded store's migrations in all.
+const LAST_EMBEDDED: i64 = 10;
 
 fn rusqlite_version(path: &std::path::Path) -> i64 {
     let conn = rusqlite::Connection::open(path).unwrap();
@@ -155,7 +158,7 @@ async fn embedded_migration_8_converts_documents_issued_before_it() {
     for ((id, ..), expected) in BEFORE_8.iter().zip(expected_after_8()) {
         assert_eq!(store.invoice(id).await.unwrap().expect(id).reporting, expected, "{id}");
     }
-    assert_eq!(rusqlite_version(&path), 9);
+    assert_eq!(rusqlite_version(&path), LAST_EMBEDDED);
 }
 
 /// Usage as the release before migration 9 stored it (keyed by the `(source, id)` text,
@@ -195,7 +198,7 @@ async fn embedded_migration_9_keeps_usage_readable_and_deduplicated() {
         }
     }
     let store = tally_store::embedded::EmbeddedStore::open(&path).unwrap();
-    assert_eq!(rusqlite_version(&path), 9);
+    assert_eq!(rusqlite_version(&path), LAST_EMBEDDED);
     let november =
         Period::new("2026-11-01T00:00:00Z".parse().unwrap(), "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
     let meter = Meter {
@@ -259,4 +262,113 @@ async fn embedded_migration_9_keeps_usage_readable_and_deduplicated() {
     let tables: i64 =
         conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'usage_events_v1'", [], |r| r.get(0)).unwrap();
     assert_eq!(tables, 0, "the old table is gone");
+}
+
+/// Usage as release 8 stored it on ClickHouse (the raw `data` beside its flattened copy)
+/// stays readable without the column, and is counted and summed as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn clickhouse_migration_9_drops_the_raw_data_and_keeps_usage_readable() {
+    use tally_domain::{Aggregation, Meter, MeterKey, Period};
+    use tally_store::{UsageItem, UsageQuery, UsageStore};
+    let db = TestDb::new().await;
+    let old = tally_store::clickhouse::migrate_to(db.client(), db.name(), 8).await.unwrap();
+    for (id, tokens, model) in [("e1", "100", "small"), ("e2", "0.5", "large"), ("e3", "7", "small")] {
+        old.query(
+            "INSERT INTO usage_events (customer, event_type, source, id, time, time_ms, num_keys, num_values, \
+             str_keys, str_values, data, ingested_at, kafka_topic, kafka_partition, kafka_offset) \
+             VALUES ('acme', 'llm.tokens', 'gw', ?, toDateTime(1793577600), 1793577600000, ['tokens'], \
+             [toDecimal128(?, 12)], ['model', 'tokens'], [?, ?], ?, toDateTime(1793577600), 'usage', 2, 41)",
+        )
+        .bind(id)
+        .bind(tokens)
+        .bind(model)
+        .bind(tokens)
+        .bind(format!(r#"{{"model":"{model}","tokens":{tokens}}}"#))
+        .execute()
+        .await
+        .unwrap();
+    }
+    let config = ClickHouseConfig { url: clickhouse_url(), database: db.name().to_owned(), ..Default::default() };
+    let store = ClickHouseStore::open(&config).await.unwrap();
+    let columns: Vec<String> = store
+        .client()
+        .query("SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'usage_events'")
+        .fetch_all()
+        .await
+        .unwrap();
+    assert!(!columns.contains(&"data".to_owned()), "{columns:?}");
+    assert!(columns.contains(&"str_values".to_owned()), "{columns:?}");
+    let november =
+        Period::new("2026-11-01T00:00:00Z".parse().unwrap(), "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!(store.count_events(&november).await.unwrap(), 3);
+    let meter = Meter {
+        key: MeterKey::new("t"),
+        event_type: "llm.tokens".into(),
+        aggregation: Aggregation::Sum,
+        value: Some("tokens".into()),
+        value_required: true,
+        dimensions: vec![],
+    };
+    let query = UsageQuery {
+        period: november,
+        customer: None,
+        items: vec![UsageItem { meter, filter: Default::default(), group_by: vec!["model".into()] }],
+    };
+    let mut sums: Vec<String> =
+        store.aggregate(&query).await.unwrap().iter().map(|r| format!("{:?} {}", r.dimensions, r.quantity)).collect();
+    sums.sort();
+    assert_eq!(sums, [r#"{"model": "large"} 0.5"#, r#"{"model": "small"} 107"#]);
+    // Opening again (the migration recorded) changes nothing.
+    ClickHouseStore::open(&config).await.unwrap();
+    assert_eq!(store.count_events(&november).await.unwrap(), 3);
+}
+
+/// A file made by the first form of migration 9 (which kept the raw `data`) loses the
+/// column at migration 10, and its events stay readable and deduplicated.
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_migration_10_drops_the_raw_data_where_it_is() {
+    use tally_domain::{CustomerId, Period, UsageEvent};
+    use tally_store::UsageStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tally.db");
+    let event = |id: &str| -> tally_store::IncomingEvent {
+        UsageEvent::from_data(
+            CustomerId::new("acme"),
+            "gw",
+            id,
+            "llm.tokens",
+            "2026-11-05T00:00:00Z".parse().unwrap(),
+            r#"{"model":"small","tokens":3}"#,
+        )
+        .unwrap()
+        .into()
+    };
+    // The first form of 9 differed only by the column: events stored now, then given it.
+    let store = EmbeddedStore::open(&path).unwrap();
+    assert_eq!(store.insert_events_counted(&[event("e1"), event("e2")]).await.unwrap(), Some(0));
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE usage_events ADD COLUMN data TEXT NOT NULL DEFAULT '{}';
+             UPDATE usage_events SET data = '{\"model\":\"small\",\"tokens\":3}';
+             PRAGMA user_version = 9;",
+        )
+        .unwrap();
+    }
+    let store = EmbeddedStore::open(&path).unwrap();
+    assert_eq!(rusqlite_version(&path), LAST_EMBEDDED);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let data: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_table_info('usage_events') WHERE name = 'data'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(data, 0, "the column is gone");
+    assert_eq!(store.insert_events_counted(&[event("e1"), event("e3")]).await.unwrap(), Some(1), "still deduplicated");
+    let november =
+        Period::new("2026-11-01T00:00:00Z".parse().unwrap(), "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!(store.count_events(&november).await.unwrap(), 3);
+    // A file that never had the column (made by this release) is left as it is.
+    let fresh = dir.path().join("fresh.db");
+    EmbeddedStore::open(&fresh).unwrap();
+    assert_eq!(rusqlite_version(&fresh), LAST_EMBEDDED);
 }

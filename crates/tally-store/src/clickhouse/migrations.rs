@@ -257,6 +257,14 @@ const MIGRATIONS: &[(u32, &str, &[&str])] = &[
             "ALTER TABLE invoices ADD COLUMN reporting_total Decimal(38, 12) DEFAULT toDecimal128(0, 12)",
         ],
     ),
+    (
+        9,
+        "usage events without the raw data beside its flattened copy",
+        // Nothing read `data`: billing, explain and samples read the flattened numbers
+        // and strings, which hold every scalar of it. Writers that still send the column
+        // are refused until they are upgraded (deploy the workers first, then migrate).
+        &["ALTER TABLE usage_events DROP COLUMN data"],
+    ),
 ];
 
 /// The migration after which documents issued before it get their reported totals.
@@ -298,19 +306,19 @@ pub async fn migrate_to(client: &Client, database: &str, last: u32) -> Result<Cl
         }
         tracing::info!(version, name, "applying ClickHouse migration");
         for statement in *statements {
-            let added = added_column(statement);
-            if let Some((table, column)) = added {
-                if column_exists(&client, database, table, column).await? {
-                    continue; // added by a run that stopped before recording the migration
+            let change = column_change(statement);
+            if let Some((table, column, adds)) = change {
+                if column_exists(&client, database, table, column).await? == adds {
+                    continue; // done by a run that stopped before recording the migration
                 }
             }
             let done = client.query(statement).execute().await;
             if let Err(err) = done {
-                // Two processes migrating at once: the other one added it first.
-                let Some((table, column)) = added else {
+                // Two processes migrating at once: the other one changed it first.
+                let Some((table, column, adds)) = change else {
                     return Err(StoreError::clickhouse(format!("migration {version} ({name})"))(err));
                 };
-                if !column_exists(&client, database, table, column).await? {
+                if column_exists(&client, database, table, column).await? != adds {
                     return Err(StoreError::clickhouse(format!("migration {version} ({name})"))(err));
                 }
             }
@@ -331,13 +339,18 @@ pub async fn migrate_to(client: &Client, database: &str, last: u32) -> Result<Cl
     Ok(client)
 }
 
-/// The table and column of an `ALTER TABLE t ADD COLUMN c ...` statement (18.16 has no
-/// `ADD COLUMN IF NOT EXISTS`: the migration checks the column itself).
-fn added_column(statement: &str) -> Option<(&str, &str)> {
+/// The table and column of an `ALTER TABLE t ADD COLUMN c ...` (true) or `... DROP
+/// COLUMN c` (false) statement (18.16 has no `IF NOT EXISTS` / `IF EXISTS` there: the
+/// migration checks the column itself).
+fn column_change(statement: &str) -> Option<(&str, &str, bool)> {
     let rest = statement.trim_start().strip_prefix("ALTER TABLE ")?;
     let (table, rest) = rest.split_once(' ')?;
-    let column = rest.trim_start().strip_prefix("ADD COLUMN ")?.split_whitespace().next()?;
-    Some((table, column))
+    let rest = rest.trim_start();
+    let (rest, adds) = match rest.strip_prefix("ADD COLUMN ") {
+        Some(rest) => (rest, true),
+        None => (rest.strip_prefix("DROP COLUMN ")?, false),
+    };
+    Some((table, rest.split_whitespace().next()?, adds))
 }
 
 async fn column_exists(client: &Client, database: &str, table: &str, column: &str) -> Result<bool, StoreError> {

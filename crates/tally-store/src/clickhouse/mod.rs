@@ -17,6 +17,7 @@ mod accounts;
 mod billing_query;
 mod config;
 mod connect;
+mod encode;
 mod invoices;
 mod lease;
 mod ledger;
@@ -30,5 +31,6 @@ mod store;
 
 pub use config::{ClickHouseConfig, Compression};
 pub use connect::{connect, ServerVersion};
+pub use encode::Encoded;
 pub use migrations::{migrate, migrate_to};
 pub use store::ClickHouseStore;

@@ -6,10 +6,14 @@ use tally_domain::Period;
 use super::billing_query::{self, ScanRow};
 use super::config::ClickHouseConfig;
 use super::connect::{connect, ServerVersion};
+use super::encode::{self, Encoded};
 use super::migrations::migrate;
 use super::parts;
-use super::rows::{EventRow, RejectedRow};
-use crate::{IncomingEvent, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+use super::rows::RejectedRow;
+use crate::{RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+
+/// Bytes per chunk of an insert's body: compressed and sent while the next is cut.
+const SEND_CHUNK: usize = 256 * 1024;
 
 /// Usage in ClickHouse. Cheap to clone; clones share the HTTP connection pool.
 #[derive(Clone)]
@@ -39,31 +43,29 @@ impl ClickHouseStore {
 }
 
 impl UsageStore for ClickHouseStore {
-    async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
+    type Batch = Encoded;
+
+    fn batch(&self) -> Encoded {
+        Encoded::default()
+    }
+
+    async fn insert_batch(&self, batch: &Encoded) -> Result<Option<u64>, StoreError> {
+        if batch.rows() == 0 {
+            return Ok(None);
         }
-        // The whole batch is checked before anything is sent: a batch is stored whole or not at all.
-        events.iter().try_for_each(|e| crate::check_event(&e.event))?;
-        // One part must never hold two copies of an event (see parts.rs): keep the first.
-        // ClickHouse applies the replacing merge to each inserted block too (18.16 always,
-        // later releases unless `optimize_on_insert = 0`); this keeps it true regardless.
-        let mut seen = rustc_hash::FxHashSet::default();
-        seen.reserve(events.len());
-        let events: Vec<&IncomingEvent> =
-            events.iter().filter(|e| seen.insert((e.event.source.as_str(), e.event.id.as_str()))).collect();
-        let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        // The rows were checked as they were pushed: the batch is stored whole or not at
+        // all, each event once (copies were dropped as they came, see encode.rs).
         let mut insert = self
             .client
-            .insert::<EventRow<'static>>("usage_events")
-            .await
-            .map_err(StoreError::clickhouse("starting an insert into usage_events"))?;
-        for incoming in &events {
-            let row = EventRow::new(incoming, now);
-            insert.write(&row).await.map_err(StoreError::clickhouse("writing usage_events"))?;
+            .insert_formatted_with(format!("INSERT INTO usage_events ({}) FORMAT RowBinary", encode::COLUMNS));
+        let bytes = bytes::Bytes::copy_from_slice(batch.bytes());
+        for start in (0..bytes.len()).step_by(SEND_CHUNK) {
+            let chunk = bytes.slice(start..bytes.len().min(start + SEND_CHUNK));
+            insert.send(chunk).await.map_err(StoreError::clickhouse("writing usage_events"))?;
         }
         // `end` returns once the server acknowledged the whole INSERT: the rows are written.
-        insert.end().await.map_err(StoreError::clickhouse("finishing the insert into usage_events"))
+        insert.end().await.map_err(StoreError::clickhouse("finishing the insert into usage_events"))?;
+        Ok(None)
     }
 
     async fn insert_rejected(&self, rejected: &[RejectedEvent]) -> Result<(), StoreError> {

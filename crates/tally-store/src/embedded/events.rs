@@ -14,12 +14,14 @@ use serde::{Serialize, Serializer};
 
 use super::blocks::{self, Appended};
 use super::event_key;
-use crate::{IncomingEvent, StoreError};
+use std::sync::Arc;
+
+use crate::{EventBatch, IncomingEvent, StoreError};
 
 /// The append of one row.
 const INSERT: &str = "INSERT INTO usage_events (key, source, id, customer, event_type, time_ms, \
-     numbers, strings, data, ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING row";
+     numbers, strings, ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING row";
 
 /// Taking a slot for a new row.
 const TAKE: &str = "INSERT INTO usage_keys_recent (key, row) VALUES (?1, ?2)";
@@ -40,7 +42,6 @@ pub(super) struct NewRow<'a> {
     pub time_ms: i64,
     pub numbers: &'a str,
     pub strings: &'a str,
-    pub data: &'a str,
     pub ingested_at_ms: i64,
     pub kafka: Option<(&'a str, i32, i64)>,
 }
@@ -91,7 +92,6 @@ impl<'t> Writer<'t> {
                 row.time_ms,
                 row.numbers,
                 row.strings,
-                row.data,
                 row.ingested_at_ms,
                 kafka.map(|k| k.0),
                 kafka.map(|k| k.1),
@@ -122,8 +122,9 @@ fn json_text<V: Display>(pairs: &[(String, V)]) -> Result<String, String> {
     serde_json::to_string(&Object(pairs)).map_err(|e| e.to_string())
 }
 
-/// One event as this store keeps it, made by [`prepare`] on the caller's thread so
-/// that the database thread only writes.
+/// One event as this store keeps it, made on the caller's thread so that the database
+/// thread only writes.
+#[derive(Clone)]
 pub(super) struct Prepared {
     source: String,
     id: String,
@@ -132,36 +133,46 @@ pub(super) struct Prepared {
     time_ms: i64,
     numbers: String,
     strings: String,
-    data: String,
-    kafka: Option<(String, i32, i64)>,
+    kafka: Option<(std::sync::Arc<str>, i32, i64)>,
 }
 
-/// Checks the batch (stored whole or not at all) and writes each event's stored form.
-pub(super) fn prepare(events: &[IncomingEvent]) -> Result<Vec<Prepared>, StoreError> {
-    events.iter().try_for_each(|e| crate::check_event(&e.event))?;
-    events
-        .iter()
-        .map(|incoming| {
-            let e = &incoming.event;
-            let unstorable = |message: String| StoreError::Unstorable {
-                context: format!("event ({}, {}) data", e.source, e.id),
-                message,
-            };
-            let numbers = json_text(&e.numbers).map_err(unstorable)?;
-            let strings = json_text(&e.strings).map_err(unstorable)?;
-            Ok(Prepared {
-                source: e.source.clone(),
-                id: e.id.clone(),
-                customer: e.customer.as_str().to_owned(),
-                event_type: e.event_type.clone(),
-                time_ms: e.time_millis(),
-                numbers,
-                strings,
-                data: e.data.clone(),
-                kafka: incoming.origin.as_ref().map(|o| (o.topic.clone(), o.partition, o.offset)),
-            })
-        })
-        .collect()
+/// A batch of events in the form the embedded store writes, shared with the database
+/// thread (not copied) for each attempt.
+#[derive(Default)]
+pub struct Batch(Arc<Vec<Prepared>>);
+
+impl Batch {
+    pub(super) fn rows(&self) -> Arc<Vec<Prepared>> {
+        self.0.clone()
+    }
+}
+
+impl EventBatch for Batch {
+    fn push(&mut self, incoming: &IncomingEvent) -> Result<(), StoreError> {
+        let e = &incoming.event;
+        crate::check_event(e)?;
+        let unstorable = |message: String| StoreError::Unstorable {
+            context: format!("event ({}, {}) data", e.source, e.id),
+            message,
+        };
+        let numbers = json_text(&e.numbers).map_err(unstorable)?;
+        let strings = json_text(&e.strings).map_err(unstorable)?;
+        Arc::make_mut(&mut self.0).push(Prepared {
+            source: e.source.clone(),
+            id: e.id.clone(),
+            customer: e.customer.as_str().to_owned(),
+            event_type: e.event_type.clone(),
+            time_ms: e.time_millis(),
+            numbers,
+            strings,
+            kafka: incoming.origin.as_ref().map(|o| (o.topic.clone(), o.partition, o.offset)),
+        });
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 /// Records rows a write appended: their block range, and their keys toward the next
@@ -188,9 +199,8 @@ pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[Prepared]) -> Re
                 time_ms: e.time_ms,
                 numbers: &e.numbers,
                 strings: &e.strings,
-                data: &e.data,
                 ingested_at_ms: now,
-                kafka: e.kafka.as_ref().map(|(t, p, o)| (t.as_str(), *p, *o)),
+                kafka: e.kafka.as_ref().map(|(t, p, o)| (&**t, *p, *o)),
             };
             let new = writer
                 .put(&row)
@@ -223,7 +233,6 @@ mod tests {
             time_ms,
             numbers: r#"{"tokens":"1"}"#,
             strings: r#"{"tokens":"1"}"#,
-            data: r#"{"tokens":1}"#,
             ingested_at_ms: 0,
             kafka: None,
         }

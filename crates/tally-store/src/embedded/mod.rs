@@ -20,5 +20,6 @@ mod rates;
 mod schema;
 mod store;
 
+pub use events::Batch as EmbeddedBatch;
 pub use schema::migrate_to;
 pub use store::EmbeddedStore;

@@ -188,7 +188,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "usage appended in arrival order, deduplicated by a compact key (event_key.rs), found by block ranges (blocks.rs)",
         // The rows are copied by `copy_usage` through the same writer as ingest; the old
-        // table and its two indexes on time go after.
+        // table and its two indexes on time go after. (The first form of this migration
+        // also kept the raw `data`: migration 10 drops it from the files it made.)
         r#"
     ALTER TABLE usage_events RENAME TO usage_events_v1;
     CREATE TABLE usage_events (
@@ -201,7 +202,6 @@ const MIGRATIONS: &[(&str, &str)] = &[
         time_ms INTEGER NOT NULL,
         numbers TEXT NOT NULL,
         strings TEXT NOT NULL,
-        data TEXT NOT NULL,
         ingested_at_ms INTEGER NOT NULL,
         kafka_topic TEXT,
         kafka_partition INTEGER,
@@ -220,6 +220,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     );
     "#,
     ),
+    (
+        "usage events without the raw data beside its flattened copy",
+        // Nothing read `data`: the numbers and strings hold every scalar of it. Only a file
+        // made by the first form of migration 9 has the column (`drop_raw_data`).
+        "",
+    ),
 ];
 
 /// The migration whose rows `copy_usage` moves into the appended table.
@@ -230,6 +236,9 @@ const APPENDED_USAGE_AFTER: &str = "DROP TABLE usage_events_v1;";
 
 /// The migration after which documents issued before it get their reported totals.
 const REPORTED_TOTALS: usize = 8;
+
+/// The migration that drops `usage_events.data` where it is.
+const DROPPED_RAW_DATA: usize = 10;
 
 /// Applies the migrations not yet applied; returns how many there are in all.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
@@ -251,17 +260,32 @@ pub fn migrate_to(conn: &mut Connection, last: usize) -> rusqlite::Result<usize>
             copy_usage(&tx)?;
             tx.execute_batch(APPENDED_USAGE_AFTER)?;
         }
+        if version + 1 == DROPPED_RAW_DATA {
+            drop_raw_data(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (version + 1) as i64)?;
     }
     tx.commit()?;
     Ok(MIGRATIONS.len())
 }
 
+/// Drops `usage_events.data` if the file has it (SQLite rewrites the table once).
+fn drop_raw_data(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let has: bool =
+        tx.query_row("SELECT count(*) > 0 FROM pragma_table_info('usage_events') WHERE name = 'data'", [], |r| {
+            r.get(0)
+        })?;
+    if has {
+        tx.execute_batch("ALTER TABLE usage_events DROP COLUMN data")?;
+    }
+    Ok(())
+}
+
 /// Moves every stored event into the appended table, in time order, each given its
 /// key by the writer ingest uses (a collision of keys is resolved as at ingest).
 fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     let mut read = tx.prepare(
-        "SELECT source, id, customer, event_type, time_ms, numbers, strings, data, ingested_at_ms, \
+        "SELECT source, id, customer, event_type, time_ms, numbers, strings, ingested_at_ms, \
          kafka_topic, kafka_partition, kafka_offset FROM usage_events_v1 ORDER BY time_ms, source, id",
     )?;
     let mut writer = super::events::Writer::new(tx)?;
@@ -269,9 +293,9 @@ fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     let mut appended: Option<Appended> = None;
     while let Some(r) = rows.next()? {
         let text = |i: usize| -> rusqlite::Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
-        let topic: Option<&str> = r.get_ref(9)?.as_str_or_null()?;
-        let partition: Option<i32> = r.get(10)?;
-        let offset: Option<i64> = r.get(11)?;
+        let topic: Option<&str> = r.get_ref(8)?.as_str_or_null()?;
+        let partition: Option<i32> = r.get(9)?;
+        let offset: Option<i64> = r.get(10)?;
         let row = super::events::NewRow {
             source: text(0)?,
             id: text(1)?,
@@ -280,8 +304,7 @@ fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
             time_ms: r.get(4)?,
             numbers: text(5)?,
             strings: text(6)?,
-            data: text(7)?,
-            ingested_at_ms: r.get(8)?,
+            ingested_at_ms: r.get(7)?,
             kafka: match (topic, partition, offset) {
                 (Some(t), Some(p), Some(o)) => Some((t, p, o)),
                 _ => None,

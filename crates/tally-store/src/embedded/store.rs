@@ -15,7 +15,7 @@ use rusqlite::{params, Connection};
 use tally_domain::Period;
 
 use super::{aggregate, blocks, events, schema};
-use crate::{IncomingEvent, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+use crate::{EventBatch, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
 /// Usage in one SQLite file. Cheap to clone; clones share the connections.
 #[derive(Clone)]
@@ -141,7 +141,7 @@ fn insert_rejected(conn: &mut Connection, rejected: &[RejectedEvent]) -> Result<
                 r.source,
                 r.id,
                 r.raw,
-                origin.map(|o| o.topic.as_str()),
+                origin.map(|o| &*o.topic),
                 origin.map(|o| o.partition),
                 origin.map(|o| o.offset),
             ])
@@ -172,7 +172,9 @@ fn read_rejected(conn: &Connection, period: &Period) -> Result<Vec<RejectedEvent
                 id: row.get(4)?,
                 raw: row.get(5)?,
                 origin: match (topic, partition, offset) {
-                    (Some(topic), Some(partition), Some(offset)) => Some(KafkaOrigin { topic, partition, offset }),
+                    (Some(topic), Some(partition), Some(offset)) => {
+                        Some(KafkaOrigin { topic: topic.into(), partition, offset })
+                    }
                     _ => None,
                 },
             })
@@ -192,12 +194,17 @@ impl UsageStore for EmbeddedStore {
         self.with_reader(move |conn| read_rejected(conn, &period)).await
     }
 
-    async fn insert_events(&self, events: &[IncomingEvent]) -> Result<(), StoreError> {
-        self.insert_events_counted(events).await.map(|_| ())
+    type Batch = events::Batch;
+
+    fn batch(&self) -> events::Batch {
+        events::Batch::default()
     }
 
-    async fn insert_events_counted(&self, events: &[IncomingEvent]) -> Result<Option<u64>, StoreError> {
-        let rows = events::prepare(events)?;
+    async fn insert_batch(&self, batch: &events::Batch) -> Result<Option<u64>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Some(0));
+        }
+        let rows = batch.rows();
         self.with_conn(move |conn| events::insert(conn, &rows)).await.map(Some)
     }
 
