@@ -6,6 +6,8 @@
 #
 #   benches/ingest_kafka.sh                       1,000,000 events
 #   TALLY_BENCH_EVENTS=10000000 benches/ingest_kafka.sh
+#   TALLY_BENCH_BIN_DIR=DIR benches/ingest_kafka.sh   binaries built elsewhere (no build):
+#                                                    runs of two commits, alternated
 #
 # It starts its own broker (tansu, memory engine: the fastest this machine has) and
 # its own ClickHouse on other ports than the test services, and stops them at the end.
@@ -27,11 +29,11 @@ export TALLY_KAFKA_STORAGE=memory
 BROKERS=127.0.0.1:$TALLY_KAFKA_PORT
 CLICKHOUSE=http://127.0.0.1:$TALLY_CLICKHOUSE_HTTP_PORT
 WORK=$TALLY_SERVICES_DIR/run
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+BIN=${TALLY_BENCH_BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/release}
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
-cargo build -q --release -p tally --bin tally -p tally-tests --bin tally-kafka-probe
+[ -n "${TALLY_BENCH_BIN_DIR:-}" ] || cargo build -q --release -p tally --bin tally -p tally-tests --bin tally-kafka-probe
 trap 'deploy/local/services down' EXIT
 deploy/local/services down # a fresh broker and ClickHouse for every run
 rm -rf "$TALLY_SERVICES_DIR/clickhouse/data"
