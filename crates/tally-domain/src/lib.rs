@@ -25,8 +25,8 @@ pub mod usage;
 
 pub use account::{AccountError, BillingProfile, Customer, DateHorizon, Phase, Subscription, TaxStatus};
 pub use catalog::{
-    Accounting, Aggregation, Catalog, CatalogError, Charge, Display, Fee, Interval, Meter, Plan, Price, TaxRate,
-    TaxRounding, TaxTable, Tier,
+    Accounting, Aggregation, Catalog, CatalogError, Charge, ChargeSelector, Display, Fee, Interval, Meter,
+    MeterSelector, Plan, PlanSelectors, Price, TaxRate, TaxRounding, TaxTable, Tier,
 };
 pub use cycle::BillingCycle;
 pub use event::UsageEvent;

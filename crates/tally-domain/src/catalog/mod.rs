@@ -9,10 +9,12 @@ mod error;
 mod load;
 mod model;
 mod reader;
+mod selectors;
 mod tax;
 
 pub use error::{CatalogError, Problem};
 pub use model::{Accounting, Aggregation, Catalog, Charge, Display, Fee, Interval, Meter, Plan, Price, Tier};
+pub use selectors::{ChargeSelector, MeterSelector, PlanSelectors};
 pub use tax::{TaxRate, TaxRounding, TaxTable, STANDARD_CATEGORY};
 
 #[cfg(test)]

@@ -35,6 +35,12 @@ impl Catalog {
         self.meter_index.get(key).map(|&i| &self.meters[i])
     }
 
+    /// Where the meter with this key is in [`Catalog::meters`]: a number to group rows by
+    /// without comparing the key again.
+    pub fn meter_position(&self, key: &str) -> Option<usize> {
+        self.meter_index.get(key).copied()
+    }
+
     /// The plan with this key.
     pub fn plan(&self, key: &str) -> Option<&Plan> {
         self.plan_index.get(key).map(|&i| &self.plans[i])
@@ -186,6 +192,16 @@ pub struct Plan {
     pub prices: String,
     /// How the books name its lines, where a fee or charge does not say.
     pub accounting: Accounting,
+    /// Which usage rows each charge picks, resolved when the catalog loaded.
+    pub(crate) selectors: super::selectors::PlanSelectors,
+}
+
+impl Plan {
+    /// Which usage rows each charge picks: charges grouped by meter, filters as numbered
+    /// slots (see `selectors.rs`).
+    pub fn selectors(&self) -> &super::selectors::PlanSelectors {
+        &self.selectors
+    }
 }
 
 /// A recurring flat fee.

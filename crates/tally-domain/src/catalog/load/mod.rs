@@ -97,6 +97,9 @@ fn read_catalog(root: &Table, p: &mut Problems) -> Option<Catalog> {
     }
 
     let meter_index = meters.iter().enumerate().map(|(i, m)| (m.key.clone(), i)).collect();
+    for plan in &mut plans {
+        plan.selectors = super::selectors::PlanSelectors::new(&plan.charges, &meter_index);
+    }
     let plan_index = plans.iter().enumerate().map(|(i, pl): (usize, &Plan)| (pl.key.clone(), i)).collect();
     Some(Catalog { meters, plans, meter_index, plan_index, tax, accounting })
 }

@@ -91,6 +91,7 @@ pub(super) fn read_plan(
                 tax_inclusive,
                 prices,
                 accounting,
+                selectors: Default::default(),
             };
             Some(plan)
         }
