@@ -342,3 +342,54 @@ fn accounting_names_fall_back_from_the_line_to_the_plan_to_the_catalog_and_price
         "c.toml: accounting.tax_kode: unknown field; expected one of: income_account, item, tax_code",
     );
 }
+
+#[test]
+fn each_charge_is_resolved_to_its_meter_and_numbered_filter_slots() {
+    let text = format!(
+        r#"{METER}
+[[meters]]
+key = "gpu_seconds"
+event_type = "gpu.usage"
+aggregation = "sum"
+value = "seconds"
+dimensions = ["gpu"]
+
+[[plans]]
+key = "pro"
+currency = "USD"
+interval = "month"
+[[plans.charges]]
+key = "h100"
+meter = "gpu_seconds"
+filter = {{ gpu = "h100" }}
+price = {{ model = "per_unit", unit_price = "1" }}
+[[plans.charges]]
+key = "gpt_in"
+meter = "llm_tokens"
+filter = {{ model = "gpt", direction = "input" }}
+price = {{ model = "per_unit", unit_price = "1" }}
+[[plans.charges]]
+key = "gpt_out"
+meter = "llm_tokens"
+filter = {{ model = "gpt", direction = "output" }}
+price = {{ model = "per_unit", unit_price = "1" }}
+[[plans.charges]]
+key = "tokens"
+meter = "llm_tokens"
+price = {{ model = "per_unit", unit_price = "1" }}
+"#
+    );
+    let catalog = Catalog::from_toml_str(&text, "c.toml").unwrap();
+    let s = catalog.plan("pro").unwrap().selectors();
+    // Meters in order of first use by a charge; positions are the catalog's.
+    assert_eq!(s.meters.iter().map(|m| m.meter).collect::<Vec<_>>(), [1, 0]);
+    assert_eq!(s.meters[0].keys, ["gpu"]);
+    assert_eq!(s.meters[1].keys, ["direction", "model"]);
+    assert_eq!(s.charges.iter().map(|c| c.meter).collect::<Vec<_>>(), [0, 1, 1, 1]);
+    // One value, one number, shared by the charges that ask for it.
+    assert_eq!(s.charges[1].filter, [(0, 1), (1, 1)]);
+    assert_eq!(s.charges[2].filter, [(0, 2), (1, 1)]);
+    assert!(s.charges[3].filter.is_empty());
+    assert_eq!(s.meters[1].number(0, "output"), 2);
+    assert_eq!(s.meters[1].number(1, "claude"), 0, "a value no filter asks for");
+}
