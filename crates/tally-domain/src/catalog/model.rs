@@ -32,7 +32,7 @@ impl Catalog {
 
     /// The meter with this key.
     pub fn meter(&self, key: &str) -> Option<&Meter> {
-        self.meter_index.get(key).map(|&i| &self.meters[i])
+        self.meter_position(key).map(|i| &self.meters[i])
     }
 
     /// Where the meter with this key is in [`Catalog::meters`]: a number to group rows by

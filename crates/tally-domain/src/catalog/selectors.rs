@@ -91,6 +91,7 @@ impl PlanSelectors {
                 .filter
                 .iter()
                 .map(|(key, value)| {
+                    // Found: the first pass inserted every filter key of these charges.
                     let slot = selector.keys.binary_search(key).unwrap_or_default();
                     let values = &mut selector.values[slot];
                     let next = values.len() as u32 + 1;
