@@ -1,11 +1,13 @@
 //! Writing usage events into the embedded store: appended in arrival order, deduplicated
 //! through the compact key of `(source, id)` ([`event_key`](super::event_key)).
 //!
-//! Per row, in one transaction per batch: one statement looks the slot up in both key
-//! tables (the recent keys and the merged ones); a free slot means a new event, which
-//! is appended and its slot taken in the recent table. Only when the slot is taken is
-//! the stored `(source, id)` read back: the same event is a duplicate, another one (a
-//! 64-bit collision) moves on to the next slot.
+//! [`Writer::put`] is the exact row-at-a-time path: one statement looks the slot up in
+//! both key tables (the recent keys and the merged ones); a free slot means a new event,
+//! which is appended and its slot taken in the recent table. Only when the slot is taken
+//! is the stored `(source, id)` read back: the same event is a duplicate, another one (a
+//! 64-bit collision) moves on to the next slot. A batch from ingest goes through
+//! [`append`](super::append), which writes the events that are certainly new many per
+//! statement and hands only the others to [`Writer::put`].
 
 use std::fmt::Display;
 
@@ -71,7 +73,7 @@ impl<'t> Writer<'t> {
     }
 
     /// [`put`](Self::put), looking from slot `key` on (a test can make two events meet).
-    fn put_from(&mut self, row: &NewRow<'_>, mut key: i64) -> rusqlite::Result<Option<i64>> {
+    pub(super) fn put_from(&mut self, row: &NewRow<'_>, mut key: i64) -> rusqlite::Result<Option<i64>> {
         loop {
             let Some(holder) = self.slot.query_row([key], |r| r.get::<_, i64>(0)).optional()? else { break };
             let same: bool = self.holder.query_row(params![holder, row.source, row.id], |r| r.get(0))?;
@@ -126,14 +128,16 @@ fn json_text<V: Display>(pairs: &[(String, V)]) -> Result<String, String> {
 /// thread only writes.
 #[derive(Clone)]
 pub(super) struct Prepared {
-    source: String,
-    id: String,
-    customer: String,
-    event_type: String,
-    time_ms: i64,
-    numbers: String,
-    strings: String,
-    kafka: Option<(std::sync::Arc<str>, i32, i64)>,
+    /// The first slot of `(source, id)`, hashed here rather than on the writer's thread.
+    pub key: i64,
+    pub source: String,
+    pub id: String,
+    pub customer: String,
+    pub event_type: String,
+    pub time_ms: i64,
+    pub numbers: String,
+    pub strings: String,
+    pub kafka: Option<(std::sync::Arc<str>, i32, i64)>,
 }
 
 /// A batch of events in the form the embedded store writes, shared with the database
@@ -158,6 +162,7 @@ impl EventBatch for Batch {
         let numbers = json_text(&e.numbers).map_err(unstorable)?;
         let strings = json_text(&e.strings).map_err(unstorable)?;
         Arc::make_mut(&mut self.0).push(Prepared {
+            key: event_key::of(&e.source, &e.id),
             source: e.source.clone(),
             id: e.id.clone(),
             customer: e.customer.as_str().to_owned(),
@@ -182,37 +187,12 @@ pub(super) fn written(tx: &Transaction<'_>, appended: Appended) -> rusqlite::Res
     event_key::merge_when_due(tx, appended.rows())
 }
 
-/// Writes the batch in one transaction; returns how many were stored already.
+/// Writes the batch in one transaction ([`append`](super::append)); returns how many
+/// were stored already.
 pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[Prepared]) -> Result<u64, StoreError> {
     let now = chrono::Utc::now().timestamp_millis();
     let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
-    let mut duplicates = 0;
-    let mut appended: Option<Appended> = None;
-    {
-        let mut writer = Writer::new(&tx).map_err(StoreError::sqlite("preparing the insert"))?;
-        for e in events {
-            let row = NewRow {
-                source: &e.source,
-                id: &e.id,
-                customer: &e.customer,
-                event_type: &e.event_type,
-                time_ms: e.time_ms,
-                numbers: &e.numbers,
-                strings: &e.strings,
-                ingested_at_ms: now,
-                kafka: e.kafka.as_ref().map(|(t, p, o)| (&**t, *p, *o)),
-            };
-            let new = writer
-                .put(&row)
-                .map_err(|err| StoreError::sqlite(format!("inserting event ({}, {})", e.source, e.id))(err))?;
-            match new {
-                Some(r) => {
-                    Appended::extend(&mut appended, r, row.time_ms);
-                }
-                None => duplicates += 1,
-            }
-        }
-    }
+    let (appended, duplicates) = super::append::write(&tx, events, now)?;
     if let Some(appended) = appended {
         written(&tx, appended).map_err(StoreError::sqlite("recording the rows written"))?;
     }

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod aggregate;
+mod append;
 mod blocks;
 mod event_key;
 mod events;
