@@ -71,7 +71,7 @@ fn embedded_migrations_run_once_even_when_two_processes_open_together() {
 }
 
 /// The embedded store's migrations in all.
-const LAST_EMBEDDED: i64 = 10;
+const LAST_EMBEDDED: i64 = 11;
 
 fn rusqlite_version(path: &std::path::Path) -> i64 {
     let conn = rusqlite::Connection::open(path).unwrap();
@@ -343,7 +343,9 @@ async fn embedded_migration_10_drops_the_raw_data_where_it_is() {
         .unwrap()
         .into()
     };
-    // The first form of 9 differed only by the column: events stored now, then given it.
+    // The first form of 9 differed only by the column: events stored now, then given it,
+    // with their keys where 9 and 10 kept them (recent, in a table of their own), so
+    // migration 11 is run on them too.
     let store = EmbeddedStore::open(&path).unwrap();
     assert_eq!(store.insert_events_counted(&[event("e1"), event("e2")]).await.unwrap(), Some(0));
     drop(store);
@@ -352,6 +354,11 @@ async fn embedded_migration_10_drops_the_raw_data_where_it_is() {
         conn.execute_batch(
             "ALTER TABLE usage_events ADD COLUMN data TEXT NOT NULL DEFAULT '{}';
              UPDATE usage_events SET data = '{\"model\":\"small\",\"tokens\":3}';
+             CREATE TABLE usage_keys_recent (key INTEGER PRIMARY KEY, row INTEGER NOT NULL);
+             INSERT INTO usage_keys_recent (key, row) SELECT key, row FROM usage_events;
+             CREATE TABLE usage_keys_pending (rows INTEGER NOT NULL);
+             INSERT INTO usage_keys_pending (rows) SELECT count(*) FROM usage_events;
+             DROP TABLE usage_keys_merged;
              PRAGMA user_version = 9;",
         )
         .unwrap();

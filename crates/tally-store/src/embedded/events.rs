@@ -1,36 +1,34 @@
 //! Writing usage events into the embedded store: appended in arrival order, deduplicated
 //! through the compact key of `(source, id)` ([`event_key`](super::event_key)).
 //!
-//! [`Writer::put`] is the exact row-at-a-time path: one statement looks the slot up in
-//! both key tables (the recent keys and the merged ones); a free slot means a new event,
-//! which is appended and its slot taken in the recent table. Only when the slot is taken
-//! is the stored `(source, id)` read back: the same event is a duplicate, another one (a
-//! 64-bit collision) moves on to the next slot. A batch from ingest goes through
-//! [`append`](super::append), which writes the events that are certainly new many per
-//! statement and hands only the others to [`Writer::put`].
+//! [`Writer::put_from`] is the exact row-at-a-time path: a slot is looked up among the
+//! keys this transaction took, the recent keys in memory and the merged table; a free
+//! slot means a new event, which is appended under the next row number. Only when the
+//! slot is taken is the stored `(source, id)` read back: the same event is a duplicate,
+//! another one (a 64-bit collision) moves on to the next slot. A batch from ingest goes
+//! through [`append`](super::append), which writes the events that are certainly new
+//! many per statement and hands only the others to the writer.
 
 use std::fmt::Display;
 
 use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 use serde::{Serialize, Serializer};
 
-use super::blocks::{self, Appended};
-use super::event_key;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
+
+use super::blocks;
+use super::event_key::{self, RecentKeys};
 
 use crate::{EventBatch, IncomingEvent, StoreError};
 
-/// The append of one row.
-const INSERT: &str = "INSERT INTO usage_events (key, source, id, customer, event_type, time_ms, \
+/// The append of one row, under its row number.
+const INSERT: &str = "INSERT OR ROLLBACK INTO usage_events (row, key, source, id, customer, event_type, time_ms, \
      numbers, strings, ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING row";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
-/// Taking a slot for a new row.
-const TAKE: &str = "INSERT INTO usage_keys_recent (key, row) VALUES (?1, ?2)";
-
-/// The row holding a slot, if any (the two tables never share a key).
-const SLOT: &str =
-    "SELECT row FROM usage_keys_recent WHERE key = ?1 UNION ALL SELECT row FROM usage_keys WHERE key = ?1";
+/// The row holding a merged slot, if any.
+const MERGED: &str = "SELECT row FROM usage_keys WHERE key = ?1";
 
 /// Whether a row is the event `(source, id)`.
 const HOLDER: &str = "SELECT source = ?2 AND id = ?3 FROM usage_events WHERE row = ?1";
@@ -48,34 +46,52 @@ pub(super) struct NewRow<'a> {
     pub kafka: Option<(&'a str, i32, i64)>,
 }
 
-/// The statements of [`put`](Writer::put), prepared once per transaction.
-pub(super) struct Writer<'t> {
-    slot: CachedStatement<'t>,
+/// The row-at-a-time writer of one transaction: its statements, the next row number,
+/// and the slots it took.
+pub(super) struct Writer<'t, 'k> {
+    merged: CachedStatement<'t>,
     holder: CachedStatement<'t>,
     insert: CachedStatement<'t>,
-    take: CachedStatement<'t>,
+    recent: &'k RecentKeys,
+    next_row: i64,
+    taken: FxHashMap<i64, i64>,
 }
 
-impl<'t> Writer<'t> {
-    pub(super) fn new(tx: &'t Transaction<'_>) -> rusqlite::Result<Writer<'t>> {
+impl<'t, 'k> Writer<'t, 'k> {
+    /// A writer appending after `last_row`, which sees the slots in `recent` and
+    /// `taken` (those of this transaction's rows written before it) beside the merged.
+    pub(super) fn new(
+        tx: &'t Transaction<'_>,
+        recent: &'k RecentKeys,
+        last_row: i64,
+        taken: FxHashMap<i64, i64>,
+    ) -> rusqlite::Result<Writer<'t, 'k>> {
         Ok(Writer {
-            slot: tx.prepare_cached(SLOT)?,
+            merged: tx.prepare_cached(MERGED)?,
             holder: tx.prepare_cached(HOLDER)?,
             insert: tx.prepare_cached(INSERT)?,
-            take: tx.prepare_cached(TAKE)?,
+            recent,
+            next_row: last_row + 1,
+            taken,
         })
     }
 
-    /// Stores `row` unless `(source, id)` is stored already; the new row's number, or
-    /// `None` for a duplicate.
-    pub(super) fn put(&mut self, row: &NewRow<'_>) -> rusqlite::Result<Option<i64>> {
-        self.put_from(row, event_key::of(row.source, row.id))
+    /// The slots this transaction took, and the last row it wrote.
+    pub(super) fn finish(self) -> (FxHashMap<i64, i64>, i64) {
+        (self.taken, self.next_row - 1)
     }
 
-    /// [`put`](Self::put), looking from slot `key` on (a test can make two events meet).
+    fn holder_of(&mut self, key: i64) -> rusqlite::Result<Option<i64>> {
+        if let Some(row) = self.taken.get(&key).copied().or_else(|| self.recent.get(key)) {
+            return Ok(Some(row));
+        }
+        self.merged.query_row([key], |r| r.get(0)).optional()
+    }
+
+    /// Stores `row` unless `(source, id)` is stored already, looking from slot `key`
+    /// on; the new row's number, or `None` for a duplicate.
     pub(super) fn put_from(&mut self, row: &NewRow<'_>, mut key: i64) -> rusqlite::Result<Option<i64>> {
-        loop {
-            let Some(holder) = self.slot.query_row([key], |r| r.get::<_, i64>(0)).optional()? else { break };
+        while let Some(holder) = self.holder_of(key)? {
             let same: bool = self.holder.query_row(params![holder, row.source, row.id], |r| r.get(0))?;
             if same {
                 return Ok(None);
@@ -83,25 +99,24 @@ impl<'t> Writer<'t> {
             // Another event holds the slot: the next one.
             key = event_key::probe(key);
         }
-        let kafka = row.kafka;
-        let new = self.insert.query_row(
-            params![
-                key,
-                row.source,
-                row.id,
-                row.customer,
-                row.event_type,
-                row.time_ms,
-                row.numbers,
-                row.strings,
-                row.ingested_at_ms,
-                kafka.map(|k| k.0),
-                kafka.map(|k| k.1),
-                kafka.map(|k| k.2),
-            ],
-            |r| r.get::<_, i64>(0),
-        )?;
-        self.take.execute(params![key, new])?;
+        let (new, kafka) = (self.next_row, row.kafka);
+        self.insert.execute(params![
+            new,
+            key,
+            row.source,
+            row.id,
+            row.customer,
+            row.event_type,
+            row.time_ms,
+            row.numbers,
+            row.strings,
+            row.ingested_at_ms,
+            kafka.map(|k| k.0),
+            kafka.map(|k| k.1),
+            kafka.map(|k| k.2),
+        ])?;
+        self.next_row += 1;
+        self.taken.insert(key, new);
         Ok(Some(new))
     }
 }
@@ -180,97 +195,26 @@ impl EventBatch for Batch {
     }
 }
 
-/// Records rows a write appended: their block range, and their keys toward the next
-/// merge (both in the write's transaction).
-pub(super) fn written(tx: &Transaction<'_>, appended: Appended) -> rusqlite::Result<()> {
-    blocks::record(tx, appended)?;
-    event_key::merge_when_due(tx, appended.rows())
-}
-
-/// Writes the batch in one transaction ([`append`](super::append)); returns how many
-/// were stored already.
-pub(super) fn insert(conn: &mut rusqlite::Connection, events: &[Prepared]) -> Result<u64, StoreError> {
+/// Writes the batch in one immediate transaction ([`append`](super::append)), the
+/// recent keys brought up to the file first and updated once it committed; returns how
+/// many were stored already.
+pub(super) fn insert(
+    conn: &mut rusqlite::Connection,
+    recent: &mut RecentKeys,
+    events: &[Prepared],
+) -> Result<u64, StoreError> {
     let now = chrono::Utc::now().timestamp_millis();
-    let tx = conn.transaction().map_err(StoreError::sqlite("starting a write"))?;
-    let (appended, duplicates) = super::append::write(&tx, events, now)?;
-    if let Some(appended) = appended {
-        written(&tx, appended).map_err(StoreError::sqlite("recording the rows written"))?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(StoreError::sqlite("starting a write"))?;
+    let last = recent.catch_up(&tx).map_err(StoreError::sqlite("reading the recent keys"))?;
+    let written = super::append::write(&tx, recent, last, events, now)?;
+    let mut merged = None;
+    if let Some(appended) = written.appended {
+        blocks::record(&tx, appended).map_err(StoreError::sqlite("recording the rows written"))?;
+        merged = recent.merge_when_due(&tx, written.last_row).map_err(StoreError::sqlite("merging the recent keys"))?;
     }
     tx.commit().map_err(StoreError::sqlite("committing a write"))?;
-    Ok(duplicates)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row<'a>(id: &'a str, time_ms: i64) -> NewRow<'a> {
-        NewRow {
-            source: "gw",
-            id,
-            customer: "acme",
-            event_type: "llm.tokens",
-            time_ms,
-            numbers: r#"{"tokens":"1"}"#,
-            strings: r#"{"tokens":"1"}"#,
-            ingested_at_ms: 0,
-            kafka: None,
-        }
-    }
-
-    /// A 64-bit collision cannot be found by search, so one is made: event `a` is put in
-    /// the slot `b` hashes to. `b` is still stored (in the next slot), and both are still
-    /// recognised when they come again.
-    #[test]
-    fn events_whose_keys_collide_are_both_kept_and_both_deduplicated() {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&mut conn).unwrap();
-        let tx = conn.transaction().unwrap();
-        let b_slot = event_key::of("gw", "b");
-        {
-            let mut w = Writer::new(&tx).unwrap();
-            assert_eq!(w.put_from(&row("a", 1), b_slot).unwrap(), Some(1), "a takes b's slot");
-            assert_eq!(w.put(&row("b", 2)).unwrap(), Some(2), "b is another event: stored, not a duplicate");
-            assert_eq!(w.put(&row("b", 3)).unwrap(), None, "b again is a duplicate");
-            assert_eq!(w.put_from(&row("a", 4), b_slot).unwrap(), None, "a again, from the same slot, is a duplicate");
-            assert_eq!(w.put(&row("c", 5)).unwrap(), Some(3));
-        }
-        // The same once the keys are merged, and then with some recent, some merged.
-        event_key::merge(&tx).unwrap();
-        {
-            let mut w = Writer::new(&tx).unwrap();
-            assert_eq!(w.put(&row("b", 6)).unwrap(), None, "b, merged, is a duplicate");
-            assert_eq!(w.put_from(&row("a", 7), b_slot).unwrap(), None, "a, merged, is a duplicate");
-            assert_eq!(w.put_from(&row("d", 8), b_slot).unwrap(), Some(4), "d meets both: a third slot");
-            assert_eq!(w.put_from(&row("d", 9), b_slot).unwrap(), None, "d, recent, past two merged");
-        }
-        let keys: Vec<(String, i64, i64)> = tx
-            .prepare("SELECT id, key, time_ms FROM usage_events ORDER BY row")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        let c_slot = event_key::of("gw", "c");
-        let third = event_key::probe(event_key::probe(b_slot));
-        assert_eq!(
-            keys,
-            [
-                ("a".into(), b_slot, 1),
-                ("b".into(), event_key::probe(b_slot), 2),
-                ("c".into(), c_slot, 5),
-                ("d".into(), third, 8)
-            ],
-            "the first copy of each is kept"
-        );
-        let slots: Vec<(i64, i64)> = tx
-            .prepare("SELECT key, row FROM usage_keys UNION ALL SELECT key, row FROM usage_keys_recent")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert_eq!(slots.len(), 4, "one slot per stored event: {slots:?}");
-        assert!(slots.contains(&(third, 4)) && slots.contains(&(b_slot, 1)));
-    }
+    recent.committed(written.taken, written.last_row, merged);
+    Ok(written.duplicates)
 }

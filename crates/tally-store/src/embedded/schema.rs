@@ -226,6 +226,18 @@ const MIGRATIONS: &[(&str, &str)] = &[
         // made by the first form of migration 9 has the column (`drop_raw_data`).
         "",
     ),
+    (
+        "the recent keys held by the writer in memory, read from the rows (event_key.rs)",
+        // Every row's slot was in one of the two key tables: all of them are merged now,
+        // and the rows after `up_to_row` (none yet) are the recent ones.
+        r#"
+    INSERT INTO usage_keys (key, row) SELECT key, row FROM usage_keys_recent ORDER BY key;
+    DROP TABLE usage_keys_recent;
+    DROP TABLE usage_keys_pending;
+    CREATE TABLE usage_keys_merged (up_to_row INTEGER NOT NULL);
+    INSERT INTO usage_keys_merged (up_to_row) SELECT coalesce(max(row), 0) FROM usage_events;
+    "#,
+    ),
 ];
 
 /// The migration whose rows `copy_usage` moves into the appended table.
@@ -282,13 +294,17 @@ fn drop_raw_data(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
 }
 
 /// Moves every stored event into the appended table, in time order, each given its
-/// key by the writer ingest uses (a collision of keys is resolved as at ingest).
+/// key by the writer ingest uses (a collision of keys is resolved as at ingest; the old
+/// table's key was `(source, id)`, so there are no duplicates). The slots taken are
+/// held in memory for the copy (16 bytes and a map entry per event, once) and merged at
+/// its end.
 fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     let mut read = tx.prepare(
         "SELECT source, id, customer, event_type, time_ms, numbers, strings, ingested_at_ms, \
          kafka_topic, kafka_partition, kafka_offset FROM usage_events_v1 ORDER BY time_ms, source, id",
     )?;
-    let mut writer = super::events::Writer::new(tx)?;
+    let none = super::event_key::RecentKeys::default();
+    let mut writer = super::events::Writer::new(tx, &none, 0, Default::default())?;
     let mut rows = read.query([])?;
     let mut appended: Option<Appended> = None;
     while let Some(r) = rows.next()? {
@@ -310,18 +326,18 @@ fn copy_usage(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
                 _ => None,
             },
         };
-        if let Some(n) = writer.put(&row)? {
+        if let Some(n) = writer.put_from(&row, super::event_key::of(row.source, row.id))? {
             let grown = Appended::extend(&mut appended, n, row.time_ms);
             if grown.rows() == COPY_BLOCK_ROWS {
                 appended = None;
-                super::events::written(tx, grown)?;
+                super::blocks::record(tx, grown)?;
             }
         }
     }
     if let Some(a) = appended {
-        super::events::written(tx, a)?;
+        super::blocks::record(tx, a)?;
     }
-    super::event_key::merge(tx)
+    tx.execute_batch("INSERT INTO usage_keys (key, row) SELECT key, row FROM usage_events ORDER BY key")
 }
 
 /// Rows of a block of copied events (the copy is in time order, so blocks are narrow).

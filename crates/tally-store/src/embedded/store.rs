@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection};
 use tally_domain::Period;
 
+use super::event_key::RecentKeys;
 use super::{aggregate, blocks, events, schema};
 use crate::{EventBatch, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
@@ -21,6 +22,8 @@ use crate::{EventBatch, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, 
 #[derive(Clone)]
 pub struct EmbeddedStore {
     conn: Arc<Mutex<Connection>>,
+    /// The slots of the rows not merged yet, used only under the lock of `conn`.
+    recent: Arc<Mutex<RecentKeys>>,
     readers: Arc<Readers>,
 }
 
@@ -77,7 +80,11 @@ impl EmbeddedStore {
         retry_busy(|| schema::migrate(&mut conn))
             .map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
         let readers = Readers { path: path.to_owned(), idle: Mutex::new(Vec::new()) };
-        Ok(EmbeddedStore { conn: Arc::new(Mutex::new(conn)), readers: Arc::new(readers) })
+        Ok(EmbeddedStore {
+            conn: Arc::new(Mutex::new(conn)),
+            recent: Arc::new(Mutex::new(RecentKeys::default())),
+            readers: Arc::new(readers),
+        })
     }
 
     /// Runs `f` on a read-only connection of the pool in a blocking thread; it sees
@@ -209,7 +216,13 @@ impl UsageStore for EmbeddedStore {
             return Ok(Some(0));
         }
         let rows = batch.rows();
-        self.with_conn(move |conn| events::insert(conn, &rows)).await.map(Some)
+        let recent = Arc::clone(&self.recent);
+        self.with_conn(move |conn| {
+            let mut recent = recent.lock().map_err(|_| StoreError::Worker("a previous write panicked".into()))?;
+            events::insert(conn, &mut recent, &rows)
+        })
+        .await
+        .map(Some)
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
