@@ -7,13 +7,15 @@
 //! same bytes. The expected totals are computed here, from the generated values and the
 //! catalog's meters, independently of the decoder and the store.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 use tally_domain::{Aggregation, Catalog};
 
 /// What to generate.
@@ -80,6 +82,73 @@ const GPUS: [&str; 3] = ["h100", "a100", "l4"];
 const GPU_CENTS_PER_HOUR: [u64; 3] = [249, 129, 39];
 const REGIONS: [&str; 2] = ["eu-1", "us-east-1"];
 
+/// A valid event as it is written: fields in the order of the JSON (serialized by
+/// derive, not through a `serde_json::Value`, which cost a map per event and object).
+#[derive(Serialize)]
+struct Event<'a> {
+    specversion: &'static str,
+    id: String,
+    source: &'a str,
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    subject: &'a str,
+    time: String,
+    data: &'a Data,
+}
+
+/// The `data` of each kind of generated event.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Data {
+    Tokens {
+        model: &'static str,
+        direction: &'static str,
+        tokens: u32,
+    },
+    Gpu {
+        gpu_type: &'static str,
+        region: &'static str,
+        gpu_seconds: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cost_usd: Option<String>,
+    },
+    Training {
+        session_id: String,
+        gpu_type: &'static str,
+        gpu_hours: serde_json::Number,
+        status: &'static str,
+    },
+}
+
+impl Data {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Data::Tokens { .. } => "llm.tokens",
+            Data::Gpu { .. } => "gpu.usage",
+            Data::Training { .. } => "training.session",
+        }
+    }
+
+    /// The value at a top-level `path` as the store keeps it: strings as they are,
+    /// numbers as their JSON text.
+    fn text(&self, path: &str) -> Option<Cow<'_, str>> {
+        let borrowed = |s: &'static str| Some(Cow::Borrowed(s));
+        match (self, path) {
+            (Data::Tokens { model, .. }, "model") => borrowed(model),
+            (Data::Tokens { direction, .. }, "direction") => borrowed(direction),
+            (Data::Tokens { tokens, .. }, "tokens") => Some(Cow::Owned(tokens.to_string())),
+            (Data::Gpu { gpu_type, .. } | Data::Training { gpu_type, .. }, "gpu_type") => borrowed(gpu_type),
+            (Data::Gpu { region, .. }, "region") => borrowed(region),
+            (Data::Gpu { gpu_seconds, .. }, "gpu_seconds") => Some(Cow::Owned(gpu_seconds.to_string())),
+            (Data::Gpu { cost_usd, .. }, "cost_usd") => cost_usd.as_deref().map(Cow::Borrowed),
+            (Data::Training { session_id, .. }, "session_id") => Some(Cow::Borrowed(session_id)),
+            (Data::Training { gpu_hours, .. }, "gpu_hours") => Some(Cow::Owned(gpu_hours.to_string())),
+            (Data::Training { status, .. }, "status") => borrowed(status),
+            _ => None,
+        }
+    }
+}
+
 impl Generator {
     /// A generator for the catalog's meters (used only for the expected totals).
     pub fn new(config: GenerateConfig, catalog: &Catalog) -> Generator {
@@ -122,70 +191,60 @@ impl Generator {
         let span = (self.config.end - self.config.start).num_milliseconds().max(1);
         let time = self.config.start + TimeDelta::milliseconds(self.rng.random_range(0..span));
         let pick = self.rng.random_range(0..100u32);
-        let (event_type, data) = if pick < 70 {
+        let data = if pick < 70 {
             let tokens = self.rng.random_range(1..5000u32);
-            (
-                "llm.tokens",
-                json!({
-                    "model": MODELS[self.rng.random_range(0..3)],
-                    "direction": DIRECTIONS[self.rng.random_range(0..3)],
-                    "tokens": tokens,
-                }),
-            )
+            Data::Tokens {
+                model: MODELS[self.rng.random_range(0..3)],
+                direction: DIRECTIONS[self.rng.random_range(0..3)],
+                tokens,
+            }
         } else if pick < 90 {
             let seconds = self.rng.random_range(1..3600u32);
             let gpu = self.rng.random_range(0..3);
-            let mut data = json!({
-                "gpu_type": GPUS[gpu],
-                "region": REGIONS[self.rng.random_range(0..2)],
-                "gpu_seconds": seconds,
-            });
-            if self.rng.random_bool(0.5) {
-                // What the GPU-time cost the platform, in cents, as text: exact, never a float.
+            let region = REGIONS[self.rng.random_range(0..2)];
+            // What the GPU-time cost the platform, in cents, as text: exact, never a float.
+            let cost_usd = self.rng.random_bool(0.5).then(|| {
                 let cents = (u64::from(seconds) * GPU_CENTS_PER_HOUR[gpu]).div_ceil(3600);
-                data["cost_usd"] = Value::String(Decimal::new(cents as i64, 2).to_string());
-            }
-            ("gpu.usage", data)
+                Decimal::new(cents as i64, 2).to_string()
+            });
+            Data::Gpu { gpu_type: GPUS[gpu], region, gpu_seconds: seconds, cost_usd }
         } else {
             let hours = Decimal::new(i64::from(self.rng.random_range(1..2000u32)), 2);
-            (
-                "training.session",
-                json!({
-                    "session_id": format!("s-{}", self.rng.random_range(0..50u32)),
-                    "gpu_type": GPUS[self.rng.random_range(0..3)],
-                    "gpu_hours": serde_json::Number::from_string_unchecked(hours.to_string()),
-                    "status": if self.rng.random_bool(0.9) { "completed" } else { "failed" },
-                }),
-            )
+            Data::Training {
+                session_id: format!("s-{}", self.rng.random_range(0..50u32)),
+                gpu_type: GPUS[self.rng.random_range(0..3)],
+                gpu_hours: serde_json::Number::from_string_unchecked(hours.to_string()),
+                status: if self.rng.random_bool(0.9) { "completed" } else { "failed" },
+            }
         };
-        self.account(&customer, event_type, &data);
-        let event = json!({
-            "specversion": "1.0",
-            "id": format!("{n:012}"),
-            "source": self.config.source,
-            "type": event_type,
-            "subject": customer,
-            "time": time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "data": data,
-        });
-        Generated { key: customer, payload: serde_json::to_vec(&event).expect("JSON"), kind: Kind::Valid }
+        self.account(&customer, &data);
+        let event = Event {
+            specversion: "1.0",
+            id: format!("{n:012}"),
+            source: &self.config.source,
+            event_type: data.event_type(),
+            subject: &customer,
+            time: time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            data: &data,
+        };
+        let payload = serde_json::to_vec(&event).expect("JSON");
+        Generated { key: customer, payload, kind: Kind::Valid }
     }
 
-    fn account(&mut self, customer: &str, event_type: &str, data: &Value) {
+    fn account(&mut self, customer: &str, data: &Data) {
+        let event_type = data.event_type();
         for (key, meter_type, aggregation, value) in &self.meters {
             if meter_type != event_type {
                 continue;
             }
             let slot = (customer.to_owned(), key.clone());
-            let read = value.as_deref().and_then(|path| data.get(path));
+            let read = value.as_deref().and_then(|path| data.text(path));
             match (aggregation, read) {
                 (Aggregation::Count, _) => *self.sums.entry(slot).or_default() += Decimal::ONE,
-                (Aggregation::UniqueCount, Some(v)) => {
-                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                    self.uniques.entry(slot).or_default().insert(text);
+                (Aggregation::UniqueCount, Some(text)) => {
+                    self.uniques.entry(slot).or_default().insert(text.into_owned());
                 }
-                (Aggregation::Sum, Some(v)) => {
-                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                (Aggregation::Sum, Some(text)) => {
                     let d: Decimal = text.parse().expect("generated numbers are decimals");
                     *self.sums.entry(slot).or_default() += d;
                 }
