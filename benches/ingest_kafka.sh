@@ -8,6 +8,8 @@
 #   TALLY_BENCH_EVENTS=10000000 benches/ingest_kafka.sh
 #   TALLY_BENCH_BIN_DIR=DIR benches/ingest_kafka.sh   binaries built elsewhere (no build):
 #                                                    runs of two commits, alternated
+#   TALLY_BENCH_CONFIG=FILE benches/ingest_kafka.sh     `tally ingest --config FILE` (e.g. a
+#                                                    consumer property in ingest.kafka.properties)
 #
 # It starts its own broker (tansu, memory engine: the fastest this machine has) and
 # its own ClickHouse on other ports than the test services, and stops them at the end.
@@ -63,7 +65,7 @@ log "end to end: tally ingest --stop-at-end into ClickHouse"
 CH_CPU0=$(cpu_of "$CH_PID")
 KAFKA_CPU0=$(cpu_of "$KAFKA_PID")
 START=$(date +%s.%N)
-/usr/bin/time -f '%M %U %S' -o "$WORK/rss_kib" env TALLY_LOG="${TALLY_BENCH_LOG:-info}" "$BIN/tally" ingest --brokers "$BROKERS" --topic "$TOPIC" \
+/usr/bin/time -f '%M %U %S' -o "$WORK/rss_kib" env TALLY_LOG="${TALLY_BENCH_LOG:-info}" "$BIN/tally" ingest ${TALLY_BENCH_CONFIG:+--config "$TALLY_BENCH_CONFIG"} --brokers "$BROKERS" --topic "$TOPIC" \
   --dead-letter-topic "$TOPIC-dead-letters" --group bench --clickhouse "$CLICKHOUSE" --database tally_bench \
   --stop-at-end 2>"$WORK/ingest.log"
 END=$(date +%s.%N)

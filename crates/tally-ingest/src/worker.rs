@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tally_store::{EventBatch, KafkaOrigin, UsageStore};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
@@ -65,29 +65,7 @@ impl<S: UsageStore + 'static> Worker<S> {
             in_flight: Mutex::new(None),
             ends: Mutex::new(None),
         });
-        let mut client = self.config.client.config();
-        client
-            .set("group.id", &self.config.group)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            // Answer a fetch after 10 ms even when little is new (the default 500 ms
-            // caps a consumer at a few fetches a second on a quiet partition)...
-            .set("fetch.wait.max.ms", "10")
-            // ...hold at most 8 MiB of prefetched messages (the memory bound; enough to
-            // cover a batch write at the broker's pace here)...
-            .set("queued.max.messages.kbytes", "8192")
-            // ...and fetch again 10 ms after that queue was full, not the default 1 s:
-            // the queue fills while a batch is written, and a 1 s pause stalled the
-            // worker for half a batch window (measured: 5.0 s -> 4.4 s for 510k messages).
-            .set("fetch.queue.backoff.ms", "10")
-            .set("session.timeout.ms", "45000")
-            // Statistics carry the consumer lag per partition (tally_ingest_consumer_lag_messages).
-            .set("statistics.interval.ms", "5000")
-            .set("max.poll.interval.ms", "600000");
-        for (k, v) in &self.config.consumer_properties {
-            client.set(k, v);
-        }
+        let client = consumer_config(&self.config);
         let consumer: BaseConsumer<WorkerContext<S>> = client
             .create_with_context(WorkerContext { shared: shared.clone() })
             .map_err(IngestError::kafka("creating the consumer"))?;
@@ -332,5 +310,65 @@ impl<S: UsageStore + 'static> ConsumerContext for WorkerContext<S> {
             Rebalance::Revoke(_) => {}
             Rebalance::Error(err) => tracing::warn!(error = %err, "rebalance failed"),
         }
+    }
+}
+
+/// Properties the worker tunes; a value in the settings (`ingest.kafka.properties`)
+/// wins over each.
+const TUNED: &[(&str, &str)] = &[
+    ("auto.offset.reset", "earliest"),
+    // Answer a fetch after 10 ms even when little is new (the default 500 ms caps a
+    // consumer at a few fetches a second on a quiet partition)...
+    ("fetch.wait.max.ms", "10"),
+    // ...hold at most 8 MiB of prefetched messages (the memory bound; enough to cover a
+    // batch write at the broker's pace here)...
+    ("queued.max.messages.kbytes", "8192"),
+    // ...and fetch again 10 ms after that queue was full, not the default 1 s: the queue
+    // fills while a batch is written, and a 1 s pause stalled the worker for half a batch
+    // window (measured: 5.0 s -> 4.4 s for 510k messages).
+    ("fetch.queue.backoff.ms", "10"),
+    ("session.timeout.ms", "45000"),
+    // Statistics carry the consumer lag per partition (tally_ingest_consumer_lag_messages).
+    ("statistics.interval.ms", "5000"),
+    ("max.poll.interval.ms", "600000"),
+];
+
+/// The consumer's configuration: the client's servers and properties, the tuned
+/// properties the settings do not set, and what exactly-once needs, which no setting
+/// may change (offsets are stored and committed by the worker, after durability).
+fn consumer_config(config: &IngestConfig) -> ClientConfig {
+    let mut client = config.client.config();
+    for (key, value) in TUNED {
+        if !config.client.properties.contains_key(*key) {
+            client.set(*key, *value);
+        }
+    }
+    client.set("group.id", &config.group).set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
+    for (k, v) in &config.consumer_properties {
+        client.set(k, v);
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::KafkaClient;
+
+    /// A tuning property in the settings wins over the worker's; what exactly-once
+    /// needs does not move.
+    #[test]
+    fn settings_tune_the_consumer_but_cannot_turn_on_auto_commit() {
+        let mut config = IngestConfig::new(KafkaClient::new("127.0.0.1:9"), "g", vec!["usage".into()], "dlq");
+        config.client.properties.insert("queued.max.messages.kbytes".into(), "4096".into());
+        config.client.properties.insert("enable.auto.commit".into(), "true".into());
+        config.client.properties.insert("security.protocol".into(), "SSL".into());
+        let client = consumer_config(&config);
+        assert_eq!(client.get("queued.max.messages.kbytes"), Some("4096"));
+        assert_eq!(client.get("fetch.wait.max.ms"), Some("10"), "tuned where the settings are silent");
+        assert_eq!(client.get("security.protocol"), Some("SSL"));
+        assert_eq!(client.get("enable.auto.commit"), Some("false"));
+        assert_eq!(client.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(client.get("group.id"), Some(config.group.as_str()));
     }
 }
