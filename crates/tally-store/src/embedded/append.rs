@@ -61,8 +61,9 @@ pub(super) struct Written {
     pub last_row: i64,
 }
 
-/// An `INSERT` of `rows` rows.
-fn insert_sql(rows: usize) -> String {
+/// An `INSERT` of `rows` rows (one for the row-at-a-time writer), each under its row
+/// number, the parameters in the order of [`COLUMNS`].
+pub(super) fn insert_sql(rows: usize) -> String {
     let one = format!("({})", vec!["?"; 13].join(", "));
     format!("INSERT OR ROLLBACK INTO usage_events {COLUMNS} VALUES {}", vec![one; rows].join(", "))
 }

@@ -22,11 +22,6 @@ use super::event_key::{self, RecentKeys};
 
 use crate::{EventBatch, IncomingEvent, StoreError};
 
-/// The append of one row, under its row number.
-const INSERT: &str = "INSERT OR ROLLBACK INTO usage_events (row, key, source, id, customer, event_type, time_ms, \
-     numbers, strings, ingested_at_ms, kafka_topic, kafka_partition, kafka_offset) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-
 /// The row holding a merged slot, if any.
 const MERGED: &str = "SELECT row FROM usage_keys WHERE key = ?1";
 
@@ -69,7 +64,7 @@ impl<'t, 'k> Writer<'t, 'k> {
         Ok(Writer {
             merged: tx.prepare_cached(MERGED)?,
             holder: tx.prepare_cached(HOLDER)?,
-            insert: tx.prepare_cached(INSERT)?,
+            insert: tx.prepare_cached(&super::append::insert_sql(1))?,
             recent,
             next_row: last_row + 1,
             taken,

@@ -21,10 +21,15 @@ use crate::{EventBatch, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, 
 /// Usage in one SQLite file. Cheap to clone; clones share the connections.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    conn: Arc<Mutex<Connection>>,
-    /// The slots of the rows not merged yet, used only under the lock of `conn`.
-    recent: Arc<Mutex<RecentKeys>>,
+    writer: Arc<Mutex<WriteSide>>,
     readers: Arc<Readers>,
+}
+
+/// The writer connection, and the slots of the rows not merged yet that only its writes
+/// read and change.
+struct WriteSide {
+    conn: Connection,
+    recent: RecentKeys,
 }
 
 /// Read-only connections not in use right now.
@@ -80,11 +85,8 @@ impl EmbeddedStore {
         retry_busy(|| schema::migrate(&mut conn))
             .map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
         let readers = Readers { path: path.to_owned(), idle: Mutex::new(Vec::new()) };
-        Ok(EmbeddedStore {
-            conn: Arc::new(Mutex::new(conn)),
-            recent: Arc::new(Mutex::new(RecentKeys::default())),
-            readers: Arc::new(readers),
-        })
+        let writer = WriteSide { conn, recent: RecentKeys::default() };
+        Ok(EmbeddedStore { writer: Arc::new(Mutex::new(writer)), readers: Arc::new(readers) })
     }
 
     /// Runs `f` on a read-only connection of the pool in a blocking thread; it sees
@@ -109,10 +111,19 @@ impl EmbeddedStore {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = Arc::clone(&self.conn);
+        self.with_writer(move |conn, _| f(conn)).await
+    }
+
+    /// Runs `f` on the connection and the recent keys in a blocking thread.
+    async fn with_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection, &mut RecentKeys) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let writer = Arc::clone(&self.writer);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Worker("a previous operation panicked".into()))?;
-            f(&mut guard)
+            let mut guard = writer.lock().map_err(|_| StoreError::Worker("a previous operation panicked".into()))?;
+            let WriteSide { conn, recent } = &mut *guard;
+            f(conn, recent)
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?
@@ -216,13 +227,7 @@ impl UsageStore for EmbeddedStore {
             return Ok(Some(0));
         }
         let rows = batch.rows();
-        let recent = Arc::clone(&self.recent);
-        self.with_conn(move |conn| {
-            let mut recent = recent.lock().map_err(|_| StoreError::Worker("a previous write panicked".into()))?;
-            events::insert(conn, &mut recent, &rows)
-        })
-        .await
-        .map(Some)
+        self.with_writer(move |conn, recent| events::insert(conn, recent, &rows)).await.map(Some)
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
