@@ -179,7 +179,7 @@ async fn main() {
     let start: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
     let period = Period::new(start, "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
     let items = catalog_items();
-    let query = UsageQuery { period, customer: None, items: items.clone() };
+    let query = UsageQuery { period, customer: None, customers: None, items: items.clone() };
 
     if std::env::var_os("TALLY_BENCH_INSERT_ONLY").is_some() {
         let chunks: Vec<Vec<IncomingEvent>> = generate(total, customers, start, 7).into_iter().collect();

@@ -54,6 +54,7 @@ pub async fn usage(
     let query = UsageQuery {
         period,
         customer: Some(customer.clone()),
+        customers: None,
         items: vec![UsageItem { meter: meter.clone(), filter: Default::default(), group_by: group_by.clone() }],
     };
     let rows = api.store.aggregate(&query).await.map_err(ApiError::store)?;

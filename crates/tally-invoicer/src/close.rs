@@ -206,7 +206,8 @@ where
     let wanted = work.iter().flat_map(|w| {
         std::iter::once(w.index)
             .chain(w.late.iter().copied())
-            .flat_map(|index| w.subscription.spans(&w.cycle.period(index)).into_iter().map(|(plan, span)| (span, plan)))
+            .flat_map(|index| w.subscription.spans(&w.cycle.period(index)))
+            .map(|(plan, span)| (span, plan, w.customer.id.clone()))
     });
     let wanted: Vec<_> = wanted.collect();
     // The documents that can still matter: the period before each one to close (its
@@ -366,7 +367,7 @@ where
             continue;
         }
         let spans = subscription.spans(&period);
-        let wanted: Vec<_> = spans.iter().map(|(plan, span)| (*span, plan.clone())).collect();
+        let wanted: Vec<_> = spans.iter().map(|(plan, span)| (*span, plan.clone(), customer.clone())).collect();
         let usage = UsageBook::read(store, catalog, wanted, Some(customer)).await?;
         let period_usage: Vec<_> = spans.iter().map(|(plan, span)| usage.get(span, plan, customer)).collect();
         let docs: Vec<Invoice> =

@@ -117,11 +117,26 @@ where
     let days = local_days(&span, customer.timezone);
     let mut queries: Vec<UsageQuery> = days
         .iter()
-        .map(|day| UsageQuery { period: *day, customer: Some(customer.id.clone()), items: vec![item.clone()] })
+        .map(|day| UsageQuery {
+            period: *day,
+            customer: Some(customer.id.clone()),
+            customers: None,
+            items: vec![item.clone()],
+        })
         .collect();
-    queries.push(UsageQuery { period: span, customer: Some(customer.id.clone()), items: vec![item.clone()] });
+    queries.push(UsageQuery {
+        period: span,
+        customer: Some(customer.id.clone()),
+        customers: None,
+        items: vec![item.clone()],
+    });
     let grouped = UsageItem { group_by: by.clone(), ..item.clone() };
-    queries.push(UsageQuery { period: span, customer: Some(customer.id.clone()), items: vec![grouped] });
+    queries.push(UsageQuery {
+        period: span,
+        customer: Some(customer.id.clone()),
+        customers: None,
+        items: vec![grouped],
+    });
     let mut answers = store.aggregate_many(&queries).await?;
     let by_dimension = answers.pop().unwrap_or_default();
     let total = answers.pop().map(|rows| quantity(&rows)).unwrap_or_default();

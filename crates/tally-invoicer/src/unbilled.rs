@@ -111,7 +111,7 @@ where
             [Look::Outside(c)] | [Look::Inside(c, _)] => Some(c.clone()),
             _ => None,
         };
-        queries.push(UsageQuery { period, customer: only, items: items.clone() });
+        queries.push(UsageQuery { period, customer: only, customers: None, items: items.clone() });
         looks.push(wanted);
     }
     let answers = store.aggregate_many(&queries).await?;

@@ -1,7 +1,8 @@
 //! Reading usage for many invoices at once: one store query per distinct (period part,
-//! plan), for every customer, items being the plan's charges.
+//! plan), for the customers on that plan then, items being the plan's charges.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use tally_domain::{Catalog, CustomerId, Period, PlanKey};
 use tally_rating::ChargeUsage;
@@ -16,22 +17,23 @@ pub(crate) struct UsageBook {
 }
 
 impl UsageBook {
-    /// Aggregates every `(span, plan)` asked for, one query each for all customers, all
-    /// handed to the store at once.
+    /// Aggregates every `(span, plan)` asked for, one query each, all handed to the
+    /// store at once. Each query asks only for the customers that wanted it (with
+    /// `customer`, for that one customer).
     pub(crate) async fn read<S: UsageStore>(
         store: &S,
         catalog: &Catalog,
-        wanted: impl IntoIterator<Item = (Period, PlanKey)>,
+        wanted: impl IntoIterator<Item = (Period, PlanKey, CustomerId)>,
         customer: Option<&CustomerId>,
     ) -> Result<UsageBook, InvoicerError> {
         let mut book = UsageBook::default();
-        let wanted: std::collections::BTreeSet<(i64, i64, PlanKey)> = wanted
-            .into_iter()
-            .map(|(p, plan)| (p.start().timestamp_millis(), p.end().timestamp_millis(), plan))
-            .collect();
+        let mut spans: BTreeMap<(i64, i64, PlanKey), BTreeSet<CustomerId>> = BTreeMap::new();
+        for (p, plan, who) in wanted {
+            spans.entry((p.start().timestamp_millis(), p.end().timestamp_millis(), plan)).or_default().insert(who);
+        }
         let mut asked = Vec::new();
         let mut queries = Vec::new();
-        for (start, end, plan_key) in wanted {
+        for ((start, end, plan_key), customers) in spans {
             let period = Period::new(
                 chrono::DateTime::from_timestamp_millis(start).unwrap_or_default(),
                 chrono::DateTime::from_timestamp_millis(end).unwrap_or_default(),
@@ -47,7 +49,8 @@ impl UsageBook {
                     UsageItem { meter, filter: c.filter.clone(), group_by: c.group_by.clone() }
                 })
                 .collect();
-            queries.push(UsageQuery { period, customer: customer.cloned(), items });
+            let customers = customer.is_none().then(|| Arc::new(customers));
+            queries.push(UsageQuery { period, customer: customer.cloned(), customers, items });
             asked.push((period, plan_key, plan));
         }
         let answers = store.aggregate_many(&queries).await?;

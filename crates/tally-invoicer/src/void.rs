@@ -302,7 +302,8 @@ where
             late.push(key);
         }
     }
-    let wanted: Vec<_> = spans.iter().chain(late.iter()).map(|(plan, span)| (*span, plan.clone())).collect();
+    let wanted: Vec<_> =
+        spans.iter().chain(late.iter()).map(|(plan, span)| (*span, plan.clone(), customer.id.clone())).collect();
     let usage = UsageBook::read(store, catalog, wanted, Some(&customer.id)).await?;
     // The revision itself, written by a concurrent void of the same invoice, is not
     // something this period was billed by: leaving it out makes every void compose the

@@ -5,8 +5,9 @@
 #[macro_use]
 mod both_stores;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -75,7 +76,7 @@ fn sum_of_tokens() -> Vec<UsageItem> {
 }
 
 fn query(items: Vec<UsageItem>) -> UsageQuery {
-    UsageQuery { period: november(), customer: None, items }
+    UsageQuery { period: november(), customer: None, customers: None, items }
 }
 
 /// Rows as (customer, item, "k=v,k=v", quantity) for compact assertions.
@@ -180,8 +181,44 @@ async fn one_customer_or_all_customers(store: &impl UsageStore) {
     let items = sum_of_tokens();
     let all = store.aggregate(&query(items.clone())).await.unwrap();
     assert_eq!(all.len(), 3);
-    let one = store.aggregate(&UsageQuery { customer: Some(CustomerId::new("beta")), ..query(items) }).await.unwrap();
+    let one =
+        store.aggregate(&UsageQuery { customer: Some(CustomerId::new("beta")), ..query(items.clone()) }).await.unwrap();
     assert_eq!(table(one), vec![row("beta", 0, "", "20")]);
+
+    // A set of customers (the invoicer's per-plan queries), named in the SQL when short
+    // and filtered after reading when long (ClickHouse), answered in one shared scan
+    // (embedded): each query gets exactly its customers' rows.
+    let set = |names: &[&str], padding: usize| {
+        let mut set: BTreeSet<CustomerId> = names.iter().map(|n| CustomerId::new(*n)).collect();
+        set.extend((0..padding).map(|i| CustomerId::new(format!("nobody-{i:05}"))));
+        Some(Arc::new(set))
+    };
+    let of = |customers| UsageQuery { customers, ..query(items.clone()) };
+    let queries = [
+        of(set(&["acme", "gamma"], 0)),
+        of(set(&["beta", "gamma"], 1_500)),
+        of(set(&[], 0)),
+        of(set(&["nobody"], 0)),
+        query(items.clone()),
+        UsageQuery { customer: Some(CustomerId::new("beta")), ..of(set(&["acme"], 0)) },
+        UsageQuery { customer: Some(CustomerId::new("acme")), ..of(set(&["acme"], 0)) },
+    ];
+    let expected = [
+        vec![row("acme", 0, "", "10"), row("gamma", 0, "", "30")],
+        vec![row("beta", 0, "", "20"), row("gamma", 0, "", "30")],
+        vec![],
+        vec![],
+        vec![row("acme", 0, "", "10"), row("beta", 0, "", "20"), row("gamma", 0, "", "30")],
+        vec![],
+        vec![row("acme", 0, "", "10")],
+    ];
+    let many = store.aggregate_many(&queries).await.unwrap();
+    for (i, (rows, expected)) in many.into_iter().zip(&expected).enumerate() {
+        assert_eq!(&table(rows), expected, "query {i} of aggregate_many");
+    }
+    for (i, (query, expected)) in queries.iter().zip(&expected).enumerate() {
+        assert_eq!(&table(store.aggregate(query).await.unwrap()), expected, "query {i} alone");
+    }
 }
 
 /// The ClickHouse client reads `?` as a bind placeholder anywhere in the SQL text: a

@@ -80,6 +80,7 @@ async fn a_killed_writer_loses_nothing_it_acknowledged() {
     let query = UsageQuery {
         period: Period::new("2026-11-01T00:00:00Z".parse().unwrap(), "2026-12-01T00:00:00Z".parse().unwrap()).unwrap(),
         customer: None,
+        customers: None,
         items: vec![UsageItem { meter, filter: Default::default(), group_by: vec![] }],
     };
     let rows = store.aggregate(&query).await.unwrap();

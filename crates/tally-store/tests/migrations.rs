@@ -212,6 +212,7 @@ async fn embedded_migration_9_keeps_usage_readable_and_deduplicated() {
     let query = UsageQuery {
         period: november,
         customer: None,
+        customers: None,
         items: vec![UsageItem { meter, filter: Default::default(), group_by: vec!["model".into()] }],
     };
     let sums = |rows: Vec<tally_store::UsageAggregate>| {
@@ -312,6 +313,7 @@ async fn clickhouse_migration_9_drops_the_raw_data_and_keeps_usage_readable() {
     let query = UsageQuery {
         period: november,
         customer: None,
+        customers: None,
         items: vec![UsageItem { meter, filter: Default::default(), group_by: vec!["model".into()] }],
     };
     let mut sums: Vec<String> =

@@ -180,7 +180,7 @@ impl UsageStore for ClickHouseStore {
 impl ClickHouseStore {
     /// Runs the query in one scan, with or without `FINAL`.
     async fn read(&self, query: &UsageQuery, final_read: bool) -> Result<Vec<UsageAggregate>, StoreError> {
-        if query.items.is_empty() {
+        if query.items.is_empty() || query.customers.as_ref().is_some_and(|set| set.is_empty()) {
             return Ok(Vec::new());
         }
         let sql = billing_query::sql(query, final_read);
@@ -188,7 +188,7 @@ impl ClickHouseStore {
         let rows: Vec<ScanRow> =
             self.client.query(&sql).fetch_all().await.map_err(StoreError::clickhouse("running the billing query"))?;
         let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
+        for row in rows.into_iter().filter(|row| query.wants(&row.customer)) {
             out.extend(billing_query::to_aggregate(row, query)?);
         }
         Ok(crate::query::sort_aggregates(out))

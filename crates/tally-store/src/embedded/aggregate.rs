@@ -194,22 +194,61 @@ fn step(acc: &mut Acc, item: &UsageItem, row: &Row<'_>, context: &str) -> Result
     Ok(())
 }
 
+/// Which queries a row can belong to, by its customer: a query for every customer is
+/// open to all rows; one for a customer or a set of them is reached only by theirs. The
+/// invoicer asks one query per period part and plan, so a row is handed to the queries
+/// of its own customer's plan, not to every plan's (that was most of a close's scan).
+struct Routes<'q> {
+    open: Vec<usize>,
+    by_customer: FxHashMap<&'q str, Vec<usize>>,
+}
+
+impl<'q> Routes<'q> {
+    fn new(queries: &'q [UsageQuery]) -> Routes<'q> {
+        let mut routes = Routes { open: Vec::new(), by_customer: FxHashMap::default() };
+        for (q, query) in queries.iter().enumerate() {
+            match (&query.customer, &query.customers) {
+                (None, None) => routes.open.push(q),
+                (Some(one), _) if query.wants(one.as_str()) => {
+                    routes.by_customer.entry(one.as_str()).or_default().push(q)
+                }
+                (Some(_), _) => {} // a customer outside its own set: nothing is asked
+                (None, Some(set)) => {
+                    for customer in set.iter() {
+                        routes.by_customer.entry(customer.as_str()).or_default().push(q);
+                    }
+                }
+            }
+        }
+        routes
+    }
+
+    fn of<'r>(&'r self, customer: &str) -> impl Iterator<Item = usize> + 'r {
+        self.open.iter().chain(self.by_customer.get(customer).into_iter().flatten()).copied()
+    }
+}
+
 /// Hands one stored row to every query and item it belongs to.
-fn fold_row(raw: &rusqlite::Row<'_>, queries: &[UsageQuery], scan: &mut Scan, context: &str) -> Result<(), StoreError> {
+fn fold_row(
+    raw: &rusqlite::Row<'_>,
+    queries: &[UsageQuery],
+    routes: &Routes<'_>,
+    scan: &mut Scan,
+    context: &str,
+) -> Result<(), StoreError> {
     let get_str = |i: usize| raw.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
     let customer = get_str(0).map_err(StoreError::sqlite(context))?;
     let event_type = get_str(1).map_err(StoreError::sqlite(context))?;
     let time_ms: i64 = raw.get(2).map_err(StoreError::sqlite(context))?;
     let corrupt = |e: serde_json::Error| StoreError::Corrupt { context: context.to_owned(), message: e.to_string() };
     let mut row: Option<Row<'_>> = None;
-    for (q, query) in queries.iter().enumerate() {
+    for q in routes.of(customer) {
+        let query = &queries[q];
         let t = query.period;
         if time_ms < t.start().timestamp_millis() || time_ms >= t.end().timestamp_millis() {
             continue;
         }
-        if query.customer.as_ref().is_some_and(|c| c.as_str() != customer) {
-            continue;
-        }
+        debug_assert!(query.wants(customer), "routed to a query that does not ask for its customer");
         for (i, item) in query.items.iter().enumerate() {
             if item.meter.event_type != event_type {
                 continue;
@@ -271,12 +310,13 @@ pub(crate) fn run_many(conn: &Connection, queries: &[UsageQuery]) -> Result<Vec<
         sql.push_str(&format!(" AND customer = ?{}", params.len()));
     }
     let mut scan = Scan::default();
+    let routes = Routes::new(queries);
     let mut stmt = conn.prepare(&sql).map_err(StoreError::sqlite(context))?;
     for (first, last) in blocks::ranges(conn, start_ms, end_ms).map_err(StoreError::sqlite(context))? {
         (params[0], params[1]) = (Value::Integer(first), Value::Integer(last));
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(StoreError::sqlite(context))?;
         while let Some(raw) = rows.next().map_err(StoreError::sqlite(context))? {
-            fold_row(raw, queries, &mut scan, context)?;
+            fold_row(raw, queries, &routes, &mut scan, context)?;
         }
     }
     for ((q, customer, item, groups), acc) in scan.accs {

@@ -177,7 +177,7 @@ pub async fn billed(store: &ClickHouseStore, period: Period) -> BTreeMap<(String
         .iter()
         .map(|m| UsageItem { meter: m.clone(), filter: BTreeMap::new(), group_by: vec![] })
         .collect();
-    let query = UsageQuery { period, customer: None::<CustomerId>, items };
+    let query = UsageQuery { period, customer: None::<CustomerId>, customers: None, items };
     let rows = store.aggregate(&query).await.expect("aggregate");
     rows.into_iter()
         .map(|r| ((r.customer.to_string(), query.items[r.item].meter.key.to_string()), r.quantity.normalize()))

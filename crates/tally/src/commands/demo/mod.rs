@@ -36,7 +36,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Distinct valid events to generate (duplicates and malformed ones come on top);
-    /// the default takes about 25 s on 2 cores, embedded.
+    /// the default takes 5-11 s on 2 cores, embedded.
     #[arg(long, default_value_t = 500_000)]
     events: u64,
     /// Customers.
