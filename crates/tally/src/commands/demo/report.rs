@@ -165,11 +165,15 @@ pub fn write_invoices(
     for doc in &documents {
         by_subscription.entry(doc.subscription.as_str()).or_default().push(doc.clone());
     }
-    let mut no_pdf: Vec<(String, String)> = Vec::new();
-    for (record, invoice) in records.iter().zip(&documents) {
+    // Each invoice's files are independent: written on every core, in contiguous
+    // chunks (a PDF is most of the time; 300 of them were about half a second on one).
+    let write_one = |record: &InvoiceRecord,
+                     invoice: &tally_invoicing::Invoice|
+     -> anyhow::Result<Option<(String, String)>> {
         let name = record.number.clone().unwrap_or_else(|| record.id.replace(['@', ':'], "_"));
         let json = serde_json::to_string_pretty(invoice)? + "\n";
         std::fs::write(dir.join(format!("{name}.json")), json).with_context(|| format!("writing invoice {name}"))?;
+        let mut no_pdf = None;
         if let Some(customer) = by_id.get(invoice.customer.as_str()) {
             let siblings = by_subscription.get(invoice.subscription.as_str()).map_or(&[][..], Vec::as_slice);
             let trail = tally_invoicing::Trail::of(invoice, siblings);
@@ -179,10 +183,25 @@ pub fn write_invoices(
             match tally_pdf::pdf(&sheet, fonts) {
                 Ok(pdf) => std::fs::write(dir.join(format!("{name}.pdf")), pdf)
                     .with_context(|| format!("writing invoice {name}"))?,
-                Err(e) => no_pdf.push((name.clone(), e.to_string())),
+                Err(e) => no_pdf = Some((name.clone(), e.to_string())),
             }
         }
         bar.inc(1);
+        Ok(no_pdf)
+    };
+    let pairs: Vec<(&InvoiceRecord, &tally_invoicing::Invoice)> = records.iter().zip(&documents).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let chunk = pairs.len().div_ceil(threads).max(1);
+    let written: Vec<anyhow::Result<Vec<(String, String)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pairs
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().filter_map(|(r, i)| write_one(r, i).transpose()).collect()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    let mut no_pdf: Vec<(String, String)> = Vec::new();
+    for part in written {
+        no_pdf.extend(part?);
     }
     bar.finish_and_clear();
     // A machine without a CJK font cannot draw the Tokyo customers' names: the demo
