@@ -218,7 +218,7 @@ fn lines_of(rated: &RatedPeriod, plan: &PlanKey, active: &Period) -> Vec<Invoice
             };
             let usage = line.usage.as_ref();
             InvoiceLine {
-                key: line.key.clone(),
+                key: line.key.to_string(),
                 plan: plan.clone(),
                 kind,
                 service_period: *active,

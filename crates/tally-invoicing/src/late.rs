@@ -63,7 +63,7 @@ pub fn late_usage_lines(
                 .lines
                 .into_iter()
                 .filter(|l| l.kind == RatedKind::Usage)
-                .filter_map(|l| l.usage.map(|u| ((l.key, u.dimensions), (u.quantity, l.amount))))
+                .filter_map(|l| l.usage.map(|u| ((l.key.to_string(), u.dimensions), (u.quantity, l.amount))))
                 .collect())
         };
     let (now_lines, billed_lines) = (usage_lines(now)?, usage_lines(&as_billed)?);

@@ -27,13 +27,19 @@ pub fn price_usage(
     quantity: Decimal,
     tiers: &mut Vec<TierCharge>,
 ) -> Result<PricedUsage, Overflow> {
-    let after_included = (quantity - charge.included).max(Decimal::ZERO);
-    let billable = match charge.price {
-        Price::Dynamic { .. } => after_included,
-        _ if charge.per == Decimal::ONE => after_included,
-        _ => price::div(after_included, charge.per)?,
+    let after_included = if charge.included.is_zero() {
+        quantity.max(Decimal::ZERO)
+    } else {
+        (quantity - charge.included).max(Decimal::ZERO)
     };
-    let mut amount = price::amount(&charge.price, after_included, charge.per, billable, tiers)?;
+    let (billable, exact) = match charge.price {
+        Price::Dynamic { .. } => (after_included, true),
+        _ => match price::shift_by_power_of_ten(after_included, charge.per) {
+            Some(shifted) => (shifted, true),
+            None => (price::div(after_included, charge.per)?, false),
+        },
+    };
+    let mut amount = price::amount(&charge.price, after_included, charge.per, billable, exact, tiers)?;
     let mut bound = None;
     if let Some(minimum) = charge.minimum {
         if quantity > Decimal::ZERO && amount < minimum {

@@ -46,7 +46,7 @@ pub fn rate(catalog: &Catalog, request: &RateRequest) -> Result<RatedPeriod, Rat
     for fee in &plan.fees {
         let amount = fee_amount(fee, currency, &request.period, active.as_ref())
             .map_err(|Overflow| RatingError::Overflow { line: fee.key.to_string() })?;
-        lines.push(Line { key: fee.key.to_string(), kind: LineKind::Fee, usage: None, amount });
+        lines.push(Line { key: fee.key.shared(), kind: LineKind::Fee, usage: None, amount });
     }
     // The rows of each meter read once into slots (see `slots.rs`), for all its charges.
     let selectors = plan.selectors();
@@ -94,7 +94,7 @@ pub fn rate_charges(
     for fee in &plan.fees {
         let amount = fee_amount(fee, currency, period, active.as_ref())
             .map_err(|Overflow| RatingError::Overflow { line: fee.key.to_string() })?;
-        lines.push(Line { key: fee.key.to_string(), kind: LineKind::Fee, usage: None, amount });
+        lines.push(Line { key: fee.key.shared(), kind: LineKind::Fee, usage: None, amount });
     }
     let mut tiers = Vec::new();
     let none = Vec::new();
@@ -112,7 +112,7 @@ pub fn rate_charges(
             }
             let priced = price_usage(charge, currency, *quantity, &mut tiers).map_err(overflow)?;
             lines.push(Line {
-                key: charge.key.to_string(),
+                key: charge.key.shared(),
                 kind: LineKind::Usage,
                 usage: Some(UsageDetail {
                     dimensions: dimensions.clone(),
@@ -150,7 +150,10 @@ fn checked_rows<'a>(catalog: &Catalog, usage: &'a [UsageRow]) -> Result<Vec<Row<
         }
         rows.push(Row { meter, usage: row, picked: false });
     }
-    rows.sort_by_key(|r| r.meter);
+    // Usage from the stores comes ordered by meter already.
+    if !rows.is_sorted_by_key(|r| r.meter) {
+        rows.sort_by_key(|r| r.meter);
+    }
     Ok(rows)
 }
 
@@ -169,7 +172,7 @@ fn rate_charge(
     let mut push = |dimensions: Dimensions, quantity: Decimal, tiers: &mut Vec<_>| -> Result<(), Overflow> {
         let priced = price_usage(charge, currency, quantity, tiers)?;
         lines.push(Line {
-            key: charge.key.to_string(),
+            key: charge.key.shared(),
             kind: LineKind::Usage,
             usage: Some(UsageDetail {
                 dimensions,
@@ -182,17 +185,18 @@ fn rate_charge(
         });
         Ok(())
     };
-    let matching = rows.iter_mut().enumerate().filter(|(i, _)| slots.matches(*i, filter));
     if charge.group_by.is_empty() {
         let mut sum = Decimal::ZERO;
-        for (_, row) in matching {
+        for i in slots.matching(filter) {
+            let row = &mut rows[i];
             row.picked = true;
             sum = price::add(sum, row.usage.quantity)?;
         }
         return push(Dimensions::new(), sum, &mut tiers);
     }
     let mut groups: BTreeMap<Vec<Option<&str>>, Decimal> = BTreeMap::new();
-    for (_, row) in matching {
+    for i in slots.matching(filter) {
+        let row = &mut rows[i];
         row.picked = true;
         let group = charge.group_by.iter().map(|k| row.usage.dimensions.get(k).map(String::as_str)).collect();
         let sum = groups.entry(group).or_default();

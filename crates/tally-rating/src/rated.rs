@@ -3,6 +3,8 @@
 //! currency's minor-unit decimals, quantities without trailing zeros).
 
 use rust_decimal::Decimal;
+use std::sync::Arc;
+
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use tally_domain::{Currency, Dimensions, PlanKey, UsageRow};
@@ -42,8 +44,9 @@ pub enum LineKind {
 /// One priced line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
-    /// The fee or charge key (`minimum_commitment` for the true-up).
-    pub key: String,
+    /// The fee or charge key (`minimum_commitment` for the true-up), shared with the
+    /// catalog's key (see [`tally_domain::ChargeKey`]).
+    pub key: Arc<str>,
     /// What the line bills for.
     pub kind: LineKind,
     /// The usage behind a usage line; `None` for fees and the true-up.

@@ -166,7 +166,12 @@ fn reconcile(catalog: &Catalog, events: &Events, invoices: &BTreeMap<String, Val
             .iter()
             .filter_map(|l| {
                 let u = l.usage.as_ref()?;
-                Some((l.key.clone(), serde_json::to_value(&u.dimensions).unwrap(), u.quantity.normalize(), l.amount))
+                Some((
+                    l.key.to_string(),
+                    serde_json::to_value(&u.dimensions).unwrap(),
+                    u.quantity.normalize(),
+                    l.amount,
+                ))
             })
             .collect();
         assert_eq!(got, want, "{number} ({customer}, {plan}): usage lines");

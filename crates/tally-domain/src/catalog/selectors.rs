@@ -36,6 +36,11 @@ impl MeterSelector {
     pub fn number(&self, slot: usize, value: &str) -> u32 {
         self.values[slot].get(value).copied().unwrap_or(0)
     }
+
+    /// How many values the filters ask for in slot `slot`: its numbers are 1 to this.
+    pub fn values_in(&self, slot: usize) -> usize {
+        self.values[slot].len()
+    }
 }
 
 /// How one charge selects rows: its meter's selector and its filter as (slot, number)

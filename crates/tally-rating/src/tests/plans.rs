@@ -31,7 +31,7 @@ fn request(plan: &str, usage: Vec<UsageRow>) -> RateRequest {
 }
 
 fn line<'a>(rated: &'a crate::RatedPeriod, key: &str) -> &'a crate::Line {
-    rated.lines.iter().find(|l| l.key == key).unwrap_or_else(|| panic!("no line {key}"))
+    rated.lines.iter().find(|l| &*l.key == key).unwrap_or_else(|| panic!("no line {key}"))
 }
 
 #[test]
@@ -106,7 +106,7 @@ fn group_by_prices_each_group_on_its_own() {
         ),
     )
     .unwrap();
-    let gpu: Vec<_> = rated.lines.iter().filter(|l| l.key == "gpu_hours").collect();
+    let gpu: Vec<_> = rated.lines.iter().filter(|l| &*l.key == "gpu_hours").collect();
     assert_eq!(gpu.len(), 2);
     let a100 = gpu[0].usage.as_ref().unwrap();
     assert_eq!(a100.dimensions.get("gpu_type").map(String::as_str), Some("a100"));
@@ -139,7 +139,7 @@ fn a_subtotal_below_the_minimum_commitment_gets_a_true_up_line() {
             .unwrap();
     assert_eq!(rated.subtotal.to_string(), "720.00"); // 500 + 100 * 2.20
     let true_up = rated.lines.last().unwrap();
-    assert_eq!((true_up.kind, true_up.key.as_str()), (LineKind::MinimumCommitment, "minimum_commitment"));
+    assert_eq!((true_up.kind, &*true_up.key), (LineKind::MinimumCommitment, "minimum_commitment"));
     assert_eq!(true_up.amount.to_string(), "4280.00");
     assert_eq!(rated.total.to_string(), "5000.00");
     // Above the commitment: no true-up.
@@ -207,7 +207,7 @@ fn euro_plan_applies_line_minimums_per_group() {
     )
     .unwrap();
     assert_eq!(rated.currency.code(), "EUR");
-    let tokens: Vec<_> = rated.lines.iter().filter(|l| l.key == "tokens").map(|l| l.amount.to_string()).collect();
+    let tokens: Vec<_> = rated.lines.iter().filter(|l| &*l.key == "tokens").map(|l| l.amount.to_string()).collect();
     assert_eq!(tokens, vec!["1.00", "4.60"]);
     assert_eq!(rated.total.to_string(), "50.60");
 }

@@ -34,10 +34,48 @@ fn tier_table() -> impl Strategy<Value = Vec<Tier>> {
 
 fn exact(p: &Price, q: Decimal) -> Decimal {
     let mut tiers = Vec::new();
-    price::amount(p, q, Decimal::ONE, q, &mut tiers).unwrap()
+    price::amount(p, q, Decimal::ONE, q, true, &mut tiers).unwrap()
+}
+
+/// Powers of ten as a catalog writes them (`per = "1000000"`), and other divisors.
+fn per() -> impl Strategy<Value = Decimal> {
+    prop_oneof![
+        (0u32..=12).prop_map(|k| Decimal::from(10u64.pow(k))),
+        (2i64..100_000_000).prop_map(Decimal::from),
+        small_decimal().prop_filter("positive", |d| *d > Decimal::ZERO),
+    ]
 }
 
 proptest! {
+    #[test]
+    fn moving_the_point_is_the_division(q in decimal(), per in per()) {
+        let divided = q.checked_div(per).unwrap();
+        match price::shift_by_power_of_ten(q, per) {
+            Some(shifted) => {
+                prop_assert_eq!(shifted, divided);
+                prop_assert_eq!(shifted * per, q, "exact: it multiplies back");
+            }
+            None => {
+                let text = per.normalize().to_string();
+                let power_of_ten = text.starts_with('1') && text[1..].chars().all(|c| c == '0');
+                prop_assert!(!power_of_ten || per.scale() != 0, "{} is a power of ten written without decimals", per);
+            }
+        }
+    }
+
+    #[test]
+    fn a_price_per_power_of_ten_is_the_price_multiplied_first_and_divided_last(
+        q in decimal(), included in small_decimal(), unit_price in small_decimal(), k in 0u32..=9,
+    ) {
+        let per = Decimal::from(10u64.pow(k));
+        let c = Charge { included, per, ..charge(Price::PerUnit { unit_price }) };
+        let mut tiers = Vec::new();
+        let priced = price_usage(&c, usd(), q, &mut tiers).unwrap();
+        let after = (q - included).max(Decimal::ZERO);
+        prop_assert_eq!(priced.billable_quantity, after.checked_div(per).unwrap());
+        prop_assert_eq!(priced.amount, usd().round(after * unit_price / per).unwrap());
+    }
+
     #[test]
     fn graduated_never_decreases_as_quantity_grows(tiers in tier_table(), a in decimal(), b in decimal()) {
         let p = Price::Graduated { tiers };
