@@ -104,20 +104,27 @@ where
     S: UsageStore + AccountStore + InvoiceStore + LedgerStore + LeaseStore + RateStore,
 {
     let holder = tally_store::holder_id();
-    if let Err(other) = store.acquire(CLOSE_LEASE, &holder, CLOSE_LEASE_TTL).await? {
-        return Err(InvoicerError::CloseRunning { holder: other.holder, since: other.since });
-    }
-    let closed = close_held(store, catalog, options).await;
+    let claim = match store.claim(CLOSE_LEASE, &holder, CLOSE_LEASE_TTL).await? {
+        Ok(claim) => claim,
+        Err(other) => return Err(InvoicerError::CloseRunning { holder: other.holder, since: other.since }),
+    };
+    let closed = close_held(store, catalog, options, claim).await;
     let released = store.release(CLOSE_LEASE, &holder).await;
     let summary = closed?;
     released?;
     Ok(summary)
 }
 
-/// [`close`] with the lease held.
-async fn close_held<S>(store: &S, catalog: &Catalog, options: &CloseOptions) -> Result<CloseSummary, InvoicerError>
+/// [`close`] with the lease claimed: it reads and composes while the claim settles,
+/// and confirms the claim before it writes anything.
+async fn close_held<S>(
+    store: &S,
+    catalog: &Catalog,
+    options: &CloseOptions,
+    claim: tally_store::Claim,
+) -> Result<CloseSummary, InvoicerError>
 where
-    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + RateStore,
+    S: UsageStore + AccountStore + InvoiceStore + LedgerStore + LeaseStore + RateStore,
 {
     let mut clock = std::time::Instant::now();
     let mut phases = Vec::new();
@@ -275,6 +282,12 @@ where
     // Issue in a stable order so numbers follow periods, then subscriptions.
     records.sort_by(|a, b| (a.period.start(), &a.id).cmp(&(b.period.start(), &b.id)));
     lap("compose");
+    // Everything above only read. Nothing is written unless the lease holds: another
+    // close that claimed it first, seen now, goes on alone.
+    if let Err(other) = store.confirm(claim).await? {
+        return Err(InvoicerError::CloseRunning { holder: other.holder, since: other.since });
+    }
+    lap("lease");
     let written = store.put_invoices(&records, &options.number_prefix).await?;
     lap("write invoices");
     // Into the ledger: what was issued now, and the issued invoices read above (the

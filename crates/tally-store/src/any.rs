@@ -201,13 +201,17 @@ impl crate::LedgerStore for AnyStore {
 }
 
 impl LeaseStore for AnyStore {
-    async fn acquire(
+    async fn claim(
         &self,
         name: &str,
         holder: &str,
         ttl: std::time::Duration,
-    ) -> Result<Result<Lease, Lease>, StoreError> {
-        delegate!(self, s => s.acquire(name, holder, ttl))
+    ) -> Result<Result<crate::Claim, Lease>, StoreError> {
+        delegate!(self, s => s.claim(name, holder, ttl))
+    }
+
+    async fn confirm(&self, claim: crate::Claim) -> Result<Result<Lease, Lease>, StoreError> {
+        delegate!(self, s => s.confirm(claim))
     }
 
     async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {

@@ -34,16 +34,72 @@ pub struct Lease {
     pub expires: DateTime<Utc>,
 }
 
+/// A claim on a lease, written and found the oldest, that holds once
+/// [`LeaseStore::confirm`] says so: the first half of [`LeaseStore::acquire`].
+///
+/// Between the two halves the claimant may read, never write: a close reads its
+/// accounts, invoices and usage while its claim settles, instead of waiting
+/// [`SETTLE`] first (a second of every close on ClickHouse). Reads made then are
+/// those of the holder: whoever else could write holds an older live claim, and this
+/// claim yields to it when confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The lease it holds once confirmed.
+    pub lease: Lease,
+    /// Not before this may the claim be checked again.
+    settles_at: std::time::Instant,
+}
+
+impl Claim {
+    /// A claim that holds as soon as it is confirmed (a store with transactions).
+    pub(crate) fn settled(lease: Lease) -> Claim {
+        Claim { lease, settles_at: std::time::Instant::now() }
+    }
+
+    /// A claim to check again [`SETTLE`] from now.
+    pub(crate) fn settling(lease: Lease) -> Claim {
+        Claim { lease, settles_at: std::time::Instant::now() + SETTLE }
+    }
+
+    /// When it may be checked again.
+    pub(crate) fn settles_at(&self) -> std::time::Instant {
+        self.settles_at
+    }
+}
+
 /// Leases, held by one holder at a time.
 pub trait LeaseStore: Send + Sync {
+    /// Writes a claim on lease `name` for `holder` for `ttl`: `Ok(claim)` when no other
+    /// holder's claim is older, else `Err(the live lease of another holder)`. The
+    /// claim holds only once [`LeaseStore::confirm`] returns it; until then, read only.
+    /// [`LeaseStore::release`] ends it either way.
+    fn claim(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Result<Claim, Lease>, StoreError>> + Send;
+
+    /// Checks `claim` again once it has settled (waiting for that if need be):
+    /// `Ok(lease)` when it holds, else `Err(the lease of the holder it yields to)`,
+    /// and the claim is withdrawn.
+    fn confirm(&self, claim: Claim) -> impl Future<Output = Result<Result<Lease, Lease>, StoreError>> + Send;
+
     /// Takes lease `name` for `holder` for `ttl`: `Ok(lease)`, or `Err(the live lease
-    /// of another holder)`.
+    /// of another holder)`. A [`LeaseStore::claim`] confirmed at once.
     fn acquire(
         &self,
         name: &str,
         holder: &str,
         ttl: Duration,
-    ) -> impl Future<Output = Result<Result<Lease, Lease>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Result<Lease, Lease>, StoreError>> + Send {
+        async move {
+            match self.claim(name, holder, ttl).await? {
+                Ok(claim) => self.confirm(claim).await,
+                Err(other) => Ok(Err(other)),
+            }
+        }
+    }
 
     /// Gives lease `name` of `holder` back (nothing if it holds none).
     fn release(&self, name: &str, holder: &str) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -31,7 +31,7 @@ pub use accounts::AccountStore;
 pub use any::{AnyBatch, AnyStore};
 pub use error::StoreError;
 pub use invoices::{InvoiceFilter, InvoiceLineRecord, InvoiceRecord, InvoiceStore, ReportedTotal, Written};
-pub use lease::{holder_id, Lease, LeaseStore, SETTLE as LEASE_SETTLE};
+pub use lease::{holder_id, Claim, Lease, LeaseStore, SETTLE as LEASE_SETTLE};
 pub use ledger::LedgerStore;
 pub use limits::{check_event, storable, DECIMAL_SCALE, MAX_VALUE};
 pub use payments::{Payment, PaymentStore};

@@ -5,11 +5,11 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::ClickHouseStore;
-use crate::lease::{at, millis, Lease, LeaseStore, SETTLE};
+use crate::lease::{at, millis, Claim, Lease, LeaseStore, SETTLE};
 use crate::StoreError;
 
 #[derive(::clickhouse::Row, serde::Deserialize)]
-struct Claim {
+struct ClaimRow {
     holder: String,
     since_ms: i64,
     expires_ms: i64,
@@ -40,7 +40,7 @@ impl ClickHouseStore {
         Ok(self.live_claims(name).await?.first().map(|c| lease(name, c)))
     }
 
-    async fn live_claims(&self, name: &str) -> Result<Vec<Claim>, StoreError> {
+    async fn live_claims(&self, name: &str) -> Result<Vec<ClaimRow>, StoreError> {
         let now = millis(Utc::now());
         let sql = format!(
             "SELECT holder, since_ms, expires_ms FROM leases FINAL \
@@ -51,29 +51,37 @@ impl ClickHouseStore {
     }
 }
 
-fn lease(name: &str, c: &Claim) -> Lease {
+fn lease(name: &str, c: &ClaimRow) -> Lease {
     Lease { name: name.to_owned(), holder: c.holder.clone(), since: at(c.since_ms), expires: at(c.expires_ms) }
 }
 
 impl LeaseStore for ClickHouseStore {
-    async fn acquire(&self, name: &str, holder: &str, ttl: Duration) -> Result<Result<Lease, Lease>, StoreError> {
+    async fn claim(&self, name: &str, holder: &str, ttl: Duration) -> Result<Result<Claim, Lease>, StoreError> {
         let since = millis(Utc::now());
         let expires = since + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4);
         let started = std::time::Instant::now();
         self.write_claim(name, holder, since, expires, 0).await?;
         let slow = started.elapsed() > SETTLE / 2;
-        // Held when this claim is the oldest live one, and still is a settle later.
-        let mut oldest = self.oldest_claim(name).await?;
+        let mine = Lease { name: name.to_owned(), holder: holder.to_owned(), since: at(since), expires: at(expires) };
+        // The oldest live claim now; `confirm` checks that it still is a settle later.
+        let oldest = self.oldest_claim(name).await?;
         if !slow && oldest.as_ref().is_some_and(|o| o.holder == holder) {
-            tokio::time::sleep(SETTLE).await;
-            oldest = self.oldest_claim(name).await?;
-            if let Some(held) = oldest.clone().filter(|o| o.holder == holder) {
-                return Ok(Ok(held));
-            }
+            return Ok(Ok(Claim::settling(mine)));
         }
         self.write_claim(name, holder, since, expires, 1).await?;
-        let mine = Lease { name: name.to_owned(), holder: holder.to_owned(), since: at(since), expires: at(expires) };
         Ok(Err(oldest.filter(|o| o.holder != holder).unwrap_or(mine)))
+    }
+
+    async fn confirm(&self, claim: Claim) -> Result<Result<Lease, Lease>, StoreError> {
+        tokio::time::sleep_until(claim.settles_at().into()).await;
+        let mine = claim.lease;
+        let oldest = self.oldest_claim(&mine.name).await?;
+        if let Some(held) = oldest.clone().filter(|o| o.holder == mine.holder) {
+            return Ok(Ok(held));
+        }
+        let (since, expires) = (millis(mine.since), millis(mine.expires));
+        self.write_claim(&mine.name, &mine.holder, since, expires, 1).await?;
+        Ok(Err(oldest.unwrap_or(mine)))
     }
 
     async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {

@@ -6,11 +6,12 @@ use chrono::Utc;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::EmbeddedStore;
-use crate::lease::{at, millis, Lease, LeaseStore};
+use crate::lease::{at, millis, Claim, Lease, LeaseStore};
 use crate::StoreError;
 
 impl LeaseStore for EmbeddedStore {
-    async fn acquire(&self, name: &str, holder: &str, ttl: Duration) -> Result<Result<Lease, Lease>, StoreError> {
+    /// Taken in one transaction, so the claim holds at once.
+    async fn claim(&self, name: &str, holder: &str, ttl: Duration) -> Result<Result<Claim, Lease>, StoreError> {
         let (name, holder) = (name.to_owned(), holder.to_owned());
         self.with_conn(move |conn| {
             let now = millis(Utc::now());
@@ -33,7 +34,30 @@ impl LeaseStore for EmbeddedStore {
             )
             .map_err(StoreError::sqlite(context))?;
             tx.commit().map_err(StoreError::sqlite(context))?;
-            Ok(Ok(Lease { name, holder, since: at(now), expires: at(expires) }))
+            Ok(Ok(Claim::settled(Lease { name, holder, since: at(now), expires: at(expires) })))
+        })
+        .await
+    }
+
+    /// Holds while its row is still this holder's and live (it was given back, or it
+    /// expired and another holder took it, if not).
+    async fn confirm(&self, claim: Claim) -> Result<Result<Lease, Lease>, StoreError> {
+        let mine = claim.lease;
+        self.with_conn(move |conn| {
+            let now = millis(Utc::now());
+            let held: Option<(String, i64, i64)> = conn
+                .query_row("SELECT holder, since_ms, expires_ms FROM leases WHERE name = ?1", [&mine.name], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+                .map_err(StoreError::sqlite("checking a lease"))?;
+            Ok(match held.filter(|(_, _, until)| *until > now) {
+                Some((holder, _, _)) if holder == mine.holder => Ok(mine),
+                Some((holder, since, until)) => {
+                    Err(Lease { name: mine.name, holder, since: at(since), expires: at(until) })
+                }
+                None => Err(mine),
+            })
         })
         .await
     }
