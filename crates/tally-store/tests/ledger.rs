@@ -311,7 +311,12 @@ async fn a_close_sized_append_is_checked_and_stored_once(store: &impl LedgerStor
             .unwrap()
         })
         .collect();
-    assert_eq!(store.append_entries(&entries).await.unwrap(), 20_000);
+    // A third of them first, spread over every chunk's range of customers: the check
+    // must find exactly those among the 20,000 (an id is looked for within its chunk's
+    // customers, and other customers inside that range must not hide or add one).
+    let third: Vec<Entry> = entries.iter().step_by(3).cloned().collect();
+    assert_eq!(store.append_entries(&third).await.unwrap(), 6_667);
+    assert_eq!(store.append_entries(&entries).await.unwrap(), 13_333, "only the ones not stored yet");
     assert_eq!(store.append_entries(&entries).await.unwrap(), 0, "appended again: nothing new");
     let day: NaiveDate = "2026-12-01".parse().unwrap();
     assert_eq!(store.totals(day, None).await.unwrap().open.len(), 20_000);

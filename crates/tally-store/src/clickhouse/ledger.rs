@@ -92,31 +92,57 @@ struct SumRow {
 /// keep it well under ClickHouse's default `max_query_size` of 256 KiB).
 const KNOWN_CHUNK: usize = 1_000;
 
+/// How many of those queries run at once.
+const KNOWN_AT_ONCE: usize = 4;
+
+/// The ids one chunk's query found.
+fn joined(
+    done: Option<Result<Result<Vec<String>, ::clickhouse::error::Error>, tokio::task::JoinError>>,
+) -> Result<Vec<String>, StoreError> {
+    match done {
+        None => Ok(Vec::new()),
+        Some(Ok(found)) => found.map_err(StoreError::clickhouse("reading ledger entry ids")),
+        // The tasks are never aborted (the set is awaited to the end), so a task
+        // that did not finish panicked: the panic goes on in the caller.
+        Some(Err(panic)) => std::panic::resume_unwind(panic.into_panic()),
+    }
+}
+
 impl LedgerStore for ClickHouseStore {
     async fn append_entries(&self, entries: &[Entry]) -> Result<usize, StoreError> {
         if entries.is_empty() {
             return Ok(0);
         }
         // Which of these ids are stored already, asked in chunks (a close appends one
-        // entry per invoice: 100,000 customers in one IN list would pass the server's
-        // 256 KiB query limit) by customer and id (the table's order key), so only the
-        // entries asked about are read, never a customer's whole history.
+        // entry per invoice: 100,000 ids in one IN list would pass the server's 256 KiB
+        // query limit) by customer and id (the table's order key), so only the entries
+        // asked about are read, never a customer's whole history. Each chunk names its
+        // customers as a range (the pairs are sorted by customer first): a thousand
+        // customer literals cost ClickHouse 18.16 as much parsing as the ids did. A few
+        // chunks are asked at once, as the server parses them on its cores. Without
+        // `FINAL`: an id is stored when any copy of it is.
+        let mut pairs: Vec<(&str, &str)> = entries.iter().map(|e| (e.customer.as_str(), e.id.as_str())).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
         let mut known = std::collections::HashSet::new();
-        for chunk in entries.chunks(KNOWN_CHUNK) {
-            let customers: std::collections::BTreeSet<&str> = chunk.iter().map(|e| e.customer.as_str()).collect();
-            let customers: Vec<String> = customers.iter().map(|c| sql::string(c)).collect();
-            let ids: Vec<String> = chunk.iter().map(|e| sql::string(&e.id)).collect();
-            let stored: Vec<String> = self
-                .client()
-                .query(&format!(
-                    "SELECT entry_id FROM ledger_entries FINAL WHERE customer IN ({}) AND entry_id IN ({})",
-                    customers.join(", "),
-                    ids.join(", ")
-                ))
-                .fetch_all()
-                .await
-                .map_err(StoreError::clickhouse("reading ledger entry ids"))?;
-            known.extend(stored);
+        let mut asking = tokio::task::JoinSet::new();
+        for chunk in pairs.chunks(KNOWN_CHUNK) {
+            let (first, last) = (chunk[0].0, chunk[chunk.len() - 1].0);
+            let ids: Vec<String> = chunk.iter().map(|(_, id)| sql::string(id)).collect();
+            let query = format!(
+                "SELECT DISTINCT entry_id FROM ledger_entries WHERE customer >= {} AND customer <= {} AND entry_id IN ({})",
+                sql::string(first),
+                sql::string(last),
+                ids.join(", ")
+            );
+            if asking.len() >= KNOWN_AT_ONCE {
+                known.extend(joined(asking.join_next().await)?);
+            }
+            let client = self.client().clone();
+            asking.spawn(async move { client.query(&query).fetch_all::<String>().await });
+        }
+        while let Some(done) = asking.join_next().await {
+            known.extend(joined(Some(done))?);
         }
         let mut seen = std::collections::HashSet::new();
         let new: Vec<&Entry> =
