@@ -5,7 +5,8 @@
 //!
 //! Run: `deploy/local/services up && cargo bench -p tally-benches --bench invoice_close`
 //! Size: `TALLY_BENCH_EVENTS` (default 10,000,000), `TALLY_BENCH_CUSTOMERS` (100,000).
-//! Results: docs/benchmarks.md.
+//! `TALLY_BENCH_KEEP_DATABASE=1` keeps the loaded database for queries by hand.
+//! Results: docs/benchmarks.md. The allocator is the `tally` binary's (mimalloc).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -18,6 +19,11 @@ use tally_invoicer::CloseOptions;
 use tally_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tally_store::{AccountStore, IncomingEvent, UsageStore};
 use tally_tests::{clickhouse_url, unique_name};
+
+// As the `tally` binary (crates/tally/src/main.rs): the close's own figures depend on
+// the allocator (a third of its client-side samples were in glibc's malloc and free).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -116,6 +122,10 @@ fn main() {
         summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect::<Vec<_>>(),
         summary.phases.iter().map(|(name, s)| format!("{name}: {:.2}", s.as_secs_f64())).collect::<Vec<_>>()
     );
+    if std::env::var_os("TALLY_BENCH_KEEP_DATABASE").is_some() {
+        eprintln!("kept the bench database {database} (drop it with DROP DATABASE {database})");
+        return;
+    }
     runtime
         .block_on(store.client().query(&format!("DROP DATABASE {database}")).execute())
         .expect("dropping the bench database");
