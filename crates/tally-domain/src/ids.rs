@@ -13,6 +13,16 @@ macro_rules! key_type {
     ($(#[$doc:meta])* $name:ident) => {
         key_type!($(#[$doc])* $name(String));
     };
+    ($(#[$doc:meta])* $name:ident(shared)) => {
+        key_type!($(#[$doc])* $name(Arc<str>));
+
+        impl $name {
+            /// The key's text, shared: what a rated line keeps.
+            pub fn shared(&self) -> Arc<str> {
+                Arc::clone(&self.0)
+            }
+        }
+    };
     ($(#[$doc:meta])* $name:ident($inner:ty)) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -65,27 +75,13 @@ key_type!(
     /// Shared text (`Arc<str>`): every rated line carries its charge's key, and a
     /// reference count costs less than copying the key into a new `String` per line
     /// (an eighth of `rate()`'s time, see docs/benchmarks.md).
-    ChargeKey(Arc<str>)
+    ChargeKey(shared)
 );
 key_type!(
     /// A recurring fee's key, unique within its plan; names the invoice line.
     /// Shared text, as [`ChargeKey`].
-    FeeKey(Arc<str>)
+    FeeKey(shared)
 );
-
-impl ChargeKey {
-    /// The key's text, shared: what a rated line keeps.
-    pub fn shared(&self) -> Arc<str> {
-        Arc::clone(&self.0)
-    }
-}
-
-impl FeeKey {
-    /// The key's text, shared: what a rated line keeps.
-    pub fn shared(&self) -> Arc<str> {
-        Arc::clone(&self.0)
-    }
-}
 key_type!(
     /// A customer (billing account) id: the `subject` of its usage events.
     CustomerId

@@ -97,14 +97,13 @@ const KNOWN_AT_ONCE: usize = 4;
 
 /// The ids one chunk's query found.
 fn joined(
-    done: Option<Result<Result<Vec<String>, ::clickhouse::error::Error>, tokio::task::JoinError>>,
+    done: Result<Result<Vec<String>, ::clickhouse::error::Error>, tokio::task::JoinError>,
 ) -> Result<Vec<String>, StoreError> {
     match done {
-        None => Ok(Vec::new()),
-        Some(Ok(found)) => found.map_err(StoreError::clickhouse("reading ledger entry ids")),
+        Ok(found) => found.map_err(StoreError::clickhouse("reading ledger entry ids")),
         // The tasks are never aborted (the set is awaited to the end), so a task
         // that did not finish panicked: the panic goes on in the caller.
-        Some(Err(panic)) => std::panic::resume_unwind(panic.into_panic()),
+        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
     }
 }
 
@@ -136,13 +135,15 @@ impl LedgerStore for ClickHouseStore {
                 ids.join(", ")
             );
             if asking.len() >= KNOWN_AT_ONCE {
-                known.extend(joined(asking.join_next().await)?);
+                if let Some(done) = asking.join_next().await {
+                    known.extend(joined(done)?);
+                }
             }
             let client = self.client().clone();
             asking.spawn(async move { client.query(&query).fetch_all::<String>().await });
         }
         while let Some(done) = asking.join_next().await {
-            known.extend(joined(Some(done))?);
+            known.extend(joined(done)?);
         }
         let mut seen = std::collections::HashSet::new();
         let new: Vec<&Entry> =

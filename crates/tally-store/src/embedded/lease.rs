@@ -9,6 +9,22 @@ use super::EmbeddedStore;
 use crate::lease::{at, millis, Claim, Lease, LeaseStore};
 use crate::StoreError;
 
+/// The lease `name` as its row stands, if it is live at `now` (milliseconds).
+fn live_lease(conn: &rusqlite::Connection, name: &str, now: i64, context: &str) -> Result<Option<Lease>, StoreError> {
+    let row: Option<(String, i64, i64)> = conn
+        .query_row("SELECT holder, since_ms, expires_ms FROM leases WHERE name = ?1", [name], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()
+        .map_err(StoreError::sqlite(context))?;
+    Ok(row.filter(|(_, _, until)| *until > now).map(|(holder, since, until)| Lease {
+        name: name.to_owned(),
+        holder,
+        since: at(since),
+        expires: at(until),
+    }))
+}
+
 impl LeaseStore for EmbeddedStore {
     /// Taken in one transaction, so the claim holds at once.
     async fn claim(&self, name: &str, holder: &str, ttl: Duration) -> Result<Result<Claim, Lease>, StoreError> {
@@ -19,14 +35,8 @@ impl LeaseStore for EmbeddedStore {
             let context = "taking a lease";
             let tx =
                 conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::sqlite(context))?;
-            let held: Option<(String, i64, i64)> = tx
-                .query_row("SELECT holder, since_ms, expires_ms FROM leases WHERE name = ?1", [&name], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
-                .map_err(StoreError::sqlite(context))?;
-            if let Some((other, since, until)) = held.filter(|(h, _, until)| *h != holder && *until > now) {
-                return Ok(Err(Lease { name, holder: other, since: at(since), expires: at(until) }));
+            if let Some(other) = live_lease(&tx, &name, now, context)?.filter(|l| l.holder != holder) {
+                return Ok(Err(other));
             }
             tx.execute(
                 "INSERT OR REPLACE INTO leases (name, holder, since_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -44,18 +54,9 @@ impl LeaseStore for EmbeddedStore {
     async fn confirm(&self, claim: Claim) -> Result<Result<Lease, Lease>, StoreError> {
         let mine = claim.lease;
         self.with_conn(move |conn| {
-            let now = millis(Utc::now());
-            let held: Option<(String, i64, i64)> = conn
-                .query_row("SELECT holder, since_ms, expires_ms FROM leases WHERE name = ?1", [&mine.name], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
-                .map_err(StoreError::sqlite("checking a lease"))?;
-            Ok(match held.filter(|(_, _, until)| *until > now) {
-                Some((holder, _, _)) if holder == mine.holder => Ok(mine),
-                Some((holder, since, until)) => {
-                    Err(Lease { name: mine.name, holder, since: at(since), expires: at(until) })
-                }
+            Ok(match live_lease(conn, &mine.name, millis(Utc::now()), "checking a lease")? {
+                Some(held) if held.holder == mine.holder => Ok(mine),
+                Some(other) => Err(other),
                 None => Err(mine),
             })
         })
