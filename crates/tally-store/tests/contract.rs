@@ -159,14 +159,65 @@ async fn every_aggregation_with_filters_and_group_by(store: &impl UsageStore) {
     assert_eq!(table(store.aggregate(&query(items.clone())).await.unwrap()), expected);
     // Without the `latest` item (4) the ClickHouse store takes its pre-aggregating
     // path: the same rows must come back, items after 4 numbered one lower.
-    let mut without_latest = items;
+    let mut without_latest = items.clone();
     without_latest.remove(4);
-    let expected: Vec<_> = expected
-        .into_iter()
+    let expected_without: Vec<_> = expected
+        .iter()
+        .cloned()
         .filter(|r| r.1 != 4)
         .map(|(c, item, dims, q)| (c, if item > 4 { item - 1 } else { item }, dims, q))
         .collect();
-    assert_eq!(table(store.aggregate(&query(without_latest)).await.unwrap()), expected);
+    assert_eq!(table(store.aggregate(&query(without_latest.clone())).await.unwrap()), expected_without);
+
+    // The same rows handed to a sink as they are read, both queries at once, each row
+    // with its query's position and its group values only (the filter's are the
+    // caller's to know).
+    let queries = [query(items.clone()), query(without_latest.clone())];
+    let group_by = queries.iter().map(|q| q.items.iter().map(|i| i.group_by.clone()).collect()).collect();
+    let mut sink = Handed { group_by, rows: Vec::new() };
+    store.aggregate_into(&queries, &mut sink).await.unwrap();
+    sink.rows.sort();
+    let groups_only = |q: usize, items: &[UsageItem], rows: &[(String, usize, String, String)]| {
+        rows.iter()
+            .map(|(c, item, dims, quantity)| {
+                let kept: Vec<&str> = dims
+                    .split(',')
+                    .filter(|kv| items[*item].group_by.iter().any(|g| kv.starts_with(&format!("{g}="))))
+                    .collect();
+                (q, c.clone(), *item, kept.join(","), quantity.clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut both = groups_only(0, &items, &expected);
+    both.extend(groups_only(1, &without_latest, &expected_without));
+    both.sort();
+    assert_eq!(sink.rows, both);
+}
+
+/// Rows an [`UsageStore::aggregate_into`] handed over, as (query, customer, item,
+/// "group=value,..." sorted by name, quantity); `group_by` names each query's items' groups.
+struct Handed {
+    group_by: Vec<Vec<Vec<String>>>,
+    rows: Vec<(usize, String, usize, String, String)>,
+}
+
+impl tally_store::UsageSink for Handed {
+    fn push(&mut self, query: usize, row: tally_store::UsageRow<'_>) {
+        let names = &self.group_by[query][row.item];
+        assert_eq!(names.len(), row.groups.len(), "one value per group_by name");
+        let mut groups: Vec<String> = names
+            .iter()
+            .zip(row.groups)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        groups.sort();
+        self.rows.push((query, row.customer.to_owned(), row.item, groups.join(","), row.quantity.to_string()));
+    }
+
+    fn restart(&mut self, query: usize) {
+        self.rows.retain(|r| r.0 != query);
+    }
 }
 
 async fn one_customer_or_all_customers(store: &impl UsageStore) {
@@ -366,13 +417,22 @@ async fn concurrent_writers_never_double_count(store: &(impl UsageStore + Clone 
         let mut mine = events.clone();
         mine.rotate_left(w * 500);
         tasks.push(tokio::spawn(async move {
+            let mut duplicates = Some(0);
             for chunk in mine.chunks(250) {
-                store.insert_events(chunk).await.unwrap();
+                let seen = store.insert_events_counted(chunk).await.unwrap();
+                duplicates = duplicates.zip(seen).map(|(a, b)| a + b);
             }
+            duplicates
         }));
     }
+    // A store that counts duplicates (the embedded one, whose concurrent batches are
+    // written in groups) counts every copy after the first, each for its own writer.
+    let mut duplicates = Some(0);
     for task in tasks {
-        task.await.unwrap();
+        duplicates = duplicates.zip(task.await.unwrap()).map(|(a, b)| a + b);
+    }
+    if let Some(duplicates) = duplicates {
+        assert_eq!(duplicates, 3 * 2000);
     }
     let items = vec![item(meter("n", "llm.tokens", Aggregation::Count, None), &[], &[])];
     let rows = store.aggregate(&query(items)).await.unwrap();

@@ -54,8 +54,8 @@ const MERGED: &str = "SELECT t.key FROM rarray(?1) AS k CROSS JOIN usage_keys AS
 pub(super) struct Written {
     /// The rows appended, if any.
     pub appended: Option<Appended>,
-    /// The events stored already.
-    pub duplicates: u64,
+    /// The events stored already, per segment.
+    pub duplicates: Vec<u64>,
     /// The slots the new rows took, and the last row after the write.
     pub taken: FxHashMap<i64, i64>,
     pub last_row: i64,
@@ -68,17 +68,20 @@ pub(super) fn insert_sql(rows: usize) -> String {
     format!("INSERT OR ROLLBACK INTO usage_events {COLUMNS} VALUES {}", vec![one; rows].join(", "))
 }
 
-/// Writes `events` after row `last` (the table's last) in the caller's transaction,
-/// `recent` holding the slots of the rows not merged.
+/// Writes the events of `segments`, one after the other as if they were one batch,
+/// after row `last` (the table's last) in the caller's transaction, `recent` holding
+/// the slots of the rows not merged. Segments are the batches of several callers
+/// written in one commit ([`super::group`]); each gets its own count of duplicates.
 pub(super) fn write(
     tx: &Transaction<'_>,
     recent: &RecentKeys,
     last: i64,
-    events: &[Prepared],
+    segments: &[&[Prepared]],
     ingested_at_ms: i64,
 ) -> Result<Written, StoreError> {
     let sqlite = |what: &'static str| StoreError::sqlite(what);
-    let mut sorted: Vec<i64> = events.iter().map(|e| e.key).filter(|k| recent.get(*k).is_none()).collect();
+    let events = || segments.iter().enumerate().flat_map(|(s, events)| events.iter().map(move |e| (s, e)));
+    let mut sorted: Vec<i64> = events().map(|(_, e)| e.key).filter(|k| recent.get(*k).is_none()).collect();
     sorted.sort_unstable();
     sorted.dedup();
     let keys: Rc<Vec<Value>> = Rc::new(sorted.into_iter().map(Value::Integer).collect());
@@ -89,16 +92,16 @@ pub(super) fn write(
 
     // Step 2: the events that are certainly new.
     let mut taken: FxHashMap<i64, i64> = FxHashMap::default();
-    let (mut new, mut later) = (Vec::with_capacity(events.len()), Vec::new());
+    let (mut new, mut later) = (Vec::with_capacity(segments.iter().map(|s| s.len()).sum()), Vec::new());
     let mut row = last;
-    for e in events {
+    for (s, e) in events() {
         match taken.entry(e.key) {
             Entry::Vacant(slot) if recent.get(e.key).is_none() && !merged.contains(&e.key) => {
                 row += 1;
                 slot.insert(row);
                 new.push((row, e));
             }
-            _ => later.push(e),
+            _ => later.push((s, e)),
         }
     }
     let mut appended: Option<Appended> = None;
@@ -141,9 +144,9 @@ pub(super) fn write(
     }
 
     // Step 3: the events whose first slot is taken, one at a time.
-    let mut duplicates = 0;
+    let mut duplicates = vec![0; segments.len()];
     let mut writer = Writer::new(tx, recent, row, taken).map_err(sqlite("preparing the insert"))?;
-    for e in later {
+    for (s, e) in later {
         let row = NewRow {
             source: &e.source,
             id: &e.id,
@@ -160,7 +163,7 @@ pub(super) fn write(
             Some(r) => {
                 Appended::extend(&mut appended, r, row.time_ms);
             }
-            None => duplicates += 1,
+            None => duplicates[s] += 1,
         }
     }
     let (taken, last_row) = writer.finish();

@@ -193,17 +193,29 @@ impl EventBatch for Batch {
 /// Writes the batch in one immediate transaction ([`append`](super::append)), the
 /// recent keys brought up to the file first and updated once it committed; returns how
 /// many were stored already.
+#[cfg(test)]
 pub(super) fn insert(
     conn: &mut rusqlite::Connection,
     recent: &mut RecentKeys,
     events: &[Prepared],
 ) -> Result<u64, StoreError> {
+    Ok(insert_all(conn, recent, &[events])?.iter().sum())
+}
+
+/// Writes the batches of `segments` in one immediate transaction, one commit for all
+/// ([`append`](super::append)), the recent keys brought up to the file first and
+/// updated once it committed; returns how many of each segment were stored already.
+pub(super) fn insert_all(
+    conn: &mut rusqlite::Connection,
+    recent: &mut RecentKeys,
+    segments: &[&[Prepared]],
+) -> Result<Vec<u64>, StoreError> {
     let now = chrono::Utc::now().timestamp_millis();
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(StoreError::sqlite("starting a write"))?;
     let last = recent.catch_up(&tx).map_err(StoreError::sqlite("reading the recent keys"))?;
-    let written = super::append::write(&tx, recent, last, events, now)?;
+    let written = super::append::write(&tx, recent, last, segments, now)?;
     let mut merged = None;
     if let Some(appended) = written.appended {
         blocks::record(&tx, appended).map_err(StoreError::sqlite("recording the rows written"))?;

@@ -13,6 +13,7 @@ mod append;
 mod blocks;
 mod event_key;
 mod events;
+mod group;
 mod invoices;
 mod lease;
 mod ledger;

@@ -15,6 +15,7 @@ use rusqlite::{params, Connection};
 use tally_domain::Period;
 
 use super::event_key::RecentKeys;
+use super::group::Queue;
 use super::{aggregate, blocks, events, schema};
 use crate::{EventBatch, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
 
@@ -22,6 +23,8 @@ use crate::{EventBatch, KafkaOrigin, RejectedEvent, StoreError, UsageAggregate, 
 #[derive(Clone)]
 pub struct EmbeddedStore {
     writer: Arc<Mutex<WriteSide>>,
+    /// Event batches waiting for the writer, written together (group commit).
+    queue: Arc<Queue>,
     readers: Arc<Readers>,
 }
 
@@ -86,7 +89,11 @@ impl EmbeddedStore {
             .map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
         let readers = Readers { path: path.to_owned(), idle: Mutex::new(Vec::new()) };
         let writer = WriteSide { conn, recent: RecentKeys::default() };
-        Ok(EmbeddedStore { writer: Arc::new(Mutex::new(writer)), readers: Arc::new(readers) })
+        Ok(EmbeddedStore {
+            writer: Arc::new(Mutex::new(writer)),
+            queue: Arc::new(Queue::default()),
+            readers: Arc::new(readers),
+        })
     }
 
     /// Runs `f` on a read-only connection of the pool in a blocking thread; it sees
@@ -226,8 +233,17 @@ impl UsageStore for EmbeddedStore {
         if batch.is_empty() {
             return Ok(Some(0));
         }
-        let rows = batch.rows();
-        self.with_writer(move |conn, recent| events::insert(conn, recent, &rows)).await.map(Some)
+        // Queued, then written by this call or by one that held the writer before it
+        // (group commit, `group.rs`): either way the answer comes after the commit.
+        let answer = self.queue.push(batch.rows());
+        let queue = Arc::clone(&self.queue);
+        self.with_writer(move |conn, recent| {
+            queue.write_queued(conn, recent);
+            Ok(())
+        })
+        .await?;
+        let written = answer.await.map_err(|_| StoreError::Worker("a queued batch was dropped unwritten".into()))?;
+        written.map(Some)
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
