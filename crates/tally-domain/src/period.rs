@@ -17,8 +17,45 @@ pub struct PeriodError {
 /// `[start, end)` in UTC; `end` is always after `start`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Period {
+    #[serde(serialize_with = "instant")]
     start: DateTime<Utc>,
+    #[serde(serialize_with = "instant")]
     end: DateTime<Utc>,
+}
+
+/// An instant as chrono writes it (RFC 3339, `Z`, fractions only when there are any),
+/// whole seconds written straight into a buffer. Every invoice line carries a service
+/// period, and chrono's formatter, called digit by digit through serde's string
+/// collector, was half the cost of writing a month's invoices as JSON (perf on the
+/// close of 100,000 subscriptions). Any other instant goes to chrono itself.
+fn instant<S: serde::Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    match whole_second(at) {
+        Some(text) => serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?),
+        None => at.serialize(serializer),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for an instant of a four-digit year with no fraction.
+fn whole_second(at: &DateTime<Utc>) -> Option<[u8; 20]> {
+    use chrono::{Datelike, Timelike};
+    let year = at.year();
+    if at.nanosecond() != 0 || !(0..=9999).contains(&year) {
+        return None;
+    }
+    let mut out = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, at.month());
+    put(8, 2, at.day());
+    put(11, 2, at.hour());
+    put(14, 2, at.minute());
+    put(17, 2, at.second());
+    Some(out)
 }
 
 impl Period {
@@ -71,6 +108,39 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
+    }
+
+    /// The period as JSON, with chrono's own writing of each instant.
+    fn as_chrono_writes_it(p: &Period) -> String {
+        serde_json::json!({ "start": p.start(), "end": p.end() }).to_string()
+    }
+
+    proptest::proptest! {
+        /// Written exactly as chrono writes the instants: whole seconds by the fast
+        /// path, and instants with fractions, leap seconds and years beyond four
+        /// digits by chrono.
+        #[test]
+        fn a_period_is_written_as_chrono_writes_its_instants(
+            start in -70_000_000_000i64..300_000_000_000,
+            length in 1i64..100_000_000,
+            fraction in proptest::prop_oneof![proptest::strategy::Just(0u32), 0u32..2_000_000_000],
+        ) {
+            let Some(from) = DateTime::from_timestamp(start, fraction) else { return Ok(()) };
+            let p = Period::new(from, from + chrono::TimeDelta::seconds(length)).unwrap();
+            proptest::prop_assert_eq!(serde_json::to_string(&p).unwrap(), as_chrono_writes_it(&p));
+        }
+    }
+
+    #[test]
+    fn whole_seconds_are_written_like_chrono_at_the_edges() {
+        for text in ["0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "2026-11-30T23:59:59Z", "9999-12-31T23:59:58Z"] {
+            let p = Period::new(t(text), t(text) + chrono::TimeDelta::seconds(1)).unwrap();
+            assert_eq!(serde_json::to_string(&p).unwrap(), as_chrono_writes_it(&p));
+            assert!(serde_json::to_string(&p).unwrap().contains(text));
+        }
+        let leap = DateTime::from_timestamp(1_798_761_599, 1_500_000_000).unwrap();
+        let p = Period::new(leap, leap + chrono::TimeDelta::seconds(1)).unwrap();
+        assert_eq!(serde_json::to_string(&p).unwrap(), as_chrono_writes_it(&p));
     }
 
     #[test]
