@@ -6,6 +6,10 @@
 //! Run: `deploy/local/services up && cargo bench -p tally-benches --bench invoice_close`
 //! Size: `TALLY_BENCH_EVENTS` (default 10,000,000), `TALLY_BENCH_CUSTOMERS` (100,000).
 //! `TALLY_BENCH_KEEP_DATABASE=1` keeps the loaded database for queries by hand.
+//! `TALLY_BENCH_DATABASE=NAME` loads into that database, or, when it holds events
+//! already (a kept one), skips the load and empties what a close writes (invoices,
+//! their lines, the ledger, the lease), so a change to the close is measured again
+//! in seconds instead of a minute's load; the database is kept.
 //! Results: docs/benchmarks.md. The allocator is the `tally` binary's (mimalloc).
 
 use std::collections::BTreeMap;
@@ -39,12 +43,54 @@ fn main() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/catalog.toml");
     let catalog = Catalog::load(std::path::Path::new(path)).expect("the sample catalog");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let database = unique_name("tally_bench_close");
+    let named = std::env::var("TALLY_BENCH_DATABASE").ok();
+    let database = named.clone().unwrap_or_else(|| unique_name("tally_bench_close"));
     let config = ClickHouseConfig { url: clickhouse_url(), database: database.clone(), ..Default::default() };
     let store = runtime.block_on(ClickHouseStore::open(&config)).expect("ClickHouse (deploy/local/services up)");
     let (start, end) = (t("2026-10-01T00:00:00Z"), t("2026-11-01T00:00:00Z"));
 
     let loading = Instant::now();
+    let stored: u64 = runtime
+        .block_on(store.client().query("SELECT count() FROM usage_events").fetch_one())
+        .expect("counting stored events");
+    if stored > 0 {
+        for table in ["invoices", "invoice_lines", "ledger_entries", "leases"] {
+            runtime
+                .block_on(store.client().query(&format!("TRUNCATE TABLE {table}")).execute())
+                .expect("emptying what the last close wrote");
+        }
+        eprintln!("{stored} events already in {database}: not loaded again");
+    } else {
+        load(&runtime, &store, &catalog, events, customers, (start, end));
+    }
+    let loaded = loading.elapsed();
+    let options = CloseOptions {
+        now: t("2026-11-02T00:00:00Z"),
+        grace: TimeDelta::hours(1),
+        number_prefix: "INV-".into(),
+        late_window: TimeDelta::days(35),
+        payment_terms: TimeDelta::days(30),
+        reporting: None,
+    };
+    close(&runtime, &store, &catalog, &options, (events, customers), loaded, Period::new(start, end).expect("October"));
+    if named.is_some() || std::env::var_os("TALLY_BENCH_KEEP_DATABASE").is_some() {
+        eprintln!("kept the bench database {database} (drop it with DROP DATABASE {database})");
+        return;
+    }
+    runtime
+        .block_on(store.client().query(&format!("DROP DATABASE {database}")).execute())
+        .expect("dropping the bench database");
+}
+
+/// A month of generated usage, and `customers` customers each subscribed to `starter`.
+fn load(
+    runtime: &tokio::runtime::Runtime,
+    store: &ClickHouseStore,
+    catalog: &Catalog,
+    events: u64,
+    customers: u32,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) {
     let generate = GenerateConfig {
         seed: 6,
         events,
@@ -55,10 +101,10 @@ fn main() {
         end,
         source: "bench".into(),
     };
-    let decoder = Decoder::new(&catalog, DecodeRules { late_window: None, ..Default::default() });
+    let decoder = Decoder::new(catalog, DecodeRules { late_window: None, ..Default::default() });
     let now = t("2026-11-02T00:00:00Z");
     let mut batch = Vec::with_capacity(100_000);
-    for message in Generator::new(generate, &catalog) {
+    for message in Generator::new(generate, catalog) {
         batch.push(IncomingEvent { event: decoder.decode(&message.payload, now).expect("valid").event, origin: None });
         if batch.len() == 100_000 {
             runtime.block_on(store.insert_events(&batch)).expect("insert");
@@ -90,25 +136,27 @@ fn main() {
     let (all_customers, subscriptions): (Vec<_>, Vec<_>) = accounts.into_iter().unzip();
     runtime.block_on(store.put_customers(&all_customers)).expect("customers");
     runtime.block_on(store.put_subscriptions(&subscriptions)).expect("subscriptions");
-    let loaded = loading.elapsed();
+}
 
+/// Compacts the month, closes it (timed), closes it again (nothing to do) and prints
+/// the figures as one JSON line.
+fn close(
+    runtime: &tokio::runtime::Runtime,
+    store: &ClickHouseStore,
+    catalog: &Catalog,
+    options: &CloseOptions,
+    (events, customers): (u64, u32),
+    loaded: std::time::Duration,
+    month: Period,
+) {
     let compacting = Instant::now();
-    runtime.block_on(store.compact(&Period::new(start, end).expect("October"))).expect("compact");
+    runtime.block_on(store.compact(&month)).expect("compact");
     let compacted = compacting.elapsed();
-
-    let options = CloseOptions {
-        now,
-        grace: TimeDelta::hours(1),
-        number_prefix: "INV-".into(),
-        late_window: TimeDelta::days(35),
-        payment_terms: TimeDelta::days(30),
-        reporting: None,
-    };
     let closing = Instant::now();
-    let summary = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).expect("close");
+    let summary = runtime.block_on(tally_invoicer::close(store, catalog, options)).expect("close");
     let closed = closing.elapsed();
     let again = Instant::now();
-    let second = runtime.block_on(tally_invoicer::close(&store, &catalog, &options)).expect("close again");
+    let second = runtime.block_on(tally_invoicer::close(store, catalog, options)).expect("close again");
     let reclosed = again.elapsed();
     assert_eq!(summary.issued.len(), customers as usize);
     assert_eq!(second.already_closed, customers as usize);
@@ -122,11 +170,4 @@ fn main() {
         summary.issued_total.iter().map(|(c, t)| format!("{t} {c}")).collect::<Vec<_>>(),
         summary.phases.iter().map(|(name, s)| format!("{name}: {:.2}", s.as_secs_f64())).collect::<Vec<_>>()
     );
-    if std::env::var_os("TALLY_BENCH_KEEP_DATABASE").is_some() {
-        eprintln!("kept the bench database {database} (drop it with DROP DATABASE {database})");
-        return;
-    }
-    runtime
-        .block_on(store.client().query(&format!("DROP DATABASE {database}")).execute())
-        .expect("dropping the bench database");
 }

@@ -88,6 +88,14 @@ impl UsageStore for AnyStore {
         delegate!(self, s => s.aggregate_many(queries))
     }
 
+    async fn aggregate_into<K: crate::UsageSink>(
+        &self,
+        queries: &[UsageQuery],
+        sink: &mut K,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.aggregate_into(queries, sink))
+    }
+
     async fn count_events(&self, period: &Period) -> Result<u64, StoreError> {
         delegate!(self, s => s.count_events(period))
     }

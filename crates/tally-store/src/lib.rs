@@ -35,7 +35,9 @@ pub use lease::{holder_id, Claim, Lease, LeaseStore, SETTLE as LEASE_SETTLE};
 pub use ledger::LedgerStore;
 pub use limits::{check_event, storable, DECIMAL_SCALE, MAX_VALUE};
 pub use payments::{Payment, PaymentStore};
-pub use query::{EventSample, IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery};
+pub use query::{
+    EventSample, IncomingEvent, KafkaOrigin, RejectedEvent, UsageAggregate, UsageItem, UsageQuery, UsageRow, UsageSink,
+};
 pub use rates::RateStore;
 
 /// Events on their way into a store, already in the form the store writes: made one
@@ -115,6 +117,31 @@ pub trait UsageStore: Send + Sync {
                 out.push(self.aggregate(query).await?);
             }
             Ok(out)
+        }
+    }
+
+    /// Runs several aggregations as [`aggregate_many`](UsageStore::aggregate_many)
+    /// would, handing each row to `sink` as it is read, with the position of its
+    /// query, in no particular order. A caller that files rows by key (the invoicer's
+    /// usage book) then needs the rows neither held nor sorted.
+    fn aggregate_into<K: UsageSink>(
+        &self,
+        queries: &[UsageQuery],
+        sink: &mut K,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            for (query, rows) in self.aggregate_many(queries).await?.into_iter().enumerate() {
+                let group_by = |item: usize| queries[query].items.get(item).map_or(&[][..], |i| &i.group_by[..]);
+                for row in rows {
+                    let groups: Vec<&str> = group_by(row.item)
+                        .iter()
+                        .map(|name| row.dimensions.get(name).map_or("", String::as_str))
+                        .collect();
+                    let customer = row.customer.as_str();
+                    sink.push(query, UsageRow { customer, item: row.item, groups: &groups, quantity: row.quantity });
+                }
+            }
+            Ok(())
         }
     }
 

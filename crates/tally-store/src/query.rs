@@ -103,6 +103,87 @@ impl UsageQuery {
     }
 }
 
+/// [`UsageQuery::wants`] for many rows: the set of customers hashed once. Looking each
+/// row up in the query's ordered set was a fifth of the client's time when reading the
+/// usage of 100,000 customers.
+pub(crate) struct Wanted<'q> {
+    one: Option<&'q str>,
+    set: Option<rustc_hash::FxHashSet<&'q str>>,
+}
+
+impl<'q> Wanted<'q> {
+    pub(crate) fn of(query: &'q UsageQuery) -> Self {
+        Wanted {
+            one: query.customer.as_ref().map(|c| c.as_str()),
+            set: query.customers.as_ref().map(|set| set.iter().map(|c| c.as_str()).collect()),
+        }
+    }
+
+    /// Whether the query asks for `customer`'s usage.
+    pub(crate) fn contains(&self, customer: &str) -> bool {
+        self.one.is_none_or(|c| c == customer) && self.set.as_ref().is_none_or(|set| set.contains(customer))
+    }
+}
+
+/// One row of an aggregation as a store reads it, borrowed from the store's buffer:
+/// handed to a [`UsageSink`] before anything is allocated for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageRow<'a> {
+    /// The customer.
+    pub customer: &'a str,
+    /// Position of the item in the query.
+    pub item: usize,
+    /// The values of the item's `group_by`, in its order; an empty value is a group
+    /// property the events lacked.
+    pub groups: &'a [&'a str],
+    /// The aggregated quantity.
+    pub quantity: Decimal,
+}
+
+/// Where [`UsageStore::aggregate_into`](crate::UsageStore::aggregate_into) hands the
+/// rows it reads.
+pub trait UsageSink: Send {
+    /// One row of the query at position `query`.
+    fn push(&mut self, query: usize, row: UsageRow<'_>);
+    /// Forget the rows of query `query` handed so far: the store reads it again (on
+    /// ClickHouse, when parts merged under a read without `FINAL`).
+    fn restart(&mut self, query: usize);
+}
+
+/// Rows kept as [`UsageAggregate`]s (filter and group values as dimensions), per
+/// query, in order of arrival: what [`UsageStore::aggregate_many`](crate::UsageStore::aggregate_many) answers once sorted.
+pub(crate) struct Collect<'q> {
+    queries: &'q [UsageQuery],
+    pub(crate) rows: Vec<Vec<UsageAggregate>>,
+}
+
+impl<'q> Collect<'q> {
+    pub(crate) fn new(queries: &'q [UsageQuery]) -> Self {
+        Collect { queries, rows: queries.iter().map(|_| Vec::new()).collect() }
+    }
+
+    /// Each query's rows, sorted as `aggregate` promises.
+    pub(crate) fn sorted(self) -> Vec<Vec<UsageAggregate>> {
+        self.rows.into_iter().map(sort_aggregates).collect()
+    }
+}
+
+impl UsageSink for Collect<'_> {
+    fn push(&mut self, query: usize, row: UsageRow<'_>) {
+        let item = &self.queries[query].items[row.item];
+        self.rows[query].push(UsageAggregate {
+            customer: CustomerId::new(row.customer),
+            item: row.item,
+            dimensions: item.dimensions(row.groups.iter().map(|g| (*g).to_owned())),
+            quantity: row.quantity,
+        });
+    }
+
+    fn restart(&mut self, query: usize) {
+        self.rows[query].clear();
+    }
+}
+
 /// One aggregated quantity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UsageAggregate {

@@ -15,11 +15,11 @@
 
 use clickhouse::Row;
 use serde::Deserialize;
-use tally_domain::{Aggregation, CustomerId};
+use tally_domain::Aggregation;
 
 use super::rows::from_raw;
 use super::sql::string;
-use crate::{StoreError, UsageAggregate, UsageItem, UsageQuery};
+use crate::{StoreError, UsageItem, UsageQuery, UsageRow};
 
 /// At most this many customers of [`UsageQuery::customers`] go into the SQL itself.
 const CUSTOMERS_IN_SQL: usize = 1_000;
@@ -28,10 +28,11 @@ const CUSTOMERS_IN_SQL: usize = 1_000;
 /// aggregate function of the item's meter. Kept narrow: at 100,000 customers there are
 /// millions of rows to move.
 #[derive(Row, Deserialize)]
-pub(crate) struct ScanRow {
-    pub(crate) customer: String,
+pub(crate) struct ScanRow<'a> {
+    pub(crate) customer: &'a str,
     item: u32,
-    groups: Vec<String>,
+    #[serde(borrow)]
+    groups: Vec<&'a str>,
     quantity: i128,
     /// 0 when no event of the group carried the meter's value (no quantity to bill).
     present: u8,
@@ -250,7 +251,7 @@ pub(crate) fn sql(query: &UsageQuery, final_read: bool) -> String {
 }
 
 /// The row's quantity for its item, or `None` when the item's value never occurred.
-pub(crate) fn to_aggregate(row: ScanRow, query: &UsageQuery) -> Result<Option<UsageAggregate>, StoreError> {
+pub(crate) fn usage_row<'r>(row: &'r ScanRow<'_>, query: &UsageQuery) -> Result<Option<UsageRow<'r>>, StoreError> {
     let index = row.item as usize;
     let Some(item) = query.items.get(index) else {
         return Err(StoreError::Corrupt {
@@ -262,10 +263,5 @@ pub(crate) fn to_aggregate(row: ScanRow, query: &UsageQuery) -> Result<Option<Us
         return Ok(None);
     }
     let quantity = from_raw(row.quantity, || format!("aggregating meter {}", item.meter.key))?;
-    Ok(Some(UsageAggregate {
-        customer: CustomerId::new(row.customer),
-        item: index,
-        dimensions: item.dimensions(row.groups),
-        quantity,
-    }))
+    Ok(Some(UsageRow { customer: row.customer, item: index, groups: &row.groups, quantity }))
 }

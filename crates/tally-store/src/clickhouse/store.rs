@@ -10,7 +10,7 @@ use super::encode::{self, Encoded};
 use super::migrations::migrate;
 use super::parts;
 use super::rows::RejectedRow;
-use crate::{RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageStore};
+use crate::{RejectedEvent, StoreError, UsageAggregate, UsageQuery, UsageSink, UsageStore};
 
 /// Bytes per chunk of an insert's body: compressed and sent while the next is cut.
 const SEND_CHUNK: usize = 256 * 1024;
@@ -99,15 +99,35 @@ impl UsageStore for ClickHouseStore {
     }
 
     async fn aggregate(&self, query: &UsageQuery) -> Result<Vec<UsageAggregate>, StoreError> {
-        let before = parts::active_parts(&self.client, &query.period).await?;
-        if parts::single_part_partitions(&before) {
-            let rows = self.read(query, false).await?;
-            if parts::active_parts(&self.client, &query.period).await? == before {
-                return Ok(rows);
+        let queries = std::slice::from_ref(query);
+        let mut rows = crate::query::Collect::new(queries);
+        self.aggregate_into(queries, &mut rows).await?;
+        Ok(rows.sorted().pop().unwrap_or_default())
+    }
+
+    async fn aggregate_many(&self, queries: &[UsageQuery]) -> Result<Vec<Vec<UsageAggregate>>, StoreError> {
+        let mut rows = crate::query::Collect::new(queries);
+        self.aggregate_into(queries, &mut rows).await?;
+        Ok(rows.sorted())
+    }
+
+    async fn aggregate_into<K: UsageSink>(&self, queries: &[UsageQuery], sink: &mut K) -> Result<(), StoreError> {
+        for (index, query) in queries.iter().enumerate() {
+            // Without FINAL when every partition read is one part (nothing left to
+            // merge), checked again after the read: parts that changed meanwhile
+            // (a merge, an insert) make it read again with FINAL.
+            let before = parts::active_parts(&self.client, &query.period).await?;
+            if parts::single_part_partitions(&before) {
+                self.read(query, false, index, sink).await?;
+                if parts::active_parts(&self.client, &query.period).await? == before {
+                    continue;
+                }
+                tracing::debug!("parts changed during a plain read; reading again with FINAL");
+                sink.restart(index);
             }
-            tracing::debug!("parts changed during a plain read; reading again with FINAL");
+            self.read(query, true, index, sink).await?;
         }
-        self.read(query, true).await
+        Ok(())
     }
 
     async fn sample_events(
@@ -178,19 +198,31 @@ impl UsageStore for ClickHouseStore {
 }
 
 impl ClickHouseStore {
-    /// Runs the query in one scan, with or without `FINAL`.
-    async fn read(&self, query: &UsageQuery, final_read: bool) -> Result<Vec<UsageAggregate>, StoreError> {
+    /// Runs the query in one scan, with or without `FINAL`, handing its rows to `sink`
+    /// as they arrive.
+    async fn read<K: UsageSink>(
+        &self,
+        query: &UsageQuery,
+        final_read: bool,
+        index: usize,
+        sink: &mut K,
+    ) -> Result<(), StoreError> {
         if query.items.is_empty() || query.customers.as_ref().is_some_and(|set| set.is_empty()) {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let sql = billing_query::sql(query, final_read);
         tracing::trace!(%sql, "billing query");
-        let rows: Vec<ScanRow> =
-            self.client.query(&sql).fetch_all().await.map_err(StoreError::clickhouse("running the billing query"))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows.into_iter().filter(|row| query.wants(&row.customer)) {
-            out.extend(billing_query::to_aggregate(row, query)?);
+        let failed = |e| StoreError::clickhouse("running the billing query")(e);
+        // A long set of customers is filtered here (see `billing_query::sql`).
+        let wanted = crate::query::Wanted::of(query);
+        let mut cursor = self.client.query(&sql).fetch::<ScanRow<'_>>().map_err(failed)?;
+        while let Some(row) = cursor.next().await.map_err(failed)? {
+            if wanted.contains(row.customer) {
+                if let Some(row) = billing_query::usage_row(&row, query)? {
+                    sink.push(index, row);
+                }
+            }
         }
-        Ok(crate::query::sort_aggregates(out))
+        Ok(())
     }
 }
