@@ -11,6 +11,7 @@ mod accounts;
 mod aggregate;
 mod append;
 mod blocks;
+mod checkpoint;
 mod event_key;
 mod events;
 mod group;

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection};
 use tally_domain::Period;
 
+use super::checkpoint::{Checkpoints, WRITER_CHECKPOINT_PAGES};
 use super::event_key::RecentKeys;
 use super::group::Queue;
 use super::{aggregate, blocks, events, schema};
@@ -26,6 +27,7 @@ pub struct EmbeddedStore {
     /// Event batches waiting for the writer, written together (group commit).
     queue: Arc<Queue>,
     readers: Arc<Readers>,
+    checkpoints: Arc<Checkpoints>,
 }
 
 /// The writer connection, and the slots of the rows not merged yet that only its writes
@@ -77,6 +79,10 @@ impl EmbeddedStore {
         // upgrade that could deadlock), so both are retried until the busy timeout.
         retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL")).map_err(StoreError::sqlite(&context))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(StoreError::sqlite(&context))?;
+        // Checkpoints are the checkpoint thread's (`checkpoint.rs`); the writer's own
+        // only bound the log.
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .map_err(StoreError::sqlite(&context))?;
         // 32 MiB of page cache instead of SQLite's 2 MiB: the indexes of a month of
         // events stay in memory while it is written (measured: the write rate fell from
         // 37k to 22k events/s between 100k and 1M events, most of it in page reads).
@@ -88,11 +94,14 @@ impl EmbeddedStore {
         retry_busy(|| schema::migrate(&mut conn))
             .map_err(StoreError::sqlite(format!("migrating {}", path.display())))?;
         let readers = Readers { path: path.to_owned(), idle: Mutex::new(Vec::new()) };
+        let checkpoints = Checkpoints::start(path)
+            .map_err(|e| StoreError::Worker(format!("starting the checkpoint thread of {}: {e}", path.display())))?;
         let writer = WriteSide { conn, recent: RecentKeys::default() };
         Ok(EmbeddedStore {
             writer: Arc::new(Mutex::new(writer)),
             queue: Arc::new(Queue::default()),
             readers: Arc::new(readers),
+            checkpoints: Arc::new(checkpoints),
         })
     }
 
@@ -127,10 +136,13 @@ impl EmbeddedStore {
         f: impl FnOnce(&mut Connection, &mut RecentKeys) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let writer = Arc::clone(&self.writer);
+        let checkpoints = Arc::clone(&self.checkpoints);
         tokio::task::spawn_blocking(move || {
             let mut guard = writer.lock().map_err(|_| StoreError::Worker("a previous operation panicked".into()))?;
             let WriteSide { conn, recent } = &mut *guard;
-            f(conn, recent)
+            let out = f(conn, recent);
+            checkpoints.due();
+            out
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?
