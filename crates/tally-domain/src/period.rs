@@ -38,6 +38,8 @@ fn instant<S: serde::Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S:
 /// `YYYY-MM-DDTHH:MM:SSZ` for an instant of a four-digit year with no fraction.
 fn whole_second(at: &DateTime<Utc>) -> Option<[u8; 20]> {
     use chrono::{Datelike, Timelike};
+    // The naive form once: each accessor of a `DateTime` applies the offset again.
+    let at = at.naive_utc();
     let year = at.year();
     if at.nanosecond() != 0 || !(0..=9999).contains(&year) {
         return None;
