@@ -20,6 +20,7 @@ contract!(
     question_marks_in_customers_and_filters_are_values,
     period_bounds_are_half_open_to_the_millisecond,
     duplicates_count_once_before_and_after_merges,
+    a_copy_stored_while_rows_are_handed_over_counts_once,
     ten_thousand_copies_of_one_event_count_once,
     huge_and_tiny_decimals_stay_exact,
     values_beyond_the_limits_are_refused,
@@ -163,8 +164,8 @@ async fn every_aggregation_with_filters_and_group_by(store: &impl UsageStore) {
     without_latest.remove(4);
     let expected_without: Vec<_> = expected
         .iter()
-        .cloned()
         .filter(|r| r.1 != 4)
+        .cloned()
         .map(|(c, item, dims, q)| (c, if item > 4 { item - 1 } else { item }, dims, q))
         .collect();
     assert_eq!(table(store.aggregate(&query(without_latest.clone())).await.unwrap()), expected_without);
@@ -347,6 +348,64 @@ async fn duplicates_count_once_before_and_after_merges(store: &impl UsageStore) 
     assert_eq!(store.count_events(&november()).await.unwrap(), 2, "distinct events");
     let second = Period::new(t("2026-11-02T10:00:00.001Z"), t("2026-11-02T11:00:00.001Z")).unwrap();
     assert_eq!(store.count_events(&second).await.unwrap(), 1, "half-open to the millisecond");
+}
+
+/// A copy of an event stored while the rows of a read are being handed to a sink: on
+/// ClickHouse the read without FINAL sees the parts change, tells the sink to forget
+/// what it handed and reads again with FINAL, so each row arrives once (a sink that
+/// ignored the restart would hold every row twice).
+async fn a_copy_stored_while_rows_are_handed_over_counts_once(store: &(impl UsageStore + Clone + 'static)) {
+    let batch = vec![
+        tokens("acme", "1", "2026-11-02T10:00:00Z", "m", "input", "100"),
+        tokens("beta", "2", "2026-11-02T11:00:00Z", "m", "input", "20"),
+    ];
+    store.insert_events(&batch).await.unwrap();
+    store.compact(&november()).await.unwrap(); // one part: read without FINAL
+    let items = vec![item(meter("t", "llm.tokens", Aggregation::Sum, Some("tokens")), &[], &[])];
+    let queries = [query(items)];
+
+    struct StoresACopy<S> {
+        store: S,
+        copy: Option<IncomingEvent>,
+        restarts: usize,
+        handed: Handed,
+    }
+    impl<S: UsageStore + Clone + 'static> tally_store::UsageSink for StoresACopy<S> {
+        fn push(&mut self, query: usize, row: tally_store::UsageRow<'_>) {
+            if let Some(copy) = self.copy.take() {
+                // Stored from another thread while this read is under way.
+                let store = self.store.clone();
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    runtime.block_on(store.insert_events(&[copy])).unwrap();
+                })
+                .join()
+                .unwrap();
+            }
+            self.handed.push(query, row);
+        }
+
+        fn restart(&mut self, query: usize) {
+            self.restarts += 1;
+            self.handed.restart(query);
+        }
+    }
+    let group_by = vec![vec![Vec::new()]];
+    let mut sink = StoresACopy {
+        store: store.clone(),
+        copy: Some(batch[0].clone()),
+        restarts: 0,
+        handed: Handed { group_by, rows: Vec::new() },
+    };
+    store.aggregate_into(&queries, &mut sink).await.unwrap();
+    sink.handed.rows.sort();
+    let expected = vec![
+        (0, "acme".to_owned(), 0, String::new(), "100".to_owned()),
+        (0, "beta".to_owned(), 0, String::new(), "20".to_owned()),
+    ];
+    assert_eq!(sink.handed.rows, expected);
+    assert!(sink.copy.is_none(), "the copy was stored during the read");
+    assert!(sink.restarts <= 1);
 }
 
 async fn ten_thousand_copies_of_one_event_count_once(store: &impl UsageStore) {
