@@ -6,7 +6,9 @@
 //! line cannot hold up ingest (measured before the pool: 8 read clients raised the
 //! median ingest latency from 5 ms to 2.5 s, all of them queued on one connection).
 //! The pool is a few lines over a `Vec` of connections rather than r2d2: connections
-//! are opened lazily on blocking threads and kept up to [`READERS_KEPT`].
+//! are opened lazily on blocking threads and kept up to [`READERS_KEPT`]. Event batches
+//! queue for the writer and are committed together (`group.rs`), and a thread of the
+//! store checkpoints the log off the writer's path (`checkpoint.rs`).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
