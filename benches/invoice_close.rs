@@ -49,6 +49,8 @@ fn main() {
     let store = runtime.block_on(ClickHouseStore::open(&config)).expect("ClickHouse (deploy/local/services up)");
     let (start, end) = (t("2026-10-01T00:00:00Z"), t("2026-11-01T00:00:00Z"));
 
+    // The close runs the day after the month; events are judged as of then.
+    let now = t("2026-11-02T00:00:00Z");
     let loading = Instant::now();
     let stored: u64 = runtime
         .block_on(store.client().query("SELECT count() FROM usage_events").fetch_one())
@@ -61,11 +63,11 @@ fn main() {
         }
         eprintln!("{stored} events already in {database}: not loaded again");
     } else {
-        load(&runtime, &store, &catalog, events, customers, (start, end));
+        load(&runtime, &store, &catalog, events, customers, (start, end), now);
     }
     let loaded = loading.elapsed();
     let options = CloseOptions {
-        now: t("2026-11-02T00:00:00Z"),
+        now,
         grace: TimeDelta::hours(1),
         number_prefix: "INV-".into(),
         late_window: TimeDelta::days(35),
@@ -90,6 +92,7 @@ fn load(
     events: u64,
     customers: u32,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
 ) {
     let generate = GenerateConfig {
         seed: 6,
@@ -102,7 +105,6 @@ fn load(
         source: "bench".into(),
     };
     let decoder = Decoder::new(catalog, DecodeRules { late_window: None, ..Default::default() });
-    let now = t("2026-11-02T00:00:00Z");
     let mut batch = Vec::with_capacity(100_000);
     for message in Generator::new(generate, catalog) {
         batch.push(IncomingEvent { event: decoder.decode(&message.payload, now).expect("valid").event, origin: None });

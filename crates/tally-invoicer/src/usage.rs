@@ -99,8 +99,10 @@ impl UsageBook {
             queries.push(UsageQuery { period, customer: customer.cloned(), customers, items });
             asked.push((period, plan_key, plan));
         }
-        let mut filing = Filing { asked: asked.iter().map(|(_, _, plan)| *plan).collect(), by_query: Vec::new() };
-        filing.by_query.resize_with(asked.len(), ByCustomer::default);
+        let mut filing = Filing {
+            asked: asked.iter().map(|(_, _, plan)| *plan).collect(),
+            by_query: asked.iter().map(|_| ByCustomer::default()).collect(),
+        };
         store.aggregate_into(&queries, &mut filing).await?;
         for ((period, plan_key, _), usage) in asked.into_iter().zip(filing.by_query) {
             book.by_span.insert((period, plan_key), usage);

@@ -171,13 +171,14 @@ pub(super) fn write(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::embedded::event_key;
     use crate::embedded::events::insert;
     use rusqlite::Connection;
 
-    fn event(id: &str, time_ms: i64) -> Prepared {
+    /// An event of source `gw` (also the group commit's tests' rows).
+    pub(crate) fn event(id: &str, time_ms: i64) -> Prepared {
         Prepared {
             key: event_key::of("gw", id),
             source: "gw".into(),
@@ -196,7 +197,8 @@ mod tests {
         Prepared { key: event_key::of("gw", other), ..event(id, time_ms) }
     }
 
-    fn open() -> Connection {
+    /// A migrated store in memory, with the array module the batch write uses.
+    pub(crate) fn open() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
         rusqlite::vtab::array::load_module(&conn).unwrap();
         super::super::schema::migrate(&mut conn).unwrap();

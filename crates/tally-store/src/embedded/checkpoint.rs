@@ -93,6 +93,15 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 mod tests {
     use super::*;
 
+    /// A database in WAL mode in a new directory, and its writer.
+    fn wal_database() -> (tempfile::TempDir, std::path::PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let writer = Connection::open(&path).unwrap();
+        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        (dir, path, writer)
+    }
+
     fn log_frames(conn: &Connection) -> (i64, i64) {
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?))).unwrap()
     }
@@ -101,10 +110,7 @@ mod tests {
     /// into the file after a nudge.
     #[test]
     fn a_nudge_copies_the_log_into_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let writer = Connection::open(&path).unwrap();
-        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        let (_dir, path, writer) = wal_database();
         writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
         writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
         let checkpoints = Checkpoints::start(&path).unwrap();
@@ -127,10 +133,7 @@ mod tests {
     /// The thread ends with its store, and a nudge after that is harmless.
     #[test]
     fn the_thread_ends_with_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let writer = Connection::open(&path).unwrap();
-        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        let (_dir, path, _writer) = wal_database();
         let (nudge, nudged) = sync_channel(1);
         let thread = std::thread::spawn(move || run(&path, &nudged));
         let checkpoints = Checkpoints { nudge };

@@ -108,31 +108,10 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::embedded::event_key;
-
-    fn event(id: &str, time_ms: i64) -> Prepared {
-        Prepared {
-            key: event_key::of("gw", id),
-            source: "gw".into(),
-            id: id.into(),
-            customer: "acme".into(),
-            event_type: "llm.tokens".into(),
-            time_ms,
-            numbers: r#"{"tokens":"1"}"#.into(),
-            strings: "{}".into(),
-            kafka: None,
-        }
-    }
+    use crate::embedded::append::tests::{event, open};
 
     fn batch(ids: &[(&str, i64)]) -> Arc<Vec<Prepared>> {
         Arc::new(ids.iter().map(|&(id, t)| event(id, t)).collect())
-    }
-
-    fn open() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        rusqlite::vtab::array::load_module(&conn).unwrap();
-        super::super::schema::migrate(&mut conn).unwrap();
-        conn
     }
 
     fn stored(conn: &Connection) -> Vec<(String, i64)> {
